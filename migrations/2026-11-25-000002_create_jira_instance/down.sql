@@ -1,0 +1,1 @@
+DROP TABLE jira_instance;

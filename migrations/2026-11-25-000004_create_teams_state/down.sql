@@ -1,0 +1,2 @@
+DROP TABLE teams_user_setting;
+DROP TABLE bot_membership;

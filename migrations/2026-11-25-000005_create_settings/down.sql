@@ -1,0 +1,2 @@
+DROP TABLE jsm_portal_app;
+DROP TABLE instance_setting;

@@ -1,0 +1,182 @@
+//! The command line: `serve`, `migrate`, `setup-url`, `rotate-key`, `check-config`.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use diesel::Connection;
+use diesel::pg::PgConnection;
+use secrecy::ExposeSecret;
+
+use crate::config::Settings;
+use crate::crypto::{Keyring, Vault};
+use crate::db;
+use crate::db::models::audit::Actor;
+use crate::db::models::secret;
+use crate::db::models::setup_token;
+
+/// jira-teams-bridge: connects Jira Data Center to Microsoft Teams.
+#[derive(Debug, Parser)]
+#[command(name = "jira-teams-bridge", version, about)]
+pub struct Cli {
+    /// Config file (default /etc/jira-teams-bridge/config.toml when present).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// What to do.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the daemon (applies migrations first unless database.run_migrations = false).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Print the one-time setup URL, or say that setup is done.
+    SetupUrl,
+    /// Add a new master key version and re-encrypt every secret with it, in one transaction.
+    RotateKey,
+    /// Validate the configuration and print a summary (no secrets).
+    CheckConfig,
+}
+
+fn connect(settings: &Settings) -> anyhow::Result<PgConnection> {
+    let url = settings.database_url()?;
+    PgConnection::establish(url.expose_secret())
+        .map_err(|e| anyhow::anyhow!("cannot connect to PostgreSQL (database.url): {e}"))
+}
+
+/// Runs a non-serving command.
+pub fn run(command: Command, settings: &Settings, out: &mut dyn Write) -> anyhow::Result<()> {
+    match command {
+        Command::Serve => anyhow::bail!("serve is handled by main"),
+        Command::CheckConfig => check_config(settings, out),
+        Command::Migrate => {
+            let mut conn = connect(settings)?;
+            let n = db::migrate(&mut conn)?;
+            writeln!(
+                out,
+                "applied {n} migration(s); schema version {}",
+                db::schema_version(&mut conn)?.unwrap_or_default()
+            )?;
+            Ok(())
+        }
+        Command::SetupUrl => {
+            let mut conn = connect(settings)?;
+            if db::pending_migrations(&mut conn)? > 0 {
+                anyhow::bail!(
+                    "the database is not migrated yet; run `jira-teams-bridge migrate` or start the service first"
+                );
+            }
+            let base = settings.internal_base_url(settings.internal_addr()?);
+            match setup_token::ensure_setup_token(&mut conn, &settings.paths.state_dir)? {
+                Some((token, _)) => writeln!(out, "{base}/setup?token={token}")?,
+                None => writeln!(out, "Setup is complete; sign in at {base}/login")?,
+            }
+            Ok(())
+        }
+        Command::RotateKey => rotate_key(settings, out),
+    }
+}
+
+fn check_config(settings: &Settings, out: &mut dyn Write) -> anyhow::Result<()> {
+    writeln!(out, "configuration OK")?;
+    writeln!(out, "listen.internal = {}", settings.listen.internal)?;
+    writeln!(
+        out,
+        "listen.public = {}",
+        if settings.listen.public.is_empty() {
+            "(none)"
+        } else {
+            &settings.listen.public
+        }
+    )?;
+    writeln!(
+        out,
+        "paths.state_dir = {}",
+        settings.paths.state_dir.display()
+    )?;
+    writeln!(out, "master key = {}", settings.master_key_path().display())?;
+    writeln!(out, "microsoft.cloud = {}", settings.microsoft.cloud)?;
+    Ok(())
+}
+
+/// Adds a key version, re-encrypts every secret under it in one transaction, then retires the
+/// old versions into a side file (kept for restoring older backups).
+fn rotate_key(settings: &Settings, out: &mut dyn Write) -> anyhow::Result<()> {
+    let path = settings.master_key_path();
+    if std::env::var_os("CREDENTIALS_DIRECTORY").is_some_and(|d| path.starts_with(d)) {
+        anyhow::bail!(
+            "the master key is a read-only systemd credential; set paths.master_key_file to its source file and run rotate-key again"
+        );
+    }
+    let mut conn = connect(settings)?;
+    if db::pending_migrations(&mut conn)? > 0 {
+        anyhow::bail!("the database is not migrated; run `jira-teams-bridge migrate` first");
+    }
+    let mut ring = Keyring::load(&path)?;
+    let old_versions = ring.versions();
+    let new_version = ring.add_version();
+    ring.write_replace(&path)
+        .context("cannot write the new key version")?;
+    writeln!(
+        out,
+        "added key version v{new_version} to {}",
+        path.display()
+    )?;
+    let vault = Vault::from_keyring(ring.clone());
+    let actor = Actor::Cli("rotate-key".into());
+    let report = conn
+        .transaction(|conn| {
+            secret::reencrypt_all(conn, &vault, &actor, |col, done, total| {
+                if done == total || done % 500 == 0 {
+                    let _ = writeln!(std::io::stderr(), "  {col}: {done}/{total}");
+                }
+            })
+            .map_err(|e| anyhow::anyhow!("{e}"))
+        })
+        .context("rotation rolled back; every secret still uses its old key (the new key version stays in the keyring, unused)")?;
+    writeln!(
+        out,
+        "re-encrypted {} secret(s) under key v{new_version}",
+        report.reencrypted
+    )?;
+    for (col, n) in &report.per_column {
+        writeln!(out, "  {col}: {n}")?;
+    }
+    let in_use = secret::versions_in_use(&mut conn)?;
+    if in_use.iter().any(|v| *v != new_version) {
+        writeln!(
+            out,
+            "some secrets written during the rotation still use older keys ({in_use:?}); old keys are kept; run rotate-key again"
+        )?;
+        return Ok(());
+    }
+    let (kept, retired) = ring.split_off_all_but(new_version);
+    if !retired.is_empty() {
+        let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+        let side = path.with_file_name(format!(
+            "{}.retired-{stamp}",
+            path.file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("master-key")
+        ));
+        retired
+            .write_replace(&side)
+            .context("cannot save the retired keys")?;
+        kept.write_replace(&path)
+            .context("cannot write the keyring")?;
+        writeln!(
+            out,
+            "retired key version(s) {old_versions:?} to {} — keep it with backups taken before now, or delete it",
+            side.display()
+        )?;
+    }
+    writeln!(
+        out,
+        "running daemons pick up the new key on their next secret write or read; under systemd credentials restart the service"
+    )?;
+    Ok(())
+}

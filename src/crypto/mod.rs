@@ -1,0 +1,10 @@
+//! Cryptography owned by the appliance: the secret vault (AES-256-GCM over a versioned keyring),
+//! admin password hashing (argon2id) and random tokens. Pure: no database, no network.
+
+pub mod keyring;
+pub mod password;
+pub mod random;
+pub mod vault;
+
+pub use keyring::{Keyring, KeyringError};
+pub use vault::{SecretLocation, Vault, VaultError};

@@ -1,0 +1,130 @@
+//! PostgreSQL access: the r2d2 pool, the blocking-call helper, embedded migrations and models.
+//! Nothing here opens a network connection other than to the database.
+
+pub mod models;
+pub mod schema;
+
+use std::time::Duration;
+
+use diesel::pg::PgConnection;
+use diesel::r2d2::{ConnectionManager, Pool, PooledConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use secrecy::{ExposeSecret, SecretString};
+
+/// The connection pool.
+pub type DbPool = Pool<ConnectionManager<PgConnection>>;
+/// A pooled connection.
+pub type DbConn = PooledConnection<ConnectionManager<PgConnection>>;
+
+/// Every migration, compiled into the binary.
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+/// Errors from database work done through [`run`].
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("database unavailable: {0}")]
+    Pool(#[from] diesel::r2d2::PoolError),
+    #[error("database query failed: {0}")]
+    Query(#[from] diesel::result::Error),
+    #[error("database task was cancelled")]
+    Cancelled,
+}
+
+impl DbError {
+    /// True when the query failed on a unique constraint.
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(
+            self,
+            DbError::Query(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _
+            ))
+        )
+    }
+}
+
+/// Builds the pool. Connections are made lazily, so the database may come up later.
+pub fn build_pool(
+    url: &SecretString,
+    max_size: u32,
+    connect_timeout_secs: u64,
+) -> anyhow::Result<DbPool> {
+    let manager = ConnectionManager::<PgConnection>::new(with_connect_timeout(
+        url.expose_secret(),
+        connect_timeout_secs,
+    ));
+    let pool = Pool::builder()
+        .max_size(max_size)
+        .min_idle(Some(0))
+        .connection_timeout(Duration::from_secs(connect_timeout_secs.max(1)))
+        .test_on_check_out(true)
+        .build_unchecked(manager);
+    Ok(pool)
+}
+
+/// Adds libpq's `connect_timeout` unless the URL has one.
+fn with_connect_timeout(url: &str, secs: u64) -> String {
+    if url.contains("connect_timeout=") {
+        return url.to_owned();
+    }
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}connect_timeout={}", secs.max(1))
+}
+
+/// Runs blocking diesel work on the blocking thread pool with a pooled connection checked out
+/// inside the closure's thread, so async workers never wait on the database.
+pub async fn run<T, F>(pool: &DbPool, f: F) -> Result<T, DbError>
+where
+    F: FnOnce(&mut PgConnection) -> Result<T, DbError> + Send + 'static,
+    T: Send + 'static,
+{
+    let pool = pool.clone();
+    actix_web::rt::task::spawn_blocking(move || {
+        let mut conn = pool.get()?;
+        f(&mut conn)
+    })
+    .await
+    .map_err(|_| DbError::Cancelled)?
+}
+
+/// Applies pending migrations; returns how many ran.
+pub fn migrate(conn: &mut PgConnection) -> anyhow::Result<usize> {
+    // One migrator at a time when several daemons start together.
+    diesel::sql_query("SELECT pg_advisory_lock(7164031)").execute_ext(conn)?;
+    let result = conn.run_pending_migrations(MIGRATIONS).map(|v| v.len());
+    diesel::sql_query("SELECT pg_advisory_unlock(7164031)").execute_ext(conn)?;
+    result.map_err(|e| anyhow::anyhow!("migration failed: {e}"))
+}
+
+/// Reverts every applied migration (tests and `migrate --revert-all`).
+pub fn revert_all(conn: &mut PgConnection) -> anyhow::Result<usize> {
+    conn.revert_all_migrations(MIGRATIONS)
+        .map(|v| v.len())
+        .map_err(|e| anyhow::anyhow!("revert failed: {e}"))
+}
+
+/// Number of migrations not yet applied.
+pub fn pending_migrations(conn: &mut PgConnection) -> anyhow::Result<usize> {
+    conn.pending_migrations(MIGRATIONS)
+        .map(|v| v.len())
+        .map_err(|e| anyhow::anyhow!("cannot read migration state: {e}"))
+}
+
+/// The newest applied migration version, if any.
+pub fn schema_version(conn: &mut PgConnection) -> anyhow::Result<Option<String>> {
+    let applied = conn
+        .applied_migrations()
+        .map_err(|e| anyhow::anyhow!("cannot read migration state: {e}"))?;
+    Ok(applied.iter().map(|v| v.to_string()).max())
+}
+
+trait ExecuteExt {
+    fn execute_ext(self, conn: &mut PgConnection) -> anyhow::Result<usize>;
+}
+
+impl ExecuteExt for diesel::query_builder::SqlQuery {
+    fn execute_ext(self, conn: &mut PgConnection) -> anyhow::Result<usize> {
+        use diesel::RunQueryDsl;
+        Ok(self.execute(conn)?)
+    }
+}

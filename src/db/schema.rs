@@ -1,0 +1,209 @@
+//! Diesel table definitions, kept in step with `migrations/` by hand (checked by the
+//! `schema_matches_migrations` test).
+
+diesel::table! {
+    admin_user (id) {
+        id -> Uuid,
+        username -> Text,
+        password_hash -> Text,
+        created_at -> Timestamptz,
+        last_login_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    admin_session (id) {
+        id -> Uuid,
+        token_hash -> Bytea,
+        admin_user_id -> Uuid,
+        created_at -> Timestamptz,
+        last_seen_at -> Timestamptz,
+        expires_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    login_attempt (id) {
+        id -> Int8,
+        username -> Text,
+        client_ip -> Text,
+        succeeded -> Bool,
+        at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    setup_token (id) {
+        id -> Int2,
+        token_hash -> Bytea,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    jira_instance (id) {
+        id -> Uuid,
+        base_url -> Text,
+        public_id -> Text,
+        shared_secret -> Bytea,
+        shared_secret_hint -> Text,
+        webhook_secret -> Nullable<Bytea>,
+        enabled -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        secret_rotated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    user_mapping (id) {
+        id -> Uuid,
+        jira_instance_id -> Uuid,
+        jira_user_key -> Text,
+        ms_tenant_id -> Uuid,
+        ms_user_id -> Uuid,
+        status -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    issue_chat (id) {
+        id -> Uuid,
+        jira_instance_id -> Uuid,
+        issue_id -> Int8,
+        created_by -> Text,
+        chat_id -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    shared_chat_access (id) {
+        id -> Uuid,
+        issue_chat_id -> Uuid,
+        restrictions -> Jsonb,
+        set_by -> Text,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    bot_membership (id) {
+        id -> Uuid,
+        conversation_id -> Text,
+        tenant_id -> Uuid,
+        scope -> Text,
+        service_url -> Text,
+        status -> Text,
+        team_name -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    teams_user_setting (teams_user_id) {
+        teams_user_id -> Text,
+        settings -> Jsonb,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    instance_setting (id) {
+        id -> Uuid,
+        jira_instance_id -> Uuid,
+        name -> Text,
+        value -> Jsonb,
+        updated_by -> Nullable<Text>,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    jsm_portal_app (id) {
+        id -> Uuid,
+        jira_instance_id -> Uuid,
+        settings -> Jsonb,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    access_token (id) {
+        id -> Uuid,
+        kind -> Text,
+        jira_instance_id -> Nullable<Uuid>,
+        user_mapping_id -> Nullable<Uuid>,
+        ms_tenant_id -> Nullable<Uuid>,
+        scopes -> Text,
+        token -> Bytea,
+        refresh_token -> Nullable<Bytea>,
+        expires_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    secret_access_audit (id) {
+        id -> Int8,
+        at -> Timestamptz,
+        actor_kind -> Text,
+        actor -> Text,
+        secret_kind -> Text,
+        secret_table -> Text,
+        secret_row -> Uuid,
+        secret_label -> Text,
+        purpose -> Text,
+        outcome -> Text,
+        detail -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> Int8,
+        kind -> Text,
+        jira_instance_id -> Nullable<Uuid>,
+        dedupe_key -> Nullable<Text>,
+        payload -> Jsonb,
+        status -> Text,
+        attempts -> Int4,
+        run_after -> Timestamptz,
+        leased_until -> Nullable<Timestamptz>,
+        lease_owner -> Nullable<Text>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(admin_session -> admin_user (admin_user_id));
+diesel::joinable!(user_mapping -> jira_instance (jira_instance_id));
+diesel::joinable!(issue_chat -> jira_instance (jira_instance_id));
+diesel::joinable!(shared_chat_access -> issue_chat (issue_chat_id));
+diesel::joinable!(instance_setting -> jira_instance (jira_instance_id));
+diesel::joinable!(jsm_portal_app -> jira_instance (jira_instance_id));
+diesel::joinable!(access_token -> user_mapping (user_mapping_id));
+diesel::joinable!(outbox -> jira_instance (jira_instance_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    admin_user,
+    admin_session,
+    login_attempt,
+    setup_token,
+    jira_instance,
+    user_mapping,
+    issue_chat,
+    shared_chat_access,
+    bot_membership,
+    teams_user_setting,
+    instance_setting,
+    jsm_portal_app,
+    access_token,
+    secret_access_audit,
+    outbox,
+);

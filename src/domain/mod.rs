@@ -1,0 +1,9 @@
+//! Validated value types. Pure: no IO, no database, no framework.
+
+pub mod jira_base_url;
+pub mod public_id;
+pub mod shared_secret;
+
+pub use jira_base_url::{JiraBaseUrl, JiraBaseUrlError};
+pub use public_id::PublicId;
+pub use shared_secret::SharedSecret;

@@ -1,0 +1,42 @@
+//! Entry point: parse the command line, load and validate settings (exit 2 on a bad value),
+//! start logging, dispatch.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use jira_teams_bridge::cli::{Cli, Command};
+use jira_teams_bridge::config::Settings;
+use jira_teams_bridge::startup::Application;
+use jira_teams_bridge::telemetry;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings =
+        match Settings::load(cli.config.as_deref()).and_then(|s| s.validate().map(|()| s)) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::from(2);
+            }
+        };
+    telemetry::init(&settings.log.level, &settings.log.format);
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let result = match cli.command {
+        Command::Serve => actix_web::rt::System::new().block_on(async move {
+            let app = Application::build(settings).await?;
+            if let Some(url) = app.setup_url() {
+                println!("Open the one-time setup URL in a browser: {url}");
+            }
+            app.run_until_stopped().await.map_err(anyhow::Error::from)
+        }),
+        other => jira_teams_bridge::cli::run(other, &settings, &mut std::io::stdout()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "failed");
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

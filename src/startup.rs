@@ -1,0 +1,274 @@
+//! `Application::build` opens the vault, the pool, applies migrations, binds the listeners
+//! (port 0 works, for tests) and prepares first-run setup; `run_until_stopped` serves until
+//! SIGTERM/SIGINT, letting in-flight requests finish.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpResponse, HttpServer, web};
+use anyhow::Context;
+
+use crate::config::Settings;
+use crate::crypto::Vault;
+use crate::db;
+use crate::db::models::setup_token;
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::web::middleware::{csrf_cookie, request_log, security_headers, setup_gate};
+
+/// A built, bound, not yet running appliance.
+pub struct Application {
+    internal_addr: SocketAddr,
+    public_addr: Option<SocketAddr>,
+    internal: Server,
+    public: Option<Server>,
+    setup_url: Option<String>,
+    state: AppState,
+}
+
+impl Application {
+    /// Builds everything that can fail before serving, so errors surface at start.
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        let settings = Arc::new(settings);
+        prepare_state_dir(&settings.paths.state_dir)?;
+
+        let key_path = settings.master_key_path();
+        let create = key_path.starts_with(&settings.paths.state_dir)
+            || !settings.paths.master_key_file.is_empty();
+        let (vault, created) =
+            Vault::open(&key_path, create).with_context(|| "cannot load the master key")?;
+        if created {
+            tracing::warn!(key.path = %key_path.display(), "created a new master key; back it up together with the database");
+        }
+
+        let url = settings.database_url()?;
+        let pool = db::build_pool(
+            &url,
+            settings.database.pool_max_size,
+            settings.database.connect_timeout_secs,
+        )?;
+        let conn_pool = pool.clone();
+        let run_migrations = settings.database.run_migrations;
+        let state_dir = settings.paths.state_dir.clone();
+        let setup = actix_web::rt::task::spawn_blocking(move || -> anyhow::Result<Option<(String, bool)>> {
+            let mut conn = conn_pool.get().context("cannot connect to PostgreSQL (database.url)")?;
+            if run_migrations {
+                let n = db::migrate(&mut conn)?;
+                if n > 0 {
+                    tracing::info!(migrations.applied = n, "database migrated");
+                }
+            } else if db::pending_migrations(&mut conn)? > 0 {
+                anyhow::bail!("the database schema is not current; run `jira-teams-bridge migrate` (database.run_migrations is false)");
+            }
+            setup_token::ensure_setup_token(&mut conn, &state_dir)
+        })
+        .await
+        .context("startup task failed")??;
+
+        let internal_listener = bind(&settings.internal_addr()?, "listen.internal")?;
+        let internal_addr = internal_listener.local_addr()?;
+        let internal_url = settings.internal_base_url(display_addr(internal_addr));
+        let internal_tls = !settings.listen.internal_tls_cert_file.is_empty();
+        let state = AppState {
+            pool,
+            settings: settings.clone(),
+            vault: Arc::new(vault),
+            secure_cookies: internal_tls || internal_url.starts_with("https://"),
+            internal_url: internal_url.clone(),
+            setup_done: Arc::new(AtomicBool::new(setup.is_none())),
+            started_at: Instant::now(),
+        };
+
+        let setup_url = setup.map(|(token, fresh)| {
+            let url = format!("{internal_url}/setup?token={token}");
+            if fresh {
+                tracing::warn!(setup.url = %url, "first-run setup: open this setup URL in a browser (also written to the state dir; `jira-teams-bridge setup-url` prints it again)");
+            } else {
+                tracing::warn!(setup.url = %url, "setup is not finished: open this setup URL in a browser");
+            }
+            url
+        });
+
+        let workers = if settings.listen.workers == 0 {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
+        } else {
+            settings.listen.workers
+        };
+        let shutdown = settings.listen.shutdown_timeout_secs;
+
+        let data = web::Data::new(state.clone());
+        let app_data = data.clone();
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(app_data.clone())
+                .app_data(web::PayloadConfig::new(64 * 1024))
+                .wrap(from_fn(setup_gate))
+                .wrap(from_fn(csrf_cookie))
+                .wrap(security_headers(internal_tls))
+                .wrap(from_fn(request_log))
+                .configure(crate::web::internal_routes)
+                .default_service(web::to(not_found))
+        })
+        .workers(workers)
+        .shutdown_timeout(shutdown);
+        let internal = if internal_tls {
+            let tls = load_tls(
+                &settings.listen.internal_tls_cert_file,
+                &settings.listen.internal_tls_key_file,
+            )?;
+            server.listen_rustls_0_23(internal_listener, tls)?.run()
+        } else {
+            server.listen(internal_listener)?.run()
+        };
+
+        let (public, public_addr) = match settings.public_addr()? {
+            None => (None, None),
+            Some(addr) => {
+                let listener = bind(&addr, "listen.public")?;
+                let bound = listener.local_addr()?;
+                let public_tls = !settings.listen.public_tls_cert_file.is_empty();
+                let public_data = data.clone();
+                let server = HttpServer::new(move || {
+                    App::new()
+                        .app_data(public_data.clone())
+                        .app_data(web::PayloadConfig::new(256 * 1024))
+                        .wrap(security_headers(public_tls))
+                        .wrap(from_fn(request_log))
+                        .configure(crate::web::public_routes)
+                        .default_service(web::to(not_found))
+                })
+                .workers(workers.min(2))
+                .shutdown_timeout(shutdown);
+                let running = if public_tls {
+                    let tls = load_tls(
+                        &settings.listen.public_tls_cert_file,
+                        &settings.listen.public_tls_key_file,
+                    )?;
+                    server.listen_rustls_0_23(listener, tls)?.run()
+                } else {
+                    server.listen(listener)?.run()
+                };
+                (Some(running), Some(bound))
+            }
+        };
+
+        tracing::info!(listen.internal = %internal_addr, listen.public = ?public_addr, "listening");
+        Ok(Application {
+            internal_addr,
+            public_addr,
+            internal,
+            public,
+            setup_url,
+            state,
+        })
+    }
+
+    /// The bound internal address (the real port when 0 was asked for).
+    pub fn internal_addr(&self) -> SocketAddr {
+        self.internal_addr
+    }
+
+    /// The bound public address, when configured.
+    pub fn public_addr(&self) -> Option<SocketAddr> {
+        self.public_addr
+    }
+
+    /// The one-time setup URL while setup is pending.
+    pub fn setup_url(&self) -> Option<&str> {
+        self.setup_url.as_deref()
+    }
+
+    /// Shared state (tests reach the pool and vault through it).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Handles to stop the servers gracefully.
+    pub fn handles(&self) -> Vec<ServerHandle> {
+        let mut v = vec![self.internal.handle()];
+        if let Some(p) = &self.public {
+            v.push(p.handle());
+        }
+        v
+    }
+
+    /// Serves until a stop signal; in-flight requests finish within `listen.shutdown_timeout_secs`.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let public = self.public.map(actix_web::rt::spawn);
+        let result = self.internal.await;
+        if let Some(p) = public {
+            p.await.map_err(std::io::Error::other)??;
+        }
+        tracing::info!("stopped");
+        result
+    }
+}
+
+async fn not_found() -> Result<HttpResponse, AppError> {
+    Err(AppError::not_found("This page"))
+}
+
+fn bind(addr: &SocketAddr, key: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr} ({key})"))
+}
+
+/// Unspecified addresses (0.0.0.0) are shown as localhost in generated URLs.
+fn display_addr(addr: SocketAddr) -> SocketAddr {
+    if addr.ip().is_unspecified() {
+        SocketAddr::from(([127, 0, 0, 1], addr.port()))
+    } else {
+        addr
+    }
+}
+
+/// Creates the state dir (0700) and checks that it is writable.
+fn prepare_state_dir(dir: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    if !dir.exists() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .with_context(|| {
+                format!(
+                    "cannot create the state dir {} (paths.state_dir)",
+                    dir.display()
+                )
+            })?;
+    }
+    let probe = dir.join(".write-probe");
+    std::fs::write(&probe, b"ok").with_context(|| {
+        format!(
+            "the state dir {} is not writable (paths.state_dir)",
+            dir.display()
+        )
+    })?;
+    let _ = std::fs::remove_file(probe);
+    Ok(())
+}
+
+fn load_tls(cert: &str, key: &str) -> anyhow::Result<rustls::ServerConfig> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+        .with_context(|| format!("cannot read TLS certificate {cert}"))?
+        .collect::<Result<_, _>>()
+        .with_context(|| format!("bad PEM in TLS certificate {cert}"))?;
+    if certs.is_empty() {
+        anyhow::bail!("no certificate in {cert}");
+    }
+    let key = PrivateKeyDer::from_pem_file(key)
+        .with_context(|| format!("cannot read TLS private key {key}"))?;
+    rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .context("TLS certificate and key do not fit together")
+}

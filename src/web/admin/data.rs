@@ -1,0 +1,98 @@
+//! The data inventory: the seed's tables, live and paged, secrets shortened.
+
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use askama_web::WebTemplate;
+use serde::Deserialize;
+
+use super::dashboard::{CountRow, count_rows, entity_counts};
+use super::{Layout, Pager};
+use crate::db;
+use crate::db::models::inventory::{self, ENTITIES};
+use crate::error::{AppError, PageError};
+use crate::state::AppState;
+use crate::web::session::{Admin, CsrfToken};
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin/data_index.html")]
+struct DataIndexPage {
+    layout: Layout,
+    counts: Vec<CountRow>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin/data_table.html")]
+struct DataTablePage {
+    layout: Layout,
+    title: &'static str,
+    description: &'static str,
+    columns: Vec<&'static str>,
+    rows: Vec<Vec<String>>,
+    pager: Pager,
+}
+
+/// Overview with row counts.
+pub async fn data_index_page(
+    state: web::Data<AppState>,
+    admin: Admin,
+    csrf: CsrfToken,
+) -> Result<HttpResponse, PageError> {
+    let counts = entity_counts(&state).await;
+    if let Err(e) = counts {
+        return Err(e.into());
+    }
+    let page = DataIndexPage {
+        layout: Layout::for_admin(&admin, &csrf, None),
+        counts: count_rows(&counts),
+    };
+    let body = page
+        .render()
+        .map_err(|e| PageError(AppError::internal(e)))?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(body))
+}
+
+#[derive(Deserialize)]
+pub struct PageQuery {
+    page: Option<i64>,
+}
+
+/// One entity's rows.
+pub async fn data_table_page(
+    state: web::Data<AppState>,
+    admin: Admin,
+    csrf: CsrfToken,
+    path: web::Path<String>,
+    q: web::Query<PageQuery>,
+) -> Result<HttpResponse, PageError> {
+    let key = path.into_inner();
+    let Some(entity) = ENTITIES.iter().find(|e| e.key == key) else {
+        return Err(PageError(AppError::not_found("This entity")));
+    };
+    let (page_no, offset) = Pager::offset(q.page);
+    let k = entity.key;
+    let table = db::run(&state.pool, move |conn| {
+        Ok(inventory::page(conn, k, offset, super::PAGE_SIZE)?)
+    })
+    .await?
+    .ok_or_else(|| PageError(AppError::not_found("This entity")))?;
+    let page = DataTablePage {
+        layout: Layout::for_admin(&admin, &csrf, None),
+        title: entity.title,
+        description: entity.description,
+        columns: table.columns,
+        rows: table.rows,
+        pager: Pager::new(
+            page_no,
+            table.total,
+            &format!("/admin/data/{}?", entity.key),
+        ),
+    };
+    let body = page
+        .render()
+        .map_err(|e| PageError(AppError::internal(e)))?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(body))
+}

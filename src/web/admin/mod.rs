@@ -1,0 +1,151 @@
+//! The browser UI: first-run setup, sign-in, dashboard, Jira instances, data inventory, audit.
+
+mod audit;
+mod dashboard;
+mod data;
+mod instances;
+mod login;
+mod setup;
+
+use actix_web::{HttpResponse, web};
+
+use crate::web::session::{Admin, CsrfToken};
+
+/// Admin UI routes.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(root))
+        .route("/setup", web::get().to(setup::setup_page))
+        .route("/setup", web::post().to(setup::setup_submit))
+        .route("/login", web::get().to(login::login_page))
+        .route("/login", web::post().to(login::login_submit))
+        .route("/logout", web::post().to(login::logout_submit))
+        .route("/admin", web::get().to(dashboard::dashboard_page))
+        .route("/admin/instances", web::get().to(instances::instances_page))
+        .route(
+            "/admin/instances",
+            web::post().to(instances::instance_create_submit),
+        )
+        .route(
+            "/admin/instances/{id}/regenerate",
+            web::get().to(instances::regenerate_page),
+        )
+        .route(
+            "/admin/instances/{id}/regenerate",
+            web::post().to(instances::regenerate_submit),
+        )
+        .route(
+            "/admin/instances/{id}/enable",
+            web::post().to(instances::enable_submit),
+        )
+        .route(
+            "/admin/instances/{id}/disable",
+            web::post().to(instances::disable_submit),
+        )
+        .route(
+            "/admin/instances/{id}/delete",
+            web::get().to(instances::delete_page),
+        )
+        .route(
+            "/admin/instances/{id}/delete",
+            web::post().to(instances::delete_submit),
+        )
+        .route("/admin/data", web::get().to(data::data_index_page))
+        .route("/admin/data/{entity}", web::get().to(data::data_table_page))
+        .route("/admin/audit", web::get().to(audit::audit_page));
+}
+
+async fn root() -> HttpResponse {
+    see_other("/admin")
+}
+
+/// The stylesheet, compiled in.
+pub async fn static_css() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header(("Cache-Control", "public, max-age=3600"))
+        .body(include_str!("../../../templates/static/app.css"))
+}
+
+/// A 303 redirect.
+pub fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header(("Location", location))
+        .finish()
+}
+
+/// What the shared layout needs.
+pub struct Layout {
+    pub csrf: String,
+    pub admin: Option<String>,
+    pub notice: Option<&'static str>,
+    pub version: &'static str,
+}
+
+impl Layout {
+    /// Layout for a signed-in admin.
+    pub fn for_admin(admin: &Admin, csrf: &CsrfToken, notice: Option<&'static str>) -> Layout {
+        Layout {
+            csrf: csrf.0.clone(),
+            admin: Some(admin.username.clone()),
+            notice,
+            version: env!("CARGO_PKG_VERSION"),
+        }
+    }
+
+    /// Layout for a page without a session.
+    pub fn anonymous(csrf: &CsrfToken) -> Layout {
+        Layout {
+            csrf: csrf.0.clone(),
+            admin: None,
+            notice: None,
+            version: env!("CARGO_PKG_VERSION"),
+        }
+    }
+}
+
+/// Fixed notices shown after a redirect (`?notice=`); unknown values show nothing, so no text
+/// from the URL ever reaches the page.
+pub fn notice_text(key: Option<&str>) -> Option<&'static str> {
+    match key? {
+        "disabled" => {
+            Some("The instance is disabled: its requests are refused until it is enabled again.")
+        }
+        "enabled" => Some("The instance is enabled."),
+        "deleted" => Some("The instance and all its data were deleted."),
+        "welcome" => Some("Setup is complete. Register your first Jira instance below."),
+        "signed_in" => Some("Signed in."),
+        _ => None,
+    }
+}
+
+/// Paging over `total` rows.
+pub struct Pager {
+    pub page: i64,
+    pub pages: i64,
+    pub total: i64,
+    pub prev_href: Option<String>,
+    pub next_href: Option<String>,
+}
+
+/// Rows per page in admin tables.
+pub const PAGE_SIZE: i64 = 50;
+
+impl Pager {
+    /// The requested page clamped to at least 1, and its offset.
+    pub fn offset(page: Option<i64>) -> (i64, i64) {
+        let page = page.unwrap_or(1).clamp(1, 1_000_000);
+        (page, (page - 1) * PAGE_SIZE)
+    }
+
+    /// Links keep the other query parameters (`base` ends with `?` or `&`).
+    pub fn new(page: i64, total: i64, base: &str) -> Pager {
+        let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
+        Pager {
+            page,
+            pages,
+            total,
+            prev_href: (page > 1).then(|| format!("{base}page={}", page - 1)),
+            next_href: (page < pages).then(|| format!("{base}page={}", page + 1)),
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! Middleware: security headers, request ids with one log line per request, the first-run setup
+//! gate, and the CSRF cookie.
+
+use std::time::Instant;
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::{DefaultHeaders, Next};
+use actix_web::{Error, HttpMessage, HttpResponse, web};
+use tracing::Instrument;
+
+use crate::db;
+use crate::db::models::admin_user::AdminUser;
+use crate::state::AppState;
+use crate::web::session::{CSRF_COOKIE, CsrfToken, cookie};
+
+/// Content Security Policy: no inline script, no framing, same-origin forms and styles.
+pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// Security headers on every response.
+pub fn security_headers(tls: bool) -> DefaultHeaders {
+    let mut h = DefaultHeaders::new()
+        .add((header::CONTENT_SECURITY_POLICY, CSP))
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .add((header::REFERRER_POLICY, "no-referrer"))
+        .add((header::X_FRAME_OPTIONS, "DENY"))
+        .add((
+            HeaderName::from_static("cross-origin-opener-policy"),
+            "same-origin",
+        ))
+        .add((
+            HeaderName::from_static("permissions-policy"),
+            "camera=(), microphone=(), geolocation=()",
+        ))
+        .add((header::CACHE_CONTROL, "no-store"));
+    if tls {
+        h = h.add((header::STRICT_TRANSPORT_SECURITY, "max-age=31536000"));
+    }
+    h
+}
+
+/// The id of the current request (also sent back as `X-Request-Id`).
+#[derive(Clone, Debug)]
+pub struct RequestId(pub String);
+
+/// Gives each request an id, runs it inside a span carrying it, and logs one line at the end.
+pub async fn request_log(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 64
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let method = req.method().to_string();
+    // the path only: query strings may carry one-time tokens
+    let path = req.path().to_owned();
+    let span = tracing::info_span!("request", request.id = %id);
+    let started = Instant::now();
+    let result = next.call(req).instrument(span.clone()).await;
+    let _entered = span.enter();
+    match result {
+        Ok(mut res) => {
+            if let Ok(v) = HeaderValue::from_str(&id) {
+                res.headers_mut()
+                    .insert(HeaderName::from_static("x-request-id"), v);
+            }
+            tracing::info!(http.method = %method, http.path = %path, http.status = res.status().as_u16(), duration_ms = started.elapsed().as_millis() as u64, "request");
+            Ok(res.map_into_boxed_body())
+        }
+        Err(e) => {
+            tracing::warn!(http.method = %method, http.path = %path, error = %e, duration_ms = started.elapsed().as_millis() as u64, "request failed");
+            Err(e)
+        }
+    }
+}
+
+fn allowed_during_setup(path: &str) -> bool {
+    matches!(path, "/setup" | "/healthz" | "/readyz" | "/static/app.css")
+}
+
+/// Until an admin exists, every page but `/setup` (and health) redirects there.
+pub async fn setup_gate(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_boxed_body);
+    };
+    if !state.is_setup_done() && !allowed_during_setup(req.path()) {
+        let done = db::run(&state.pool, |conn| Ok(AdminUser::any_exists(conn)?)).await;
+        match done {
+            Ok(true) => state.mark_setup_done(),
+            Ok(false) => {
+                let res = HttpResponse::SeeOther()
+                    .insert_header((header::LOCATION, "/setup"))
+                    .finish();
+                return Ok(req.into_response(res));
+            }
+            Err(e) => return Err(crate::error::PageError::from(e).into()),
+        }
+    }
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_boxed_body)
+}
+
+/// Makes sure the browser holds a CSRF cookie; the token is available to handlers as
+/// [`CsrfToken`] in the request extensions.
+pub async fn csrf_cookie(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let existing = req
+        .cookie(CSRF_COOKIE)
+        .map(|c| c.value().to_owned())
+        .filter(|v| {
+            v.len() == 43
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        });
+    let (token, fresh) = match existing {
+        Some(t) => (t, false),
+        None => (crate::crypto::random::token(32), true),
+    };
+    req.extensions_mut().insert(CsrfToken(token.clone()));
+    let secure = req
+        .app_data::<web::Data<AppState>>()
+        .map(|s| s.secure_cookies)
+        .unwrap_or(false);
+    let mut res = next.call(req).await?.map_into_boxed_body();
+    if fresh {
+        let c = cookie(CSRF_COOKIE, token, secure, None);
+        if let Ok(v) = HeaderValue::from_str(&c.to_string()) {
+            res.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    Ok(res)
+}

@@ -1,0 +1,22 @@
+//! HTTP: routes of the internal and public listeners, middleware and extractors.
+
+pub mod admin;
+pub mod bot;
+pub mod health;
+pub mod middleware;
+pub mod session;
+
+use actix_web::web;
+
+/// Routes of the internal listener (admin UI, health; API, webhooks and auth come later).
+pub fn internal_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(health::healthz))
+        .route("/readyz", web::get().to(health::readyz))
+        .route("/static/app.css", web::get().to(admin::static_css))
+        .configure(admin::routes);
+}
+
+/// Routes of the public listener: only `/bot/messages`.
+pub fn public_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/bot/messages", web::post().to(bot::messages));
+}
