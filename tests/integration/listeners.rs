@@ -1,0 +1,132 @@
+//! Health endpoints, security headers, the public listener, TLS.
+
+use crate::helpers::{TempDir, spawn_app, spawn_app_with};
+
+#[actix_web::test]
+async fn health_and_readiness_answer_json() {
+    let app = spawn_app().await;
+    let res = app.get("/healthz").await;
+    assert_eq!(res.status(), 200);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["status"], "ok");
+    let res = app.get("/readyz").await;
+    assert_eq!(res.status(), 200);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["status"], "ready");
+    assert_eq!(body["checks"]["database"], "ok");
+    assert_eq!(body["checks"]["migrations"], "ok");
+    assert_eq!(body["checks"]["master_key"], "ok");
+}
+
+#[actix_web::test]
+async fn readiness_reports_an_unreachable_database() {
+    let app = spawn_app().await;
+    // cut the app's database away under it
+    {
+        use diesel::prelude::*;
+        let mut admin = PgConnection::establish(&crate::helpers::admin_database_url()).unwrap();
+        diesel::sql_query(format!("ALTER DATABASE {} ALLOW_CONNECTIONS false", app.db.name)).execute(&mut admin).unwrap();
+        diesel::sql_query(format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}'", app.db.name)).execute(&mut admin).unwrap();
+    }
+    let res = app.get("/readyz").await;
+    assert_eq!(res.status(), 503);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["status"], "not_ready");
+    assert_eq!(body["checks"]["database"], "unreachable");
+    assert_eq!(app.get("/healthz").await.status(), 200, "liveness does not depend on the database");
+}
+
+#[actix_web::test]
+async fn every_response_carries_the_security_headers() {
+    let app = spawn_app().await;
+    for path in ["/setup", "/healthz", "/nonexistent"] {
+        let res = app.get(path).await;
+        let h = res.headers();
+        let csp = h.get("content-security-policy").unwrap().to_str().unwrap();
+        assert!(csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline") && csp.contains("default-src 'none'"), "{path}: {csp}");
+        assert_eq!(h.get("x-content-type-options").unwrap(), "nosniff");
+        assert_eq!(h.get("referrer-policy").unwrap(), "no-referrer");
+        assert!(h.get("x-request-id").is_some());
+    }
+}
+
+#[actix_web::test]
+async fn the_public_listener_serves_only_the_bot_endpoint() {
+    let app = spawn_app_with(|s| s.listen.public = "127.0.0.1:0".into()).await;
+    let public = app.public_base.clone().unwrap();
+    app.complete_setup().await;
+    for path in ["/admin", "/setup", "/login", "/healthz", "/admin/instances", "/api/v1/me", "/"] {
+        let res = app.client.get(format!("{public}{path}")).send().await.unwrap();
+        assert_eq!(res.status(), 404, "{path} on the public listener");
+        let body = res.text().await.unwrap();
+        assert!(body.contains("not_found"), "{body}");
+    }
+    let res = app.client.post(format!("{public}/admin/instances")).form(&[("base_url", "https://x.example")]).send().await.unwrap();
+    assert_eq!(res.status(), 404);
+    let res = app.client.post(format!("{public}/bot/messages")).json(&serde_json::json!({"type": "message"})).send().await.unwrap();
+    assert_ne!(res.status(), 404, "the bot endpoint exists on the public listener");
+    assert!(!res.status().is_success(), "an unauthenticated activity is not accepted");
+    // and the internal listener does not serve the bot endpoint
+    assert_eq!(app.client.post(app.url("/bot/messages")).send().await.unwrap().status(), 404);
+}
+
+fn self_signed(dir: &std::path::Path) -> (String, String, Vec<u8>) {
+    use openssl::asn1::Asn1Time;
+    use openssl::bn::{BigNum, MsbOption};
+    use openssl::hash::MessageDigest;
+    use openssl::pkey::PKey;
+    use openssl::rsa::Rsa;
+    use openssl::x509::extension::SubjectAlternativeName;
+    use openssl::x509::{X509, X509NameBuilder};
+    let key = PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap();
+    let mut name = X509NameBuilder::new().unwrap();
+    name.append_entry_by_text("CN", "localhost").unwrap();
+    let name = name.build();
+    let mut b = X509::builder().unwrap();
+    b.set_version(2).unwrap();
+    let mut serial = BigNum::new().unwrap();
+    serial.rand(64, MsbOption::MAYBE_ZERO, false).unwrap();
+    b.set_serial_number(&serial.to_asn1_integer().unwrap()).unwrap();
+    b.set_subject_name(&name).unwrap();
+    b.set_issuer_name(&name).unwrap();
+    b.set_pubkey(&key).unwrap();
+    let not_before = Asn1Time::days_from_now(0).unwrap();
+    let not_after = Asn1Time::days_from_now(2).unwrap();
+    b.set_not_before(&not_before).unwrap();
+    b.set_not_after(&not_after).unwrap();
+    let san = SubjectAlternativeName::new().dns("localhost").ip("127.0.0.1").build(&b.x509v3_context(None, None)).unwrap();
+    b.append_extension(san).unwrap();
+    b.sign(&key, MessageDigest::sha256()).unwrap();
+    let cert = b.build().to_pem().unwrap();
+    let cert_path = dir.join("cert.pem");
+    let key_path = dir.join("key.pem");
+    std::fs::write(&cert_path, &cert).unwrap();
+    std::fs::write(&key_path, key.private_key_to_pem_pkcs8().unwrap()).unwrap();
+    (cert_path.display().to_string(), key_path.display().to_string(), cert)
+}
+
+#[actix_web::test]
+async fn the_internal_listener_serves_tls_with_secure_cookies() {
+    let dir = TempDir::new();
+    let (cert, key, pem) = self_signed(&dir.0);
+    let app = spawn_app_with(|s| {
+        s.listen.internal_tls_cert_file = cert;
+        s.listen.internal_tls_key_file = key;
+    })
+    .await;
+    assert!(app.base.starts_with("https://"));
+    let client = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap())
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let res = client.get(app.url("/setup")).send().await.unwrap();
+    assert_eq!(res.status(), 403);
+    assert!(res.headers().get("strict-transport-security").is_some());
+    let cookie = res.headers().get("set-cookie").unwrap().to_str().unwrap();
+    assert!(cookie.contains("Secure") && cookie.contains("HttpOnly"), "{cookie}");
+    // plain HTTP to the TLS port is not served
+    let plain = app.base.replace("https://", "http://");
+    let res = reqwest::Client::new().get(format!("{plain}/healthz")).send().await;
+    assert!(res.is_err() || !res.unwrap().status().is_success());
+}
