@@ -53,7 +53,10 @@ impl JiraBaseUrl {
             };
         }
         // WHATWG parsing would read `https:///host` as `https://host`; refuse the empty authority
-        if lower.split_once("://").is_some_and(|(_, rest)| rest.is_empty() || rest.starts_with('/')) {
+        if lower
+            .split_once("://")
+            .is_some_and(|(_, rest)| rest.is_empty() || rest.starts_with('/'))
+        {
             return Err(JiraBaseUrlError::NoHost);
         }
         let url = url::Url::parse(input).map_err(|e| match e {

@@ -1,6 +1,6 @@
 //! The command line and configuration errors (exit code 2, one line naming the key).
 
-use crate::helpers::{TempDir, run_cli, spawn_app, cli_env};
+use crate::helpers::{TempDir, cli_env, run_cli, spawn_app};
 
 fn assert_config_error(args: &[&str], env: &[(&str, String)], key: &str) {
     let (code, stdout, stderr) = run_cli(args, env);
@@ -13,30 +13,54 @@ fn assert_config_error(args: &[&str], env: &[(&str, String)], key: &str) {
 
 #[test]
 fn a_bad_listen_address_exits_2_naming_the_key() {
-    assert_config_error(&["check-config"], &[("JTB__LISTEN__INTERNAL", "not-an-address".into())], "listen.internal");
+    assert_config_error(
+        &["check-config"],
+        &[("JTB__LISTEN__INTERNAL", "not-an-address".into())],
+        "listen.internal",
+    );
 }
 
 #[test]
 fn a_non_number_pool_size_exits_2_naming_the_key() {
-    assert_config_error(&["check-config"], &[("JTB__DATABASE__POOL_MAX_SIZE", "lots".into())], "pool_max_size");
+    assert_config_error(
+        &["check-config"],
+        &[("JTB__DATABASE__POOL_MAX_SIZE", "lots".into())],
+        "pool_max_size",
+    );
 }
 
 #[test]
 fn an_unknown_key_in_the_file_exits_2_naming_it() {
     let dir = TempDir::new();
     let file = dir.0.join("config.toml");
-    std::fs::write(&file, "[listen]\ninternal = \"127.0.0.1:8080\"\ninternl_url = \"x\"\n").unwrap();
-    assert_config_error(&["--config", file.to_str().unwrap(), "check-config"], &[], "internl_url");
+    std::fs::write(
+        &file,
+        "[listen]\ninternal = \"127.0.0.1:8080\"\ninternl_url = \"x\"\n",
+    )
+    .unwrap();
+    assert_config_error(
+        &["--config", file.to_str().unwrap(), "check-config"],
+        &[],
+        "internl_url",
+    );
 }
 
 #[test]
 fn an_unknown_cloud_exits_2_naming_the_key() {
-    assert_config_error(&["check-config"], &[("JTB__MICROSOFT__CLOUD", "mars".into())], "microsoft.cloud");
+    assert_config_error(
+        &["check-config"],
+        &[("JTB__MICROSOFT__CLOUD", "mars".into())],
+        "microsoft.cloud",
+    );
 }
 
 #[test]
 fn a_missing_config_file_exits_2() {
-    assert_config_error(&["--config", "/nonexistent/jtb.toml", "check-config"], &[], "--config");
+    assert_config_error(
+        &["--config", "/nonexistent/jtb.toml", "check-config"],
+        &[],
+        "--config",
+    );
 }
 
 #[test]
@@ -44,7 +68,13 @@ fn serve_with_a_bad_value_exits_2_before_binding() {
     // the port would be free to bind; the bad TLS pair must stop it first
     let (code, _, stderr) = run_cli(
         &["serve"],
-        &[("JTB__LISTEN__INTERNAL", "127.0.0.1:0".into()), ("JTB__LISTEN__INTERNAL_TLS_CERT_FILE", "/nonexistent.pem".into())],
+        &[
+            ("JTB__LISTEN__INTERNAL", "127.0.0.1:0".into()),
+            (
+                "JTB__LISTEN__INTERNAL_TLS_CERT_FILE",
+                "/nonexistent.pem".into(),
+            ),
+        ],
     );
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("listen.internal_tls"), "{stderr}");
@@ -57,10 +87,19 @@ fn the_environment_overrides_the_file() {
     std::fs::write(&file, "[listen]\ninternal = \"127.0.0.1:9000\"\n").unwrap();
     let (code, stdout, _) = run_cli(&["--config", file.to_str().unwrap(), "check-config"], &[]);
     assert_eq!(code, 0);
-    assert!(stdout.contains("listen.internal = 127.0.0.1:9000"), "{stdout}");
-    let (code, stdout, _) = run_cli(&["--config", file.to_str().unwrap(), "check-config"], &[("JTB__LISTEN__INTERNAL", "127.0.0.1:9001".into())]);
+    assert!(
+        stdout.contains("listen.internal = 127.0.0.1:9000"),
+        "{stdout}"
+    );
+    let (code, stdout, _) = run_cli(
+        &["--config", file.to_str().unwrap(), "check-config"],
+        &[("JTB__LISTEN__INTERNAL", "127.0.0.1:9001".into())],
+    );
     assert_eq!(code, 0);
-    assert!(stdout.contains("listen.internal = 127.0.0.1:9001"), "{stdout}");
+    assert!(
+        stdout.contains("listen.internal = 127.0.0.1:9001"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -71,7 +110,10 @@ fn serve_without_a_reachable_database_fails_with_a_clear_message() {
         &[
             ("JTB__LISTEN__INTERNAL", "127.0.0.1:0".into()),
             ("JTB__PATHS__STATE_DIR", dir.0.display().to_string()),
-            ("JTB__DATABASE__URL", "postgresql://nobody@127.0.0.1:1/none".into()),
+            (
+                "JTB__DATABASE__URL",
+                "postgresql://nobody@127.0.0.1:1/none".into(),
+            ),
             ("JTB__DATABASE__CONNECT_TIMEOUT_SECS", "1".into()),
         ],
     );
@@ -84,7 +126,12 @@ async fn setup_url_prints_the_pending_url_then_says_setup_is_done() {
     let app = spawn_app().await;
     let (code, stdout, stderr) = run_cli(&["setup-url"], &cli_env(&app));
     assert_eq!(code, 0, "{stderr}");
-    assert!(stdout.trim().ends_with(&format!("/setup?token={}", app.setup_token())), "{stdout}");
+    assert!(
+        stdout
+            .trim()
+            .ends_with(&format!("/setup?token={}", app.setup_token())),
+        "{stdout}"
+    );
     app.complete_setup().await;
     let (code, stdout, _) = run_cli(&["setup-url"], &cli_env(&app));
     assert_eq!(code, 0);

@@ -14,7 +14,8 @@ use secrecy::SecretString;
 
 /// Where the harness creates and drops databases.
 pub fn admin_database_url() -> String {
-    std::env::var("JTB_TEST_DATABASE_URL").unwrap_or_else(|_| "postgresql:///postgres?host=/var/run/postgresql".into())
+    std::env::var("JTB_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgresql:///postgres?host=/var/run/postgresql".into())
 }
 
 /// The URL of database `name` on the same server as the admin URL.
@@ -27,12 +28,16 @@ pub fn database_url(name: &str) -> String {
 }
 
 fn admin_conn() -> PgConnection {
-    PgConnection::establish(&admin_database_url()).expect("connect to the test PostgreSQL (set JTB_TEST_DATABASE_URL)")
+    PgConnection::establish(&admin_database_url())
+        .expect("connect to the test PostgreSQL (set JTB_TEST_DATABASE_URL)")
 }
 
 fn migrations_fingerprint() -> String {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     entries.sort();
     let mut all = Vec::new();
     for e in entries {
@@ -52,22 +57,35 @@ fn template() -> &'static str {
     TEMPLATE.get_or_init(|| {
         let name = format!("jtb_template_{}", migrations_fingerprint());
         let mut conn = admin_conn();
-        diesel::sql_query("SELECT pg_advisory_lock(7164099)").execute(&mut conn).unwrap();
+        diesel::sql_query("SELECT pg_advisory_lock(7164099)")
+            .execute(&mut conn)
+            .unwrap();
         #[derive(QueryableByName)]
         struct N {
             #[diesel(sql_type = BigInt)]
             n: i64,
         }
-        let exists: N = diesel::sql_query(format!("SELECT count(*) AS n FROM pg_database WHERE datname = '{name}'")).get_result(&mut conn).unwrap();
+        let exists: N = diesel::sql_query(format!(
+            "SELECT count(*) AS n FROM pg_database WHERE datname = '{name}'"
+        ))
+        .get_result(&mut conn)
+        .unwrap();
         if exists.n == 0 {
-            diesel::sql_query(format!("CREATE DATABASE {name}_building")).execute(&mut conn).unwrap();
+            diesel::sql_query(format!("CREATE DATABASE {name}_building"))
+                .execute(&mut conn)
+                .unwrap();
             {
-                let mut t = PgConnection::establish(&database_url(&format!("{name}_building"))).unwrap();
+                let mut t =
+                    PgConnection::establish(&database_url(&format!("{name}_building"))).unwrap();
                 jira_teams_bridge::db::migrate(&mut t).unwrap();
             }
-            diesel::sql_query(format!("ALTER DATABASE {name}_building RENAME TO {name}")).execute(&mut conn).unwrap();
+            diesel::sql_query(format!("ALTER DATABASE {name}_building RENAME TO {name}"))
+                .execute(&mut conn)
+                .unwrap();
         }
-        diesel::sql_query("SELECT pg_advisory_unlock(7164099)").execute(&mut conn).unwrap();
+        diesel::sql_query("SELECT pg_advisory_unlock(7164099)")
+            .execute(&mut conn)
+            .unwrap();
         name
     })
 }
@@ -122,7 +140,11 @@ impl TestDb {
 impl Drop for TestDb {
     fn drop(&mut self) {
         let mut conn = admin_conn();
-        let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).execute(&mut conn);
+        let _ = diesel::sql_query(format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            self.name
+        ))
+        .execute(&mut conn);
     }
 }
 
@@ -187,11 +209,19 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
 
 /// Starts an app on an existing database and state dir.
 pub async fn start(settings: Settings, db: TestDb, state_dir: TempDir) -> TestApp {
-    let app = Application::build(settings.clone()).await.expect("application builds");
-    let scheme = if settings.listen.internal_tls_cert_file.is_empty() { "http" } else { "https" };
+    let app = Application::build(settings.clone())
+        .await
+        .expect("application builds");
+    let scheme = if settings.listen.internal_tls_cert_file.is_empty() {
+        "http"
+    } else {
+        "https"
+    };
     let base = format!("{scheme}://{}", app.internal_addr());
     let public_base = app.public_addr().map(|a| format!("http://{a}"));
-    let setup_url = app.setup_url().map(|u| u.replace(&app.state().internal_url, &base));
+    let setup_url = app
+        .setup_url()
+        .map(|u| u.replace(&app.state().internal_url, &base));
     let state = app.state().clone();
     actix_web::rt::spawn(app.run_until_stopped());
     let jar = Arc::new(reqwest::cookie::Jar::default());
@@ -200,7 +230,16 @@ pub async fn start(settings: Settings, db: TestDb, state_dir: TempDir) -> TestAp
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    TestApp { base, public_base, client, jar, setup_url, state, state_dir, db }
+    TestApp {
+        base,
+        public_base,
+        client,
+        jar,
+        setup_url,
+        state,
+        state_dir,
+        db,
+    }
 }
 
 fn init_logging() {
@@ -240,7 +279,9 @@ impl TestApp {
         let url: reqwest::Url = self.base.parse().unwrap();
         let header = self.jar.cookies(&url)?;
         let header = header.to_str().ok()?.to_owned();
-        header.split("; ").find_map(|kv| kv.strip_prefix(&format!("{name}=")).map(str::to_owned))
+        header
+            .split("; ")
+            .find_map(|kv| kv.strip_prefix(&format!("{name}=")).map(str::to_owned))
     }
 
     /// POSTs a form with the CSRF token added.
@@ -248,17 +289,33 @@ impl TestApp {
         let csrf = self.csrf().await;
         let mut all: Vec<(&str, &str)> = vec![("csrf", csrf.as_str())];
         all.extend_from_slice(fields);
-        self.client.post(self.url(path)).form(&all).send().await.unwrap()
+        self.client
+            .post(self.url(path))
+            .form(&all)
+            .send()
+            .await
+            .unwrap()
     }
 
     /// POSTs a form exactly as given (no CSRF token added).
     pub async fn post_raw(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
-        self.client.post(self.url(path)).form(fields).send().await.unwrap()
+        self.client
+            .post(self.url(path))
+            .form(fields)
+            .send()
+            .await
+            .unwrap()
     }
 
     /// The token from the setup URL.
     pub fn setup_token(&self) -> String {
-        self.setup_url.as_ref().expect("setup pending").split("token=").nth(1).unwrap().to_owned()
+        self.setup_url
+            .as_ref()
+            .expect("setup pending")
+            .split("token=")
+            .nth(1)
+            .unwrap()
+            .to_owned()
     }
 
     /// Completes first-run setup as `admin` and leaves the client signed in.
@@ -267,7 +324,15 @@ impl TestApp {
         let res = self.get(&format!("/setup?token={token}")).await;
         assert_eq!(res.status(), 200);
         let res = self
-            .post_form("/setup", &[("token", &token), ("username", "admin"), ("password", ADMIN_PASSWORD), ("password_confirm", ADMIN_PASSWORD)])
+            .post_form(
+                "/setup",
+                &[
+                    ("token", &token),
+                    ("username", "admin"),
+                    ("password", ADMIN_PASSWORD),
+                    ("password_confirm", ADMIN_PASSWORD),
+                ],
+            )
             .await;
         assert_eq!(res.status(), 303, "setup should redirect");
         assert_eq!(location(&res), "/admin/instances?notice=welcome");
@@ -275,21 +340,36 @@ impl TestApp {
 
     /// Registers a Jira instance; returns (public id, full shared secret).
     pub async fn register_instance(&self, url: &str) -> (String, String) {
-        let res = self.post_form("/admin/instances", &[("base_url", url)]).await;
+        let res = self
+            .post_form("/admin/instances", &[("base_url", url)])
+            .await;
         assert_eq!(res.status(), 201, "registering {url}");
         let html = res.text().await.unwrap();
-        (between(&html, "<code id=\"public-id\">", "</code>"), between(&html, "<code id=\"shared-secret\" class=\"secret\">", "</code>"))
+        (
+            between(&html, "<code id=\"public-id\">", "</code>"),
+            between(
+                &html,
+                "<code id=\"shared-secret\" class=\"secret\">",
+                "</code>",
+            ),
+        )
     }
 }
 
 /// The Location header of a redirect.
 pub fn location(res: &reqwest::Response) -> String {
-    res.headers().get("location").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default()
+    res.headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default()
 }
 
 /// The text between two markers.
 pub fn between(html: &str, start: &str, end: &str) -> String {
-    let from = html.find(start).unwrap_or_else(|| panic!("`{start}` not in page")) + start.len();
+    let from = html
+        .find(start)
+        .unwrap_or_else(|| panic!("`{start}` not in page"))
+        + start.len();
     let to = html[from..].find(end).unwrap() + from;
     html[from..to].to_owned()
 }
@@ -308,14 +388,21 @@ pub fn run_cli(args: &[&str], env: &[(&str, String)]) -> (i32, String, String) {
     }
     cmd.env("RUST_LOG", "warn");
     let out = cmd.output().unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 /// Env vars that point the CLI at a test's database and state dir.
 pub fn cli_env(app: &TestApp) -> Vec<(&'static str, String)> {
     vec![
         ("JTB__DATABASE__URL", app.db.url.clone()),
-        ("JTB__PATHS__STATE_DIR", app.state_dir.0.display().to_string()),
+        (
+            "JTB__PATHS__STATE_DIR",
+            app.state_dir.0.display().to_string(),
+        ),
         ("JTB__LISTEN__INTERNAL", "127.0.0.1:8080".into()),
     ]
 }

@@ -8,9 +8,14 @@ use crate::helpers::spawn_app;
 async fn the_inventory_shows_the_seed_rows_with_secrets_shortened() {
     let app = spawn_app().await;
     app.complete_setup().await;
-    let (public_id, secret) = app.register_instance("https://servicedesk.yourcompany.com").await;
+    let (public_id, secret) = app
+        .register_instance("https://servicedesk.yourcompany.com")
+        .await;
     let mut conn = app.db.conn();
-    let id: uuid::Uuid = jira_teams_bridge::db::schema::jira_instance::table.select(jira_teams_bridge::db::schema::jira_instance::id).first(&mut conn).unwrap();
+    let id: uuid::Uuid = jira_teams_bridge::db::schema::jira_instance::table
+        .select(jira_teams_bridge::db::schema::jira_instance::id)
+        .first(&mut conn)
+        .unwrap();
     let seed = format!(
         "INSERT INTO user_mapping (id, jira_instance_id, jira_user_key, ms_tenant_id, ms_user_id) VALUES ('00000000-0000-4000-8000-0000000000a1', '{id}', 'bc62ee3e-978f-460c-b848-f1c878363d64', '0e3419f7-4c4d-47e7-b98a-7b9b9de02b80', '0c60ce18-654d-441a-badf-14404098f38e');
          INSERT INTO issue_chat (id, jira_instance_id, issue_id, created_by, chat_id) VALUES ('00000000-0000-4000-8000-0000000000c1', '{id}', 10045, '5f344aaa58ea7b00705b8bb2', '19:91571ee8ad174aefaccd2e4605d87a24@thread.v2');
@@ -25,20 +30,63 @@ async fn the_inventory_shows_the_seed_rows_with_secrets_shortened() {
         diesel::sql_query(stmt).execute(&mut conn).unwrap();
     }
     let tok = uuid::Uuid::new_v4();
-    let sealed = jira_teams_bridge::db::models::secret::seal(&app.state.vault, jira_teams_bridge::db::models::secret::ACCESS_TOKEN, tok, "live-access-token-value").unwrap();
+    let sealed = jira_teams_bridge::db::models::secret::seal(
+        &app.state.vault,
+        jira_teams_bridge::db::models::secret::ACCESS_TOKEN,
+        tok,
+        "live-access-token-value",
+    )
+    .unwrap();
     diesel::sql_query(format!("INSERT INTO access_token (id, kind, jira_instance_id, user_mapping_id, token) VALUES ('{tok}', 'jira_user', '{id}', '00000000-0000-4000-8000-0000000000a1', decode('{}', 'hex'))", hex::encode(sealed)))
         .execute(&mut conn)
         .unwrap();
 
     let expect = [
-        ("user_mapping", vec!["https://servicedesk.yourcompany.com", "bc62ee3e-978f-460c-b848-f1c878363d64", "0e3419f7-4c4d-47e7-b98a-7b9b9de02b80", "0c60ce18-654d-441a-badf-14404098f38e"]),
-        ("issue_chat", vec!["10045", "5f344aaa58ea7b00705b8bb2", "19:91571ee8ad174aefaccd2e4605d87a24@thread.v2"]),
-        ("shared_chat_access", vec!["123123", "19:cae084d1e543a2b@thread.v2", "publicAccess"]),
-        ("jira_instance", vec!["https://servicedesk.yourcompany.com", &public_id]),
-        ("bot_membership", vec!["19:a050c65057f689@thread.skype", "https://smba.trafficmanager.net/amer/", "teamMemberAdded"]),
-        ("instance_setting", vec!["appearance", "viewLocation", "issueContent"]),
-        ("jsm_portal_app", vec!["69000be7-4659-4659-900e-3cebf257ec5a", "icon3", "Helpdesk"]),
-        ("teams_user_setting", vec!["29:1sNK5nFAqk9wy-1FlQm", "botWelcomeSent"]),
+        (
+            "user_mapping",
+            vec![
+                "https://servicedesk.yourcompany.com",
+                "bc62ee3e-978f-460c-b848-f1c878363d64",
+                "0e3419f7-4c4d-47e7-b98a-7b9b9de02b80",
+                "0c60ce18-654d-441a-badf-14404098f38e",
+            ],
+        ),
+        (
+            "issue_chat",
+            vec![
+                "10045",
+                "5f344aaa58ea7b00705b8bb2",
+                "19:91571ee8ad174aefaccd2e4605d87a24@thread.v2",
+            ],
+        ),
+        (
+            "shared_chat_access",
+            vec!["123123", "19:cae084d1e543a2b@thread.v2", "publicAccess"],
+        ),
+        (
+            "jira_instance",
+            vec!["https://servicedesk.yourcompany.com", &public_id],
+        ),
+        (
+            "bot_membership",
+            vec![
+                "19:a050c65057f689@thread.skype",
+                "https://smba.trafficmanager.net/amer/",
+                "teamMemberAdded",
+            ],
+        ),
+        (
+            "instance_setting",
+            vec!["appearance", "viewLocation", "issueContent"],
+        ),
+        (
+            "jsm_portal_app",
+            vec!["69000be7-4659-4659-900e-3cebf257ec5a", "icon3", "Helpdesk"],
+        ),
+        (
+            "teams_user_setting",
+            vec!["29:1sNK5nFAqk9wy-1FlQm", "botWelcomeSent"],
+        ),
         ("access_token", vec!["jira_user", "encrypted (key v1)"]),
     ];
     for (entity, needles) in expect {
@@ -49,15 +97,28 @@ async fn the_inventory_shows_the_seed_rows_with_secrets_shortened() {
             assert!(html.contains(n), "{entity} page lacks {n}");
         }
         assert!(!html.contains(&secret), "{entity} shows a secret");
-        assert!(!html.contains("live-access-token-value"), "{entity} shows a token");
-        assert!(!html.contains("<b>Helpdesk</b>"), "{entity} renders stored HTML");
+        assert!(
+            !html.contains("live-access-token-value"),
+            "{entity} shows a token"
+        );
+        assert!(
+            !html.contains("<b>Helpdesk</b>"),
+            "{entity} renders stored HTML"
+        );
     }
     let index = app.get("/admin/data").await.text().await.unwrap();
     assert!(index.contains("Teams bot membership"));
     let dash = app.get("/admin").await.text().await.unwrap();
     assert!(dash.contains("connected"));
-    assert!(dash.contains(">2</td>"), "issue_chat count on the dashboard");
-    assert_eq!(app.get("/admin/data/admin_user").await.status(), 404, "not an inventory entity");
+    assert!(
+        dash.contains(">2</td>"),
+        "issue_chat count on the dashboard"
+    );
+    assert_eq!(
+        app.get("/admin/data/admin_user").await.status(),
+        404,
+        "not an inventory entity"
+    );
 }
 
 #[actix_web::test]
@@ -66,12 +127,32 @@ async fn inventory_tables_are_paged() {
     app.complete_setup().await;
     let mut conn = app.db.conn();
     diesel::sql_query("INSERT INTO teams_user_setting (teams_user_id, settings) SELECT '29:user-' || g, '{}' FROM generate_series(1, 120) g").execute(&mut conn).unwrap();
-    let p1 = app.get("/admin/data/teams_user_setting").await.text().await.unwrap();
+    let p1 = app
+        .get("/admin/data/teams_user_setting")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(p1.contains("Page 1 of 3 (120 rows)"));
     assert_eq!(p1.matches("29:user-").count(), 50);
-    let p3 = app.get("/admin/data/teams_user_setting?page=3").await.text().await.unwrap();
+    let p3 = app
+        .get("/admin/data/teams_user_setting?page=3")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert_eq!(p3.matches("29:user-").count(), 20);
-    let beyond = app.get("/admin/data/teams_user_setting?page=9").await.text().await.unwrap();
+    let beyond = app
+        .get("/admin/data/teams_user_setting?page=9")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert_eq!(beyond.matches("29:user-").count(), 0);
-    assert_eq!(app.get("/admin/data/teams_user_setting?page=abc").await.status(), 400);
+    assert_eq!(
+        app.get("/admin/data/teams_user_setting?page=abc")
+            .await
+            .status(),
+        400
+    );
 }

@@ -25,15 +25,29 @@ async fn readiness_reports_an_unreachable_database() {
     {
         use diesel::prelude::*;
         let mut admin = PgConnection::establish(&crate::helpers::admin_database_url()).unwrap();
-        diesel::sql_query(format!("ALTER DATABASE {} ALLOW_CONNECTIONS false", app.db.name)).execute(&mut admin).unwrap();
-        diesel::sql_query(format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}'", app.db.name)).execute(&mut admin).unwrap();
+        diesel::sql_query(format!(
+            "ALTER DATABASE {} ALLOW_CONNECTIONS false",
+            app.db.name
+        ))
+        .execute(&mut admin)
+        .unwrap();
+        diesel::sql_query(format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}'",
+            app.db.name
+        ))
+        .execute(&mut admin)
+        .unwrap();
     }
     let res = app.get("/readyz").await;
     assert_eq!(res.status(), 503);
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(body["status"], "not_ready");
     assert_eq!(body["checks"]["database"], "unreachable");
-    assert_eq!(app.get("/healthz").await.status(), 200, "liveness does not depend on the database");
+    assert_eq!(
+        app.get("/healthz").await.status(),
+        200,
+        "liveness does not depend on the database"
+    );
 }
 
 #[actix_web::test]
@@ -43,7 +57,12 @@ async fn every_response_carries_the_security_headers() {
         let res = app.get(path).await;
         let h = res.headers();
         let csp = h.get("content-security-policy").unwrap().to_str().unwrap();
-        assert!(csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline") && csp.contains("default-src 'none'"), "{path}: {csp}");
+        assert!(
+            csp.contains("frame-ancestors 'none'")
+                && !csp.contains("unsafe-inline")
+                && csp.contains("default-src 'none'"),
+            "{path}: {csp}"
+        );
         assert_eq!(h.get("x-content-type-options").unwrap(), "nosniff");
         assert_eq!(h.get("referrer-policy").unwrap(), "no-referrer");
         assert!(h.get("x-request-id").is_some());
@@ -55,19 +74,59 @@ async fn the_public_listener_serves_only_the_bot_endpoint() {
     let app = spawn_app_with(|s| s.listen.public = "127.0.0.1:0".into()).await;
     let public = app.public_base.clone().unwrap();
     app.complete_setup().await;
-    for path in ["/admin", "/setup", "/login", "/healthz", "/admin/instances", "/api/v1/me", "/"] {
-        let res = app.client.get(format!("{public}{path}")).send().await.unwrap();
+    for path in [
+        "/admin",
+        "/setup",
+        "/login",
+        "/healthz",
+        "/admin/instances",
+        "/api/v1/me",
+        "/",
+    ] {
+        let res = app
+            .client
+            .get(format!("{public}{path}"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), 404, "{path} on the public listener");
         let body = res.text().await.unwrap();
         assert!(body.contains("not_found"), "{body}");
     }
-    let res = app.client.post(format!("{public}/admin/instances")).form(&[("base_url", "https://x.example")]).send().await.unwrap();
+    let res = app
+        .client
+        .post(format!("{public}/admin/instances"))
+        .form(&[("base_url", "https://x.example")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 404);
-    let res = app.client.post(format!("{public}/bot/messages")).json(&serde_json::json!({"type": "message"})).send().await.unwrap();
-    assert_ne!(res.status(), 404, "the bot endpoint exists on the public listener");
-    assert!(!res.status().is_success(), "an unauthenticated activity is not accepted");
+    let res = app
+        .client
+        .post(format!("{public}/bot/messages"))
+        .json(&serde_json::json!({"type": "message"}))
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(
+        res.status(),
+        404,
+        "the bot endpoint exists on the public listener"
+    );
+    assert!(
+        !res.status().is_success(),
+        "an unauthenticated activity is not accepted"
+    );
     // and the internal listener does not serve the bot endpoint
-    assert_eq!(app.client.post(app.url("/bot/messages")).send().await.unwrap().status(), 404);
+    assert_eq!(
+        app.client
+            .post(app.url("/bot/messages"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
 }
 
 fn self_signed(dir: &std::path::Path) -> (String, String, Vec<u8>) {
@@ -86,7 +145,8 @@ fn self_signed(dir: &std::path::Path) -> (String, String, Vec<u8>) {
     b.set_version(2).unwrap();
     let mut serial = BigNum::new().unwrap();
     serial.rand(64, MsbOption::MAYBE_ZERO, false).unwrap();
-    b.set_serial_number(&serial.to_asn1_integer().unwrap()).unwrap();
+    b.set_serial_number(&serial.to_asn1_integer().unwrap())
+        .unwrap();
     b.set_subject_name(&name).unwrap();
     b.set_issuer_name(&name).unwrap();
     b.set_pubkey(&key).unwrap();
@@ -94,7 +154,11 @@ fn self_signed(dir: &std::path::Path) -> (String, String, Vec<u8>) {
     let not_after = Asn1Time::days_from_now(2).unwrap();
     b.set_not_before(&not_before).unwrap();
     b.set_not_after(&not_after).unwrap();
-    let san = SubjectAlternativeName::new().dns("localhost").ip("127.0.0.1").build(&b.x509v3_context(None, None)).unwrap();
+    let san = SubjectAlternativeName::new()
+        .dns("localhost")
+        .ip("127.0.0.1")
+        .build(&b.x509v3_context(None, None))
+        .unwrap();
     b.append_extension(san).unwrap();
     b.sign(&key, MessageDigest::sha256()).unwrap();
     let cert = b.build().to_pem().unwrap();
@@ -102,7 +166,11 @@ fn self_signed(dir: &std::path::Path) -> (String, String, Vec<u8>) {
     let key_path = dir.join("key.pem");
     std::fs::write(&cert_path, &cert).unwrap();
     std::fs::write(&key_path, key.private_key_to_pem_pkcs8().unwrap()).unwrap();
-    (cert_path.display().to_string(), key_path.display().to_string(), cert)
+    (
+        cert_path.display().to_string(),
+        key_path.display().to_string(),
+        cert,
+    )
 }
 
 #[actix_web::test]
@@ -124,9 +192,15 @@ async fn the_internal_listener_serves_tls_with_secure_cookies() {
     assert_eq!(res.status(), 403);
     assert!(res.headers().get("strict-transport-security").is_some());
     let cookie = res.headers().get("set-cookie").unwrap().to_str().unwrap();
-    assert!(cookie.contains("Secure") && cookie.contains("HttpOnly"), "{cookie}");
+    assert!(
+        cookie.contains("Secure") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
     // plain HTTP to the TLS port is not served
     let plain = app.base.replace("https://", "http://");
-    let res = reqwest::Client::new().get(format!("{plain}/healthz")).send().await;
+    let res = reqwest::Client::new()
+        .get(format!("{plain}/healthz"))
+        .send()
+        .await;
     assert!(res.is_err() || !res.unwrap().status().is_success());
 }

@@ -1,10 +1,11 @@
 //! The one integration-test binary: real PostgreSQL, the real server on port 0, real HTTP.
+#![expect(clippy::unwrap_used, reason = "a failing unwrap is a failing test")]
 
 mod helpers;
 
 mod cli_and_config;
-mod inventory;
 mod instances;
+mod inventory;
 mod listeners;
 mod schema;
 mod setup_and_login;

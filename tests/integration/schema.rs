@@ -25,7 +25,10 @@ fn migrations_go_up_down_and_up_again() {
     let applied = jira_teams_bridge::db::migrate(&mut conn).unwrap();
     assert!(applied >= 8);
     assert_eq!(table_count(&mut conn), 15);
-    assert_eq!(jira_teams_bridge::db::pending_migrations(&mut conn).unwrap(), 0);
+    assert_eq!(
+        jira_teams_bridge::db::pending_migrations(&mut conn).unwrap(),
+        0
+    );
     let reverted = jira_teams_bridge::db::revert_all(&mut conn).unwrap();
     assert_eq!(reverted, applied);
     assert_eq!(table_count(&mut conn), 0);
@@ -34,7 +37,9 @@ fn migrations_go_up_down_and_up_again() {
 }
 
 fn exec(conn: &mut PgConnection, sql: &str) -> Result<usize, String> {
-    diesel::sql_query(sql).execute(conn).map_err(|e| e.to_string())
+    diesel::sql_query(sql)
+        .execute(conn)
+        .map_err(|e| e.to_string())
 }
 
 const INSTANCE: &str = "INSERT INTO jira_instance (id, base_url, public_id, shared_secret, shared_secret_hint) \
@@ -71,7 +76,10 @@ fn the_database_refuses_malformed_rows() {
         "INSERT INTO access_token (id, kind, token) VALUES (gen_random_uuid(), 'microsoft_user', decode(repeat('ab', 40), 'hex'))",
     ];
     for sql in bad {
-        assert!(exec(&mut c, &format!("BEGIN; {sql}; COMMIT")).is_err(), "accepted: {sql}");
+        assert!(
+            exec(&mut c, &format!("BEGIN; {sql}; COMMIT")).is_err(),
+            "accepted: {sql}"
+        );
         let _ = exec(&mut c, "ROLLBACK");
     }
     // one mapping per Jira user per instance
@@ -96,8 +104,17 @@ fn deleting_an_instance_deletes_its_data() {
     exec(&mut c, "INSERT INTO access_token (id, kind, jira_instance_id, user_mapping_id, token) VALUES (gen_random_uuid(), 'jira_user', '00000000-0000-4000-8000-000000000001', '00000000-0000-4000-8000-0000000000a1', decode(repeat('ab', 40), 'hex'))").unwrap();
     exec(&mut c, "INSERT INTO outbox (kind, jira_instance_id, payload) VALUES ('notify', '00000000-0000-4000-8000-000000000001', '{}')").unwrap();
     exec(&mut c, "DELETE FROM jira_instance").unwrap();
-    for t in ["user_mapping", "issue_chat", "shared_chat_access", "instance_setting", "access_token", "outbox"] {
-        let n: N = diesel::sql_query(format!("SELECT count(*) AS n FROM {t}")).get_result(&mut c).unwrap();
+    for t in [
+        "user_mapping",
+        "issue_chat",
+        "shared_chat_access",
+        "instance_setting",
+        "access_token",
+        "outbox",
+    ] {
+        let n: N = diesel::sql_query(format!("SELECT count(*) AS n FROM {t}"))
+            .get_result(&mut c)
+            .unwrap();
         assert_eq!(n.n, 0, "{t} keeps rows of a deleted instance");
     }
 }

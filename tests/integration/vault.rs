@@ -3,7 +3,9 @@
 
 use diesel::prelude::*;
 use jira_teams_bridge::db::models::audit::Actor;
-use jira_teams_bridge::db::models::secret::{self, ACCESS_TOKEN, JIRA_SHARED_SECRET, REFRESH_TOKEN, ReadContext, SecretReadError};
+use jira_teams_bridge::db::models::secret::{
+    self, ACCESS_TOKEN, JIRA_SHARED_SECRET, REFRESH_TOKEN, ReadContext, SecretReadError,
+};
 use jira_teams_bridge::db::schema::{access_token, jira_instance, secret_access_audit};
 use secrecy::ExposeSecret;
 use uuid::Uuid;
@@ -14,9 +16,17 @@ async fn with_two_instances() -> (TestApp, Vec<(Uuid, String)>) {
     let app = spawn_app().await;
     app.complete_setup().await;
     let (p1, s1) = app.register_instance("https://jira.example.com").await;
-    let (p2, s2) = app.register_instance("https://servicedesk.example.com/jira").await;
+    let (p2, s2) = app
+        .register_instance("https://servicedesk.example.com/jira")
+        .await;
     let mut conn = app.db.conn();
-    let id = |p: &str, conn: &mut PgConnection| jira_instance::table.filter(jira_instance::public_id.eq(p)).select(jira_instance::id).first::<Uuid>(conn).unwrap();
+    let id = |p: &str, conn: &mut PgConnection| {
+        jira_instance::table
+            .filter(jira_instance::public_id.eq(p))
+            .select(jira_instance::id)
+            .first::<Uuid>(conn)
+            .unwrap()
+    };
     let rows = vec![(id(&p1, &mut conn), s1), (id(&p2, &mut conn), s2)];
     (app, rows)
 }
@@ -24,7 +34,11 @@ async fn with_two_instances() -> (TestApp, Vec<(Uuid, String)>) {
 fn read(app: &TestApp, col: secret::SecretColumn, row: Uuid) -> Result<String, SecretReadError> {
     let mut conn = app.db.conn();
     let actor = Actor::Api("tHXLY2:JIRAUSER10100".into());
-    let ctx = ReadContext { actor: &actor, purpose: "verify request signature", label: "test" };
+    let ctx = ReadContext {
+        actor: &actor,
+        purpose: "verify request signature",
+        label: "test",
+    };
     secret::read(&mut conn, &app.state.vault, col, row, &ctx).map(|s| s.expose_secret().to_owned())
 }
 
@@ -32,7 +46,13 @@ fn audit_rows(app: &TestApp) -> Vec<(String, String, Uuid, String, String)> {
     let mut conn = app.db.conn();
     secret_access_audit::table
         .order(secret_access_audit::id)
-        .select((secret_access_audit::actor, secret_access_audit::secret_kind, secret_access_audit::secret_row, secret_access_audit::purpose, secret_access_audit::outcome))
+        .select((
+            secret_access_audit::actor,
+            secret_access_audit::secret_kind,
+            secret_access_audit::secret_row,
+            secret_access_audit::purpose,
+            secret_access_audit::outcome,
+        ))
         .load(&mut conn)
         .unwrap()
 }
@@ -44,19 +64,48 @@ async fn every_secret_read_writes_an_audit_row() {
     for (id, s) in &rows {
         assert_eq!(&read(&app, JIRA_SHARED_SECRET, *id).unwrap(), s);
     }
-    assert!(matches!(read(&app, JIRA_SHARED_SECRET, Uuid::new_v4()), Err(SecretReadError::Missing)));
+    assert!(matches!(
+        read(&app, JIRA_SHARED_SECRET, Uuid::new_v4()),
+        Err(SecretReadError::Missing)
+    ));
     let audit = audit_rows(&app);
     assert_eq!(audit.len(), 3);
-    assert_eq!(audit[0], ("tHXLY2:JIRAUSER10100".into(), "jira_shared_secret".into(), rows[0].0, "verify request signature".into(), "ok".into()));
+    assert_eq!(
+        audit[0],
+        (
+            "tHXLY2:JIRAUSER10100".into(),
+            "jira_shared_secret".into(),
+            rows[0].0,
+            "verify request signature".into(),
+            "ok".into()
+        )
+    );
     assert_eq!(audit[1].2, rows[1].0);
     assert_eq!(audit[2].4, "missing");
     // the audit page lists them and filters by secret
-    let html = app.get(&format!("/admin/audit?secret={}", rows[1].0)).await.text().await.unwrap();
+    let html = app
+        .get(&format!("/admin/audit?secret={}", rows[1].0))
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(html.contains(&rows[1].0.to_string()));
-    assert!(!html.contains(&format!(">{}</code>", rows[0].0)), "filtered out");
+    assert!(
+        !html.contains(&format!(">{}</code>", rows[0].0)),
+        "filtered out"
+    );
     assert!(html.contains("verify request signature"));
-    let bad = app.get("/admin/audit?secret=not-a-guid").await.text().await.unwrap();
-    assert!(bad.contains("Enter the secret&#39;s row id") || bad.contains("Enter the secret's row id") || bad.contains("row id (a GUID)"));
+    let bad = app
+        .get("/admin/audit?secret=not-a-guid")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        bad.contains("Enter the secret&#39;s row id")
+            || bad.contains("Enter the secret's row id")
+            || bad.contains("row id (a GUID)")
+    );
 }
 
 #[actix_web::test]
@@ -70,8 +119,18 @@ async fn a_ciphertext_copied_to_another_row_does_not_decrypt_and_the_failure_is_
     .execute(&mut conn)
     .unwrap();
     let err = read(&app, JIRA_SHARED_SECRET, rows[1].0).unwrap_err();
-    assert!(matches!(err, SecretReadError::Vault(jira_teams_bridge::crypto::VaultError::Authentication)), "{err}");
-    assert_eq!(read(&app, JIRA_SHARED_SECRET, rows[0].0).unwrap(), rows[0].1, "the original row still reads");
+    assert!(
+        matches!(
+            err,
+            SecretReadError::Vault(jira_teams_bridge::crypto::VaultError::Authentication)
+        ),
+        "{err}"
+    );
+    assert_eq!(
+        read(&app, JIRA_SHARED_SECRET, rows[0].0).unwrap(),
+        rows[0].1,
+        "the original row still reads"
+    );
     let audit = audit_rows(&app);
     assert_eq!(audit[0].4, "failed");
     assert_eq!(audit[0].2, rows[1].0);
@@ -82,7 +141,11 @@ async fn the_audit_table_refuses_update_delete_and_truncate() {
     let (app, rows) = with_two_instances().await;
     read(&app, JIRA_SHARED_SECRET, rows[0].0).unwrap();
     let mut conn = app.db.conn();
-    for sql in ["UPDATE secret_access_audit SET outcome = 'failed'", "DELETE FROM secret_access_audit", "TRUNCATE secret_access_audit"] {
+    for sql in [
+        "UPDATE secret_access_audit SET outcome = 'failed'",
+        "DELETE FROM secret_access_audit",
+        "TRUNCATE secret_access_audit",
+    ] {
         let err = diesel::sql_query(sql).execute(&mut conn).unwrap_err();
         assert!(err.to_string().contains("append-only"), "{sql}: {err}");
     }
@@ -109,8 +172,16 @@ fn insert_token(app: &TestApp, tenant: Uuid, token: &str, refresh: &str) -> Uuid
 
 fn all_ciphertexts(app: &TestApp) -> Vec<Vec<u8>> {
     let mut conn = app.db.conn();
-    let mut out: Vec<Vec<u8>> = jira_instance::table.order(jira_instance::id).select(jira_instance::shared_secret).load(&mut conn).unwrap();
-    let tokens: Vec<(Vec<u8>, Option<Vec<u8>>)> = access_token::table.order(access_token::id).select((access_token::token, access_token::refresh_token)).load(&mut conn).unwrap();
+    let mut out: Vec<Vec<u8>> = jira_instance::table
+        .order(jira_instance::id)
+        .select(jira_instance::shared_secret)
+        .load(&mut conn)
+        .unwrap();
+    let tokens: Vec<(Vec<u8>, Option<Vec<u8>>)> = access_token::table
+        .order(access_token::id)
+        .select((access_token::token, access_token::refresh_token))
+        .load(&mut conn)
+        .unwrap();
     for (a, r) in tokens {
         out.push(a);
         out.extend(r);
@@ -121,36 +192,70 @@ fn all_ciphertexts(app: &TestApp) -> Vec<Vec<u8>> {
 #[actix_web::test]
 async fn rotate_key_reencrypts_every_secret_and_keeps_them_readable() {
     let (app, rows) = with_two_instances().await;
-    let tok = insert_token(&app, Uuid::new_v4(), "eyJ0eXAiOiJKV1Qi.access", "0.AAAA-refresh-token");
+    let tok = insert_token(
+        &app,
+        Uuid::new_v4(),
+        "eyJ0eXAiOiJKV1Qi.access",
+        "0.AAAA-refresh-token",
+    );
     let before = all_ciphertexts(&app);
     assert_eq!(before.len(), 4);
     let (code, stdout, stderr) = run_cli(&["rotate-key"], &cli_env(&app));
     assert_eq!(code, 0, "{stdout}\n{stderr}");
-    assert!(stdout.contains("re-encrypted 4 secret(s) under key v2"), "{stdout}");
+    assert!(
+        stdout.contains("re-encrypted 4 secret(s) under key v2"),
+        "{stdout}"
+    );
     let after = all_ciphertexts(&app);
     for (b, a) in before.iter().zip(&after) {
         assert_ne!(b, a, "every ciphertext changes");
-        assert_eq!(jira_teams_bridge::crypto::vault::blob_version(a).unwrap(), 2);
+        assert_eq!(
+            jira_teams_bridge::crypto::vault::blob_version(a).unwrap(),
+            2
+        );
     }
     // the running daemon picks up the new keyring from the file and reads everything
     for (id, s) in &rows {
         assert_eq!(&read(&app, JIRA_SHARED_SECRET, *id).unwrap(), s);
     }
-    assert_eq!(read(&app, ACCESS_TOKEN, tok).unwrap(), "eyJ0eXAiOiJKV1Qi.access");
-    assert_eq!(read(&app, REFRESH_TOKEN, tok).unwrap(), "0.AAAA-refresh-token");
+    assert_eq!(
+        read(&app, ACCESS_TOKEN, tok).unwrap(),
+        "eyJ0eXAiOiJKV1Qi.access"
+    );
+    assert_eq!(
+        read(&app, REFRESH_TOKEN, tok).unwrap(),
+        "0.AAAA-refresh-token"
+    );
     // the keyring holds only v2; v1 moved to a retired file
     let ring = std::fs::read_to_string(app.state_dir.0.join("master-key")).unwrap();
     assert!(ring.contains("\nv2 ") && !ring.contains("\nv1 "), "{ring}");
-    let retired: Vec<_> = std::fs::read_dir(&app.state_dir.0).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().contains("retired")).collect();
+    let retired: Vec<_> = std::fs::read_dir(&app.state_dir.0)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains("retired"))
+        .collect();
     assert_eq!(retired.len(), 1);
     // rotation decrypted 4 secrets: 4 audit rows by the CLI
     let audit = audit_rows(&app);
-    assert_eq!(audit.iter().filter(|r| r.0 == "rotate-key" && r.3 == "key rotation" && r.4 == "ok").count(), 4);
+    assert_eq!(
+        audit
+            .iter()
+            .filter(|r| r.0 == "rotate-key" && r.3 == "key rotation" && r.4 == "ok")
+            .count(),
+        4
+    );
     // new secrets are written under v2
     let (_, s3) = app.register_instance("https://third.example.com").await;
     let mut conn = app.db.conn();
-    let (id3, blob): (Uuid, Vec<u8>) = jira_instance::table.filter(jira_instance::base_url.eq("https://third.example.com")).select((jira_instance::id, jira_instance::shared_secret)).first(&mut conn).unwrap();
-    assert_eq!(jira_teams_bridge::crypto::vault::blob_version(&blob).unwrap(), 2);
+    let (id3, blob): (Uuid, Vec<u8>) = jira_instance::table
+        .filter(jira_instance::base_url.eq("https://third.example.com"))
+        .select((jira_instance::id, jira_instance::shared_secret))
+        .first(&mut conn)
+        .unwrap();
+    assert_eq!(
+        jira_teams_bridge::crypto::vault::blob_version(&blob).unwrap(),
+        2
+    );
     assert_eq!(read(&app, JIRA_SHARED_SECRET, id3).unwrap(), s3);
 }
 
@@ -167,5 +272,9 @@ async fn a_rotation_that_meets_a_bad_ciphertext_changes_nothing() {
     assert_eq!(code, 1);
     assert!(stderr.contains("rotation rolled back"), "{stderr}");
     assert_eq!(all_ciphertexts(&app), before, "nothing half-written");
-    assert_eq!(read(&app, JIRA_SHARED_SECRET, rows[0].0).unwrap(), rows[0].1, "old key still reads");
+    assert_eq!(
+        read(&app, JIRA_SHARED_SECRET, rows[0].0).unwrap(),
+        rows[0].1,
+        "old key still reads"
+    );
 }
