@@ -37,7 +37,12 @@ pub enum Command {
     /// Print the one-time setup URL, or say that setup is done.
     SetupUrl,
     /// Add a new master key version and re-encrypt every secret with it, in one transaction.
-    RotateKey,
+    RotateKey {
+        /// Afterwards remove old key versions from the keyring (saved to a side file) once no
+        /// secret uses them.
+        #[arg(long)]
+        retire_old: bool,
+    },
     /// Validate the configuration and print a summary (no secrets).
     CheckConfig,
 }
@@ -77,7 +82,7 @@ pub fn run(command: Command, settings: &Settings, out: &mut dyn Write) -> anyhow
             }
             Ok(())
         }
-        Command::RotateKey => rotate_key(settings, out),
+        Command::RotateKey { retire_old } => rotate_key(settings, retire_old, out),
     }
 }
 
@@ -103,9 +108,10 @@ fn check_config(settings: &Settings, out: &mut dyn Write) -> anyhow::Result<()> 
     Ok(())
 }
 
-/// Adds a key version, re-encrypts every secret under it in one transaction, then retires the
-/// old versions into a side file (kept for restoring older backups).
-fn rotate_key(settings: &Settings, out: &mut dyn Write) -> anyhow::Result<()> {
+/// Adds a key version and re-encrypts every secret under it in one transaction. Old versions
+/// stay in the keyring (decrypt-only: older backups and daemons that have not reloaded yet need
+/// them) until `retire_old` removes them, which happens only when no ciphertext uses them.
+fn rotate_key(settings: &Settings, retire_old: bool, out: &mut dyn Write) -> anyhow::Result<()> {
     let path = settings.master_key_path();
     if std::env::var_os("CREDENTIALS_DIRECTORY").is_some_and(|d| path.starts_with(d)) {
         anyhow::bail!(
@@ -117,7 +123,6 @@ fn rotate_key(settings: &Settings, out: &mut dyn Write) -> anyhow::Result<()> {
         anyhow::bail!("the database is not migrated; run `jira-teams-bridge migrate` first");
     }
     let mut ring = Keyring::load(&path)?;
-    let old_versions = ring.versions();
     let new_version = ring.add_version();
     ring.write_replace(&path)
         .context("cannot write the new key version")?;
@@ -128,16 +133,34 @@ fn rotate_key(settings: &Settings, out: &mut dyn Write) -> anyhow::Result<()> {
     )?;
     let vault = Vault::from_keyring(ring.clone());
     let actor = Actor::Cli("rotate-key".into());
-    let report = conn
-        .transaction(|conn| {
-            secret::reencrypt_all(conn, &vault, &actor, |col, done, total| {
-                if done == total || done % 500 == 0 {
-                    let _ = writeln!(std::io::stderr(), "  {col}: {done}/{total}");
-                }
-            })
-            .map_err(|e| anyhow::anyhow!("{e}"))
+    let mut audits = Vec::new();
+    let result = conn.transaction(|conn| {
+        let report = secret::reencrypt_all(conn, &vault, &mut audits, |col, done, total| {
+            if done == total || done % 500 == 0 {
+                let _ = writeln!(std::io::stderr(), "  {col}: {done}/{total}");
+            }
         })
-        .context("rotation rolled back; every secret still uses its old key (the new key version stays in the keyring, unused)")?;
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        secret::write_audits(conn, &actor, "key rotation", &audits)?;
+        Ok::<_, anyhow::Error>(report)
+    });
+    let report = match result {
+        Ok(r) => r,
+        Err(e) => {
+            // the decryptions happened even though the rotation rolled back: audit them
+            if let Err(audit_err) =
+                secret::write_audits(&mut conn, &actor, "key rotation (rolled back)", &audits)
+            {
+                writeln!(
+                    out,
+                    "warning: could not write the audit rows of the failed rotation: {audit_err}"
+                )?;
+            }
+            return Err(e.context(
+                "rotation rolled back; every secret still uses its old key (the new key version stays in the keyring, unused)",
+            ));
+        }
+    };
     writeln!(
         out,
         "re-encrypted {} secret(s) under key v{new_version}",
@@ -146,37 +169,46 @@ fn rotate_key(settings: &Settings, out: &mut dyn Write) -> anyhow::Result<()> {
     for (col, n) in &report.per_column {
         writeln!(out, "  {col}: {n}")?;
     }
-    let in_use = secret::versions_in_use(&mut conn)?;
-    if in_use.iter().any(|v| *v != new_version) {
+    if retire_old {
+        retire_old_keys(&mut conn, &ring, new_version, &path, out)?;
+    } else {
         writeln!(
             out,
-            "some secrets written during the rotation still use older keys ({in_use:?}); old keys are kept; run rotate-key again"
-        )?;
-        return Ok(());
-    }
-    let (kept, retired) = ring.split_off_all_but(new_version);
-    if !retired.is_empty() {
-        let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
-        let side = path.with_file_name(format!(
-            "{}.retired-{stamp}",
-            path.file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or("master-key")
-        ));
-        retired
-            .write_replace(&side)
-            .context("cannot save the retired keys")?;
-        kept.write_replace(&path)
-            .context("cannot write the keyring")?;
-        writeln!(
-            out,
-            "retired key version(s) {old_versions:?} to {} — keep it with backups taken before now, or delete it",
-            side.display()
+            "old key versions stay in the keyring for decryption; `rotate-key --retire-old` removes them once unused"
         )?;
     }
     writeln!(
         out,
-        "running daemons pick up the new key on their next secret write or read; under systemd credentials restart the service"
+        "running daemons pick up the new key on their next secret read or write; under systemd credentials restart the service"
     )?;
     Ok(())
+}
+
+/// Moves key versions other than `keep` to a side file, after checking under a table lock that
+/// no ciphertext still uses them.
+fn retire_old_keys(
+    conn: &mut PgConnection,
+    ring: &Keyring,
+    keep: u32,
+    path: &std::path::Path,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let (kept, retired) = ring.split_off_all_but(keep);
+    if retired.is_empty() {
+        return Ok(());
+    }
+    conn.transaction(|conn| {
+        secret::lock_secret_tables(conn)?;
+        let in_use = secret::versions_in_use(conn)?;
+        if in_use.iter().any(|v| *v != keep) {
+            anyhow::bail!("secrets written during the rotation still use key versions {in_use:?}; run rotate-key --retire-old again");
+        }
+        let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("master-key");
+        let side = path.with_file_name(format!("{name}.retired-{stamp}"));
+        retired.write_replace(&side).context("cannot save the retired keys")?;
+        kept.write_replace(path).context("cannot write the keyring")?;
+        writeln!(out, "retired key version(s) {:?} to {} — keep it with backups taken before now, or delete it", retired.versions(), side.display())?;
+        Ok(())
+    })
 }

@@ -24,9 +24,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve => actix_web::rt::System::new().block_on(async move {
             let app = Application::build(settings).await?;
-            if let Some(url) = app.setup_url() {
-                println!("Open the one-time setup URL in a browser: {url}");
-            }
+
             app.run_until_stopped().await.map_err(anyhow::Error::from)
         }),
         other => jira_teams_bridge::cli::run(other, &settings, &mut std::io::stdout()),

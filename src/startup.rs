@@ -90,7 +90,7 @@ impl Application {
             if fresh {
                 tracing::warn!(setup.url = %url, "first-run setup: open this setup URL in a browser (also written to the state dir; `jira-teams-bridge setup-url` prints it again)");
             } else {
-                tracing::warn!(setup.url = %url, "setup is not finished: open this setup URL in a browser");
+                tracing::warn!("first-run setup is not finished: `jira-teams-bridge setup-url` prints the setup URL");
             }
             url
         });
@@ -120,7 +120,7 @@ impl Application {
         .workers(workers)
         .shutdown_timeout(shutdown);
         let internal = if internal_tls {
-            let tls = load_tls(
+            let tls = crate::config::load_tls(
                 &settings.listen.internal_tls_cert_file,
                 &settings.listen.internal_tls_key_file,
             )?;
@@ -148,7 +148,7 @@ impl Application {
                 .workers(workers.min(2))
                 .shutdown_timeout(shutdown);
                 let running = if public_tls {
-                    let tls = load_tls(
+                    let tls = crate::config::load_tls(
                         &settings.listen.public_tls_cert_file,
                         &settings.listen.public_tls_key_file,
                     )?;
@@ -253,22 +253,4 @@ fn prepare_state_dir(dir: &Path) -> anyhow::Result<()> {
     })?;
     let _ = std::fs::remove_file(probe);
     Ok(())
-}
-
-fn load_tls(cert: &str, key: &str) -> anyhow::Result<rustls::ServerConfig> {
-    use rustls_pki_types::pem::PemObject;
-    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
-        .with_context(|| format!("cannot read TLS certificate {cert}"))?
-        .collect::<Result<_, _>>()
-        .with_context(|| format!("bad PEM in TLS certificate {cert}"))?;
-    if certs.is_empty() {
-        anyhow::bail!("no certificate in {cert}");
-    }
-    let key = PrivateKeyDer::from_pem_file(key)
-        .with_context(|| format!("cannot read TLS private key {key}"))?;
-    rustls::ServerConfig::builder()
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .context("TLS certificate and key do not fit together")
 }

@@ -14,3 +14,6 @@ CREATE TABLE jira_instance (
     updated_at         timestamptz NOT NULL DEFAULT now(),
     secret_rotated_at  timestamptz NOT NULL DEFAULT now()
 );
+-- http://host and https://host are one instance
+CREATE UNIQUE INDEX jira_instance_base_url_any_scheme_key
+    ON jira_instance ((regexp_replace(base_url, '^https?://', '')));

@@ -165,6 +165,19 @@ impl Keyring {
         let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
         let _ = fs::remove_file(&tmp);
         self.write_new(&tmp)?;
+        // keep the owner of the file being replaced, so `sudo rotate-key` does not leave a
+        // root-owned key the service user cannot read
+        if let Ok(meta) = fs::metadata(path) {
+            use std::os::unix::fs::MetadataExt;
+            if let Err(source) = std::os::unix::fs::chown(&tmp, Some(meta.uid()), Some(meta.gid()))
+            {
+                let _ = fs::remove_file(&tmp);
+                return Err(KeyringError::Io {
+                    path: path.to_owned(),
+                    source,
+                });
+            }
+        }
         fs::rename(&tmp, path).map_err(|source| KeyringError::Io {
             path: path.to_owned(),
             source,

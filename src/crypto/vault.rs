@@ -129,6 +129,18 @@ impl Vault {
         *guard = (ring, mtime);
     }
 
+    /// Encrypts and decrypts a probe value with the current key (readiness check).
+    pub fn self_test(&self) -> bool {
+        let loc = SecretLocation {
+            table: "probe",
+            column: "probe",
+            row: Uuid::nil(),
+        };
+        self.encrypt(b"probe", &loc)
+            .and_then(|b| self.decrypt(&b, &loc))
+            .is_ok_and(|p| p.as_slice() == b"probe")
+    }
+
     /// The key version new ciphertexts use.
     pub fn current_version(&self) -> u32 {
         self.read_state().0.current_version()
@@ -143,8 +155,9 @@ impl Vault {
         encrypt_with(version, key.as_slice(), plaintext, loc)
     }
 
-    /// Decrypts a ciphertext made for `loc`.
-    pub fn decrypt(
+    /// Decrypts a ciphertext made for `loc`. Crate-private: reads go through
+    /// `db::models::secret::read`, which audits them.
+    pub(crate) fn decrypt(
         &self,
         blob: &[u8],
         loc: &SecretLocation,

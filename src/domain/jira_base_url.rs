@@ -26,6 +26,8 @@ pub enum JiraBaseUrlError {
     Query,
     #[error("The URL is too long (at most 2048 characters).")]
     TooLong,
+    #[error("The host name may contain only letters, digits, dots and hyphens.")]
+    HostCharacters,
 }
 
 impl JiraBaseUrl {
@@ -77,6 +79,12 @@ impl JiraBaseUrl {
         }
         let host = match url.host() {
             Some(url::Host::Domain(d)) if !d.is_empty() => {
+                if !d
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+                {
+                    return Err(JiraBaseUrlError::HostCharacters);
+                }
                 d.trim_end_matches('.').to_ascii_lowercase()
             }
             Some(url::Host::Domain(_)) | None => return Err(JiraBaseUrlError::NoHost),
@@ -180,6 +188,8 @@ mod tests {
             ("https://jira.example.com/?a=b", Query),
             ("https:///nohost", NoHost),
             ("https://jira example.com", Unparsable),
+            ("https://jira_host.corp", HostCharacters),
+            ("https://a!b.example", HostCharacters),
         ];
         for (input, want) in cases {
             assert_eq!(JiraBaseUrl::parse(input), Err(want), "{input}");

@@ -25,10 +25,10 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         Ok(Err(e)) => ("ok".to_owned(), format!("error: {}", short(&e.to_string()))),
         Err(_) => ("unreachable".to_owned(), "unknown".to_owned()),
     };
-    let key = if state.vault.keyring().versions().is_empty() {
-        "missing"
-    } else {
+    let key = if state.vault.self_test() {
         "ok"
+    } else {
+        "unusable"
     };
     let ready = database == "ok" && migrations == "ok" && key == "ok";
     let body = json!({

@@ -13,7 +13,7 @@ use tracing::Instrument;
 use crate::db;
 use crate::db::models::admin_user::AdminUser;
 use crate::state::AppState;
-use crate::web::session::{CSRF_COOKIE, CsrfToken, cookie};
+use crate::web::session::{CsrfToken, cookie, csrf_cookie as csrf_cookie_name};
 
 /// Content Security Policy: no inline script, no framing, same-origin forms and styles.
 pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
@@ -110,7 +110,12 @@ pub async fn setup_gate(
                     .finish();
                 return Ok(req.into_response(res));
             }
-            Err(e) => return Err(crate::error::PageError::from(e).into()),
+            // answered here (not as Err) so the security headers still apply
+            Err(e) => {
+                use actix_web::ResponseError;
+                let res = crate::error::PageError::from(e).error_response();
+                return Ok(req.into_response(res));
+            }
         }
     }
     next.call(req)
@@ -124,8 +129,18 @@ pub async fn csrf_cookie(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
+    // machine endpoints carry no forms
+    if matches!(req.path(), "/healthz" | "/readyz" | "/static/app.css") {
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_boxed_body);
+    }
+    let secure = req
+        .app_data::<web::Data<AppState>>()
+        .is_some_and(|s| s.secure_cookies);
     let existing = req
-        .cookie(CSRF_COOKIE)
+        .cookie(csrf_cookie_name(secure))
         .map(|c| c.value().to_owned())
         .filter(|v| {
             v.len() == 43
@@ -137,13 +152,9 @@ pub async fn csrf_cookie(
         None => (crate::crypto::random::token(32), true),
     };
     req.extensions_mut().insert(CsrfToken(token.clone()));
-    let secure = req
-        .app_data::<web::Data<AppState>>()
-        .map(|s| s.secure_cookies)
-        .unwrap_or(false);
     let mut res = next.call(req).await?.map_into_boxed_body();
     if fresh {
-        let c = cookie(CSRF_COOKIE, token, secure, None);
+        let c = cookie(csrf_cookie_name(secure), token, secure, None);
         if let Ok(v) = HeaderValue::from_str(&c.to_string()) {
             res.headers_mut().append(header::SET_COOKIE, v);
         }

@@ -20,10 +20,28 @@ use crate::db::models::admin_user::AdminUser;
 use crate::error::{AppError, PageError};
 use crate::state::AppState;
 
-/// Session cookie name.
-pub const SESSION_COOKIE: &str = "jtb_session";
-/// CSRF cookie name.
-pub const CSRF_COOKIE: &str = "jtb_csrf";
+/// Session cookie name; with `Secure` the `__Host-` prefix stops sibling hosts from setting it.
+pub fn session_cookie(secure: bool) -> &'static str {
+    if secure {
+        "__Host-jtb_session"
+    } else {
+        "jtb_session"
+    }
+}
+
+/// CSRF cookie name (see [`session_cookie`]).
+pub fn csrf_cookie(secure: bool) -> &'static str {
+    if secure {
+        "__Host-jtb_csrf"
+    } else {
+        "jtb_csrf"
+    }
+}
+
+fn secure(req: &HttpRequest) -> bool {
+    req.app_data::<web::Data<AppState>>()
+        .is_some_and(|s| s.secure_cookies)
+}
 
 /// Builds a hardened cookie (HttpOnly, SameSite=Strict, Path=/, Secure when asked).
 pub fn cookie(
@@ -90,7 +108,9 @@ impl FromRequest for Admin {
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let token = req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned());
+        let token = req
+            .cookie(session_cookie(secure(req)))
+            .map(|c| c.value().to_owned());
         let state = req.app_data::<web::Data<AppState>>().cloned();
         Box::pin(async move {
             let (Some(token), Some(state)) = (token, state) else {
@@ -159,17 +179,14 @@ fn origin_ok(req: &HttpRequest) -> bool {
     else {
         return true;
     };
-    if origin == "null" {
-        return false;
-    }
-    let host = req.connection_info().host().to_owned();
+    // this listener as the browser sees it, or the configured public URL of it
+    let info = req.connection_info();
+    let own = format!("{}://{}", info.scheme(), info.host());
     let configured = req
         .app_data::<web::Data<AppState>>()
-        .map(|s| s.internal_url.clone())
-        .unwrap_or_default();
-    let origin_host = origin.split_once("://").map(|(_, h)| h).unwrap_or(origin);
-    origin_host.eq_ignore_ascii_case(&host)
-        || (!configured.is_empty() && configured.starts_with(origin))
+        .and_then(|s| url::Url::parse(&s.internal_url).ok())
+        .map(|u| u.origin().ascii_serialization());
+    origin.eq_ignore_ascii_case(&own) || configured.is_some_and(|c| origin.eq_ignore_ascii_case(&c))
 }
 
 impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
@@ -177,7 +194,8 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let cookie = req.cookie(CSRF_COOKIE).map(|c| c.value().to_owned());
+        // the token the csrf middleware validated from the cookie (a fresh one when none came)
+        let cookie = req.extensions().get::<CsrfToken>().map(|t| t.0.clone());
         let origin_ok = origin_ok(req);
         let cross_site = req
             .headers()

@@ -65,19 +65,33 @@ fn a_missing_config_file_exits_2() {
 
 #[test]
 fn serve_with_a_bad_value_exits_2_before_binding() {
-    // the port would be free to bind; the bad TLS pair must stop it first
+    // the port is taken: binding first would fail with exit 1 "cannot listen"
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let dir = TempDir::new();
+    let cert = dir.0.join("cert.pem");
+    std::fs::write(
+        &cert,
+        "-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
     let (code, _, stderr) = run_cli(
         &["serve"],
         &[
-            ("JTB__LISTEN__INTERNAL", "127.0.0.1:0".into()),
+            ("JTB__LISTEN__INTERNAL", addr),
             (
                 "JTB__LISTEN__INTERNAL_TLS_CERT_FILE",
-                "/nonexistent.pem".into(),
+                cert.display().to_string(),
+            ),
+            (
+                "JTB__LISTEN__INTERNAL_TLS_KEY_FILE",
+                cert.display().to_string(),
             ),
         ],
     );
     assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains("listen.internal_tls"), "{stderr}");
+    assert!(stderr.contains("listen.internal_tls_cert_file"), "{stderr}");
+    assert!(!stderr.contains("cannot listen"), "{stderr}");
 }
 
 #[test]

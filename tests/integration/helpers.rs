@@ -377,6 +377,13 @@ pub fn between(html: &str, start: &str, end: &str) -> String {
 /// Runs the CLI with `env` (JTB__ variables) and returns (exit code, stdout, stderr).
 pub fn run_cli(args: &[&str], env: &[(&str, String)]) -> (i32, String, String) {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_jira-teams-bridge"));
+    // never read the host's /etc/jira-teams-bridge/config.toml
+    let empty = TempDir::new();
+    if !args.contains(&"--config") {
+        let file = empty.0.join("empty.toml");
+        std::fs::write(&file, "").unwrap();
+        cmd.arg("--config").arg(file);
+    }
     cmd.args(args);
     for (k, _) in std::env::vars() {
         if k.starts_with("JTB__") {

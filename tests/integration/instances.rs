@@ -85,6 +85,10 @@ async fn each_bad_url_class_is_refused_next_to_the_field() {
             "Remove the ?query",
         ),
         ("https://", "The URL must name a host."),
+        (
+            "https://jira_host.corp",
+            "may contain only letters, digits, dots and hyphens",
+        ),
     ];
     for (input, message) in cases {
         let res = app
@@ -117,6 +121,15 @@ async fn a_second_spelling_of_a_registered_url_is_a_duplicate() {
         assert!(res.text().await.unwrap().contains("is already registered"));
     }
     assert_eq!(count(&app), 1);
+    // http and https of one host are one instance
+    let res = app
+        .post_form(
+            "/admin/instances",
+            &[("base_url", "http://servicedesk.example.com/jira")],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    assert!(res.text().await.unwrap().contains("is already registered"));
     // a different context path is a different instance
     app.register_instance("https://servicedesk.example.com/jira2")
         .await;

@@ -111,7 +111,7 @@ async fn the_inventory_shows_the_seed_rows_with_secrets_shortened() {
     let dash = app.get("/admin").await.text().await.unwrap();
     assert!(dash.contains("connected"));
     assert!(
-        dash.contains(">2</td>"),
+        dash.contains("<a href=\"/admin/data/issue_chat\">Jira issue / Teams chat</a></td><td class=\"num\">2</td>"),
         "issue_chat count on the dashboard"
     );
     assert_eq!(

@@ -52,21 +52,85 @@ async fn readiness_reports_an_unreachable_database() {
 
 #[actix_web::test]
 async fn every_response_carries_the_security_headers() {
-    let app = spawn_app().await;
-    for path in ["/setup", "/healthz", "/nonexistent"] {
-        let res = app.get(path).await;
-        let h = res.headers();
-        let csp = h.get("content-security-policy").unwrap().to_str().unwrap();
+    let app = spawn_app_with(|s| s.listen.public = "127.0.0.1:0".into()).await;
+    let public = app.public_base.clone().unwrap();
+    let check = |what: &str, h: &reqwest::header::HeaderMap| {
+        let csp = h
+            .get("content-security-policy")
+            .unwrap_or_else(|| panic!("{what}: no CSP"))
+            .to_str()
+            .unwrap()
+            .to_owned();
         assert!(
             csp.contains("frame-ancestors 'none'")
                 && !csp.contains("unsafe-inline")
                 && csp.contains("default-src 'none'"),
-            "{path}: {csp}"
+            "{what}: {csp}"
         );
-        assert_eq!(h.get("x-content-type-options").unwrap(), "nosniff");
-        assert_eq!(h.get("referrer-policy").unwrap(), "no-referrer");
-        assert!(h.get("x-request-id").is_some());
+        assert_eq!(
+            h.get("x-content-type-options").unwrap(),
+            "nosniff",
+            "{what}"
+        );
+        assert_eq!(h.get("referrer-policy").unwrap(), "no-referrer", "{what}");
+        assert!(h.get("x-request-id").is_some(), "{what}");
+    };
+    check("setup redirect", app.get("/admin").await.headers());
+    app.complete_setup().await;
+    for path in ["/admin", "/healthz", "/nonexistent", "/admin/data/nope"] {
+        check(path, app.get(path).await.headers());
     }
+    check(
+        "public 404",
+        app.client
+            .get(format!("{public}/admin"))
+            .send()
+            .await
+            .unwrap()
+            .headers(),
+    );
+    check(
+        "public bot",
+        app.client
+            .post(format!("{public}/bot/messages"))
+            .send()
+            .await
+            .unwrap()
+            .headers(),
+    );
+}
+
+#[actix_web::test]
+async fn an_error_page_while_the_database_is_down_still_carries_the_headers() {
+    let app = spawn_app().await;
+    {
+        use diesel::prelude::*;
+        let mut admin = PgConnection::establish(&crate::helpers::admin_database_url()).unwrap();
+        diesel::sql_query(format!(
+            "ALTER DATABASE {} ALLOW_CONNECTIONS false",
+            app.db.name
+        ))
+        .execute(&mut admin)
+        .unwrap();
+        diesel::sql_query(format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}'",
+            app.db.name
+        ))
+        .execute(&mut admin)
+        .unwrap();
+    }
+    let res = app.get("/admin").await;
+    assert_eq!(res.status(), 503);
+    assert!(res.headers().get("content-security-policy").is_some());
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains("The database is not reachable right now"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("connection"),
+        "no internal cause in the page: {html}"
+    );
 }
 
 #[actix_web::test]

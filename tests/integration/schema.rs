@@ -1,5 +1,6 @@
 //! Migrations and the constraints that keep bad data out even when code has a bug.
 
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 
@@ -74,14 +75,27 @@ fn the_database_refuses_malformed_rows() {
         "INSERT INTO jira_instance (id, base_url, public_id, shared_secret, shared_secret_hint) VALUES (gen_random_uuid(), 'https://jira.example.org', 'O0lI1x', decode(repeat('ab', 40), 'hex'), 'abcd')",
         // tokens belong to a user mapping or to a tenant
         "INSERT INTO access_token (id, kind, token) VALUES (gen_random_uuid(), 'microsoft_user', decode(repeat('ab', 40), 'hex'))",
+        // a Jira app token belongs to an instance
+        "INSERT INTO access_token (id, kind, token) VALUES (gen_random_uuid(), 'jira_app', decode(repeat('ab', 40), 'hex'))",
+        // http and https spellings of one URL are one instance
+        "INSERT INTO jira_instance (id, base_url, public_id, shared_secret, shared_secret_hint) VALUES (gen_random_uuid(), 'http://jira.example.com', 'abcdef', decode(repeat('ab', 40), 'hex'), 'abcd')",
     ];
     for sql in bad {
+        // each case in a transaction of its own that is always rolled back
+        let err = c
+            .batch_execute(&format!("BEGIN; {sql}; COMMIT;"))
+            .expect_err(sql)
+            .to_string();
+        let _ = c.batch_execute("ROLLBACK");
         assert!(
-            exec(&mut c, &format!("BEGIN; {sql}; COMMIT")).is_err(),
-            "accepted: {sql}"
+            err.contains("violates") || err.contains("invalid input syntax"),
+            "{sql}: refused for another reason: {err}"
         );
-        let _ = exec(&mut c, "ROLLBACK");
     }
+    // the valid twin of the shared-access case is accepted, so the refusals above are the CHECKs
+    c.batch_execute("BEGIN; INSERT INTO issue_chat (id, jira_instance_id, issue_id, created_by, chat_id) VALUES ('00000000-0000-4000-8000-0000000000c1', '00000000-0000-4000-8000-000000000001', 1, 'u', '19:abc@thread.v2'); \
+         INSERT INTO shared_chat_access (id, issue_chat_id, restrictions, set_by) VALUES (gen_random_uuid(), '00000000-0000-4000-8000-0000000000c1', '{\"publicAccess\":\"share\"}', 'u'); ROLLBACK;")
+        .unwrap();
     // one mapping per Jira user per instance
     let m = "INSERT INTO user_mapping (id, jira_instance_id, jira_user_key, ms_tenant_id, ms_user_id) VALUES (gen_random_uuid(), '00000000-0000-4000-8000-000000000001', 'bc62ee3e', '0e3419f7-4c4d-47e7-b98a-7b9b9de02b80', gen_random_uuid())";
     exec(&mut c, m).unwrap();

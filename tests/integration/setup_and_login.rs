@@ -235,6 +235,23 @@ async fn a_form_without_the_csrf_token_is_refused_and_changes_nothing() {
         .await
         .unwrap();
     assert_eq!(res.status(), 403);
+    // the right token from this site's own origin is accepted
+    let res = app
+        .client
+        .post(app.url("/admin/instances"))
+        .header("Origin", app.base.clone())
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("base_url", "https://jira.example.com"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let mut conn = app.db.conn();
+    diesel::sql_query("DELETE FROM jira_instance")
+        .execute(&mut conn)
+        .unwrap();
     // and logout needs it as well
     assert_eq!(app.post_raw("/logout", &[]).await.status(), 403);
     let mut conn = app.db.conn();

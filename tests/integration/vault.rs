@@ -137,6 +137,42 @@ async fn a_ciphertext_copied_to_another_row_does_not_decrypt_and_the_failure_is_
 }
 
 #[actix_web::test]
+async fn a_secret_cannot_be_read_inside_another_transaction() {
+    let (app, rows) = with_two_instances().await;
+    let mut conn = app.db.conn();
+    let actor = Actor::Job("test".into());
+    let ctx = ReadContext {
+        actor: &actor,
+        purpose: "test",
+        label: "",
+    };
+    let result: Result<(), diesel::result::Error> = conn.transaction(|conn| {
+        let r = secret::read(conn, &app.state.vault, JIRA_SHARED_SECRET, rows[0].0, &ctx);
+        assert!(matches!(r, Err(SecretReadError::InTransaction)));
+        Ok(())
+    });
+    result.unwrap();
+    assert!(audit_rows(&app).is_empty());
+}
+
+#[actix_web::test]
+async fn rotate_key_without_retiring_keeps_old_versions_for_decryption() {
+    let (app, rows) = with_two_instances().await;
+    let (code, stdout, stderr) = run_cli(&["rotate-key"], &cli_env(&app));
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("old key versions stay in the keyring"),
+        "{stdout}"
+    );
+    let ring = std::fs::read_to_string(app.state_dir.0.join("master-key")).unwrap();
+    assert!(ring.contains("\nv1 ") && ring.contains("\nv2 "), "{ring}");
+    assert_eq!(
+        read(&app, JIRA_SHARED_SECRET, rows[1].0).unwrap(),
+        rows[1].1
+    );
+}
+
+#[actix_web::test]
 async fn the_audit_table_refuses_update_delete_and_truncate() {
     let (app, rows) = with_two_instances().await;
     read(&app, JIRA_SHARED_SECRET, rows[0].0).unwrap();
@@ -200,7 +236,7 @@ async fn rotate_key_reencrypts_every_secret_and_keeps_them_readable() {
     );
     let before = all_ciphertexts(&app);
     assert_eq!(before.len(), 4);
-    let (code, stdout, stderr) = run_cli(&["rotate-key"], &cli_env(&app));
+    let (code, stdout, stderr) = run_cli(&["rotate-key", "--retire-old"], &cli_env(&app));
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(
         stdout.contains("re-encrypted 4 secret(s) under key v2"),
@@ -260,7 +296,7 @@ async fn rotate_key_reencrypts_every_secret_and_keeps_them_readable() {
 }
 
 #[actix_web::test]
-async fn a_rotation_that_meets_a_bad_ciphertext_changes_nothing() {
+async fn a_rotation_that_meets_a_bad_ciphertext_rolls_back_every_secret_and_audits_the_failure() {
     let (app, rows) = with_two_instances().await;
     let mut conn = app.db.conn();
     // corrupt one ciphertext: rotation must stop and roll back
@@ -272,6 +308,14 @@ async fn a_rotation_that_meets_a_bad_ciphertext_changes_nothing() {
     assert_eq!(code, 1);
     assert!(stderr.contains("rotation rolled back"), "{stderr}");
     assert_eq!(all_ciphertexts(&app), before, "nothing half-written");
+    // the decryptions of the rolled-back rotation are audited, the failing one as failed
+    let audit = audit_rows(&app);
+    assert!(
+        audit
+            .iter()
+            .any(|r| r.0 == "rotate-key" && r.2 == rows[1].0 && r.4 == "failed"),
+        "{audit:?}"
+    );
     assert_eq!(
         read(&app, JIRA_SHARED_SECRET, rows[0].0).unwrap(),
         rows[0].1,

@@ -72,9 +72,16 @@ impl AdminSession {
             .execute(conn)
     }
 
-    /// Removes expired sessions.
-    pub fn purge_expired(conn: &mut PgConnection) -> QueryResult<usize> {
-        diesel::delete(admin_session::table.filter(admin_session::expires_at.le(diesel::dsl::now)))
-            .execute(conn)
+    /// Removes sessions past their absolute end or idle for longer than `idle`.
+    pub fn purge_expired(conn: &mut PgConnection, idle: Duration) -> QueryResult<usize> {
+        let now = Utc::now();
+        diesel::delete(
+            admin_session::table.filter(
+                admin_session::expires_at
+                    .le(now)
+                    .or(admin_session::last_seen_at.le(now - idle)),
+            ),
+        )
+        .execute(conn)
     }
 }

@@ -74,6 +74,16 @@ pub enum SecretReadError {
     NotText,
     #[error(transparent)]
     Db(#[from] DbError),
+    #[error("secrets are read outside other transactions, so the audit row cannot be rolled back")]
+    InTransaction,
+}
+
+fn in_transaction(conn: &mut PgConnection) -> bool {
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    !matches!(
+        AnsiTransactionManager::transaction_manager_status_mut(conn).transaction_depth(),
+        Ok(None)
+    )
 }
 
 #[derive(QueryableByName)]
@@ -107,6 +117,9 @@ pub fn read(
     row: Uuid,
     ctx: &ReadContext<'_>,
 ) -> Result<SecretString, SecretReadError> {
+    if in_transaction(conn) {
+        return Err(SecretReadError::InTransaction);
+    }
     let outcome: Result<Result<SecretString, SecretReadError>, DbError> =
         conn.transaction(|conn| {
             let sql = format!(
@@ -163,13 +176,44 @@ pub struct RotationReport {
     pub per_column: Vec<(String, usize)>,
 }
 
-/// Re-encrypts every secret under `vault`'s current key version, in the caller's transaction.
-/// Each decryption is audited (actor, purpose "key rotation"). Fails, rolling back, on the first
-/// secret that does not decrypt.
+/// A decryption done by a rotation, to be audited whether the rotation commits or not.
+#[derive(Debug, Clone)]
+pub struct PendingAudit {
+    pub column: SecretColumn,
+    pub row: Uuid,
+    pub outcome: Outcome,
+    pub detail: Option<String>,
+}
+
+/// Writes the audit rows a rotation collected.
+pub fn write_audits(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    purpose: &str,
+    audits: &[PendingAudit],
+) -> QueryResult<()> {
+    for a in audits {
+        NewAuditRow {
+            actor,
+            column: a.column,
+            row: a.row,
+            label: "",
+            purpose,
+            outcome: a.outcome,
+            detail: a.detail.as_deref(),
+        }
+        .insert(conn)?;
+    }
+    Ok(())
+}
+
+/// Re-encrypts every secret under `vault`'s current key version, in the caller's transaction,
+/// locking the rows it rewrites. Every decryption is pushed to `audits` (the caller writes them,
+/// also when the transaction rolls back). Stops at the first secret that does not decrypt.
 pub fn reencrypt_all(
     conn: &mut PgConnection,
     vault: &Vault,
-    actor: &Actor,
+    audits: &mut Vec<PendingAudit>,
     mut progress: impl FnMut(&str, usize, usize),
 ) -> Result<RotationReport, SecretReadError> {
     let mut report = RotationReport::default();
@@ -184,21 +228,16 @@ pub fn reencrypt_all(
         for (i, r) in rows.into_iter().enumerate() {
             let loc = col.at(r.id);
             let plain = vault.decrypt(&r.blob, &loc);
-            let (outcome, detail) = match &plain {
-                Ok(_) => (Outcome::Ok, None),
-                Err(e) => (Outcome::Failed, Some(e.to_string())),
-            };
-            NewAuditRow {
-                actor,
+            audits.push(PendingAudit {
                 column: *col,
                 row: r.id,
-                label: "",
-                purpose: "key rotation",
-                outcome,
-                detail: detail.as_deref(),
-            }
-            .insert(conn)
-            .map_err(DbError::from)?;
+                outcome: if plain.is_ok() {
+                    Outcome::Ok
+                } else {
+                    Outcome::Failed
+                },
+                detail: plain.as_ref().err().map(|e| e.to_string()),
+            });
             let plain = plain?;
             let fresh = vault.encrypt(&plain, &loc)?;
             let update = format!(
@@ -219,6 +258,15 @@ pub fn reencrypt_all(
             .push((format!("{}.{}", col.table, col.column), total));
     }
     Ok(report)
+}
+
+/// Locks every table holding secrets against writes until the transaction ends, so the key
+/// versions in use cannot change while old keys are retired.
+pub fn lock_secret_tables(conn: &mut PgConnection) -> QueryResult<()> {
+    let mut tables: Vec<&str> = ALL_SECRET_COLUMNS.iter().map(|c| c.table).collect();
+    tables.dedup();
+    diesel::sql_query(format!("LOCK TABLE {} IN SHARE MODE", tables.join(", "))).execute(conn)?;
+    Ok(())
 }
 
 /// Key versions still used by any ciphertext.

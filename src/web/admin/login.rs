@@ -13,10 +13,10 @@ use crate::crypto::{password, random};
 use crate::db;
 use crate::db::models::admin_session::AdminSession;
 use crate::db::models::admin_user::AdminUser;
-use crate::db::models::login_attempt::LoginAttempt;
+use crate::db::models::login_attempt::{Admission, LoginAttempt};
 use crate::error::{AppError, PageError};
 use crate::state::AppState;
-use crate::web::session::{CsrfForm, CsrfToken, SESSION_COOKIE, cookie, removal_cookie};
+use crate::web::session::{CsrfForm, CsrfToken, cookie, removal_cookie, session_cookie};
 
 #[derive(Template, WebTemplate)]
 #[template(path = "admin/login.html")]
@@ -76,26 +76,33 @@ pub async fn login_submit(
     let since = chrono::Utc::now() - chrono::Duration::minutes(lockout_mins);
 
     let (u, i) = (username.clone(), ip.clone());
-    let (failures, user) = db::run(&state.pool, move |conn| {
-        let failures = LoginAttempt::recent_failures(conn, &u, &i, since)?;
+    let (admission, user) = db::run(&state.pool, move |conn| {
+        let admission = LoginAttempt::begin(conn, &u, &i, since, max_failures)?;
         let user = AdminUser::find_by_username(conn, &u)?;
-        Ok((failures, user))
+        Ok((admission, user))
     })
     .await?;
-    if failures >= max_failures {
-        tracing::warn!(client.ip = %ip, login.failures = failures, "sign-in refused: too many failed attempts");
-        let error =
-            format!("Too many failed sign-in attempts. Try again in {lockout_mins} minutes.");
-        return render(
-            LoginPage {
-                layout: Layout::anonymous(&csrf),
-                username,
-                error: Some(error),
-            },
-            StatusCode::TOO_MANY_REQUESTS,
-        );
-    }
+    let (attempt_id, failures) = match admission {
+        Admission::Allowed {
+            attempt_id,
+            earlier_failures,
+        } => (attempt_id, earlier_failures),
+        Admission::Blocked { failures } => {
+            tracing::warn!(client.ip = %ip, login.failures = failures, "sign-in refused: too many failed attempts");
+            let error =
+                format!("Too many failed sign-in attempts. Try again in {lockout_mins} minutes.");
+            return render(
+                LoginPage {
+                    layout: Layout::anonymous(&csrf),
+                    username,
+                    error: Some(error),
+                },
+                StatusCode::TOO_MANY_REQUESTS,
+            );
+        }
+    };
 
+    // unknown users cost the same time as known ones
     let stored = user
         .as_ref()
         .map(|u| u.password_hash.clone())
@@ -106,16 +113,9 @@ pub async fn login_submit(
         .map_err(|e| PageError(AppError::internal(e)))?;
     let ok = matches && user.is_some();
 
-    let (u, i) = (username.clone(), ip.clone());
-    db::run(&state.pool, move |conn| {
-        Ok(LoginAttempt::record(conn, &u, &i, ok)?)
-    })
-    .await?;
-
     let Some(user) = user.filter(|_| ok) else {
         tracing::warn!(client.ip = %ip, login.failures = failures + 1, "sign-in failed");
-        let remaining = max_failures - failures - 1;
-        let error = if remaining > 0 {
+        let error = if max_failures - failures - 1 > 0 {
             "The user name or password is wrong.".to_owned()
         } else {
             format!(
@@ -131,6 +131,10 @@ pub async fn login_submit(
             StatusCode::UNAUTHORIZED,
         );
     };
+    db::run(&state.pool, move |conn| {
+        Ok(LoginAttempt::mark_succeeded(conn, attempt_id)?)
+    })
+    .await?;
     let id = user.id;
     db::run(&state.pool, move |conn| {
         Ok(AdminUser::touch_login(conn, id)?)
@@ -153,14 +157,16 @@ pub async fn start_session(
     let token = random::token(32);
     let hash = random::token_hash(&token);
     let absolute = chrono::Duration::hours(state.settings.admin.session_absolute_hours);
+    let idle = chrono::Duration::minutes(state.settings.admin.session_idle_mins);
     db::run(&state.pool, move |conn| {
-        AdminSession::purge_expired(conn)?;
+        AdminSession::purge_expired(conn, idle)?;
+        LoginAttempt::purge_before(conn, chrono::Utc::now() - chrono::Duration::days(1))?;
         Ok(AdminSession::create(conn, admin_id, &hash, absolute)?)
     })
     .await?;
     let max_age = CookieDuration::hours(state.settings.admin.session_absolute_hours);
     Ok(cookie(
-        SESSION_COOKIE,
+        session_cookie(state.secure_cookies),
         token,
         state.secure_cookies,
         Some(max_age),
@@ -173,7 +179,7 @@ pub async fn logout_submit(
     req: HttpRequest,
     _form: CsrfForm<std::collections::HashMap<String, String>>,
 ) -> Result<HttpResponse, PageError> {
-    if let Some(c) = req.cookie(SESSION_COOKIE) {
+    if let Some(c) = req.cookie(session_cookie(state.secure_cookies)) {
         let hash = random::token_hash(c.value());
         db::run(&state.pool, move |conn| {
             Ok(AdminSession::delete_by_token(conn, &hash)?)
@@ -181,7 +187,10 @@ pub async fn logout_submit(
         .await?;
     }
     let mut res = see_other("/login");
-    res.add_cookie(&removal_cookie(SESSION_COOKIE, state.secure_cookies))
-        .map_err(|e| PageError(AppError::internal(e)))?;
+    res.add_cookie(&removal_cookie(
+        session_cookie(state.secure_cookies),
+        state.secure_cookies,
+    ))
+    .map_err(|e| PageError(AppError::internal(e)))?;
     Ok(res)
 }
