@@ -18,12 +18,14 @@ use crate::web::session::{CsrfToken, cookie, csrf_cookie as csrf_cookie_name};
 /// Content Security Policy: no inline script, no framing, same-origin forms and styles.
 pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-/// Security headers on every response.
+/// Security headers on every response. The referrer policy is `same-origin`, not `no-referrer`:
+/// under `no-referrer` browsers send `Origin: null` with form posts, which the CSRF origin
+/// check must refuse.
 pub fn security_headers(tls: bool) -> DefaultHeaders {
     let mut h = DefaultHeaders::new()
         .add((header::CONTENT_SECURITY_POLICY, CSP))
         .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .add((header::REFERRER_POLICY, "no-referrer"))
+        .add((header::REFERRER_POLICY, "same-origin"))
         .add((header::X_FRAME_OPTIONS, "DENY"))
         .add((
             HeaderName::from_static("cross-origin-opener-policy"),

@@ -284,13 +284,14 @@ impl TestApp {
             .find_map(|kv| kv.strip_prefix(&format!("{name}=")).map(str::to_owned))
     }
 
-    /// POSTs a form with the CSRF token added.
+    /// POSTs a form with the CSRF token added and the Origin header a browser sends.
     pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
         let csrf = self.csrf().await;
         let mut all: Vec<(&str, &str)> = vec![("csrf", csrf.as_str())];
         all.extend_from_slice(fields);
         self.client
             .post(self.url(path))
+            .header("Origin", self.base.clone())
             .form(&all)
             .send()
             .await

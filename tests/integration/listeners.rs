@@ -72,7 +72,7 @@ async fn every_response_carries_the_security_headers() {
             "nosniff",
             "{what}"
         );
-        assert_eq!(h.get("referrer-policy").unwrap(), "no-referrer", "{what}");
+        assert_eq!(h.get("referrer-policy").unwrap(), "same-origin", "{what}");
         assert!(h.get("x-request-id").is_some(), "{what}");
     };
     check("setup redirect", app.get("/admin").await.headers());

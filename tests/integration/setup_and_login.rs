@@ -252,6 +252,19 @@ async fn a_form_without_the_csrf_token_is_refused_and_changes_nothing() {
     diesel::sql_query("DELETE FROM jira_instance")
         .execute(&mut conn)
         .unwrap();
+    // an opaque origin (sandboxed frame, privacy redirects) is refused
+    let res = app
+        .client
+        .post(app.url("/admin/instances"))
+        .header("Origin", "null")
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("base_url", "https://jira.example.com"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
     // and logout needs it as well
     assert_eq!(app.post_raw("/logout", &[]).await.status(), 403);
     let mut conn = app.db.conn();
