@@ -414,3 +414,20 @@ pub fn cli_env(app: &TestApp) -> Vec<(&'static str, String)> {
         ("JTB__LISTEN__INTERNAL", "127.0.0.1:8080".into()),
     ]
 }
+
+/// Makes the app's database refuse connections and ends the ones it has (an outage).
+pub fn cut_off_database(app: &TestApp) {
+    let mut admin = admin_conn();
+    diesel::sql_query(format!(
+        "ALTER DATABASE {} ALLOW_CONNECTIONS false",
+        app.db.name
+    ))
+    .execute(&mut admin)
+    .unwrap();
+    diesel::sql_query(format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}'",
+        app.db.name
+    ))
+    .execute(&mut admin)
+    .unwrap();
+}

@@ -22,22 +22,7 @@ async fn health_and_readiness_answer_json() {
 async fn readiness_reports_an_unreachable_database() {
     let app = spawn_app().await;
     // cut the app's database away under it
-    {
-        use diesel::prelude::*;
-        let mut admin = PgConnection::establish(&crate::helpers::admin_database_url()).unwrap();
-        diesel::sql_query(format!(
-            "ALTER DATABASE {} ALLOW_CONNECTIONS false",
-            app.db.name
-        ))
-        .execute(&mut admin)
-        .unwrap();
-        diesel::sql_query(format!(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}'",
-            app.db.name
-        ))
-        .execute(&mut admin)
-        .unwrap();
-    }
+    crate::helpers::cut_off_database(&app);
     let res = app.get("/readyz").await;
     assert_eq!(res.status(), 503);
     let body: serde_json::Value = res.json().await.unwrap();
@@ -103,22 +88,7 @@ async fn every_response_carries_the_security_headers() {
 #[actix_web::test]
 async fn an_error_page_while_the_database_is_down_still_carries_the_headers() {
     let app = spawn_app().await;
-    {
-        use diesel::prelude::*;
-        let mut admin = PgConnection::establish(&crate::helpers::admin_database_url()).unwrap();
-        diesel::sql_query(format!(
-            "ALTER DATABASE {} ALLOW_CONNECTIONS false",
-            app.db.name
-        ))
-        .execute(&mut admin)
-        .unwrap();
-        diesel::sql_query(format!(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}'",
-            app.db.name
-        ))
-        .execute(&mut admin)
-        .unwrap();
-    }
+    crate::helpers::cut_off_database(&app);
     let res = app.get("/admin").await;
     assert_eq!(res.status(), 503);
     assert!(res.headers().get("content-security-policy").is_some());

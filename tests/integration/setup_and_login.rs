@@ -2,7 +2,15 @@
 
 use diesel::prelude::*;
 
-use crate::helpers::{ADMIN_PASSWORD, location, spawn_app, spawn_app_with};
+use crate::helpers::{ADMIN_PASSWORD, TestApp, location, spawn_app, spawn_app_with};
+
+fn admin_count(app: &TestApp) -> i64 {
+    let mut conn = app.db.conn();
+    jira_teams_bridge::db::schema::admin_user::table
+        .count()
+        .get_result(&mut conn)
+        .unwrap()
+}
 
 #[actix_web::test]
 async fn before_setup_every_page_redirects_to_setup() {
@@ -48,12 +56,7 @@ async fn setup_needs_the_token() {
         )
         .await;
     assert_eq!(res.status(), 403);
-    let mut conn = app.db.conn();
-    let admins: i64 = jira_teams_bridge::db::schema::admin_user::table
-        .count()
-        .get_result(&mut conn)
-        .unwrap();
-    assert_eq!(admins, 0);
+    assert_eq!(admin_count(&app), 0);
 }
 
 #[actix_web::test]
@@ -110,12 +113,7 @@ async fn a_short_password_is_refused_next_to_the_field_and_nothing_is_created() 
             .unwrap()
             .contains("The passwords do not match.")
     );
-    let mut conn = app.db.conn();
-    let admins: i64 = jira_teams_bridge::db::schema::admin_user::table
-        .count()
-        .get_result(&mut conn)
-        .unwrap();
-    assert_eq!(admins, 0);
+    assert_eq!(admin_count(&app), 0);
     // the token still works after a refused attempt
     assert_eq!(
         app.get(&format!("/setup?token={token}")).await.status(),
@@ -156,11 +154,7 @@ async fn completing_setup_burns_the_token_and_signs_in() {
         )
         .await;
     assert_eq!(res.status(), 303);
-    let admins: i64 = jira_teams_bridge::db::schema::admin_user::table
-        .count()
-        .get_result(&mut conn)
-        .unwrap();
-    assert_eq!(admins, 1);
+    assert_eq!(admin_count(&app), 1);
 }
 
 #[actix_web::test]

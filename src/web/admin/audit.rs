@@ -1,5 +1,6 @@
 //! The secret access audit log: paged, filterable by secret row and kind.
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use askama_web::WebTemplate;
@@ -10,7 +11,7 @@ use super::{Layout, Pager};
 use crate::db;
 use crate::db::models::audit::{AuditFilter, AuditRow};
 use crate::db::models::secret::ALL_SECRET_COLUMNS;
-use crate::error::{AppError, PageError};
+use crate::error::PageError;
 use crate::state::AppState;
 use crate::web::session::{Admin, CsrfToken};
 
@@ -113,10 +114,5 @@ pub async fn audit_page(
         filter_kind: kind_text,
         error,
     };
-    let body = page
-        .render()
-        .map_err(|e| PageError(AppError::internal(e)))?;
-    Ok(HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(body))
+    super::html(page.render(), StatusCode::OK)
 }

@@ -1,5 +1,6 @@
 //! The dashboard: version, database status, schema version, key version, counts per entity.
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use askama_web::WebTemplate;
@@ -8,7 +9,7 @@ use serde::Deserialize;
 use super::Layout;
 use crate::db;
 use crate::db::models::inventory::{self, ENTITIES};
-use crate::error::{AppError, PageError};
+use crate::error::PageError;
 use crate::state::AppState;
 use crate::web::session::{Admin, CsrfToken};
 
@@ -118,10 +119,5 @@ pub async fn dashboard_page(
         counts: count_rows(&counts),
         instances,
     };
-    let body = page
-        .render()
-        .map_err(|e| PageError(AppError::internal(e)))?;
-    Ok(HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(body))
+    super::html(page.render(), StatusCode::OK)
 }

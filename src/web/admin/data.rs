@@ -1,5 +1,6 @@
 //! The data inventory: the seed's tables, live and paged, secrets shortened.
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use askama_web::WebTemplate;
@@ -45,12 +46,7 @@ pub async fn data_index_page(
         layout: Layout::for_admin(&admin, &csrf, None),
         counts: count_rows(&counts),
     };
-    let body = page
-        .render()
-        .map_err(|e| PageError(AppError::internal(e)))?;
-    Ok(HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(body))
+    super::html(page.render(), StatusCode::OK)
 }
 
 #[derive(Deserialize)]
@@ -89,10 +85,5 @@ pub async fn data_table_page(
             &format!("/admin/data/{}?", entity.key),
         ),
     };
-    let body = page
-        .render()
-        .map_err(|e| PageError(AppError::internal(e)))?;
-    Ok(HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(body))
+    super::html(page.render(), StatusCode::OK)
 }

@@ -57,16 +57,6 @@ struct InstanceConfirmPage {
     error: Option<String>,
 }
 
-fn html(
-    body: Result<String, askama::Error>,
-    status: StatusCode,
-) -> Result<HttpResponse, PageError> {
-    let body = body.map_err(|e| PageError(AppError::internal(e)))?;
-    Ok(HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .body(body))
-}
-
 async fn list_views(state: &AppState) -> Result<Vec<InstanceView>, PageError> {
     let rows = db::run(&state.pool, |conn| Ok(JiraInstance::list(conn)?)).await?;
     Ok(rows
@@ -105,7 +95,7 @@ pub async fn instances_page(
         base_url: String::new(),
         error: None,
     };
-    html(page.render(), StatusCode::OK)
+    super::html(page.render(), StatusCode::OK)
 }
 
 /// The registration form.
@@ -158,7 +148,7 @@ pub async fn instance_create_submit(
         public_id: created.public_id,
         secret: secret.expose().to_owned(),
     };
-    html(page.render(), StatusCode::CREATED)
+    super::html(page.render(), StatusCode::CREATED)
 }
 
 async fn refuse_create(
@@ -174,7 +164,7 @@ async fn refuse_create(
         base_url: typed.chars().take(2048).collect(),
         error: Some(error),
     };
-    html(page.render(), StatusCode::UNPROCESSABLE_ENTITY)
+    super::html(page.render(), StatusCode::UNPROCESSABLE_ENTITY)
 }
 
 /// Asks before regenerating the shared secret.
@@ -196,7 +186,7 @@ pub async fn regenerate_page(
         ask_public_id: false,
         error: None,
     };
-    html(page.render(), StatusCode::OK)
+    super::html(page.render(), StatusCode::OK)
 }
 
 /// Regenerates the shared secret and shows the new one, this once.
@@ -228,7 +218,7 @@ pub async fn regenerate_submit(
         public_id: i.public_id,
         secret: secret.expose().to_owned(),
     };
-    html(page.render(), StatusCode::OK)
+    super::html(page.render(), StatusCode::OK)
 }
 
 async fn set_enabled(
@@ -299,7 +289,7 @@ pub async fn delete_page(
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, PageError> {
     let i = load(&state, path.into_inner()).await?;
-    html(
+    super::html(
         delete_confirm(&admin, &csrf, i, None).render(),
         StatusCode::OK,
     )
@@ -323,7 +313,7 @@ pub async fn delete_submit(
     let i = load(&state, path.into_inner()).await?;
     if form.0.confirm.trim() != i.public_id {
         let error = Some("The public ID does not match; nothing was deleted.".to_owned());
-        return html(
+        return super::html(
             delete_confirm(&admin, &csrf, i, error).render(),
             StatusCode::UNPROCESSABLE_ENTITY,
         );

@@ -27,12 +27,7 @@ struct LoginPage {
 }
 
 fn render(page: LoginPage, status: StatusCode) -> Result<HttpResponse, PageError> {
-    let body = page
-        .render()
-        .map_err(|e| PageError(AppError::internal(e)))?;
-    Ok(HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .body(body))
+    super::html(page.render(), status)
 }
 
 /// The sign-in form.

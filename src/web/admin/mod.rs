@@ -7,7 +7,10 @@ mod instances;
 mod login;
 mod setup;
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
+
+use crate::error::{AppError, PageError};
 
 use crate::web::session::{Admin, CsrfToken};
 
@@ -64,6 +67,17 @@ pub async fn static_css() -> HttpResponse {
         .content_type("text/css; charset=utf-8")
         .insert_header(("Cache-Control", "public, max-age=3600"))
         .body(include_str!("../../../templates/static/app.css"))
+}
+
+/// An HTML response from a rendered template.
+pub fn html(
+    rendered: Result<String, askama::Error>,
+    status: StatusCode,
+) -> Result<HttpResponse, PageError> {
+    let body = rendered.map_err(|e| PageError(AppError::internal(e)))?;
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(body))
 }
 
 /// A 303 redirect.

@@ -91,12 +91,7 @@ pub async fn setup_page(
 }
 
 fn render(page: SetupPage, status: StatusCode) -> Result<HttpResponse, PageError> {
-    let body = page
-        .render()
-        .map_err(|e| PageError(AppError::internal(e)))?;
-    Ok(HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .body(body))
+    super::html(page.render(), status)
 }
 
 /// The submitted setup form.
