@@ -1,6 +1,7 @@
 //! Cryptography owned by the appliance: the secret vault (AES-256-GCM over a versioned keyring),
 //! admin password hashing (argon2id) and random tokens. Pure: no database, no network.
 
+pub mod jwt;
 pub mod keyring;
 pub mod password;
 pub mod random;

@@ -2,6 +2,7 @@
 
 pub mod jira_base_url;
 pub mod public_id;
+pub mod qsh;
 pub mod shared_secret;
 
 pub use jira_base_url::{JiraBaseUrl, JiraBaseUrlError};
