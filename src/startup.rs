@@ -83,6 +83,7 @@ impl Application {
             internal_url: internal_url.clone(),
             setup_done: Arc::new(AtomicBool::new(setup.is_none())),
             started_at: Instant::now(),
+            secret_cache: Default::default(),
         };
 
         let setup_url = setup.map(|(token, fresh)| {

@@ -1,8 +1,12 @@
 //! `AppState`: what every handler shares (pool, settings, vault). Cloned per worker; cheap.
 
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
+
+use secrecy::SecretString;
+use uuid::Uuid;
 
 use crate::config::Settings;
 use crate::crypto::Vault;
@@ -21,6 +25,17 @@ pub struct AppState {
     /// Set once an admin exists; until then only `/setup` works.
     pub setup_done: Arc<AtomicBool>,
     pub started_at: Instant,
+    /// Decrypted shared secrets, keyed by instance and checked against the ciphertext they came
+    /// from, so each decryption (audited) serves requests for a few minutes.
+    pub secret_cache: Arc<Mutex<HashMap<Uuid, CachedSecret>>>,
+}
+
+/// A decrypted secret held in memory for a short time.
+#[derive(Clone)]
+pub struct CachedSecret {
+    pub ciphertext_hash: [u8; 32],
+    pub secret: SecretString,
+    pub fetched_at: Instant,
 }
 
 impl AppState {

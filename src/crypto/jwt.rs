@@ -78,7 +78,9 @@ pub struct Unverified {
 }
 
 fn b64_json(segment: &str) -> Result<serde_json::Value, JwtError> {
-    let bytes = URL_SAFE_NO_PAD.decode(segment.trim_end_matches('=')).map_err(|_| JwtError::Malformed)?;
+    let bytes = URL_SAFE_NO_PAD
+        .decode(segment.trim_end_matches('='))
+        .map_err(|_| JwtError::Malformed)?;
     serde_json::from_slice(&bytes).map_err(|_| JwtError::Malformed)
 }
 
@@ -101,8 +103,14 @@ pub fn parse_unverified(token: &str) -> Result<Unverified, JwtError> {
         return Err(JwtError::Signature);
     }
     let claims = b64_json(parts[1])?;
-    let iss = claims.get("iss").and_then(|i| i.as_str()).ok_or(JwtError::Claims("iss missing"))?;
-    Ok(Unverified { token: token.to_owned(), iss: iss.to_owned() })
+    let iss = claims
+        .get("iss")
+        .and_then(|i| i.as_str())
+        .ok_or(JwtError::Claims("iss missing"))?;
+    Ok(Unverified {
+        token: token.to_owned(),
+        iss: iss.to_owned(),
+    })
 }
 
 impl Unverified {
@@ -113,7 +121,13 @@ impl Unverified {
 
     /// Verifies the signature with `secret` and checks every claim against `expected_qsh` and
     /// `public_id`, with `now` in Unix seconds.
-    pub fn verify(&self, secret: &[u8], expected_qsh: &str, public_id: &str, now: i64) -> Result<JiraClaims, JwtError> {
+    pub fn verify(
+        &self,
+        secret: &[u8],
+        expected_qsh: &str,
+        public_id: &str,
+        now: i64,
+    ) -> Result<JiraClaims, JwtError> {
         use jsonwebtoken::errors::ErrorKind;
         use jsonwebtoken::{Algorithm, DecodingKey, Validation};
         let mut validation = Validation::new(Algorithm::HS256);
@@ -121,7 +135,12 @@ impl Unverified {
         validation.validate_exp = false;
         validation.validate_aud = false;
         validation.set_required_spec_claims(&["exp", "iss"]);
-        let data = jsonwebtoken::decode::<JiraClaims>(&self.token, &DecodingKey::from_secret(secret), &validation).map_err(|e| match e.kind() {
+        let data = jsonwebtoken::decode::<JiraClaims>(
+            &self.token,
+            &DecodingKey::from_secret(secret),
+            &validation,
+        )
+        .map_err(|e| match e.kind() {
             ErrorKind::InvalidSignature => JwtError::Signature,
             ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => JwtError::Alg,
             ErrorKind::MissingRequiredClaim(_) => JwtError::Claims("exp or iss missing"),
@@ -144,7 +163,8 @@ impl Unverified {
         match &claims.aud {
             None => {}
             Some(serde_json::Value::String(a)) if a == public_id => {}
-            Some(serde_json::Value::Array(list)) if !list.is_empty() && list.iter().all(|a| a.as_str() == Some(public_id)) => {}
+            Some(serde_json::Value::Array(list))
+                if !list.is_empty() && list.iter().all(|a| a.as_str() == Some(public_id)) => {}
             Some(_) => return Err(JwtError::Claims("aud is not this instance")),
         }
         match claims.sub.as_deref() {
@@ -152,7 +172,11 @@ impl Unverified {
             _ => return Err(JwtError::Claims("sub (the Jira user key) missing")),
         }
         match claims.qsh.as_deref() {
-            Some(q) if crate::crypto::random::constant_time_eq(q.as_bytes(), expected_qsh.as_bytes()) => {}
+            Some(q)
+                if crate::crypto::random::constant_time_eq(
+                    q.as_bytes(),
+                    expected_qsh.as_bytes(),
+                ) => {}
             _ => return Err(JwtError::Qsh),
         }
         Ok(claims)
@@ -169,7 +193,12 @@ mod tests {
     const QSH: &str = "8063ff4ca1e41df7bc90c8ab6d0f6207d491cf6dad7c66ea797b4614b71922e9";
 
     fn mint(claims: serde_json::Value) -> String {
-        encode(&Header::default(), &claims, &EncodingKey::from_secret(SECRET)).unwrap()
+        encode(
+            &Header::default(),
+            &claims,
+            &EncodingKey::from_secret(SECRET),
+        )
+        .unwrap()
     }
 
     fn good(now: i64) -> serde_json::Value {
@@ -200,36 +229,137 @@ mod tests {
             c.as_object_mut().unwrap().remove(k);
             mint(c)
         };
-        assert_eq!(check(&with("exp", json!(now - 61)), now).unwrap_err().code(), "jwt_expired");
+        assert_eq!(
+            check(&with("exp", json!(now - 61)), now)
+                .unwrap_err()
+                .code(),
+            "jwt_expired"
+        );
         let mut within_skew = good(now);
         within_skew["iat"] = json!(now - 100);
         within_skew["exp"] = json!(now - 59);
-        assert!(check(&mint(within_skew), now).is_ok(), "60 s of skew are tolerated");
-        assert_eq!(check(&with("iat", json!(now + 61)), now).unwrap_err().code(), "jwt_not_yet_valid");
-        assert_eq!(check(&with("exp", json!(now + 601)), now).unwrap_err().code(), "jwt_lifetime");
-        assert_eq!(check(&with("qsh", json!("context-qsh")), now).unwrap_err().code(), "jwt_qsh");
+        assert!(
+            check(&mint(within_skew), now).is_ok(),
+            "60 s of skew are tolerated"
+        );
+        assert_eq!(
+            check(&with("iat", json!(now + 61)), now)
+                .unwrap_err()
+                .code(),
+            "jwt_not_yet_valid"
+        );
+        assert_eq!(
+            check(&with("exp", json!(now + 601)), now)
+                .unwrap_err()
+                .code(),
+            "jwt_lifetime"
+        );
+        assert_eq!(
+            check(&with("qsh", json!("context-qsh")), now)
+                .unwrap_err()
+                .code(),
+            "jwt_qsh"
+        );
         assert_eq!(check(&without("qsh"), now).unwrap_err().code(), "jwt_qsh");
-        assert_eq!(check(&with("aud", json!("other")), now).unwrap_err().code(), "jwt_claims");
-        assert_eq!(check(&without("sub"), now).unwrap_err().code(), "jwt_claims");
-        assert_eq!(check(&without("iat"), now).unwrap_err().code(), "jwt_claims");
+        assert_eq!(
+            check(&with("aud", json!("other")), now).unwrap_err().code(),
+            "jwt_claims"
+        );
+        assert_eq!(
+            check(&without("sub"), now).unwrap_err().code(),
+            "jwt_claims"
+        );
+        assert_eq!(
+            check(&without("iat"), now).unwrap_err().code(),
+            "jwt_claims"
+        );
         assert!(check(&without("aud"), now).is_ok(), "aud is optional");
         assert!(check(&with("aud", json!(["tHXLY2"])), now).is_ok());
-        let other_key = encode(&Header::default(), &good(now), &EncodingKey::from_secret(b"another secret")).unwrap();
+        let other_key = encode(
+            &Header::default(),
+            &good(now),
+            &EncodingKey::from_secret(b"another secret"),
+        )
+        .unwrap();
         assert_eq!(check(&other_key, now).unwrap_err().code(), "jwt_signature");
+    }
+
+    /// Made by Atlassian's own Python library (atlassian-jwt 3.0.0 with PyJWT 2.15.1):
+    /// `encode_token("GET", "/api/v1/issues/10045/chats?b=2&a=x%20y&a=0&jwt=ignored", "tHXLY2",
+    /// FIXTURE_SECRET, payload_kwargs={"sub": "JIRAUSER10100", "iat": 1790000000, "exp": 1790000300})`.
+    const FIXTURE_TOKEN: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJhdWQiOiJ0SFhMWTIiLCJleHAiOjE3OTAwMDAzMDAsImlhdCI6MTc5MDAwMDAwMCwiaXNzIjoidEhYTFkyIiwicXNoIjoiMThhNDg4ZDczYTM0OTg4MGNjYWRjYTk5Nzc3NTk4NmZmOGM4ZTRhYjc1N2Q0MDE0YmUzN2FiM2VlNTkzNWRhOSIsInN1YiI6IkpJUkFVU0VSMTAxMDAifQ.PwHFKGCNu90k2dfUjIugP8huPBzzs_hEOvoms9TYFu4";
+    const FIXTURE_SECRET: &[u8] = b"fixture-shared-secret-NqM6OM3rtHsO-uNw0123456789";
+
+    #[test]
+    fn a_token_from_atlassians_library_is_accepted() {
+        use crate::domain::qsh;
+        let path = "/api/v1/issues/10045/chats";
+        let query = "b=2&a=x%20y&a=0&jwt=ignored";
+        // the same canonical request and hash the library computed
+        assert_eq!(
+            qsh::canonical_request("GET", path, query, ""),
+            "GET&/api/v1/issues/10045/chats&a=0,x%20y&b=2"
+        );
+        let expected = qsh::qsh("GET", path, query, "");
+        assert_eq!(
+            expected,
+            "18a488d73a349880ccadca997775986ff8c8e4ab757d4014be37ab3ee5935da9"
+        );
+        let claims = parse_unverified(FIXTURE_TOKEN)
+            .unwrap()
+            .verify(FIXTURE_SECRET, &expected, "tHXLY2", 1_790_000_010)
+            .unwrap();
+        assert_eq!(claims.sub.as_deref(), Some("JIRAUSER10100"));
+        // behind a context path the same request hashes the same
+        assert_eq!(
+            qsh::qsh("GET", &format!("/bridge{path}"), query, "/bridge"),
+            expected
+        );
+        // and a different query does not
+        let other = qsh::qsh("GET", path, "b=2&a=0", "");
+        assert_eq!(
+            parse_unverified(FIXTURE_TOKEN)
+                .unwrap()
+                .verify(FIXTURE_SECRET, &other, "tHXLY2", 1_790_000_010)
+                .unwrap_err(),
+            JwtError::Qsh
+        );
+        assert_eq!(
+            parse_unverified(FIXTURE_TOKEN)
+                .unwrap()
+                .verify(FIXTURE_SECRET, &expected, "tHXLY2", 1_790_000_400)
+                .unwrap_err(),
+            JwtError::Expired
+        );
     }
 
     #[test]
     fn other_algorithms_and_garbage_are_refused() {
         let now = 1_800_000_000;
         let claims = URL_SAFE_NO_PAD.encode(good(now).to_string());
-        let none = format!("{}.{claims}.", URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#));
+        let none = format!(
+            "{}.{claims}.",
+            URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#)
+        );
         assert_eq!(check(&none, now).unwrap_err().code(), "jwt_alg");
-        let rs = format!("{}.{claims}.c2ln", URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256","typ":"JWT"}"#));
+        let rs = format!(
+            "{}.{claims}.c2ln",
+            URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256","typ":"JWT"}"#)
+        );
         assert_eq!(check(&rs, now).unwrap_err().code(), "jwt_alg");
-        let hs512 = encode(&Header::new(jsonwebtoken::Algorithm::HS512), &good(now), &EncodingKey::from_secret(SECRET)).unwrap();
+        let hs512 = encode(
+            &Header::new(jsonwebtoken::Algorithm::HS512),
+            &good(now),
+            &EncodingKey::from_secret(SECRET),
+        )
+        .unwrap();
         assert_eq!(check(&hs512, now).unwrap_err().code(), "jwt_alg");
         for bad in ["", "abc", "a.b", "a.b.c.d", "!!!.???.***"] {
-            assert_eq!(check(bad, now).unwrap_err().code(), "jwt_malformed", "{bad}");
+            assert_eq!(
+                check(bad, now).unwrap_err().code(),
+                "jwt_malformed",
+                "{bad}"
+            );
         }
     }
 }

@@ -207,3 +207,14 @@ diesel::allow_tables_to_appear_in_same_query!(
     secret_access_audit,
     outbox,
 );
+
+diesel::table! {
+    jwt_replay (token_hash) {
+        token_hash -> Bytea,
+        jira_instance_id -> Uuid,
+        expires_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(jwt_replay -> jira_instance (jira_instance_id));
+diesel::allow_tables_to_appear_in_same_query!(jwt_replay, jira_instance);

@@ -21,7 +21,11 @@ pub fn percent_encode(s: &str) -> String {
 /// (unless it is only `/`), a leading slash, and `&` as `%26`.
 pub fn canonical_uri(path: &str, base_path: &str) -> String {
     let base = base_path.trim_end_matches('/');
-    let relative = if !base.is_empty() && (path == base || path.starts_with(&format!("{base}/"))) { &path[base.len()..] } else { path };
+    let relative = if !base.is_empty() && (path == base || path.starts_with(&format!("{base}/"))) {
+        &path[base.len()..]
+    } else {
+        path
+    };
     let trimmed = relative.trim_matches('/');
     format!("/{}", trimmed.replace('&', "%26"))
 }
@@ -34,7 +38,10 @@ pub fn canonical_query(raw_query: &str) -> String {
         if name == "jwt" {
             continue;
         }
-        params.entry(percent_encode(&name)).or_default().push(value.into_owned());
+        params
+            .entry(percent_encode(&name))
+            .or_default()
+            .push(value.into_owned());
     }
     params
         .into_iter()
@@ -49,12 +56,19 @@ pub fn canonical_query(raw_query: &str) -> String {
 
 /// The canonical request string.
 pub fn canonical_request(method: &str, path: &str, raw_query: &str, base_path: &str) -> String {
-    format!("{}&{}&{}", method.to_ascii_uppercase(), canonical_uri(path, base_path), canonical_query(raw_query))
+    format!(
+        "{}&{}&{}",
+        method.to_ascii_uppercase(),
+        canonical_uri(path, base_path),
+        canonical_query(raw_query)
+    )
 }
 
 /// The `qsh` claim value: lower-case hex SHA-256 of the canonical request.
 pub fn qsh(method: &str, path: &str, raw_query: &str, base_path: &str) -> String {
-    hex::encode(openssl::sha::sha256(canonical_request(method, path, raw_query, base_path).as_bytes()))
+    hex::encode(openssl::sha::sha256(
+        canonical_request(method, path, raw_query, base_path).as_bytes(),
+    ))
 }
 
 #[cfg(test)]
@@ -63,17 +77,28 @@ mod tests {
 
     #[test]
     fn documented_examples() {
-        assert_eq!(canonical_request("get", "/", "param=foo", ""), "GET&/&param=foo");
+        assert_eq!(
+            canonical_request("get", "/", "param=foo", ""),
+            "GET&/&param=foo"
+        );
         assert_eq!(canonical_request("POST", "/user", "", ""), "POST&/user&");
         assert_eq!(
-            canonical_request("GET", "/path/to/service", "zee_last=param&repeated=parameter%201&first=param&repeated=parameter+2", ""),
+            canonical_request(
+                "GET",
+                "/path/to/service",
+                "zee_last=param&repeated=parameter%201&first=param&repeated=parameter+2",
+                ""
+            ),
             "GET&/path/to/service&first=param&repeated=parameter%201,parameter%202&zee_last=param"
         );
     }
 
     #[test]
     fn known_sha256_vector() {
-        assert_eq!(hex::encode(openssl::sha::sha256(b"foo")), "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae");
+        assert_eq!(
+            hex::encode(openssl::sha::sha256(b"foo")),
+            "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae"
+        );
     }
 
     #[test]
@@ -83,16 +108,30 @@ mod tests {
 
     #[test]
     fn encoding_follows_rfc_3986() {
-        assert_eq!(canonical_query("q=a b*c~d&e=%C3%A9"), "e=%C3%A9&q=a%20b%2Ac~d");
+        assert_eq!(
+            canonical_query("q=a b*c~d&e=%C3%A9"),
+            "e=%C3%A9&q=a%20b%2Ac~d"
+        );
         assert_eq!(canonical_query("empty=&x"), "empty=&x=");
-        assert_eq!(canonical_query("v=%2C"), "v=%2C", "a literal comma in a value is encoded");
+        assert_eq!(
+            canonical_query("v=%2C"),
+            "v=%2C",
+            "a literal comma in a value is encoded"
+        );
     }
 
     #[test]
     fn context_paths_and_trailing_slashes() {
         assert_eq!(canonical_uri("/bridge/api/v1/me", "/bridge"), "/api/v1/me");
-        assert_eq!(canonical_uri("/bridge/api/v1/me/", "/bridge/"), "/api/v1/me");
-        assert_eq!(canonical_uri("/bridgeway/api", "/bridge"), "/bridgeway/api", "prefix must end at a segment");
+        assert_eq!(
+            canonical_uri("/bridge/api/v1/me/", "/bridge/"),
+            "/api/v1/me"
+        );
+        assert_eq!(
+            canonical_uri("/bridgeway/api", "/bridge"),
+            "/bridgeway/api",
+            "prefix must end at a segment"
+        );
         assert_eq!(canonical_uri("/", ""), "/");
         assert_eq!(canonical_uri("", ""), "/");
         assert_eq!(canonical_uri("/a&b/c", ""), "/a%26b/c");

@@ -87,8 +87,10 @@ pub async fn request_log(
     }
 }
 
+/// Machine endpoints authenticate themselves and need no admin; they pass the setup gate.
 fn allowed_during_setup(path: &str) -> bool {
     matches!(path, "/setup" | "/healthz" | "/readyz" | "/static/app.css")
+        || path.starts_with("/api/")
 }
 
 /// Until an admin exists, every page but `/setup` (and health) redirects there.
@@ -132,7 +134,9 @@ pub async fn csrf_cookie(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     // machine endpoints carry no forms
-    if matches!(req.path(), "/healthz" | "/readyz" | "/static/app.css") {
+    if matches!(req.path(), "/healthz" | "/readyz" | "/static/app.css")
+        || req.path().starts_with("/api/")
+    {
         return next
             .call(req)
             .await

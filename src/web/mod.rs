@@ -1,6 +1,7 @@
 //! HTTP: routes of the internal and public listeners, middleware and extractors.
 
 pub mod admin;
+pub mod api;
 pub mod bot;
 pub mod health;
 pub mod middleware;
@@ -13,7 +14,8 @@ pub fn internal_routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
         .route("/static/app.css", web::get().to(admin::static_css))
-        .configure(admin::routes);
+        .configure(admin::routes)
+        .configure(api::routes);
 }
 
 /// Routes of the public listener: only `/bot/messages`.

@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod api_auth;
 mod cli_and_config;
 mod instances;
 mod inventory;

@@ -5,6 +5,8 @@ pub mod admin_user;
 pub mod audit;
 pub mod inventory;
 pub mod jira_instance;
+pub mod jwt_replay;
 pub mod login_attempt;
 pub mod secret;
 pub mod setup_token;
+pub mod user_mapping;

@@ -1,0 +1,182 @@
+//! The `JiraCaller` extractor: authenticates a request from the Jira app.
+//!
+//! Order: header → token shape and `alg` → instance by the claimed `iss` → signature with that
+//! instance's shared secret (decrypted through the audited read, cached a few minutes per
+//! ciphertext) → claims and `qsh` → instance enabled → single use for state-changing methods.
+//! Every refusal is 401 problem+json with a stable code and never names a secret.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use actix_web::dev::Payload;
+use actix_web::http::{Method, StatusCode};
+use actix_web::{FromRequest, HttpRequest, web};
+use secrecy::ExposeSecret;
+use uuid::Uuid;
+
+use crate::crypto::jwt::{self, JwtError};
+use crate::db;
+use crate::db::models::audit::Actor;
+use crate::db::models::jira_instance::JiraInstance;
+use crate::db::models::jwt_replay::JwtReplay;
+use crate::db::models::secret::{self, JIRA_SHARED_SECRET, ReadContext};
+use crate::domain::{PublicId, qsh};
+use crate::error::AppError;
+use crate::state::{AppState, CachedSecret};
+
+/// How long a decrypted shared secret serves requests before it is read (and audited) again.
+pub const SECRET_CACHE_TTL: Duration = Duration::from_secs(300);
+
+/// An authenticated call from the Jira app on behalf of one Jira user.
+#[derive(Debug, Clone)]
+pub struct JiraCaller {
+    pub instance_id: Uuid,
+    pub public_id: String,
+    pub base_url: String,
+    /// The Jira user key (`sub`).
+    pub user_key: String,
+}
+
+fn refuse(code: &'static str, message: &str) -> AppError {
+    AppError::client(StatusCode::UNAUTHORIZED, code, message)
+}
+
+fn from_jwt(e: JwtError) -> AppError {
+    refuse(e.code(), &e.to_string())
+}
+
+fn state_changing(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+async fn shared_secret(
+    state: &AppState,
+    instance: &JiraInstance,
+) -> Result<secrecy::SecretString, AppError> {
+    let fingerprint = openssl::sha::sha256(&instance.shared_secret);
+    if let Ok(cache) = state.secret_cache.lock()
+        && let Some(c) = cache.get(&instance.id)
+        && c.ciphertext_hash == fingerprint
+        && c.fetched_at.elapsed() < SECRET_CACHE_TTL
+    {
+        return Ok(c.secret.clone());
+    }
+    let vault = state.vault.clone();
+    let (id, label) = (instance.id, instance.public_id.clone());
+    let read = db::run(&state.pool, move |conn| {
+        let actor = Actor::Api(label.clone());
+        let ctx = ReadContext {
+            actor: &actor,
+            purpose: "verify Jira app request signature",
+            label: &label,
+        };
+        Ok(secret::read(conn, &vault, JIRA_SHARED_SECRET, id, &ctx))
+    })
+    .await?
+    .map_err(AppError::internal)?;
+    if let Ok(mut cache) = state.secret_cache.lock() {
+        cache.insert(
+            instance.id,
+            CachedSecret {
+                ciphertext_hash: fingerprint,
+                secret: read.clone(),
+                fetched_at: std::time::Instant::now(),
+            },
+        );
+    }
+    Ok(read)
+}
+
+async fn authenticate(
+    state: web::Data<AppState>,
+    method: Method,
+    path: String,
+    query: String,
+    header: Option<String>,
+) -> Result<JiraCaller, AppError> {
+    let token = header
+        .as_deref()
+        .and_then(|h| h.strip_prefix("JWT "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| from_jwt(JwtError::Missing))?;
+    let unverified = jwt::parse_unverified(token).map_err(from_jwt)?;
+    let unknown = || {
+        refuse(
+            "instance_unknown",
+            "No Jira instance is registered for this token's issuer.",
+        )
+    };
+    let public_id = PublicId::parse(&unverified.iss).ok_or_else(unknown)?;
+    let pid = public_id.as_str().to_owned();
+    let instance = db::run(&state.pool, move |conn| {
+        Ok(JiraInstance::find_by_public_id(conn, &pid)?)
+    })
+    .await?
+    .ok_or_else(unknown)?;
+    let secret = shared_secret(&state, &instance).await?;
+    let base_path = url::Url::parse(&state.internal_url)
+        .map(|u| u.path().to_owned())
+        .unwrap_or_default();
+    let expected = qsh::qsh(method.as_str(), &path, &query, &base_path);
+    let now = chrono::Utc::now().timestamp();
+    let claims = unverified
+        .verify(
+            secret.expose_secret().as_bytes(),
+            &expected,
+            &instance.public_id,
+            now,
+        )
+        .map_err(from_jwt)?;
+    if !instance.enabled {
+        return Err(refuse(
+            "instance_disabled",
+            "This Jira instance is disabled in the appliance.",
+        ));
+    }
+    if state_changing(&method) {
+        let hash = unverified.hash();
+        let expires = chrono::DateTime::from_timestamp(claims.exp + jwt::SKEW_SECS, 0)
+            .unwrap_or_else(chrono::Utc::now);
+        let id = instance.id;
+        let fresh = db::run(&state.pool, move |conn| {
+            Ok(JwtReplay::claim(conn, &hash, id, expires)?)
+        })
+        .await?;
+        if !fresh {
+            return Err(refuse(
+                "jwt_replayed",
+                "This token was already used for a change; sign each request anew.",
+            ));
+        }
+    }
+    Ok(JiraCaller {
+        instance_id: instance.id,
+        public_id: instance.public_id,
+        base_url: instance.base_url,
+        user_key: claims.sub.unwrap_or_default(),
+    })
+}
+
+impl FromRequest for JiraCaller {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let method = req.method().clone();
+        let path = req.path().to_owned();
+        let query = req.query_string().to_owned();
+        let header = req
+            .headers()
+            .get(actix_web::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        Box::pin(async move {
+            let state =
+                state.ok_or_else(|| AppError::internal(anyhow::anyhow!("state missing")))?;
+            authenticate(state, method, path, query, header).await
+        })
+    }
+}

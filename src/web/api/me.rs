@@ -1,0 +1,70 @@
+//! `/api/v1/me`: the calling Jira user's link to Microsoft.
+
+use actix_web::{HttpResponse, web};
+use serde::Serialize;
+
+use super::auth::JiraCaller;
+use crate::db;
+use crate::db::models::user_mapping::UserMapping;
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// The Microsoft side of a link.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MicrosoftUser {
+    pub tenant_id: String,
+    pub user_id: String,
+}
+
+/// Link status of the calling Jira user.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Me {
+    pub instance: String,
+    pub jira_user: String,
+    /// `linked`, `needs_reauth` (sign in with Microsoft again) or `unlinked`.
+    pub status: String,
+    pub microsoft: Option<MicrosoftUser>,
+}
+
+/// `GET /api/v1/me`.
+pub async fn get_me(
+    state: web::Data<AppState>,
+    caller: JiraCaller,
+) -> Result<HttpResponse, AppError> {
+    let (id, key) = (caller.instance_id, caller.user_key.clone());
+    let mapping = db::run(&state.pool, move |conn| {
+        Ok(UserMapping::find(conn, id, &key)?)
+    })
+    .await?;
+    let body = Me {
+        instance: caller.public_id,
+        jira_user: caller.user_key,
+        status: mapping
+            .as_ref()
+            .map(|m| m.status.clone())
+            .unwrap_or_else(|| "unlinked".into()),
+        microsoft: mapping.map(|m| MicrosoftUser {
+            tenant_id: m.ms_tenant_id.to_string(),
+            user_id: m.ms_user_id.to_string(),
+        }),
+    };
+    Ok(HttpResponse::Ok().json(body))
+}
+
+/// `DELETE /api/v1/me`: unlinks the user and erases their tokens.
+pub async fn delete_me(
+    state: web::Data<AppState>,
+    caller: JiraCaller,
+) -> Result<HttpResponse, AppError> {
+    let (id, key) = (caller.instance_id, caller.user_key.clone());
+    let removed = db::run(&state.pool, move |conn| {
+        Ok(UserMapping::delete(conn, id, &key)?)
+    })
+    .await?;
+    if removed {
+        tracing::info!(instance.public_id = %caller.public_id, "user unlinked and tokens erased");
+    }
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,514 @@
+//! The Jira app's signed requests to `/api/v1`, over real HTTP.
+
+use diesel::prelude::*;
+use jsonwebtoken::{EncodingKey, Header, encode};
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, spawn_app};
+
+/// A registered instance the tests sign requests for.
+pub struct Jira {
+    pub public_id: String,
+    pub secret: String,
+}
+
+/// An app with setup done and one registered Jira instance.
+pub async fn app_with_instance() -> (TestApp, Jira) {
+    let app = spawn_app().await;
+    app.complete_setup().await;
+    let (public_id, secret) = app.register_instance("https://jira.example.com").await;
+    (app, Jira { public_id, secret })
+}
+
+/// Claims the Jira app would send for `method path?query`.
+pub fn claims(jira: &Jira, method: &str, path_and_query: &str, sub: &str) -> Value {
+    let (path, query) = path_and_query
+        .split_once('?')
+        .unwrap_or((path_and_query, ""));
+    let now = chrono::Utc::now().timestamp();
+    json!({
+        "iss": jira.public_id, "aud": jira.public_id, "sub": sub, "iat": now, "exp": now + 180,
+        "qsh": jira_teams_bridge::domain::qsh::qsh(method, path, query, ""),
+    })
+}
+
+/// A signed token.
+pub fn sign(secret: &str, claims: &Value) -> String {
+    encode(
+        &Header::default(),
+        claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap()
+}
+
+/// Sends a request signed as `sub`.
+pub async fn call(
+    app: &TestApp,
+    jira: &Jira,
+    method: &str,
+    path: &str,
+    sub: &str,
+    body: Option<Value>,
+) -> reqwest::Response {
+    let token = sign(&jira.secret, &claims(jira, method, path, sub));
+    send(app, method, path, Some(format!("JWT {token}")), body).await
+}
+
+/// Sends a request with the given Authorization header.
+pub async fn send(
+    app: &TestApp,
+    method: &str,
+    path: &str,
+    auth: Option<String>,
+    body: Option<Value>,
+) -> reqwest::Response {
+    let mut req = app.client.request(method.parse().unwrap(), app.url(path));
+    if let Some(a) = auth {
+        req = req.header("Authorization", a);
+    }
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    req.send().await.unwrap()
+}
+
+async fn refused(res: reqwest::Response, code: &str, secret: &str) {
+    assert_eq!(res.status(), 401, "expected {code}");
+    assert_eq!(
+        res.headers().get("content-type").unwrap(),
+        "application/problem+json"
+    );
+    let text = res.text().await.unwrap();
+    assert!(!text.contains(secret), "the secret leaks into the error");
+    let body: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(body["status"], 401);
+}
+
+#[actix_web::test]
+async fn a_signed_request_sees_the_users_link_status() {
+    let (app, jira) = app_with_instance().await;
+    let res = call(&app, &jira, "GET", "/api/v1/me", "JIRAUSER10100", None).await;
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["status"], "unlinked");
+    assert_eq!(body["jiraUser"], "JIRAUSER10100");
+    assert_eq!(body["instance"], jira.public_id.as_str());
+    let mut conn = app.db.conn();
+    diesel::sql_query(format!(
+        "INSERT INTO user_mapping (id, jira_instance_id, jira_user_key, ms_tenant_id, ms_user_id) \
+         SELECT gen_random_uuid(), id, 'JIRAUSER10100', '0e3419f7-4c4d-47e7-b98a-7b9b9de02b80', '0c60ce18-654d-441a-badf-14404098f38e' FROM jira_instance WHERE public_id = '{}'",
+        jira.public_id
+    ))
+    .execute(&mut conn)
+    .unwrap();
+    let body: Value = call(&app, &jira, "GET", "/api/v1/me", "JIRAUSER10100", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["status"], "linked");
+    assert_eq!(
+        body["microsoft"]["userId"],
+        "0c60ce18-654d-441a-badf-14404098f38e"
+    );
+    // another user of the same instance is not linked
+    let body: Value = call(&app, &jira, "GET", "/api/v1/me", "JIRAUSER10200", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["status"], "unlinked");
+    // unlinking erases the mapping
+    assert_eq!(
+        call(&app, &jira, "DELETE", "/api/v1/me", "JIRAUSER10100", None)
+            .await
+            .status(),
+        204
+    );
+    let body: Value = call(&app, &jira, "GET", "/api/v1/me", "JIRAUSER10100", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["status"], "unlinked");
+}
+
+#[actix_web::test]
+async fn the_shared_secret_is_read_through_the_audited_vault() {
+    let (app, jira) = app_with_instance().await;
+    for _ in 0..3 {
+        assert_eq!(
+            call(&app, &jira, "GET", "/api/v1/me", "JIRAUSER10100", None)
+                .await
+                .status(),
+            200
+        );
+    }
+    let mut conn = app.db.conn();
+    let rows: Vec<(String, String, String)> =
+        jira_teams_bridge::db::schema::secret_access_audit::table
+            .select((
+                jira_teams_bridge::db::schema::secret_access_audit::actor_kind,
+                jira_teams_bridge::db::schema::secret_access_audit::purpose,
+                jira_teams_bridge::db::schema::secret_access_audit::outcome,
+            ))
+            .load(&mut conn)
+            .unwrap();
+    // one decryption serves the burst (cached a few minutes), and it is audited
+    assert_eq!(
+        rows,
+        vec![(
+            "api".to_owned(),
+            "verify Jira app request signature".to_owned(),
+            "ok".to_owned()
+        )]
+    );
+    // a regenerated secret is read again at once, and the old one stops working
+    let id: uuid::Uuid = jira_teams_bridge::db::schema::jira_instance::table
+        .select(jira_teams_bridge::db::schema::jira_instance::id)
+        .first(&mut conn)
+        .unwrap();
+    let res = app
+        .post_form(&format!("/admin/instances/{id}/regenerate"), &[])
+        .await;
+    let html = res.text().await.unwrap();
+    let new_secret = crate::helpers::between(
+        &html,
+        "<code id=\"shared-secret\" class=\"secret\">",
+        "</code>",
+    );
+    refused(
+        call(&app, &jira, "GET", "/api/v1/me", "JIRAUSER10100", None).await,
+        "jwt_signature",
+        &jira.secret,
+    )
+    .await;
+    let renewed = Jira {
+        public_id: jira.public_id.clone(),
+        secret: new_secret,
+    };
+    assert_eq!(
+        call(&app, &renewed, "GET", "/api/v1/me", "JIRAUSER10100", None)
+            .await
+            .status(),
+        200
+    );
+}
+
+#[actix_web::test]
+async fn every_bad_token_is_refused_with_its_code() {
+    let (app, jira) = app_with_instance().await;
+    let s = &jira.secret;
+    let base = claims(&jira, "GET", "/api/v1/me", "JIRAUSER10100");
+    let with = |k: &str, v: Value| {
+        let mut c = base.clone();
+        c[k] = v;
+        format!("JWT {}", sign(s, &c))
+    };
+    let now = chrono::Utc::now().timestamp();
+    refused(
+        send(&app, "GET", "/api/v1/me", None, None).await,
+        "jwt_missing",
+        s,
+    )
+    .await;
+    refused(
+        send(
+            &app,
+            "GET",
+            "/api/v1/me",
+            Some(format!("Bearer {}", sign(s, &base))),
+            None,
+        )
+        .await,
+        "jwt_missing",
+        s,
+    )
+    .await;
+    refused(
+        send(
+            &app,
+            "GET",
+            "/api/v1/me",
+            Some("JWT not.a.jwt".into()),
+            None,
+        )
+        .await,
+        "jwt_malformed",
+        s,
+    )
+    .await;
+    let none = {
+        use base64::Engine;
+        let e = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        format!(
+            "JWT {}.{}.",
+            e.encode(r#"{"alg":"none","typ":"JWT"}"#),
+            e.encode(base.to_string())
+        )
+    };
+    refused(
+        send(&app, "GET", "/api/v1/me", Some(none), None).await,
+        "jwt_alg",
+        s,
+    )
+    .await;
+    let hs512 = encode(
+        &Header::new(jsonwebtoken::Algorithm::HS512),
+        &base,
+        &EncodingKey::from_secret(s.as_bytes()),
+    )
+    .unwrap();
+    refused(
+        send(
+            &app,
+            "GET",
+            "/api/v1/me",
+            Some(format!("JWT {hs512}")),
+            None,
+        )
+        .await,
+        "jwt_alg",
+        s,
+    )
+    .await;
+    refused(
+        send(
+            &app,
+            "GET",
+            "/api/v1/me",
+            Some(format!("JWT {}", sign("not the secret", &base))),
+            None,
+        )
+        .await,
+        "jwt_signature",
+        s,
+    )
+    .await;
+    refused(
+        send(
+            &app,
+            "GET",
+            "/api/v1/me",
+            Some(with("exp", json!(now - 120))),
+            None,
+        )
+        .await,
+        "jwt_expired",
+        s,
+    )
+    .await;
+    refused(
+        send(
+            &app,
+            "GET",
+            "/api/v1/me",
+            Some(with("exp", json!(now + 3600))),
+            None,
+        )
+        .await,
+        "jwt_lifetime",
+        s,
+    )
+    .await;
+    refused(
+        send(
+            &app,
+            "GET",
+            "/api/v1/me",
+            Some(with("qsh", json!("context-qsh"))),
+            None,
+        )
+        .await,
+        "jwt_qsh",
+        s,
+    )
+    .await;
+    // a token for another request
+    let other = claims(&jira, "GET", "/api/v1/me?x=1", "JIRAUSER10100");
+    refused(
+        send(
+            &app,
+            "GET",
+            "/api/v1/me",
+            Some(format!("JWT {}", sign(s, &other))),
+            None,
+        )
+        .await,
+        "jwt_qsh",
+        s,
+    )
+    .await;
+    refused(
+        send(
+            &app,
+            "DELETE",
+            "/api/v1/me",
+            Some(with("sub", json!("JIRAUSER10100"))),
+            None,
+        )
+        .await,
+        "jwt_qsh",
+        s,
+    )
+    .await;
+    let mut no_qsh = base.clone();
+    no_qsh.as_object_mut().unwrap().remove("qsh");
+    refused(
+        send(
+            &app,
+            "GET",
+            "/api/v1/me",
+            Some(format!("JWT {}", sign(s, &no_qsh))),
+            None,
+        )
+        .await,
+        "jwt_qsh",
+        s,
+    )
+    .await;
+    refused(
+        send(
+            &app,
+            "GET",
+            "/api/v1/me",
+            Some(with("aud", json!("someone-else"))),
+            None,
+        )
+        .await,
+        "jwt_claims",
+        s,
+    )
+    .await;
+    refused(
+        send(
+            &app,
+            "GET",
+            "/api/v1/me",
+            Some(with("iss", json!("zzzzzzz"))),
+            None,
+        )
+        .await,
+        "instance_unknown",
+        s,
+    )
+    .await;
+    refused(
+        send(
+            &app,
+            "GET",
+            "/api/v1/me",
+            Some(with("iss", json!("../../etc"))),
+            None,
+        )
+        .await,
+        "instance_unknown",
+        s,
+    )
+    .await;
+}
+
+#[actix_web::test]
+async fn a_disabled_instance_is_refused() {
+    let (app, jira) = app_with_instance().await;
+    let mut conn = app.db.conn();
+    diesel::sql_query("UPDATE jira_instance SET enabled = false")
+        .execute(&mut conn)
+        .unwrap();
+    refused(
+        call(&app, &jira, "GET", "/api/v1/me", "JIRAUSER10100", None).await,
+        "instance_disabled",
+        &jira.secret,
+    )
+    .await;
+    // a forged token for a disabled instance still gets the signature refusal, not the status
+    let forged = sign(
+        "guess",
+        &claims(&jira, "GET", "/api/v1/me", "JIRAUSER10100"),
+    );
+    refused(
+        send(
+            &app,
+            "GET",
+            "/api/v1/me",
+            Some(format!("JWT {forged}")),
+            None,
+        )
+        .await,
+        "jwt_signature",
+        &jira.secret,
+    )
+    .await;
+}
+
+#[actix_web::test]
+async fn a_token_used_for_a_change_cannot_be_used_again() {
+    let (app, jira) = app_with_instance().await;
+    let token = sign(
+        &jira.secret,
+        &claims(&jira, "DELETE", "/api/v1/me", "JIRAUSER10100"),
+    );
+    let auth = Some(format!("JWT {token}"));
+    assert_eq!(
+        send(&app, "DELETE", "/api/v1/me", auth.clone(), None)
+            .await
+            .status(),
+        204
+    );
+    refused(
+        send(&app, "DELETE", "/api/v1/me", auth, None).await,
+        "jwt_replayed",
+        &jira.secret,
+    )
+    .await;
+    // reads may reuse a token within its lifetime
+    let read = Some(format!(
+        "JWT {}",
+        sign(
+            &jira.secret,
+            &claims(&jira, "GET", "/api/v1/me", "JIRAUSER10100")
+        )
+    ));
+    assert_eq!(
+        send(&app, "GET", "/api/v1/me", read.clone(), None)
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        send(&app, "GET", "/api/v1/me", read, None).await.status(),
+        200
+    );
+}
+
+#[actix_web::test]
+async fn the_api_behind_a_context_path_verifies_the_relative_qsh() {
+    let app = crate::helpers::spawn_app_with(|s| {
+        s.listen.internal_url = "https://bridge.example.com/teams-bridge".into()
+    })
+    .await;
+    // registered directly: the admin UI would need the https origin of the proxy
+    let secret = jira_teams_bridge::domain::SharedSecret::generate();
+    let url = jira_teams_bridge::domain::JiraBaseUrl::parse("https://jira.example.com").unwrap();
+    let mut conn = app.db.conn();
+    let instance = jira_teams_bridge::db::models::jira_instance::JiraInstance::create(
+        &mut conn,
+        &app.state.vault,
+        &url,
+        &secret,
+    )
+    .unwrap();
+    let jira = Jira {
+        public_id: instance.public_id,
+        secret: secret.expose().to_owned(),
+    };
+    // the proxy strips /teams-bridge; the Jira app signed the path relative to the base URL
+    assert_eq!(
+        call(&app, &jira, "GET", "/api/v1/me", "JIRAUSER10100", None)
+            .await
+            .status(),
+        200
+    );
+}
