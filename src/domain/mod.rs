@@ -4,7 +4,9 @@ pub mod jira_base_url;
 pub mod public_id;
 pub mod qsh;
 pub mod shared_secret;
+pub mod teams_chat_id;
 
 pub use jira_base_url::{JiraBaseUrl, JiraBaseUrlError};
 pub use public_id::PublicId;
 pub use shared_secret::SharedSecret;
+pub use teams_chat_id::TeamsChatId;

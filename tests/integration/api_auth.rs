@@ -29,6 +29,8 @@ pub fn claims(jira: &Jira, method: &str, path_and_query: &str, sub: &str) -> Val
     json!({
         "iss": jira.public_id, "aud": jira.public_id, "sub": sub, "iat": now, "exp": now + 180,
         "qsh": jira_teams_bridge::domain::qsh::qsh(method, path, query, ""),
+        // a unique id per token, as the Jira app sends: two changes in one second are two tokens
+        "jti": uuid::Uuid::new_v4().to_string(),
     })
 }
 

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod api_auth;
+mod api_chats;
 mod cli_and_config;
 mod instances;
 mod inventory;

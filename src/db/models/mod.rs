@@ -4,6 +4,7 @@ pub mod admin_session;
 pub mod admin_user;
 pub mod audit;
 pub mod inventory;
+pub mod issue_chat;
 pub mod jira_instance;
 pub mod jwt_replay;
 pub mod login_attempt;

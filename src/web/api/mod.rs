@@ -2,15 +2,53 @@
 //! instance's HS256 JWT (see [`auth`]).
 
 pub mod auth;
+mod issue_chats;
 mod me;
 
 use actix_web::web;
+
+fn bad_request(code: &'static str, message: String) -> actix_web::Error {
+    crate::error::AppError::client(actix_web::http::StatusCode::BAD_REQUEST, code, message).into()
+}
 
 /// API routes.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/v1")
+            .app_data(
+                web::JsonConfig::default()
+                    .limit(64 * 1024)
+                    .error_handler(|e, _| bad_request("invalid_json", e.to_string())),
+            )
+            .app_data(
+                web::QueryConfig::default()
+                    .error_handler(|e, _| bad_request("invalid_query", e.to_string())),
+            )
+            .app_data(
+                web::PathConfig::default()
+                    .error_handler(|e, _| bad_request("invalid_path", e.to_string())),
+            )
             .route("/me", web::get().to(me::get_me))
-            .route("/me", web::delete().to(me::delete_me)),
+            .route("/me", web::delete().to(me::delete_me))
+            .route(
+                "/issues/{issue_id}/chats",
+                web::get().to(issue_chats::list_issue_chats),
+            )
+            .route(
+                "/issues/{issue_id}/chats",
+                web::post().to(issue_chats::link_issue_chat),
+            )
+            .route(
+                "/issues/{issue_id}/chats/{chat_id}",
+                web::delete().to(issue_chats::unlink_issue_chat),
+            )
+            .route(
+                "/issues/{issue_id}/chats/{chat_id}/access",
+                web::get().to(issue_chats::get_chat_access),
+            )
+            .route(
+                "/issues/{issue_id}/chats/{chat_id}/access",
+                web::put().to(issue_chats::set_chat_access),
+            ),
     );
 }

@@ -1,0 +1,141 @@
+//! Jira issue ↔ Teams chat links and their shared access.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use crate::db::schema::{issue_chat, shared_chat_access};
+
+/// A chat linked to an issue, with its shared-access row when one was set.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = issue_chat)]
+pub struct IssueChat {
+    pub id: Uuid,
+    pub jira_instance_id: Uuid,
+    pub issue_id: i64,
+    pub created_by: String,
+    pub chat_id: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Who may read a chat without being a member.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = shared_chat_access)]
+pub struct SharedAccess {
+    pub id: Uuid,
+    pub issue_chat_id: Uuid,
+    pub restrictions: serde_json::Value,
+    pub set_by: String,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl SharedAccess {
+    /// True when every Jira user who can see the issue may read the chat.
+    pub fn is_shared(&self) -> bool {
+        self.restrictions
+            .get("publicAccess")
+            .and_then(|v| v.as_str())
+            == Some("share")
+    }
+}
+
+/// Keyset position for paging (created_at, id).
+pub type Cursor = (DateTime<Utc>, Uuid);
+
+impl IssueChat {
+    /// Links of an issue after `after`, oldest first, with their shared access.
+    pub fn list(
+        conn: &mut PgConnection,
+        instance: Uuid,
+        issue: i64,
+        after: Option<Cursor>,
+        limit: i64,
+    ) -> QueryResult<Vec<(IssueChat, Option<SharedAccess>)>> {
+        let mut q = issue_chat::table
+            .left_join(shared_chat_access::table)
+            .filter(issue_chat::jira_instance_id.eq(instance))
+            .filter(issue_chat::issue_id.eq(issue))
+            .into_boxed();
+        if let Some((at, id)) = after {
+            q = q.filter(
+                issue_chat::created_at
+                    .gt(at)
+                    .or(issue_chat::created_at.eq(at).and(issue_chat::id.gt(id))),
+            );
+        }
+        q.order((issue_chat::created_at.asc(), issue_chat::id.asc()))
+            .limit(limit)
+            .select((IssueChat::as_select(), Option::<SharedAccess>::as_select()))
+            .load(conn)
+    }
+
+    /// One link with its shared access.
+    pub fn find(
+        conn: &mut PgConnection,
+        instance: Uuid,
+        issue: i64,
+        chat_id: &str,
+    ) -> QueryResult<Option<(IssueChat, Option<SharedAccess>)>> {
+        issue_chat::table
+            .left_join(shared_chat_access::table)
+            .filter(issue_chat::jira_instance_id.eq(instance))
+            .filter(issue_chat::issue_id.eq(issue))
+            .filter(issue_chat::chat_id.eq(chat_id))
+            .select((IssueChat::as_select(), Option::<SharedAccess>::as_select()))
+            .first(conn)
+            .optional()
+    }
+
+    /// Links a chat; `None` when the link exists already.
+    pub fn insert(
+        conn: &mut PgConnection,
+        instance: Uuid,
+        issue: i64,
+        chat_id: &str,
+        created_by: &str,
+    ) -> QueryResult<Option<IssueChat>> {
+        diesel::insert_into(issue_chat::table)
+            .values((
+                issue_chat::id.eq(Uuid::new_v4()),
+                issue_chat::jira_instance_id.eq(instance),
+                issue_chat::issue_id.eq(issue),
+                issue_chat::chat_id.eq(chat_id),
+                issue_chat::created_by.eq(created_by),
+            ))
+            .on_conflict_do_nothing()
+            .returning(IssueChat::as_returning())
+            .get_result(conn)
+            .optional()
+    }
+
+    /// Removes a link (its shared access goes with it).
+    pub fn delete(conn: &mut PgConnection, id: Uuid) -> QueryResult<bool> {
+        Ok(diesel::delete(issue_chat::table.find(id)).execute(conn)? == 1)
+    }
+
+    /// Sets shared access (`share` or `none`) for a link.
+    pub fn set_access(
+        conn: &mut PgConnection,
+        link: Uuid,
+        public_access: &str,
+        set_by: &str,
+    ) -> QueryResult<SharedAccess> {
+        let restrictions = serde_json::json!({ "publicAccess": public_access });
+        diesel::insert_into(shared_chat_access::table)
+            .values((
+                shared_chat_access::id.eq(Uuid::new_v4()),
+                shared_chat_access::issue_chat_id.eq(link),
+                shared_chat_access::restrictions.eq(&restrictions),
+                shared_chat_access::set_by.eq(set_by),
+            ))
+            .on_conflict(shared_chat_access::issue_chat_id)
+            .do_update()
+            .set((
+                shared_chat_access::restrictions.eq(&restrictions),
+                shared_chat_access::set_by.eq(set_by),
+                shared_chat_access::updated_at.eq(diesel::dsl::now),
+            ))
+            .returning(SharedAccess::as_returning())
+            .get_result(conn)
+    }
+}

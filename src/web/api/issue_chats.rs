@@ -1,0 +1,306 @@
+//! Issue chats: list the chats linked to an issue that the caller may see, link, unlink, and
+//! shared access. A chat is visible to its creator and, when shared, to every Jira user the Jira
+//! app calls for on that issue (the app only calls for users who can see the issue).
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+
+use super::auth::JiraCaller;
+use crate::db;
+use crate::db::models::issue_chat::{Cursor, IssueChat, SharedAccess};
+use crate::domain::TeamsChatId;
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// Largest page.
+pub const MAX_LIMIT: i64 = 100;
+
+/// Shared access of a chat.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccessView {
+    /// `share` (every Jira user who can see the issue may read the chat) or `none`.
+    pub public_access: String,
+    pub set_by: Option<String>,
+    pub updated_at: Option<String>,
+}
+
+/// A linked chat as the API shows it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChatView {
+    pub chat_id: String,
+    pub issue_id: String,
+    pub created_by: String,
+    pub created_at: String,
+    pub access: AccessView,
+}
+
+/// A page of chats.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChatPage {
+    pub items: Vec<ChatView>,
+    pub next_cursor: Option<String>,
+}
+
+fn access_view(access: &Option<SharedAccess>) -> AccessView {
+    match access {
+        Some(a) => AccessView {
+            public_access: if a.is_shared() {
+                "share".into()
+            } else {
+                "none".into()
+            },
+            set_by: Some(a.set_by.clone()),
+            updated_at: Some(a.updated_at.to_rfc3339()),
+        },
+        None => AccessView {
+            public_access: "none".into(),
+            set_by: None,
+            updated_at: None,
+        },
+    }
+}
+
+fn view(chat: &IssueChat, access: &Option<SharedAccess>) -> ChatView {
+    ChatView {
+        chat_id: chat.chat_id.clone(),
+        issue_id: chat.issue_id.to_string(),
+        created_by: chat.created_by.clone(),
+        created_at: chat.created_at.to_rfc3339(),
+        access: access_view(access),
+    }
+}
+
+fn visible(caller: &JiraCaller, chat: &IssueChat, access: &Option<SharedAccess>) -> bool {
+    chat.created_by == caller.user_key || access.as_ref().is_some_and(SharedAccess::is_shared)
+}
+
+fn issue_id(raw: &str) -> Result<i64, AppError> {
+    raw.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(|| {
+        AppError::client(
+            StatusCode::BAD_REQUEST,
+            "invalid_issue_id",
+            "The issue id must be Jira's numeric issue id, such as 10045.",
+        )
+    })
+}
+
+fn chat_id(raw: &str) -> Result<TeamsChatId, AppError> {
+    TeamsChatId::parse(raw).ok_or_else(|| {
+        AppError::client(
+            StatusCode::BAD_REQUEST,
+            "invalid_chat_id",
+            "The chat id must be a Teams chat id such as 19:…@thread.v2.",
+        )
+    })
+}
+
+fn encode_cursor(c: &Cursor) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{}|{}", c.0.timestamp_micros(), c.1))
+}
+
+fn decode_cursor(s: &str) -> Result<Cursor, AppError> {
+    let bad = || {
+        AppError::client(
+            StatusCode::BAD_REQUEST,
+            "invalid_cursor",
+            "The cursor is not one this API returned.",
+        )
+    };
+    let text =
+        String::from_utf8(URL_SAFE_NO_PAD.decode(s).map_err(|_| bad())?).map_err(|_| bad())?;
+    let (micros, id) = text.split_once('|').ok_or_else(bad)?;
+    let at = chrono::DateTime::from_timestamp_micros(micros.parse().map_err(|_| bad())?)
+        .ok_or_else(bad)?;
+    Ok((at, uuid::Uuid::parse_str(id).map_err(|_| bad())?))
+}
+
+/// Paging parameters.
+#[derive(Debug, Deserialize)]
+pub struct PageQuery {
+    pub cursor: Option<String>,
+    pub limit: Option<i64>,
+}
+
+/// `GET /api/v1/issues/{issueId}/chats`.
+pub async fn list_issue_chats(
+    state: web::Data<AppState>,
+    caller: JiraCaller,
+    path: web::Path<String>,
+    q: web::Query<PageQuery>,
+) -> Result<HttpResponse, AppError> {
+    let issue = issue_id(&path)?;
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(AppError::client(
+            StatusCode::BAD_REQUEST,
+            "invalid_limit",
+            "limit must be between 1 and 100.",
+        ));
+    }
+    let mut after = q.cursor.as_deref().map(decode_cursor).transpose()?;
+    let mut items = Vec::new();
+    let mut next_cursor = None;
+    // invisible rows are skipped, so read until the page is full or the links run out
+    loop {
+        let (id, c) = (caller.instance_id, after);
+        let rows = db::run(&state.pool, move |conn| {
+            Ok(IssueChat::list(conn, id, issue, c, limit)?)
+        })
+        .await?;
+        let exhausted = (rows.len() as i64) < limit;
+        for (chat, access) in &rows {
+            after = Some((chat.created_at, chat.id));
+            if visible(&caller, chat, access) {
+                items.push(view(chat, access));
+                if items.len() as i64 == limit {
+                    break;
+                }
+            }
+        }
+        if items.len() as i64 == limit {
+            next_cursor = after.as_ref().map(encode_cursor);
+            break;
+        }
+        if exhausted {
+            break;
+        }
+    }
+    Ok(HttpResponse::Ok().json(ChatPage { items, next_cursor }))
+}
+
+/// Body of a link request.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LinkChat {
+    pub chat_id: String,
+}
+
+/// `POST /api/v1/issues/{issueId}/chats`: links a chat; the caller becomes its creator.
+pub async fn link_issue_chat(
+    state: web::Data<AppState>,
+    caller: JiraCaller,
+    path: web::Path<String>,
+    body: web::Json<LinkChat>,
+) -> Result<HttpResponse, AppError> {
+    let issue = issue_id(&path)?;
+    let chat = chat_id(&body.chat_id)?;
+    let (id, user) = (caller.instance_id, caller.user_key.clone());
+    let created = db::run(&state.pool, move |conn| {
+        Ok(IssueChat::insert(conn, id, issue, chat.as_str(), &user)?)
+    })
+    .await?;
+    let Some(created) = created else {
+        return Err(AppError::client(
+            StatusCode::CONFLICT,
+            "chat_already_linked",
+            "This chat is already linked to this issue.",
+        ));
+    };
+    tracing::info!(instance.public_id = %caller.public_id, issue.id = issue, "chat linked to issue");
+    Ok(HttpResponse::Created().json(view(&created, &None)))
+}
+
+async fn load_visible(
+    state: &AppState,
+    caller: &JiraCaller,
+    issue: i64,
+    chat: &TeamsChatId,
+) -> Result<(IssueChat, Option<SharedAccess>), AppError> {
+    let (id, c) = (caller.instance_id, chat.as_str().to_owned());
+    let found = db::run(&state.pool, move |conn| {
+        Ok(IssueChat::find(conn, id, issue, &c)?)
+    })
+    .await?;
+    match found {
+        Some((chat, access)) if visible(caller, &chat, &access) => Ok((chat, access)),
+        // a private chat of someone else is reported as absent, not forbidden
+        _ => Err(AppError::client(
+            StatusCode::NOT_FOUND,
+            "chat_not_found",
+            "No chat with this id is linked to this issue for you.",
+        )),
+    }
+}
+
+fn owner_only(caller: &JiraCaller, chat: &IssueChat) -> Result<(), AppError> {
+    if chat.created_by != caller.user_key {
+        return Err(AppError::client(
+            StatusCode::FORBIDDEN,
+            "not_chat_creator",
+            "Only the user who linked the chat may change it.",
+        ));
+    }
+    Ok(())
+}
+
+/// `DELETE /api/v1/issues/{issueId}/chats/{chatId}`: only the creator may unlink.
+pub async fn unlink_issue_chat(
+    state: web::Data<AppState>,
+    caller: JiraCaller,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (issue, chat) = path.into_inner();
+    let (issue, chat) = (issue_id(&issue)?, chat_id(&chat)?);
+    let (link, _) = load_visible(&state, &caller, issue, &chat).await?;
+    owner_only(&caller, &link)?;
+    db::run(&state.pool, move |conn| {
+        Ok(IssueChat::delete(conn, link.id)?)
+    })
+    .await?;
+    tracing::info!(instance.public_id = %caller.public_id, issue.id = issue, "chat unlinked from issue");
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `GET /api/v1/issues/{issueId}/chats/{chatId}/access`.
+pub async fn get_chat_access(
+    state: web::Data<AppState>,
+    caller: JiraCaller,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (issue, chat) = path.into_inner();
+    let (_, access) = load_visible(&state, &caller, issue_id(&issue)?, &chat_id(&chat)?).await?;
+    Ok(HttpResponse::Ok().json(access_view(&access)))
+}
+
+/// Body of a shared-access change.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SetAccess {
+    pub public_access: String,
+}
+
+/// `PUT /api/v1/issues/{issueId}/chats/{chatId}/access`: only the creator may share or unshare.
+pub async fn set_chat_access(
+    state: web::Data<AppState>,
+    caller: JiraCaller,
+    path: web::Path<(String, String)>,
+    body: web::Json<SetAccess>,
+) -> Result<HttpResponse, AppError> {
+    let (issue, chat) = path.into_inner();
+    let (issue, chat) = (issue_id(&issue)?, chat_id(&chat)?);
+    let value = match body.public_access.as_str() {
+        "share" => "share",
+        "none" => "none",
+        _ => {
+            return Err(AppError::client(
+                StatusCode::BAD_REQUEST,
+                "invalid_public_access",
+                "publicAccess must be \"share\" or \"none\".",
+            ));
+        }
+    };
+    let (link, _) = load_visible(&state, &caller, issue, &chat).await?;
+    owner_only(&caller, &link)?;
+    let user = caller.user_key.clone();
+    let access = db::run(&state.pool, move |conn| {
+        Ok(IssueChat::set_access(conn, link.id, value, &user)?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(access_view(&Some(access))))
+}
