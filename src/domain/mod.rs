@@ -3,6 +3,7 @@
 pub mod jira_base_url;
 pub mod public_id;
 pub mod qsh;
+pub mod settings;
 pub mod shared_secret;
 pub mod teams_chat_id;
 

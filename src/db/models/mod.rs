@@ -3,11 +3,14 @@
 pub mod admin_session;
 pub mod admin_user;
 pub mod audit;
+pub mod instance_setting;
 pub mod inventory;
 pub mod issue_chat;
 pub mod jira_instance;
+pub mod jsm_portal_app;
 pub mod jwt_replay;
 pub mod login_attempt;
 pub mod secret;
 pub mod setup_token;
+pub mod teams_user_setting;
 pub mod user_mapping;

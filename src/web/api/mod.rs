@@ -4,6 +4,7 @@
 pub mod auth;
 mod issue_chats;
 mod me;
+mod settings;
 
 use actix_web::web;
 
@@ -49,6 +50,28 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(
                 "/issues/{issue_id}/chats/{chat_id}/access",
                 web::put().to(issue_chats::set_chat_access),
+            )
+            .route("/settings/{name}", web::get().to(settings::get_setting))
+            .route("/settings/{name}", web::put().to(settings::put_setting))
+            .route(
+                "/jsm/portal-apps",
+                web::get().to(settings::list_portal_apps),
+            )
+            .route(
+                "/jsm/portal-apps/{id}",
+                web::get().to(settings::get_portal_app),
+            )
+            .route(
+                "/jsm/portal-apps/{id}",
+                web::put().to(settings::put_portal_app),
+            )
+            .route(
+                "/jsm/portal-apps/{id}",
+                web::delete().to(settings::delete_portal_app),
+            )
+            .route(
+                "/teams-users/{id}/settings",
+                web::get().to(settings::get_teams_user_settings),
             ),
     );
 }

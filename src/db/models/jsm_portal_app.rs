@@ -1,0 +1,104 @@
+//! JSM portal apps shown in Teams (JSON settings per portal app id).
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use crate::db::schema::jsm_portal_app;
+
+/// A portal app.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = jsm_portal_app)]
+pub struct JsmPortalApp {
+    pub id: Uuid,
+    pub jira_instance_id: Uuid,
+    pub settings: serde_json::Value,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl JsmPortalApp {
+    /// Portal apps of an instance after `after` (by id).
+    pub fn list(
+        conn: &mut PgConnection,
+        instance: Uuid,
+        after: Option<Uuid>,
+        limit: i64,
+    ) -> QueryResult<Vec<JsmPortalApp>> {
+        let mut q = jsm_portal_app::table
+            .filter(jsm_portal_app::jira_instance_id.eq(instance))
+            .into_boxed();
+        if let Some(a) = after {
+            q = q.filter(jsm_portal_app::id.gt(a));
+        }
+        q.order(jsm_portal_app::id.asc())
+            .limit(limit)
+            .select(JsmPortalApp::as_select())
+            .load(conn)
+    }
+
+    /// One portal app of an instance.
+    pub fn find(
+        conn: &mut PgConnection,
+        instance: Uuid,
+        id: Uuid,
+    ) -> QueryResult<Option<JsmPortalApp>> {
+        jsm_portal_app::table
+            .filter(jsm_portal_app::jira_instance_id.eq(instance))
+            .filter(jsm_portal_app::id.eq(id))
+            .select(JsmPortalApp::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    /// Creates or replaces; `None` when the id belongs to another instance. The bool is true when created.
+    pub fn upsert(
+        conn: &mut PgConnection,
+        instance: Uuid,
+        id: Uuid,
+        settings: &serde_json::Value,
+    ) -> QueryResult<Option<(JsmPortalApp, bool)>> {
+        conn.transaction(|conn| {
+            let existing: Option<Uuid> = jsm_portal_app::table
+                .find(id)
+                .select(jsm_portal_app::jira_instance_id)
+                .for_update()
+                .first(conn)
+                .optional()?;
+            match existing {
+                Some(owner) if owner != instance => Ok(None),
+                Some(_) => {
+                    let row = diesel::update(jsm_portal_app::table.find(id))
+                        .set((
+                            jsm_portal_app::settings.eq(settings),
+                            jsm_portal_app::updated_at.eq(diesel::dsl::now),
+                        ))
+                        .returning(JsmPortalApp::as_returning())
+                        .get_result(conn)?;
+                    Ok(Some((row, false)))
+                }
+                None => {
+                    let row = diesel::insert_into(jsm_portal_app::table)
+                        .values((
+                            jsm_portal_app::id.eq(id),
+                            jsm_portal_app::jira_instance_id.eq(instance),
+                            jsm_portal_app::settings.eq(settings),
+                        ))
+                        .returning(JsmPortalApp::as_returning())
+                        .get_result(conn)?;
+                    Ok(Some((row, true)))
+                }
+            }
+        })
+    }
+
+    /// Deletes a portal app of an instance.
+    pub fn delete(conn: &mut PgConnection, instance: Uuid, id: Uuid) -> QueryResult<bool> {
+        let n = diesel::delete(
+            jsm_portal_app::table
+                .filter(jsm_portal_app::jira_instance_id.eq(instance))
+                .filter(jsm_portal_app::id.eq(id)),
+        )
+        .execute(conn)?;
+        Ok(n == 1)
+    }
+}
