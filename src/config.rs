@@ -47,6 +47,24 @@ pub struct Settings {
     pub log: LogSettings,
     #[serde(default)]
     pub admin: AdminSettings,
+    #[serde(default)]
+    pub jira: JiraSettings,
+}
+
+/// `[jira]`: the Jira side.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct JiraSettings {
+    /// Larger webhook bodies are refused with 413.
+    pub webhook_max_body_bytes: usize,
+}
+
+impl Default for JiraSettings {
+    fn default() -> Self {
+        Self {
+            webhook_max_body_bytes: 1024 * 1024,
+        }
+    }
 }
 
 /// `[listen]`: the internal listener and the optional public (bot-only) listener.
@@ -409,6 +427,12 @@ impl Settings {
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return Err(ConfigError::new("log.format", "must be text or json"));
         }
+        if !(1024..=64 * 1024 * 1024).contains(&self.jira.webhook_max_body_bytes) {
+            return Err(ConfigError::new(
+                "jira.webhook_max_body_bytes",
+                "must be between 1024 and 67108864",
+            ));
+        }
         let a = &self.admin;
         if a.session_idle_mins < 1
             || a.session_absolute_hours < 1
@@ -611,6 +635,14 @@ mod tests {
     fn unknown_environment_key_is_named() {
         let err = Settings::load_from(None, env(&[("JTB__LISTEN__INTRENAL", "x")])).unwrap_err();
         assert!(err.to_string().contains("intrenal"), "{err}");
+    }
+
+    #[test]
+    fn the_packaged_example_config_loads_and_validates() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging/config.example.toml");
+        let s = Settings::load_from(Some(&path), env(&[])).unwrap();
+        s.validate().unwrap();
+        assert_eq!(s.jira.webhook_max_body_bytes, 1024 * 1024);
     }
 
     #[test]

@@ -27,7 +27,7 @@ pub struct AppState {
     pub started_at: Instant,
     /// Decrypted shared secrets, keyed by instance and checked against the ciphertext they came
     /// from, so each decryption (audited) serves requests for a few minutes.
-    pub secret_cache: Arc<Mutex<HashMap<Uuid, CachedSecret>>>,
+    pub secret_cache: Arc<Mutex<HashMap<(Uuid, &'static str), CachedSecret>>>,
 }
 
 /// A decrypted secret held in memory for a short time.

@@ -52,6 +52,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         secret_rotated_at -> Timestamptz,
+        webhook_token_hash -> Nullable<Bytea>,
     }
 }
 

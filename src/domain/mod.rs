@@ -1,6 +1,7 @@
 //! Validated value types. Pure: no IO, no database, no framework.
 
 pub mod jira_base_url;
+pub mod jira_event;
 pub mod public_id;
 pub mod qsh;
 pub mod settings;

@@ -91,6 +91,7 @@ pub async fn request_log(
 fn allowed_during_setup(path: &str) -> bool {
     matches!(path, "/setup" | "/healthz" | "/readyz" | "/static/app.css")
         || path.starts_with("/api/")
+        || path.starts_with("/webhooks/")
 }
 
 /// Until an admin exists, every page but `/setup` (and health) redirects there.
@@ -136,6 +137,7 @@ pub async fn csrf_cookie(
     // machine endpoints carry no forms
     if matches!(req.path(), "/healthz" | "/readyz" | "/static/app.css")
         || req.path().starts_with("/api/")
+        || req.path().starts_with("/webhooks/")
     {
         return next
             .call(req)

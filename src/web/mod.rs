@@ -6,6 +6,7 @@ pub mod bot;
 pub mod health;
 pub mod middleware;
 pub mod session;
+pub mod webhooks;
 
 use actix_web::web;
 
@@ -15,7 +16,8 @@ pub fn internal_routes(cfg: &mut web::ServiceConfig) {
         .route("/readyz", web::get().to(health::readyz))
         .route("/static/app.css", web::get().to(admin::static_css))
         .configure(admin::routes)
-        .configure(api::routes);
+        .configure(api::routes)
+        .configure(webhooks::routes);
 }
 
 /// Routes of the public listener: only `/bot/messages`.

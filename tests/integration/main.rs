@@ -13,3 +13,4 @@ mod listeners;
 mod schema;
 mod setup_and_login;
 mod vault;
+mod webhooks;

@@ -24,6 +24,7 @@ pub struct JiraInstance {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub secret_rotated_at: DateTime<Utc>,
+    pub webhook_token_hash: Option<Vec<u8>>,
 }
 
 /// Why registering an instance failed.
@@ -143,6 +144,41 @@ impl JiraInstance {
     /// (ON DELETE CASCADE). Audit rows stay.
     pub fn delete(conn: &mut PgConnection, id: Uuid) -> QueryResult<bool> {
         Ok(diesel::delete(jira_instance::table.find(id)).execute(conn)? == 1)
+    }
+
+    /// Sets (or with `None` removes) the webhook HMAC secret, encrypted.
+    pub fn set_webhook_secret(
+        conn: &mut PgConnection,
+        vault: &Vault,
+        id: Uuid,
+        secret: Option<&str>,
+    ) -> Result<bool, CreateInstanceError> {
+        let sealed = secret
+            .map(|s| secret::seal(vault, secret::JIRA_WEBHOOK_SECRET, id, s))
+            .transpose()?;
+        let n = diesel::update(jira_instance::table.find(id))
+            .set((
+                jira_instance::webhook_secret.eq(sealed),
+                jira_instance::updated_at.eq(diesel::dsl::now),
+            ))
+            .execute(conn)
+            .map_err(DbError::from)?;
+        Ok(n == 1)
+    }
+
+    /// Sets (or with `None` removes) the hash of the webhook URL token.
+    pub fn set_webhook_token_hash(
+        conn: &mut PgConnection,
+        id: Uuid,
+        hash: Option<&[u8]>,
+    ) -> QueryResult<bool> {
+        let n = diesel::update(jira_instance::table.find(id))
+            .set((
+                jira_instance::webhook_token_hash.eq(hash),
+                jira_instance::updated_at.eq(diesel::dsl::now),
+            ))
+            .execute(conn)?;
+        Ok(n == 1)
     }
 
     /// Number of instances.

@@ -10,6 +10,7 @@ pub mod jira_instance;
 pub mod jsm_portal_app;
 pub mod jwt_replay;
 pub mod login_attempt;
+pub mod outbox;
 pub mod secret;
 pub mod setup_token;
 pub mod teams_user_setting;

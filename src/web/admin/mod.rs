@@ -6,6 +6,7 @@ mod data;
 mod instances;
 mod login;
 mod setup;
+mod webhook;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -51,6 +52,22 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/admin/instances/{id}/delete",
             web::post().to(instances::delete_submit),
+        )
+        .route(
+            "/admin/instances/{id}/webhook",
+            web::get().to(webhook::webhook_page),
+        )
+        .route(
+            "/admin/instances/{id}/webhook/secret",
+            web::post().to(webhook::webhook_secret_submit),
+        )
+        .route(
+            "/admin/instances/{id}/webhook/secret/remove",
+            web::post().to(webhook::webhook_secret_remove_submit),
+        )
+        .route(
+            "/admin/instances/{id}/webhook/token",
+            web::post().to(webhook::webhook_token_submit),
         )
         .route("/admin/data", web::get().to(data::data_index_page))
         .route("/admin/data/{entity}", web::get().to(data::data_table_page))

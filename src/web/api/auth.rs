@@ -50,13 +50,18 @@ fn state_changing(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
-async fn shared_secret(
+/// A secret of an instance through the audited read, cached per ciphertext for a few minutes.
+pub async fn cached_secret(
     state: &AppState,
     instance: &JiraInstance,
+    column: secret::SecretColumn,
+    ciphertext: &[u8],
+    purpose: &'static str,
 ) -> Result<secrecy::SecretString, AppError> {
-    let fingerprint = openssl::sha::sha256(&instance.shared_secret);
+    let fingerprint = openssl::sha::sha256(ciphertext);
+    let key = (instance.id, column.kind);
     if let Ok(cache) = state.secret_cache.lock()
-        && let Some(c) = cache.get(&instance.id)
+        && let Some(c) = cache.get(&key)
         && c.ciphertext_hash == fingerprint
         && c.fetched_at.elapsed() < SECRET_CACHE_TTL
     {
@@ -68,16 +73,16 @@ async fn shared_secret(
         let actor = Actor::Api(label.clone());
         let ctx = ReadContext {
             actor: &actor,
-            purpose: "verify Jira app request signature",
+            purpose,
             label: &label,
         };
-        Ok(secret::read(conn, &vault, JIRA_SHARED_SECRET, id, &ctx))
+        Ok(secret::read(conn, &vault, column, id, &ctx))
     })
     .await?
     .map_err(AppError::internal)?;
     if let Ok(mut cache) = state.secret_cache.lock() {
         cache.insert(
-            instance.id,
+            key,
             CachedSecret {
                 ciphertext_hash: fingerprint,
                 secret: read.clone(),
@@ -115,7 +120,14 @@ async fn authenticate(
     })
     .await?
     .ok_or_else(unknown)?;
-    let secret = shared_secret(&state, &instance).await?;
+    let secret = cached_secret(
+        &state,
+        &instance,
+        JIRA_SHARED_SECRET,
+        &instance.shared_secret,
+        "verify Jira app request signature",
+    )
+    .await?;
     let base_path = url::Url::parse(&state.internal_url)
         .map(|u| u.path().to_owned())
         .unwrap_or_default();

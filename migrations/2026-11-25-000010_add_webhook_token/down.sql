@@ -1,0 +1,1 @@
+ALTER TABLE jira_instance DROP COLUMN webhook_token_hash;

@@ -1,0 +1,265 @@
+//! The durable delivery queue. Rows are enqueued in the transaction that causes them; runners
+//! claim due rows with `FOR UPDATE SKIP LOCKED` and a lease, deliver without holding a
+//! connection, then record the outcome (done, retry with backoff, or dead).
+
+use chrono::{DateTime, Duration, Utc};
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use crate::db::schema::outbox;
+
+/// A queued delivery.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = outbox)]
+pub struct OutboxItem {
+    pub id: i64,
+    pub kind: String,
+    pub jira_instance_id: Option<Uuid>,
+    pub dedupe_key: Option<String>,
+    pub payload: serde_json::Value,
+    pub status: String,
+    pub attempts: i32,
+    pub run_after: DateTime<Utc>,
+    pub leased_until: Option<DateTime<Utc>>,
+    pub lease_owner: Option<String>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Queue figures for the admin page and metrics.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OutboxStats {
+    pub pending: i64,
+    pub in_flight: i64,
+    pub dead: i64,
+    pub done: i64,
+    pub oldest_pending_secs: Option<i64>,
+}
+
+impl OutboxItem {
+    /// Enqueues one delivery; a repeat of `(kind, dedupe_key)` adds nothing. Returns whether a
+    /// row was added.
+    pub fn enqueue(
+        conn: &mut PgConnection,
+        kind: &str,
+        instance: Option<Uuid>,
+        dedupe_key: &str,
+        payload: &serde_json::Value,
+    ) -> QueryResult<bool> {
+        let n = diesel::insert_into(outbox::table)
+            .values((
+                outbox::kind.eq(kind),
+                outbox::jira_instance_id.eq(instance),
+                outbox::dedupe_key.eq(dedupe_key),
+                outbox::payload.eq(payload),
+            ))
+            .on_conflict_do_nothing()
+            .execute(conn)?;
+        Ok(n == 1)
+    }
+
+    /// Claims up to `limit` due items for `owner` for `lease` (short transaction: the caller
+    /// delivers after it has returned its connection).
+    pub fn claim(
+        conn: &mut PgConnection,
+        owner: &str,
+        limit: i64,
+        lease: Duration,
+    ) -> QueryResult<Vec<OutboxItem>> {
+        conn.transaction(|conn| {
+            let now = Utc::now();
+            let ids: Vec<i64> = outbox::table
+                .filter(outbox::status.eq("pending"))
+                .filter(outbox::run_after.le(now))
+                .filter(
+                    outbox::leased_until
+                        .is_null()
+                        .or(outbox::leased_until.lt(now)),
+                )
+                .order(outbox::run_after.asc())
+                .limit(limit)
+                .select(outbox::id)
+                .for_update()
+                .skip_locked()
+                .load(conn)?;
+            if ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            diesel::update(outbox::table.filter(outbox::id.eq_any(&ids)))
+                .set((
+                    outbox::leased_until.eq(now + lease),
+                    outbox::lease_owner.eq(owner),
+                    outbox::attempts.eq(outbox::attempts + 1),
+                    outbox::updated_at.eq(now),
+                ))
+                .returning(OutboxItem::as_returning())
+                .get_results(conn)
+        })
+    }
+
+    /// Marks a claimed item delivered (only while `owner` still holds it).
+    pub fn complete(conn: &mut PgConnection, id: i64, owner: &str) -> QueryResult<bool> {
+        let n = diesel::update(
+            outbox::table
+                .filter(outbox::id.eq(id))
+                .filter(outbox::lease_owner.eq(owner)),
+        )
+        .set((
+            outbox::status.eq("done"),
+            outbox::leased_until.eq(None::<DateTime<Utc>>),
+            outbox::updated_at.eq(Utc::now()),
+        ))
+        .execute(conn)?;
+        Ok(n == 1)
+    }
+
+    /// Records a failed attempt: retried after `delay`, or dead once `attempts` reached `max_attempts`.
+    pub fn fail(
+        conn: &mut PgConnection,
+        id: i64,
+        owner: &str,
+        error: &str,
+        delay: Duration,
+        max_attempts: i32,
+    ) -> QueryResult<bool> {
+        let error: String = error.chars().take(2048).collect();
+        let now = Utc::now();
+        let n = diesel::sql_query(
+            "UPDATE outbox SET status = CASE WHEN attempts >= $4 THEN 'dead' ELSE 'pending' END, \
+             run_after = $5, leased_until = NULL, last_error = $3, updated_at = $6 WHERE id = $1 AND lease_owner = $2",
+        )
+        .bind::<diesel::sql_types::BigInt, _>(id)
+        .bind::<diesel::sql_types::Text, _>(owner)
+        .bind::<diesel::sql_types::Text, _>(error)
+        .bind::<diesel::sql_types::Integer, _>(max_attempts)
+        .bind::<diesel::sql_types::Timestamptz, _>(now + delay)
+        .bind::<diesel::sql_types::Timestamptz, _>(now)
+        .execute(conn)?;
+        Ok(n == 1)
+    }
+
+    /// Clears expired leases (their runner died); returns how many.
+    pub fn reap_expired_leases(conn: &mut PgConnection) -> QueryResult<usize> {
+        diesel::update(
+            outbox::table
+                .filter(outbox::status.eq("pending"))
+                .filter(outbox::leased_until.lt(Utc::now())),
+        )
+        .set((
+            outbox::leased_until.eq(None::<DateTime<Utc>>),
+            outbox::lease_owner.eq(None::<String>),
+        ))
+        .execute(conn)
+    }
+
+    /// Queue figures.
+    pub fn stats(conn: &mut PgConnection) -> QueryResult<OutboxStats> {
+        #[derive(QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            pending: i64,
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            in_flight: i64,
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            dead: i64,
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            done: i64,
+            #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+            oldest: Option<i64>,
+        }
+        let r: Row = diesel::sql_query(
+            "SELECT count(*) FILTER (WHERE status = 'pending' AND (leased_until IS NULL OR leased_until < now())) AS pending, \
+                    count(*) FILTER (WHERE status = 'pending' AND leased_until >= now()) AS in_flight, \
+                    count(*) FILTER (WHERE status = 'dead') AS dead, \
+                    count(*) FILTER (WHERE status = 'done') AS done, \
+                    extract(epoch FROM now() - min(created_at) FILTER (WHERE status = 'pending'))::bigint AS oldest \
+             FROM outbox",
+        )
+        .get_result(conn)?;
+        Ok(OutboxStats {
+            pending: r.pending,
+            in_flight: r.in_flight,
+            dead: r.dead,
+            done: r.done,
+            oldest_pending_secs: r.oldest,
+        })
+    }
+
+    /// Dead items, newest first.
+    pub fn dead(conn: &mut PgConnection, offset: i64, limit: i64) -> QueryResult<Vec<OutboxItem>> {
+        outbox::table
+            .filter(outbox::status.eq("dead"))
+            .order(outbox::updated_at.desc())
+            .offset(offset)
+            .limit(limit)
+            .select(OutboxItem::as_select())
+            .load(conn)
+    }
+
+    /// Puts a dead item back in the queue with a fresh attempt budget.
+    pub fn retry(conn: &mut PgConnection, id: i64) -> QueryResult<bool> {
+        let n = diesel::update(
+            outbox::table
+                .filter(outbox::id.eq(id))
+                .filter(outbox::status.eq("dead")),
+        )
+        .set((
+            outbox::status.eq("pending"),
+            outbox::attempts.eq(0),
+            outbox::run_after.eq(Utc::now()),
+            outbox::updated_at.eq(Utc::now()),
+        ))
+        .execute(conn)?;
+        Ok(n == 1)
+    }
+
+    /// Removes a dead item.
+    pub fn discard(conn: &mut PgConnection, id: i64) -> QueryResult<bool> {
+        Ok(diesel::delete(
+            outbox::table
+                .filter(outbox::id.eq(id))
+                .filter(outbox::status.eq("dead")),
+        )
+        .execute(conn)?
+            == 1)
+    }
+}
+
+/// Backoff before attempt `attempts + 1`: exponential from 5 s, capped at one hour, with ±20 %
+/// jitter; a `retry_after` from the remote side is honoured when longer.
+pub fn backoff(attempts: i32, retry_after: Option<Duration>, jitter_unit: f64) -> Duration {
+    let base = 5_i64
+        .saturating_mul(1_i64 << attempts.clamp(0, 20))
+        .min(3600);
+    let jitter = 0.8 + 0.4 * jitter_unit.clamp(0.0, 1.0);
+    let computed = Duration::milliseconds((base as f64 * 1000.0 * jitter) as i64);
+    match retry_after {
+        Some(r) if r > computed => r,
+        _ => computed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_caps_and_honours_retry_after() {
+        assert_eq!(backoff(0, None, 0.5), Duration::seconds(5));
+        assert_eq!(backoff(3, None, 0.5), Duration::seconds(40));
+        assert_eq!(backoff(30, None, 0.5), Duration::seconds(3600));
+        assert!(
+            backoff(1, None, 0.0) < backoff(1, None, 1.0),
+            "jitter spreads retries"
+        );
+        assert_eq!(
+            backoff(0, Some(Duration::seconds(120)), 0.5),
+            Duration::seconds(120)
+        );
+        assert_eq!(
+            backoff(5, Some(Duration::seconds(1)), 0.5),
+            Duration::seconds(160)
+        );
+    }
+}

@@ -1,0 +1,205 @@
+//! `/webhooks/jira/{public_id}`: Jira DC webhooks. Authenticated by `X-Hub-Signature:
+//! sha256=<hex>` (HMAC over the raw body) when the instance has a webhook secret, otherwise by
+//! the `token` query parameter. An accepted issue event is fanned out into one outbox row per
+//! chat linked to the issue, in one transaction; the 2xx is sent after the commit. Repeats add
+//! nothing (dedupe key per event and chat). Nothing is sent to Microsoft here.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use openssl::hash::MessageDigest;
+use openssl::pkey::PKey;
+use openssl::sign::Signer;
+use secrecy::ExposeSecret;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::crypto::random;
+use crate::db;
+use crate::db::models::issue_chat::IssueChat;
+use crate::db::models::jira_instance::JiraInstance;
+use crate::db::models::outbox::OutboxItem;
+use crate::db::models::secret::JIRA_WEBHOOK_SECRET;
+use crate::domain::PublicId;
+use crate::domain::jira_event::{self, JiraEvent};
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::web::api::auth::cached_secret;
+
+/// The outbox kind of a notification to one chat.
+pub const CHAT_NOTIFICATION: &str = "chat_notification";
+
+/// Routes.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route(
+        "/webhooks/jira/{public_id}",
+        web::post().to(receive_jira_webhook),
+    );
+}
+
+/// The URL token of instances without a webhook secret.
+#[derive(Debug, Deserialize)]
+pub struct TokenQuery {
+    pub token: Option<String>,
+}
+
+fn unauthorized(code: &'static str, message: &str) -> AppError {
+    AppError::client(StatusCode::UNAUTHORIZED, code, message)
+}
+
+/// True when `header` (`sha256=<hex>`) is the HMAC-SHA256 of `body` under `secret`.
+pub fn signature_matches(secret: &[u8], body: &[u8], header: &str) -> Result<bool, AppError> {
+    let Some(hex_sig) = header.strip_prefix("sha256=") else {
+        return Err(unauthorized(
+            "signature_algorithm",
+            "Only X-Hub-Signature: sha256=<hex> is accepted.",
+        ));
+    };
+    let Ok(given) = hex::decode(hex_sig.trim()) else {
+        return Ok(false);
+    };
+    let key = PKey::hmac(secret).map_err(AppError::internal)?;
+    let mut signer = Signer::new(MessageDigest::sha256(), &key).map_err(AppError::internal)?;
+    signer.update(body).map_err(AppError::internal)?;
+    let expected = signer.sign_to_vec().map_err(AppError::internal)?;
+    Ok(random::constant_time_eq(&expected, &given))
+}
+
+async fn authenticate(
+    state: &AppState,
+    req: &HttpRequest,
+    instance: &JiraInstance,
+    token: Option<&str>,
+    body: &[u8],
+) -> Result<(), AppError> {
+    if let Some(ciphertext) = &instance.webhook_secret {
+        let header = req
+            .headers()
+            .get("x-hub-signature")
+            .and_then(|v| v.to_str().ok());
+        let Some(header) = header else {
+            return Err(unauthorized(
+                "signature_missing",
+                "This instance requires signed webhooks (X-Hub-Signature).",
+            ));
+        };
+        let secret = cached_secret(
+            state,
+            instance,
+            JIRA_WEBHOOK_SECRET,
+            ciphertext,
+            "verify Jira webhook signature",
+        )
+        .await?;
+        if !signature_matches(secret.expose_secret().as_bytes(), body, header)? {
+            return Err(unauthorized(
+                "signature_invalid",
+                "The webhook signature does not match the body.",
+            ));
+        }
+        return Ok(());
+    }
+    match (&instance.webhook_token_hash, token) {
+        (Some(hash), Some(t)) if random::constant_time_eq(hash, &random::token_hash(t)) => Ok(()),
+        (Some(_), _) => Err(unauthorized(
+            "webhook_token_invalid",
+            "The webhook URL token is missing or wrong.",
+        )),
+        (None, _) => Err(unauthorized(
+            "webhook_not_configured",
+            "Set up this instance's webhook in the appliance's admin UI first.",
+        )),
+    }
+}
+
+/// Writes one outbox row per linked chat (none for repeats) in one transaction.
+fn fan_out(
+    conn: &mut diesel::PgConnection,
+    instance: uuid::Uuid,
+    event: &JiraEvent,
+) -> Result<(usize, usize), db::DbError> {
+    use diesel::Connection;
+    conn.transaction(|conn| {
+        let chats = IssueChat::list(conn, instance, event.issue_id, None, 10_000)?;
+        let mut added = 0;
+        for (chat, _) in &chats {
+            let payload = json!({ "chatId": chat.chat_id, "event": event });
+            if OutboxItem::enqueue(
+                conn,
+                CHAT_NOTIFICATION,
+                Some(instance),
+                &format!("{}:{}", event.dedupe_key(), chat.chat_id),
+                &payload,
+            )? {
+                added += 1;
+            }
+        }
+        Ok((added, chats.len()))
+    })
+}
+
+/// `POST /webhooks/jira/{public_id}`.
+pub async fn receive_jira_webhook(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    query: web::Query<TokenQuery>,
+    payload: web::Payload,
+) -> Result<HttpResponse, AppError> {
+    let unknown = || {
+        AppError::client(
+            StatusCode::NOT_FOUND,
+            "instance_unknown",
+            "No Jira instance has this public ID.",
+        )
+    };
+    let public_id = PublicId::parse(&path).ok_or_else(unknown)?;
+    let limit = state.settings.jira.webhook_max_body_bytes;
+    let body = match payload.to_bytes_limited(limit).await {
+        Ok(Ok(b)) => b,
+        Ok(Err(e)) => {
+            return Err(AppError::client(
+                StatusCode::BAD_REQUEST,
+                "body_unreadable",
+                format!("The body could not be read: {e}"),
+            ));
+        }
+        Err(_) => {
+            return Err(AppError::client(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("Webhook bodies may be at most {limit} bytes."),
+            ));
+        }
+    };
+    let pid = public_id.as_str().to_owned();
+    let instance = db::run(&state.pool, move |conn| {
+        Ok(JiraInstance::find_by_public_id(conn, &pid)?)
+    })
+    .await?
+    .ok_or_else(unknown)?;
+    authenticate(&state, &req, &instance, query.token.as_deref(), &body).await?;
+    if !instance.enabled {
+        return Err(AppError::client(
+            StatusCode::FORBIDDEN,
+            "instance_disabled",
+            "This Jira instance is disabled in the appliance.",
+        ));
+    }
+    let event = match jira_event::parse(&body) {
+        Ok(Some(e)) => e,
+        Ok(None) => return Ok(HttpResponse::Accepted().json(json!({ "status": "ignored" }))),
+        Err(e) => {
+            return Err(AppError::client(
+                StatusCode::BAD_REQUEST,
+                "invalid_payload",
+                e.to_string(),
+            ));
+        }
+    };
+    let id = instance.id;
+    let ev = event.clone();
+    let (added, chats) = db::run(&state.pool, move |conn| fan_out(conn, id, &ev)).await?;
+    tracing::info!(instance.public_id = %instance.public_id, issue.id = event.issue_id, webhook.event = ?event.kind, deliveries.queued = added, chats, "Jira webhook accepted");
+    Ok(HttpResponse::Ok()
+        .json(json!({ "status": "accepted", "queued": added, "duplicates": chats - added })))
+}
