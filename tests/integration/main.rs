@@ -10,6 +10,7 @@ mod cli_and_config;
 mod instances;
 mod inventory;
 mod listeners;
+mod outbox;
 mod schema;
 mod setup_and_login;
 mod vault;

@@ -64,6 +64,7 @@ impl OutboxItem {
     pub fn claim(
         conn: &mut PgConnection,
         owner: &str,
+        kinds: &[&str],
         limit: i64,
         lease: Duration,
     ) -> QueryResult<Vec<OutboxItem>> {
@@ -71,6 +72,7 @@ impl OutboxItem {
             let now = Utc::now();
             let ids: Vec<i64> = outbox::table
                 .filter(outbox::status.eq("pending"))
+                .filter(outbox::kind.eq_any(kinds))
                 .filter(outbox::run_after.le(now))
                 .filter(
                     outbox::leased_until

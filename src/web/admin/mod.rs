@@ -5,6 +5,7 @@ mod dashboard;
 mod data;
 mod instances;
 mod login;
+mod outbox;
 mod setup;
 mod webhook;
 
@@ -68,6 +69,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/admin/instances/{id}/webhook/token",
             web::post().to(webhook::webhook_token_submit),
+        )
+        .route("/admin/outbox", web::get().to(outbox::outbox_page))
+        .route(
+            "/admin/outbox/{id}/retry",
+            web::post().to(outbox::outbox_retry_submit),
+        )
+        .route(
+            "/admin/outbox/{id}/discard",
+            web::post().to(outbox::outbox_discard_submit),
         )
         .route("/admin/data", web::get().to(data::data_index_page))
         .route("/admin/data/{entity}", web::get().to(data::data_table_page))
@@ -145,6 +155,8 @@ pub fn notice_text(key: Option<&str>) -> Option<&'static str> {
         "deleted" => Some("The instance and all its data were deleted."),
         "welcome" => Some("Setup is complete. Register your first Jira instance below."),
         "signed_in" => Some("Signed in."),
+        "retried" => Some("The delivery is queued again."),
+        "discarded" => Some("The failed delivery was discarded."),
         _ => None,
     }
 }

@@ -1,0 +1,113 @@
+//! The delivery queue: depth, oldest waiting item, failed items with their last error, and
+//! retry / discard for failed items.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use askama_web::WebTemplate;
+use serde::Deserialize;
+
+use super::{Layout, see_other};
+use crate::db;
+use crate::db::models::outbox::{OutboxItem, OutboxStats};
+use crate::error::{AppError, PageError};
+use crate::state::AppState;
+use crate::web::session::{Admin, CsrfForm, CsrfToken};
+
+/// A failed item for display.
+pub struct DeadView {
+    pub id: i64,
+    pub kind: String,
+    pub target: String,
+    pub attempts: i32,
+    pub last_error: String,
+    pub updated_at: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin/outbox.html")]
+struct OutboxPage {
+    layout: Layout,
+    stats: OutboxStats,
+    oldest: String,
+    dead: Vec<DeadView>,
+}
+
+#[derive(Deserialize)]
+pub struct NoticeQuery {
+    notice: Option<String>,
+}
+
+/// The queue page.
+pub async fn outbox_page(
+    state: web::Data<AppState>,
+    admin: Admin,
+    csrf: CsrfToken,
+    q: web::Query<NoticeQuery>,
+) -> Result<HttpResponse, PageError> {
+    let (stats, dead) = db::run(&state.pool, |conn| {
+        Ok((OutboxItem::stats(conn)?, OutboxItem::dead(conn, 0, 100)?))
+    })
+    .await?;
+    let oldest = match stats.oldest_pending_secs {
+        None => "nothing waiting".to_owned(),
+        Some(s) if s < 120 => format!("{s} s"),
+        Some(s) if s < 7200 => format!("{} min", s / 60),
+        Some(s) => format!("{} h", s / 3600),
+    };
+    let dead = dead
+        .into_iter()
+        .map(|d| DeadView {
+            id: d.id,
+            target: d
+                .payload
+                .get("chatId")
+                .and_then(|c| c.as_str())
+                .unwrap_or("")
+                .to_owned(),
+            kind: d.kind,
+            attempts: d.attempts,
+            last_error: d.last_error.unwrap_or_default(),
+            updated_at: d.updated_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        })
+        .collect();
+    let page = OutboxPage {
+        layout: Layout::for_admin(&admin, &csrf, super::notice_text(q.notice.as_deref())),
+        stats,
+        oldest,
+        dead,
+    };
+    super::html(page.render(), StatusCode::OK)
+}
+
+type EmptyForm = CsrfForm<std::collections::HashMap<String, String>>;
+
+/// Puts a failed item back in the queue.
+pub async fn outbox_retry_submit(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<i64>,
+    _f: EmptyForm,
+) -> Result<HttpResponse, PageError> {
+    let id = path.into_inner();
+    if !db::run(&state.pool, move |conn| Ok(OutboxItem::retry(conn, id)?)).await? {
+        return Err(PageError(AppError::not_found("This failed delivery")));
+    }
+    tracing::info!(outbox.id = id, admin.id = %admin.id, "failed delivery queued again");
+    Ok(see_other("/admin/outbox?notice=retried"))
+}
+
+/// Drops a failed item.
+pub async fn outbox_discard_submit(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<i64>,
+    _f: EmptyForm,
+) -> Result<HttpResponse, PageError> {
+    let id = path.into_inner();
+    if !db::run(&state.pool, move |conn| Ok(OutboxItem::discard(conn, id)?)).await? {
+        return Err(PageError(AppError::not_found("This failed delivery")));
+    }
+    tracing::info!(outbox.id = id, admin.id = %admin.id, "failed delivery discarded");
+    Ok(see_other("/admin/outbox?notice=discarded"))
+}
