@@ -71,9 +71,10 @@ impl AppError {
 
 impl From<DbError> for AppError {
     fn from(e: DbError) -> Self {
-        match e {
-            DbError::Pool(_) => AppError::Unavailable(e.into()),
-            other => AppError::Internal(other.into()),
+        if e.is_unavailable() {
+            AppError::Unavailable(e.into())
+        } else {
+            AppError::Internal(e.into())
         }
     }
 }

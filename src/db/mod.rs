@@ -31,6 +31,25 @@ pub enum DbError {
 }
 
 impl DbError {
+    /// True when the database could not be reached or dropped the connection (answer 503, not
+    /// 500): pool time-outs, closed connections, server shutdown or restart.
+    pub fn is_unavailable(&self) -> bool {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match self {
+            DbError::Pool(_) => true,
+            DbError::Query(Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _)) => true,
+            DbError::Query(Error::DatabaseError(_, info)) => {
+                let m = info.message();
+                m.contains("terminating connection")
+                    || m.contains("server closed the connection")
+                    || m.contains("no connection to the server")
+                    || m.contains("the database system is shutting down")
+                    || m.contains("the database system is starting up")
+            }
+            _ => false,
+        }
+    }
+
     /// True when the query failed on a unique constraint.
     pub fn is_unique_violation(&self) -> bool {
         matches!(
@@ -57,7 +76,8 @@ pub fn build_pool(
         .max_size(max_size)
         .min_idle(Some(0))
         .connection_timeout(Duration::from_secs(connect_timeout_secs.max(1)))
-        .test_on_check_out(true)
+        // no round trip per checkout: broken connections are detected when a query fails
+        .test_on_check_out(false)
         .build_unchecked(manager);
     Ok(pool)
 }

@@ -18,7 +18,13 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
 
 /// Readiness: 200 only when every dependency is usable, else 503 naming the failing check.
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    let migrations = db::run(&state.pool, |conn| Ok(db::pending_migrations(conn))).await;
+    // an explicit round trip: pooled connections are not tested on checkout
+    let migrations = db::run(&state.pool, |conn| {
+        use diesel::RunQueryDsl;
+        diesel::sql_query("SELECT 1").execute(conn)?;
+        Ok(db::pending_migrations(conn))
+    })
+    .await;
     let (database, migrations) = match migrations {
         Ok(Ok(0)) => ("ok".to_owned(), "ok".to_owned()),
         Ok(Ok(n)) => ("ok".to_owned(), format!("{n} pending")),

@@ -238,3 +238,37 @@ async fn the_internal_listener_serves_tls_with_secure_cookies() {
         .await;
     assert!(res.is_err() || !res.unwrap().status().is_success());
 }
+
+#[actix_web::test]
+async fn the_daemon_recovers_when_the_database_drops_its_connections() {
+    let app = spawn_app().await;
+    assert_eq!(app.get("/readyz").await.status(), 200);
+    {
+        use diesel::prelude::*;
+        let mut admin = PgConnection::establish(&crate::helpers::admin_database_url()).unwrap();
+        // what a PostgreSQL restart does to the pool's idle connections
+        diesel::sql_query(format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}'",
+            app.db.name
+        ))
+        .execute(&mut admin)
+        .unwrap();
+    }
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        statuses.push(app.get("/readyz").await.status().as_u16());
+    }
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 503),
+        "{statuses:?}"
+    );
+    assert_eq!(
+        *statuses.last().unwrap(),
+        200,
+        "recovered without a restart: {statuses:?}"
+    );
+    assert!(
+        statuses.iter().filter(|s| **s == 503).count() <= 4,
+        "broken connections are dropped, not reused: {statuses:?}"
+    );
+}
