@@ -85,6 +85,19 @@ impl From<diesel::result::Error> for AppError {
     }
 }
 
+/// The problem+json body of every API error (RFC 9457), for the OpenAPI document.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ProblemDoc {
+    /// `urn:jira-teams-bridge:problem:<code>`
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    /// Stable snake_case error code, e.g. `jwt_expired`.
+    pub code: String,
+    pub detail: String,
+}
+
 #[derive(Serialize)]
 struct Problem<'a> {
     #[serde(rename = "type")]

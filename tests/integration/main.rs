@@ -5,6 +5,7 @@ mod helpers;
 
 mod api_auth;
 mod api_chats;
+mod api_openapi;
 mod api_settings;
 mod cli_and_config;
 mod instances;

@@ -12,14 +12,14 @@ use super::auth::JiraCaller;
 use crate::db;
 use crate::db::models::issue_chat::{Cursor, IssueChat, SharedAccess};
 use crate::domain::TeamsChatId;
-use crate::error::AppError;
+use crate::error::{AppError, ProblemDoc};
 use crate::state::AppState;
 
 /// Largest page.
 pub const MAX_LIMIT: i64 = 100;
 
 /// Shared access of a chat.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AccessView {
     /// `share` (every Jira user who can see the issue may read the chat) or `none`.
@@ -29,7 +29,7 @@ pub struct AccessView {
 }
 
 /// A linked chat as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ChatView {
     pub chat_id: String,
@@ -40,7 +40,7 @@ pub struct ChatView {
 }
 
 /// A page of chats.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ChatPage {
     pub items: Vec<ChatView>,
@@ -121,13 +121,15 @@ fn decode_cursor(s: &str) -> Result<Cursor, AppError> {
 }
 
 /// Paging parameters.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
     pub cursor: Option<String>,
     pub limit: Option<i64>,
 }
 
 /// `GET /api/v1/issues/{issueId}/chats`.
+#[utoipa::path(get, path = "/api/v1/issues/{issue_id}/chats", tag = "issue chats", params(("issue_id" = String, Path, description = "Jira's numeric issue id, e.g. 10045"), PageQuery), responses((status = 200, description = "Chats linked to the issue that the caller may see", body = ChatPage), (status = 400, description = "invalid_issue_id, invalid_cursor or invalid_limit", body = ProblemDoc, content_type = "application/problem+json"), (status = 401, description = "Refused by JWT authentication (jwt_missing, jwt_malformed, jwt_alg, jwt_signature, jwt_expired, jwt_not_yet_valid, jwt_lifetime, jwt_qsh, jwt_claims, jwt_replayed, instance_unknown, instance_disabled)", body = ProblemDoc, content_type = "application/problem+json")), security(("jiraJwt" = [])))]
 pub async fn list_issue_chats(
     state: web::Data<AppState>,
     caller: JiraCaller,
@@ -175,13 +177,14 @@ pub async fn list_issue_chats(
 }
 
 /// Body of a link request.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LinkChat {
     pub chat_id: String,
 }
 
 /// `POST /api/v1/issues/{issueId}/chats`: links a chat; the caller becomes its creator.
+#[utoipa::path(post, path = "/api/v1/issues/{issue_id}/chats", tag = "issue chats", params(("issue_id" = String, Path, description = "Jira's numeric issue id, e.g. 10045")), request_body = LinkChat, responses((status = 201, description = "Linked; the caller is its creator", body = ChatView), (status = 400, description = "invalid_issue_id, invalid_chat_id or invalid_json", body = ProblemDoc, content_type = "application/problem+json"), (status = 401, description = "Refused by JWT authentication (jwt_missing, jwt_malformed, jwt_alg, jwt_signature, jwt_expired, jwt_not_yet_valid, jwt_lifetime, jwt_qsh, jwt_claims, jwt_replayed, instance_unknown, instance_disabled)", body = ProblemDoc, content_type = "application/problem+json"), (status = 409, description = "chat_already_linked", body = ProblemDoc, content_type = "application/problem+json")), security(("jiraJwt" = [])))]
 pub async fn link_issue_chat(
     state: web::Data<AppState>,
     caller: JiraCaller,
@@ -240,6 +243,7 @@ fn owner_only(caller: &JiraCaller, chat: &IssueChat) -> Result<(), AppError> {
 }
 
 /// `DELETE /api/v1/issues/{issueId}/chats/{chatId}`: only the creator may unlink.
+#[utoipa::path(delete, path = "/api/v1/issues/{issue_id}/chats/{chat_id}", tag = "issue chats", params(("issue_id" = String, Path, description = "Jira's numeric issue id, e.g. 10045"), ("chat_id" = String, Path, description = "Teams chat id, e.g. 19:…@thread.v2")), responses((status = 204, description = "Unlinked"), (status = 400, description = "invalid_issue_id or invalid_chat_id", body = ProblemDoc, content_type = "application/problem+json"), (status = 401, description = "Refused by JWT authentication (jwt_missing, jwt_malformed, jwt_alg, jwt_signature, jwt_expired, jwt_not_yet_valid, jwt_lifetime, jwt_qsh, jwt_claims, jwt_replayed, instance_unknown, instance_disabled)", body = ProblemDoc, content_type = "application/problem+json"), (status = 403, description = "not_chat_creator", body = ProblemDoc, content_type = "application/problem+json"), (status = 404, description = "chat_not_found", body = ProblemDoc, content_type = "application/problem+json")), security(("jiraJwt" = [])))]
 pub async fn unlink_issue_chat(
     state: web::Data<AppState>,
     caller: JiraCaller,
@@ -258,6 +262,7 @@ pub async fn unlink_issue_chat(
 }
 
 /// `GET /api/v1/issues/{issueId}/chats/{chatId}/access`.
+#[utoipa::path(get, path = "/api/v1/issues/{issue_id}/chats/{chat_id}/access", tag = "issue chats", params(("issue_id" = String, Path, description = "Jira's numeric issue id, e.g. 10045"), ("chat_id" = String, Path, description = "Teams chat id, e.g. 19:…@thread.v2")), responses((status = 200, description = "Shared access of the chat", body = AccessView), (status = 401, description = "Refused by JWT authentication (jwt_missing, jwt_malformed, jwt_alg, jwt_signature, jwt_expired, jwt_not_yet_valid, jwt_lifetime, jwt_qsh, jwt_claims, jwt_replayed, instance_unknown, instance_disabled)", body = ProblemDoc, content_type = "application/problem+json"), (status = 404, description = "chat_not_found", body = ProblemDoc, content_type = "application/problem+json")), security(("jiraJwt" = [])))]
 pub async fn get_chat_access(
     state: web::Data<AppState>,
     caller: JiraCaller,
@@ -269,13 +274,14 @@ pub async fn get_chat_access(
 }
 
 /// Body of a shared-access change.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SetAccess {
     pub public_access: String,
 }
 
 /// `PUT /api/v1/issues/{issueId}/chats/{chatId}/access`: only the creator may share or unshare.
+#[utoipa::path(put, path = "/api/v1/issues/{issue_id}/chats/{chat_id}/access", tag = "issue chats", params(("issue_id" = String, Path, description = "Jira's numeric issue id, e.g. 10045"), ("chat_id" = String, Path, description = "Teams chat id, e.g. 19:…@thread.v2")), request_body = SetAccess, responses((status = 200, description = "New shared access", body = AccessView), (status = 400, description = "invalid_public_access", body = ProblemDoc, content_type = "application/problem+json"), (status = 401, description = "Refused by JWT authentication (jwt_missing, jwt_malformed, jwt_alg, jwt_signature, jwt_expired, jwt_not_yet_valid, jwt_lifetime, jwt_qsh, jwt_claims, jwt_replayed, instance_unknown, instance_disabled)", body = ProblemDoc, content_type = "application/problem+json"), (status = 403, description = "not_chat_creator", body = ProblemDoc, content_type = "application/problem+json"), (status = 404, description = "chat_not_found", body = ProblemDoc, content_type = "application/problem+json")), security(("jiraJwt" = [])))]
 pub async fn set_chat_access(
     state: web::Data<AppState>,
     caller: JiraCaller,

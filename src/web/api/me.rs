@@ -6,11 +6,11 @@ use serde::Serialize;
 use super::auth::JiraCaller;
 use crate::db;
 use crate::db::models::user_mapping::UserMapping;
-use crate::error::AppError;
+use crate::error::{AppError, ProblemDoc};
 use crate::state::AppState;
 
 /// The Microsoft side of a link.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MicrosoftUser {
     pub tenant_id: String,
@@ -18,7 +18,7 @@ pub struct MicrosoftUser {
 }
 
 /// Link status of the calling Jira user.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Me {
     pub instance: String,
@@ -29,6 +29,7 @@ pub struct Me {
 }
 
 /// `GET /api/v1/me`.
+#[utoipa::path(get, path = "/api/v1/me", tag = "me", responses((status = 200, description = "Link status of the calling Jira user", body = Me), (status = 401, description = "Refused by JWT authentication (jwt_missing, jwt_malformed, jwt_alg, jwt_signature, jwt_expired, jwt_not_yet_valid, jwt_lifetime, jwt_qsh, jwt_claims, jwt_replayed, instance_unknown, instance_disabled)", body = ProblemDoc, content_type = "application/problem+json")), security(("jiraJwt" = [])))]
 pub async fn get_me(
     state: web::Data<AppState>,
     caller: JiraCaller,
@@ -54,6 +55,7 @@ pub async fn get_me(
 }
 
 /// `DELETE /api/v1/me`: unlinks the user and erases their tokens.
+#[utoipa::path(delete, path = "/api/v1/me", tag = "me", responses((status = 204, description = "Unlinked; the user's tokens are erased"), (status = 401, description = "Refused by JWT authentication (jwt_missing, jwt_malformed, jwt_alg, jwt_signature, jwt_expired, jwt_not_yet_valid, jwt_lifetime, jwt_qsh, jwt_claims, jwt_replayed, instance_unknown, instance_disabled)", body = ProblemDoc, content_type = "application/problem+json")), security(("jiraJwt" = [])))]
 pub async fn delete_me(
     state: web::Data<AppState>,
     caller: JiraCaller,

@@ -4,6 +4,7 @@
 pub mod auth;
 mod issue_chats;
 mod me;
+pub mod openapi;
 mod settings;
 
 use actix_web::web;
@@ -29,6 +30,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 web::PathConfig::default()
                     .error_handler(|e, _| bad_request("invalid_path", e.to_string())),
             )
+            .route("/openapi.json", web::get().to(openapi::openapi_json))
             .route("/me", web::get().to(me::get_me))
             .route("/me", web::delete().to(me::delete_me))
             .route(

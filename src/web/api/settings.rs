@@ -11,11 +11,11 @@ use crate::db::models::instance_setting::InstanceSetting;
 use crate::db::models::jsm_portal_app::JsmPortalApp;
 use crate::db::models::teams_user_setting::TeamsUserSetting;
 use crate::domain::settings::{self, PortalAppSettings, SettingError};
-use crate::error::AppError;
+use crate::error::{AppError, ProblemDoc};
 use crate::state::AppState;
 
 /// A setting as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SettingView {
     pub name: String,
@@ -34,6 +34,7 @@ fn unknown_setting() -> AppError {
 }
 
 /// `GET /api/v1/settings/{name}`: the stored value or the default.
+#[utoipa::path(get, path = "/api/v1/settings/{name}", tag = "settings", params(("name" = String, Path, description = "Setting name; known: appearance")), responses((status = 200, description = "Stored value or the default", body = SettingView), (status = 401, description = "Refused by JWT authentication (jwt_missing, jwt_malformed, jwt_alg, jwt_signature, jwt_expired, jwt_not_yet_valid, jwt_lifetime, jwt_qsh, jwt_claims, jwt_replayed, instance_unknown, instance_disabled)", body = ProblemDoc, content_type = "application/problem+json"), (status = 404, description = "unknown_setting", body = ProblemDoc, content_type = "application/problem+json")), security(("jiraJwt" = [])))]
 pub async fn get_setting(
     state: web::Data<AppState>,
     caller: JiraCaller,
@@ -64,6 +65,7 @@ pub async fn get_setting(
 }
 
 /// `PUT /api/v1/settings/{name}`: replaces the value after checking it against the name's schema.
+#[utoipa::path(put, path = "/api/v1/settings/{name}", tag = "settings", params(("name" = String, Path, description = "Setting name; known: appearance")), request_body(content = Object, description = "appearance: {\"viewLocation\": \"issueContent\"|\"issueSidebar\"|\"issueActivity\", \"quickCreateEnabled\": bool}"), responses((status = 200, description = "Stored", body = SettingView), (status = 401, description = "Refused by JWT authentication (jwt_missing, jwt_malformed, jwt_alg, jwt_signature, jwt_expired, jwt_not_yet_valid, jwt_lifetime, jwt_qsh, jwt_claims, jwt_replayed, instance_unknown, instance_disabled)", body = ProblemDoc, content_type = "application/problem+json"), (status = 404, description = "unknown_setting", body = ProblemDoc, content_type = "application/problem+json"), (status = 422, description = "invalid_setting", body = ProblemDoc, content_type = "application/problem+json")), security(("jiraJwt" = [])))]
 pub async fn put_setting(
     state: web::Data<AppState>,
     caller: JiraCaller,
@@ -91,7 +93,7 @@ pub async fn put_setting(
 }
 
 /// A portal app as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PortalAppView {
     pub id: String,
@@ -126,14 +128,15 @@ fn portal_not_found() -> AppError {
 }
 
 /// Paging of portal apps.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PortalQuery {
     pub cursor: Option<String>,
     pub limit: Option<i64>,
 }
 
 /// A page of portal apps.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PortalPage {
     pub items: Vec<PortalAppView>,
@@ -141,6 +144,7 @@ pub struct PortalPage {
 }
 
 /// `GET /api/v1/jsm/portal-apps`.
+#[utoipa::path(get, path = "/api/v1/jsm/portal-apps", tag = "jsm", params(PortalQuery), responses((status = 200, description = "Portal apps of the instance", body = PortalPage), (status = 400, description = "invalid_cursor or invalid_limit", body = ProblemDoc, content_type = "application/problem+json"), (status = 401, description = "Refused by JWT authentication (jwt_missing, jwt_malformed, jwt_alg, jwt_signature, jwt_expired, jwt_not_yet_valid, jwt_lifetime, jwt_qsh, jwt_claims, jwt_replayed, instance_unknown, instance_disabled)", body = ProblemDoc, content_type = "application/problem+json")), security(("jiraJwt" = [])))]
 pub async fn list_portal_apps(
     state: web::Data<AppState>,
     caller: JiraCaller,
@@ -179,6 +183,7 @@ pub async fn list_portal_apps(
 }
 
 /// `GET /api/v1/jsm/portal-apps/{id}`.
+#[utoipa::path(get, path = "/api/v1/jsm/portal-apps/{id}", tag = "jsm", params(("id" = String, Path, description = "Portal app id (GUID)")), responses((status = 200, description = "The portal app", body = PortalAppView), (status = 400, description = "invalid_portal_app_id", body = ProblemDoc, content_type = "application/problem+json"), (status = 401, description = "Refused by JWT authentication (jwt_missing, jwt_malformed, jwt_alg, jwt_signature, jwt_expired, jwt_not_yet_valid, jwt_lifetime, jwt_qsh, jwt_claims, jwt_replayed, instance_unknown, instance_disabled)", body = ProblemDoc, content_type = "application/problem+json"), (status = 404, description = "portal_app_not_found", body = ProblemDoc, content_type = "application/problem+json")), security(("jiraJwt" = [])))]
 pub async fn get_portal_app(
     state: web::Data<AppState>,
     caller: JiraCaller,
@@ -195,6 +200,7 @@ pub async fn get_portal_app(
 }
 
 /// `PUT /api/v1/jsm/portal-apps/{id}`: creates (201) or replaces (200).
+#[utoipa::path(put, path = "/api/v1/jsm/portal-apps/{id}", tag = "jsm", params(("id" = String, Path, description = "Portal app id (GUID)")), request_body(content = Object, description = "{\"icon\": \"icon1\"…\"icon99\", \"deskIds\": [\"14\"] (1–50 numeric ids), \"tabName\": 1–30 characters}"), responses((status = 200, description = "Replaced", body = PortalAppView), (status = 201, description = "Created", body = PortalAppView), (status = 400, description = "invalid_portal_app_id", body = ProblemDoc, content_type = "application/problem+json"), (status = 401, description = "Refused by JWT authentication (jwt_missing, jwt_malformed, jwt_alg, jwt_signature, jwt_expired, jwt_not_yet_valid, jwt_lifetime, jwt_qsh, jwt_claims, jwt_replayed, instance_unknown, instance_disabled)", body = ProblemDoc, content_type = "application/problem+json"), (status = 409, description = "portal_app_id_taken", body = ProblemDoc, content_type = "application/problem+json"), (status = 422, description = "invalid_portal_app", body = ProblemDoc, content_type = "application/problem+json")), security(("jiraJwt" = [])))]
 pub async fn put_portal_app(
     state: web::Data<AppState>,
     caller: JiraCaller,
@@ -228,6 +234,7 @@ pub async fn put_portal_app(
 }
 
 /// `DELETE /api/v1/jsm/portal-apps/{id}`.
+#[utoipa::path(delete, path = "/api/v1/jsm/portal-apps/{id}", tag = "jsm", params(("id" = String, Path, description = "Portal app id (GUID)")), responses((status = 204, description = "Deleted"), (status = 401, description = "Refused by JWT authentication (jwt_missing, jwt_malformed, jwt_alg, jwt_signature, jwt_expired, jwt_not_yet_valid, jwt_lifetime, jwt_qsh, jwt_claims, jwt_replayed, instance_unknown, instance_disabled)", body = ProblemDoc, content_type = "application/problem+json"), (status = 404, description = "portal_app_not_found", body = ProblemDoc, content_type = "application/problem+json")), security(("jiraJwt" = [])))]
 pub async fn delete_portal_app(
     state: web::Data<AppState>,
     caller: JiraCaller,
@@ -246,6 +253,7 @@ pub async fn delete_portal_app(
 }
 
 /// `GET /api/v1/teams-users/{teamsUserId}/settings`.
+#[utoipa::path(get, path = "/api/v1/teams-users/{id}/settings", tag = "teams users", params(("id" = String, Path, description = "Teams user id, 29:…")), responses((status = 200, description = "Settings of the Teams user", body = Object), (status = 400, description = "invalid_teams_user_id", body = ProblemDoc, content_type = "application/problem+json"), (status = 401, description = "Refused by JWT authentication (jwt_missing, jwt_malformed, jwt_alg, jwt_signature, jwt_expired, jwt_not_yet_valid, jwt_lifetime, jwt_qsh, jwt_claims, jwt_replayed, instance_unknown, instance_disabled)", body = ProblemDoc, content_type = "application/problem+json"), (status = 404, description = "teams_user_not_found", body = ProblemDoc, content_type = "application/problem+json")), security(("jiraJwt" = [])))]
 pub async fn get_teams_user_settings(
     state: web::Data<AppState>,
     _caller: JiraCaller,
