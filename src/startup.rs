@@ -161,6 +161,13 @@ impl Application {
             }
         };
 
+        // Deliverers arrive with the Teams bot; until then the runner only reaps expired leases.
+        let runner = crate::jobs::outbox::OutboxRunner::new(
+            state.pool.clone(),
+            Vec::new(),
+            Default::default(),
+        );
+        actix_web::rt::spawn(runner.run_forever());
         tracing::info!(listen.internal = %internal_addr, listen.public = ?public_addr, "listening");
         Ok(Application {
             internal_addr,

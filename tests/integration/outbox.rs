@@ -214,3 +214,187 @@ async fn failures_back_off_then_die_and_the_admin_can_retry_or_discard() {
         "not before retry-after"
     );
 }
+
+mod runner {
+    //! The runner against a loopback HTTP double of a delivery target that answers 429 with
+    //! Retry-After once per item, and 403 for a blocked target.
+
+    use std::collections::HashMap;
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+
+    use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+    use jira_teams_bridge::db::models::outbox::OutboxItem;
+    use jira_teams_bridge::jobs::outbox::{Deliverer, DeliveryError, OutboxRunner, RunnerConfig};
+    use serde_json::json;
+
+    use crate::helpers::TestDb;
+
+    #[derive(Default)]
+    struct Target {
+        calls: Mutex<HashMap<String, Vec<(Instant, u16)>>>,
+    }
+
+    async fn receive(req: HttpRequest, target: web::Data<Target>) -> HttpResponse {
+        let key = req
+            .headers()
+            .get("idempotency-key")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        let mut calls = target.calls.lock().unwrap();
+        let seen = calls.entry(key.clone()).or_default();
+        let status = if key.starts_with("blocked") {
+            403
+        } else if seen.is_empty() {
+            429
+        } else {
+            200
+        };
+        seen.push((Instant::now(), status));
+        match status {
+            429 => HttpResponse::TooManyRequests()
+                .insert_header(("Retry-After", "1"))
+                .finish(),
+            403 => HttpResponse::Forbidden()
+                .body(r#"{"errorCode":209,"message":"MessageWritesBlocked"}"#),
+            _ => HttpResponse::Ok().finish(),
+        }
+    }
+
+    struct HttpDeliverer {
+        url: String,
+        client: reqwest::Client,
+    }
+
+    impl Deliverer for HttpDeliverer {
+        fn kind(&self) -> &'static str {
+            "chat_notification"
+        }
+
+        fn deliver<'a>(
+            &'a self,
+            item: &'a OutboxItem,
+        ) -> Pin<Box<dyn Future<Output = Result<(), DeliveryError>> + Send + 'a>> {
+            Box::pin(async move {
+                let res = self
+                    .client
+                    .post(&self.url)
+                    .header(
+                        "Idempotency-Key",
+                        item.dedupe_key.clone().unwrap_or_default(),
+                    )
+                    .json(&item.payload)
+                    .send()
+                    .await
+                    .map_err(|e| DeliveryError::Retry {
+                        error: e.to_string(),
+                        retry_after: None,
+                    })?;
+                match res.status().as_u16() {
+                    200..=299 => Ok(()),
+                    403 => Err(DeliveryError::Permanent("403 MessageWritesBlocked".into())),
+                    s => Err(DeliveryError::Retry {
+                        error: format!("HTTP {s}"),
+                        retry_after: res
+                            .headers()
+                            .get("retry-after")
+                            .and_then(|v| v.to_str().ok())
+                            .and_then(|v| v.parse().ok())
+                            .map(Duration::from_secs),
+                    }),
+                }
+            })
+        }
+    }
+
+    #[actix_web::test]
+    async fn every_item_is_delivered_once_no_retry_comes_before_retry_after_and_blocked_ones_die() {
+        let target = web::Data::new(Target::default());
+        let t = target.clone();
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(t.clone())
+                .route("/deliver", web::post().to(receive))
+        })
+        .workers(1)
+        .bind("127.0.0.1:0")
+        .unwrap();
+        let addr = server.addrs()[0];
+        actix_web::rt::spawn(server.run());
+
+        let db = TestDb::migrated();
+        let mut conn = db.conn();
+        for i in 0..20 {
+            OutboxItem::enqueue(
+                &mut conn,
+                "chat_notification",
+                None,
+                &format!("item-{i}"),
+                &json!({"n": i}),
+            )
+            .unwrap();
+        }
+        OutboxItem::enqueue(
+            &mut conn,
+            "chat_notification",
+            None,
+            "blocked-1",
+            &json!({}),
+        )
+        .unwrap();
+        let pool =
+            jira_teams_bridge::db::build_pool(&secrecy::SecretString::from(db.url.clone()), 4, 5)
+                .unwrap();
+        let deliverer = HttpDeliverer {
+            url: format!("http://{addr}/deliver"),
+            client: reqwest::Client::new(),
+        };
+        let config = RunnerConfig {
+            batch: 8,
+            lease: Duration::from_secs(30),
+            max_attempts: 5,
+            idle_poll: Duration::from_millis(50),
+            reap_every: Duration::from_secs(60),
+        };
+        let runner = OutboxRunner::new(pool, vec![Arc::new(deliverer)], config);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            runner.run_once().await.unwrap();
+            let stats = OutboxItem::stats(&mut conn).unwrap();
+            if stats.done == 20 && stats.dead == 1 {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "not delivered in time: {stats:?}"
+            );
+            actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+        }
+        let calls = target.calls.lock().unwrap();
+        for i in 0..20 {
+            let c = &calls[&format!("item-{i}")];
+            assert_eq!(
+                c.iter().filter(|(_, s)| *s == 200).count(),
+                1,
+                "item-{i} delivered exactly once"
+            );
+            assert!(
+                c[1].0.duration_since(c[0].0) >= Duration::from_millis(950),
+                "item-{i} retried before Retry-After"
+            );
+        }
+        assert_eq!(
+            calls["blocked-1"].len(),
+            1,
+            "a permanent failure is not retried"
+        );
+        let dead = OutboxItem::dead(&mut conn, 0, 10).unwrap();
+        assert_eq!(
+            dead[0].last_error.as_deref(),
+            Some("403 MessageWritesBlocked")
+        );
+    }
+}

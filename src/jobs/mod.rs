@@ -1,0 +1,3 @@
+//! Background work: the outbox runner and its lease reaper.
+
+pub mod outbox;
