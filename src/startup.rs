@@ -209,15 +209,61 @@ impl Application {
     }
 
     /// Serves until a stop signal; in-flight requests finish within `listen.shutdown_timeout_secs`.
+    /// Under systemd (`Type=notify`) it reports READY, pings the watchdog and reports STOPPING.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let public = self.public.map(actix_web::rt::spawn);
+        sd_notify("READY=1\nSTATUS=serving");
+        if let Some(every) = watchdog_interval() {
+            actix_web::rt::spawn(async move {
+                loop {
+                    actix_web::rt::time::sleep(every).await;
+                    sd_notify("WATCHDOG=1");
+                }
+            });
+        }
         let result = self.internal.await;
+        sd_notify("STOPPING=1");
         if let Some(p) = public {
             p.await.map_err(std::io::Error::other)??;
         }
         tracing::info!("stopped");
         result
     }
+}
+
+/// Sends a state line to systemd's notification socket when `NOTIFY_SOCKET` is set (path or
+/// abstract `@name`); does nothing otherwise. Errors are logged, never fatal.
+pub fn sd_notify(state: &str) {
+    use std::os::unix::net::{SocketAddr as UnixAddr, UnixDatagram};
+    let Some(target) = std::env::var_os("NOTIFY_SOCKET") else {
+        return;
+    };
+    let target = target.to_string_lossy().into_owned();
+    let send = || -> std::io::Result<()> {
+        let sock = UnixDatagram::unbound()?;
+        if let Some(name) = target.strip_prefix('@') {
+            use std::os::linux::net::SocketAddrExt;
+            let addr = UnixAddr::from_abstract_name(name.as_bytes())?;
+            sock.send_to_addr(state.as_bytes(), &addr)?;
+        } else {
+            sock.send_to(state.as_bytes(), &target)?;
+        }
+        Ok(())
+    };
+    if let Err(e) = send() {
+        tracing::warn!(error = %e, "cannot notify systemd");
+    }
+}
+
+/// Half the watchdog period systemd asked for (`WATCHDOG_USEC`), when it applies to this process.
+fn watchdog_interval() -> Option<std::time::Duration> {
+    let usec: u64 = std::env::var("WATCHDOG_USEC").ok()?.parse().ok()?;
+    if let Ok(pid) = std::env::var("WATCHDOG_PID")
+        && pid.parse::<u32>().ok() != Some(std::process::id())
+    {
+        return None;
+    }
+    (usec > 0).then(|| std::time::Duration::from_micros(usec / 2))
 }
 
 async fn not_found() -> Result<HttpResponse, AppError> {

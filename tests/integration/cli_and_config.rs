@@ -151,3 +151,48 @@ async fn setup_url_prints_the_pending_url_then_says_setup_is_done() {
     assert_eq!(code, 0);
     assert!(stdout.contains("Setup is complete"), "{stdout}");
 }
+
+#[test]
+fn serve_tells_systemd_it_is_ready_pings_the_watchdog_and_stops_cleanly_on_sigterm() {
+    use std::os::unix::net::UnixDatagram;
+    let db = crate::helpers::TestDb::migrated();
+    let dir = TempDir::new();
+    let socket_path = dir.0.join("notify.sock");
+    let socket = UnixDatagram::bind(&socket_path).unwrap();
+    socket
+        .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    let empty = dir.0.join("empty.toml");
+    std::fs::write(&empty, "").unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_jira-teams-bridge"))
+        .args(["--config", empty.to_str().unwrap(), "serve"])
+        .env("JTB__DATABASE__URL", &db.url)
+        .env("JTB__PATHS__STATE_DIR", dir.0.join("state"))
+        .env("JTB__LISTEN__INTERNAL", "127.0.0.1:0")
+        .env("NOTIFY_SOCKET", &socket_path)
+        .env("WATCHDOG_USEC", "200000")
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut buf = [0u8; 256];
+    let mut messages = Vec::new();
+    while !messages.iter().any(|m: &String| m.contains("WATCHDOG=1")) {
+        let n = socket.recv(&mut buf).expect("a notification within 20 s");
+        messages.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+    }
+    assert!(messages[0].starts_with("READY=1"), "{messages:?}");
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    loop {
+        let n = socket.recv(&mut buf).expect("STOPPING within 20 s");
+        if String::from_utf8_lossy(&buf[..n]).contains("STOPPING=1") {
+            break;
+        }
+    }
+    let status = child.wait().unwrap();
+    assert!(status.success(), "clean exit after SIGTERM: {status:?}");
+}
