@@ -5,6 +5,7 @@
 //! `db`, `config` → `domain`, `crypto`, `error`, `telemetry`.
 
 pub mod cli;
+pub mod clients;
 pub mod config;
 pub mod crypto;
 pub mod db;

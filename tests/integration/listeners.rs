@@ -163,7 +163,7 @@ async fn the_public_listener_serves_only_the_bot_endpoint() {
     );
 }
 
-fn self_signed(dir: &std::path::Path) -> (String, String, Vec<u8>) {
+pub fn self_signed(dir: &std::path::Path) -> (String, String, Vec<u8>) {
     use openssl::asn1::Asn1Time;
     use openssl::bn::{BigNum, MsbOption};
     use openssl::hash::MessageDigest;

@@ -11,6 +11,7 @@ mod cli_and_config;
 mod instances;
 mod inventory;
 mod listeners;
+mod outbound;
 mod outbox;
 mod schema;
 mod setup_and_login;

@@ -1,0 +1,3 @@
+//! Outbound HTTP to Entra ID, Graph, the Bot Connector and Jira. No database access here.
+
+pub mod http;
