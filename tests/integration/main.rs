@@ -8,6 +8,8 @@ mod api_chats;
 mod api_openapi;
 mod api_settings;
 mod cli_and_config;
+mod entra;
+mod fakes;
 mod instances;
 mod inventory;
 mod listeners;

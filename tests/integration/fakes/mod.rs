@@ -1,0 +1,4 @@
+//! Test doubles for the outside services this machine cannot reach, speaking HTTP on loopback
+//! as PROTOCOLS.md §5 describes.
+
+pub mod entra;
