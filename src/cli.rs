@@ -45,6 +45,12 @@ pub enum Command {
     },
     /// Validate the configuration and print a summary (no secrets).
     CheckConfig,
+    /// Check database, key, clock, Jira instances, Microsoft and the bot URL; say what to fix.
+    Doctor {
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn connect(settings: &Settings) -> anyhow::Result<PgConnection> {
@@ -56,7 +62,7 @@ fn connect(settings: &Settings) -> anyhow::Result<PgConnection> {
 /// Runs a non-serving command.
 pub fn run(command: Command, settings: &Settings, out: &mut dyn Write) -> anyhow::Result<()> {
     match command {
-        Command::Serve => anyhow::bail!("serve is handled by main"),
+        Command::Serve | Command::Doctor { .. } => anyhow::bail!("handled by main"),
         Command::CheckConfig => check_config(settings, out),
         Command::Migrate => {
             let mut conn = connect(settings)?;

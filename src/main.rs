@@ -27,6 +27,25 @@ fn main() -> ExitCode {
 
             app.run_until_stopped().await.map_err(anyhow::Error::from)
         }),
+        Command::Doctor { json } => {
+            let checks = actix_web::rt::System::new()
+                .block_on(jira_teams_bridge::jobs::doctor::run(&settings));
+            if json {
+                let ok = checks
+                    .iter()
+                    .all(|c| c.status != jira_teams_bridge::jobs::doctor::Status::Fail);
+                println!("{}", serde_json::json!({ "ok": ok, "checks": checks }));
+            } else {
+                print!("{}", jira_teams_bridge::jobs::doctor::render_text(&checks));
+            }
+            if checks
+                .iter()
+                .any(|c| c.status == jira_teams_bridge::jobs::doctor::Status::Fail)
+            {
+                return ExitCode::FAILURE;
+            }
+            Ok(())
+        }
         other => jira_teams_bridge::cli::run(other, &settings, &mut std::io::stdout()),
     };
     match result {

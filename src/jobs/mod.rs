@@ -1,3 +1,4 @@
 //! Background work: the outbox runner and its lease reaper.
 
+pub mod doctor;
 pub mod outbox;

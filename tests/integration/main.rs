@@ -8,6 +8,7 @@ mod api_chats;
 mod api_openapi;
 mod api_settings;
 mod cli_and_config;
+mod doctor;
 mod entra;
 mod fakes;
 mod instances;

@@ -1,0 +1,282 @@
+//! `jira-teams-bridge doctor`: checks an installation end to end and says what to do about each
+//! problem. Human output or `--json`; the process exits non-zero when any check fails.
+
+use std::time::Duration;
+
+use diesel::Connection;
+use diesel::pg::PgConnection;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
+
+use crate::clients::entra::AppTokens;
+use crate::clients::http::{OutboundHttp, RetryPolicy};
+use crate::config::Settings;
+use crate::crypto::Vault;
+use crate::db;
+use crate::db::models::jira_instance::JiraInstance;
+use crate::domain::cloud::Cloud;
+
+/// Outcome of one check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Ok,
+    Fail,
+    Skipped,
+}
+
+/// One check's result.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub name: String,
+    pub status: Status,
+    pub detail: String,
+    /// What to do, for failures.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+}
+
+fn ok(name: &str, detail: impl Into<String>) -> Check {
+    Check {
+        name: name.into(),
+        status: Status::Ok,
+        detail: detail.into(),
+        fix: None,
+    }
+}
+
+fn fail(name: &str, detail: impl Into<String>, fix: impl Into<String>) -> Check {
+    Check {
+        name: name.into(),
+        status: Status::Fail,
+        detail: detail.into(),
+        fix: Some(fix.into()),
+    }
+}
+
+fn skipped(name: &str, detail: impl Into<String>) -> Check {
+    Check {
+        name: name.into(),
+        status: Status::Skipped,
+        detail: detail.into(),
+        fix: None,
+    }
+}
+
+/// Runs every check.
+pub async fn run(settings: &Settings) -> Vec<Check> {
+    let mut checks = vec![ok("config", "configuration loaded and valid")];
+
+    // master key
+    let key_path = settings.master_key_path();
+    match Vault::open(&key_path, false) {
+        Ok((vault, _)) if vault.self_test() => checks.push(ok("master key", format!("{} (current version v{})", key_path.display(), vault.current_version()))),
+        Ok(_) => checks.push(fail("master key", "the key does not encrypt and decrypt", "restore the key file from the backup taken with the database")),
+        Err(e) => checks.push(fail("master key", e.to_string(), "the daemon creates it on first start; otherwise restore it from backup and make it 0600, owned by the service user")),
+    }
+
+    // database, migrations, clock
+    let url = settings
+        .database_url()
+        .map(|u| u.expose_secret().to_owned())
+        .unwrap_or_default();
+    let conn = PgConnection::establish(&url);
+    let mut instances = Vec::new();
+    match conn {
+        Err(e) => {
+            checks.push(fail("database", format!("cannot connect: {e}"), "check database.url, and that PostgreSQL runs (systemctl status postgresql) and accepts this user"));
+            checks.push(skipped("migrations", "database unreachable"));
+            checks.push(skipped("clock", "database unreachable"));
+        }
+        Ok(mut conn) => {
+            checks.push(ok("database", "connected"));
+            match db::pending_migrations(&mut conn) {
+                Ok(0) => checks.push(ok("migrations", format!("schema current ({})", db::schema_version(&mut conn).ok().flatten().unwrap_or_default()))),
+                Ok(n) => checks.push(fail("migrations", format!("{n} migration(s) pending"), "run `jira-teams-bridge migrate` (serve does it on start unless database.run_migrations = false)")),
+                Err(e) => checks.push(fail("migrations", e.to_string(), "check that the database user owns the schema")),
+            }
+            checks.push(clock_check(&mut conn));
+            match JiraInstance::list(&mut conn) {
+                Ok(list) => instances = list,
+                Err(e) => checks.push(fail(
+                    "jira instances",
+                    e.to_string(),
+                    "run `jira-teams-bridge migrate`",
+                )),
+            }
+        }
+    }
+
+    let http = match OutboundHttp::from_settings(
+        &settings.outbound,
+        RetryPolicy {
+            max_tries: 1,
+            ..Default::default()
+        },
+    ) {
+        Ok(h) => h,
+        Err(e) => {
+            checks.push(fail(
+                "outbound http",
+                format!("{e:#}"),
+                "fix [outbound] (proxy URL, ca_file)",
+            ));
+            return checks;
+        }
+    };
+
+    // each Jira instance
+    if instances.is_empty() {
+        checks.push(skipped("jira", "no instance registered"));
+    }
+    for i in instances.iter().filter(|i| i.enabled) {
+        let name = format!("jira {}", i.public_id);
+        let url = format!("{}/rest/api/2/serverInfo", i.base_url);
+        match http.send("jira", |c| c.get(&url)).await {
+            Ok(res) if res.status().is_success() => {
+                let body: serde_json::Value = res.json().await.unwrap_or_default();
+                let version = body
+                    .get("version")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("unknown version")
+                    .to_owned();
+                checks.push(ok(&name, format!("{} answers: Jira {version}", i.base_url)));
+            }
+            Ok(res) => checks.push(fail(
+                &name,
+                format!("{} answered HTTP {}", i.base_url, res.status().as_u16()),
+                "check the base URL (context path such as /jira) in the admin UI",
+            )),
+            Err(e) => checks.push(fail(
+                &name,
+                e.to_string(),
+                "check DNS, firewall and outbound.proxy / no_proxy for this host",
+            )),
+        }
+    }
+
+    microsoft_checks(settings, &http, &mut checks).await;
+
+    if settings.listen.public_url.is_empty() {
+        checks.push(skipped("public bot URL", "listen.public_url not set"));
+    } else {
+        let url = format!(
+            "{}/bot/messages",
+            settings.listen.public_url.trim_end_matches('/')
+        );
+        match http.send("bot", |c| c.post(&url).json(&serde_json::json!({}))).await {
+            Ok(res) => checks.push(ok("public bot URL", format!("{url} answers (HTTP {})", res.status().as_u16()))),
+            Err(e) => checks.push(fail("public bot URL", e.to_string(), "Microsoft must reach listen.public_url over https: check DNS, TLS and the reverse proxy")),
+        }
+    }
+    checks
+}
+
+fn clock_check(conn: &mut PgConnection) -> Check {
+    #[derive(diesel::QueryableByName)]
+    struct Now {
+        #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+        now: chrono::DateTime<chrono::Utc>,
+    }
+    use diesel::RunQueryDsl;
+    match diesel::sql_query("SELECT now() AS now").get_result::<Now>(conn) {
+        Ok(n) => {
+            let skew = (chrono::Utc::now() - n.now).num_milliseconds().abs();
+            if skew > 30_000 {
+                fail(
+                    "clock",
+                    format!("this host and PostgreSQL differ by {} s", skew / 1000),
+                    "synchronise the clocks (chrony / systemd-timesyncd): Jira tokens allow only 60 s of skew",
+                )
+            } else {
+                ok("clock", format!("within {skew} ms of PostgreSQL"))
+            }
+        }
+        Err(e) => fail("clock", e.to_string(), "check the database connection"),
+    }
+}
+
+async fn microsoft_checks(settings: &Settings, http: &OutboundHttp, checks: &mut Vec<Check>) {
+    let m = &settings.microsoft;
+    let secret = match (&m.client_secret, m.client_secret_file.as_str()) {
+        (Some(s), _) => Some(s.clone()),
+        (None, "") => None,
+        (None, file) => match std::fs::read_to_string(file) {
+            Ok(s) => Some(SecretString::from(s.trim().to_owned())),
+            Err(e) => {
+                checks.push(fail(
+                    "microsoft token",
+                    format!("cannot read microsoft.client_secret_file: {e}"),
+                    "make the file readable by the service user",
+                ));
+                return;
+            }
+        },
+    };
+    let (Some(secret), false, false) = (secret, m.tenant_id.is_empty(), m.client_id.is_empty())
+    else {
+        checks.push(skipped(
+            "microsoft token",
+            "microsoft.tenant_id, client_id and a client secret are not all set",
+        ));
+        checks.push(skipped("graph", "no Microsoft app registration"));
+        return;
+    };
+    let endpoints = Cloud::parse(&m.cloud)
+        .unwrap_or(Cloud::Global)
+        .endpoints()
+        .with_overrides(
+            &m.login_url,
+            &m.graph_url,
+            &m.bot_openid_metadata_url,
+            &m.service_url_hosts,
+        );
+    let tokens = AppTokens::new(http.clone(), &endpoints.login, &m.client_id, secret);
+    match tokens.token(&m.tenant_id, &endpoints.graph_scope).await {
+        Ok(_) => checks.push(ok("microsoft token", format!("app-only token for {} acquired", endpoints.graph))),
+        Err(e) if e.is_configuration() => checks.push(fail("microsoft token", e.to_string(), "check microsoft.tenant_id, client_id, the client secret (expired?) and microsoft.cloud")),
+        Err(e) => checks.push(fail("microsoft token", e.to_string(), "check outbound.proxy and that the login host is reachable")),
+    }
+    let graph = format!("{}/v1.0/", endpoints.graph);
+    match http
+        .send("graph", |c| c.get(&graph).timeout(Duration::from_secs(10)))
+        .await
+    {
+        Ok(res) => checks.push(ok(
+            "graph",
+            format!(
+                "{} reachable (HTTP {})",
+                endpoints.graph,
+                res.status().as_u16()
+            ),
+        )),
+        Err(e) => checks.push(fail(
+            "graph",
+            e.to_string(),
+            "check outbound.proxy / no_proxy and the corporate CA (outbound.ca_file)",
+        )),
+    }
+}
+
+/// Human-readable report.
+pub fn render_text(checks: &[Check]) -> String {
+    let mut out = String::new();
+    for c in checks {
+        let mark = match c.status {
+            Status::Ok => "ok  ",
+            Status::Fail => "FAIL",
+            Status::Skipped => "skip",
+        };
+        out.push_str(&format!("[{mark}] {}: {}\n", c.name, c.detail));
+        if let Some(fix) = &c.fix {
+            out.push_str(&format!("       fix: {fix}\n"));
+        }
+    }
+    let failed = checks.iter().filter(|c| c.status == Status::Fail).count();
+    out.push_str(&if failed == 0 {
+        "all checks passed\n".to_owned()
+    } else {
+        format!("{failed} check(s) failed\n")
+    });
+    out
+}
