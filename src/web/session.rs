@@ -158,6 +158,9 @@ impl FromRequest for CsrfToken {
     }
 }
 
+/// A POST form with nothing but its CSRF token (buttons such as Disable, Retry, Log out).
+pub type EmptyForm = CsrfForm<std::collections::HashMap<String, String>>;
+
 /// A form body whose `csrf` field matched the browser's CSRF cookie and whose Origin (when sent)
 /// is this site. Anything else is refused with 403 before the handler runs.
 #[derive(Debug)]

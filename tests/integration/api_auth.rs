@@ -204,44 +204,14 @@ async fn every_bad_token_is_refused_with_its_code() {
     let (app, jira) = app_with_instance().await;
     let s = &jira.secret;
     let base = claims(&jira, "GET", "/api/v1/me", "JIRAUSER10100");
+    let jwt = |c: &Value| format!("JWT {}", sign(s, c));
     let with = |k: &str, v: Value| {
         let mut c = base.clone();
         c[k] = v;
-        format!("JWT {}", sign(s, &c))
+        jwt(&c)
     };
-    let now = chrono::Utc::now().timestamp();
-    refused(
-        send(&app, "GET", "/api/v1/me", None, None).await,
-        "jwt_missing",
-        s,
-    )
-    .await;
-    refused(
-        send(
-            &app,
-            "GET",
-            "/api/v1/me",
-            Some(format!("Bearer {}", sign(s, &base))),
-            None,
-        )
-        .await,
-        "jwt_missing",
-        s,
-    )
-    .await;
-    refused(
-        send(
-            &app,
-            "GET",
-            "/api/v1/me",
-            Some("JWT not.a.jwt".into()),
-            None,
-        )
-        .await,
-        "jwt_malformed",
-        s,
-    )
-    .await;
+    let mut no_qsh = base.clone();
+    no_qsh.as_object_mut().unwrap().remove("qsh");
     let none = {
         use base64::Engine;
         let e = base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -251,165 +221,68 @@ async fn every_bad_token_is_refused_with_its_code() {
             e.encode(base.to_string())
         )
     };
-    refused(
-        send(&app, "GET", "/api/v1/me", Some(none), None).await,
-        "jwt_alg",
-        s,
-    )
-    .await;
     let hs512 = encode(
         &Header::new(jsonwebtoken::Algorithm::HS512),
         &base,
         &EncodingKey::from_secret(s.as_bytes()),
     )
     .unwrap();
-    refused(
-        send(
-            &app,
+    let now = chrono::Utc::now().timestamp();
+    // (method, Authorization header, expected code)
+    let cases: Vec<(&str, Option<String>, &str)> = vec![
+        ("GET", None, "jwt_missing"),
+        (
             "GET",
-            "/api/v1/me",
-            Some(format!("JWT {hs512}")),
-            None,
-        )
-        .await,
-        "jwt_alg",
-        s,
-    )
-    .await;
-    refused(
-        send(
-            &app,
+            Some(format!("Bearer {}", sign(s, &base))),
+            "jwt_missing",
+        ),
+        ("GET", Some("JWT not.a.jwt".into()), "jwt_malformed"),
+        ("GET", Some(none), "jwt_alg"),
+        ("GET", Some(format!("JWT {hs512}")), "jwt_alg"),
+        (
             "GET",
-            "/api/v1/me",
             Some(format!("JWT {}", sign("not the secret", &base))),
-            None,
-        )
-        .await,
-        "jwt_signature",
-        s,
-    )
-    .await;
-    refused(
-        send(
-            &app,
+            "jwt_signature",
+        ),
+        ("GET", Some(with("exp", json!(now - 120))), "jwt_expired"),
+        ("GET", Some(with("exp", json!(now + 3600))), "jwt_lifetime"),
+        ("GET", Some(with("qsh", json!("context-qsh"))), "jwt_qsh"),
+        // a token for another request: other query, other method
+        (
             "GET",
-            "/api/v1/me",
-            Some(with("exp", json!(now - 120))),
-            None,
-        )
-        .await,
-        "jwt_expired",
-        s,
-    )
-    .await;
-    refused(
-        send(
-            &app,
-            "GET",
-            "/api/v1/me",
-            Some(with("exp", json!(now + 3600))),
-            None,
-        )
-        .await,
-        "jwt_lifetime",
-        s,
-    )
-    .await;
-    refused(
-        send(
-            &app,
-            "GET",
-            "/api/v1/me",
-            Some(with("qsh", json!("context-qsh"))),
-            None,
-        )
-        .await,
-        "jwt_qsh",
-        s,
-    )
-    .await;
-    // a token for another request
-    let other = claims(&jira, "GET", "/api/v1/me?x=1", "JIRAUSER10100");
-    refused(
-        send(
-            &app,
-            "GET",
-            "/api/v1/me",
-            Some(format!("JWT {}", sign(s, &other))),
-            None,
-        )
-        .await,
-        "jwt_qsh",
-        s,
-    )
-    .await;
-    refused(
-        send(
-            &app,
+            Some(jwt(&claims(
+                &jira,
+                "GET",
+                "/api/v1/me?x=1",
+                "JIRAUSER10100",
+            ))),
+            "jwt_qsh",
+        ),
+        (
             "DELETE",
-            "/api/v1/me",
             Some(with("sub", json!("JIRAUSER10100"))),
-            None,
-        )
-        .await,
-        "jwt_qsh",
-        s,
-    )
-    .await;
-    let mut no_qsh = base.clone();
-    no_qsh.as_object_mut().unwrap().remove("qsh");
-    refused(
-        send(
-            &app,
+            "jwt_qsh",
+        ),
+        ("GET", Some(jwt(&no_qsh)), "jwt_qsh"),
+        (
             "GET",
-            "/api/v1/me",
-            Some(format!("JWT {}", sign(s, &no_qsh))),
-            None,
-        )
-        .await,
-        "jwt_qsh",
-        s,
-    )
-    .await;
-    refused(
-        send(
-            &app,
-            "GET",
-            "/api/v1/me",
             Some(with("aud", json!("someone-else"))),
-            None,
-        )
-        .await,
-        "jwt_claims",
-        s,
-    )
-    .await;
-    refused(
-        send(
-            &app,
+            "jwt_claims",
+        ),
+        (
             "GET",
-            "/api/v1/me",
             Some(with("iss", json!("zzzzzzz"))),
-            None,
-        )
-        .await,
-        "instance_unknown",
-        s,
-    )
-    .await;
-    refused(
-        send(
-            &app,
+            "instance_unknown",
+        ),
+        (
             "GET",
-            "/api/v1/me",
             Some(with("iss", json!("../../etc"))),
-            None,
-        )
-        .await,
-        "instance_unknown",
-        s,
-    )
-    .await;
+            "instance_unknown",
+        ),
+    ];
+    for (method, auth, code) in cases {
+        refused(send(&app, method, "/api/v1/me", auth, None).await, code, s).await;
+    }
 }
 
 #[actix_web::test]

@@ -13,7 +13,7 @@ use crate::db::models::jira_instance::{CreateInstanceError, JiraInstance};
 use crate::domain::{JiraBaseUrl, SharedSecret};
 use crate::error::{AppError, PageError};
 use crate::state::AppState;
-use crate::web::session::{Admin, CsrfForm, CsrfToken};
+use crate::web::session::{Admin, CsrfForm, CsrfToken, EmptyForm};
 
 /// One instance row for display (no ciphertext).
 pub struct InstanceView {
@@ -195,7 +195,7 @@ pub async fn regenerate_submit(
     admin: Admin,
     csrf: CsrfToken,
     path: web::Path<Uuid>,
-    _form: CsrfForm<std::collections::HashMap<String, String>>,
+    _form: EmptyForm,
 ) -> Result<HttpResponse, PageError> {
     let i = load(&state, path.into_inner()).await?;
     let secret = SharedSecret::generate();
@@ -247,7 +247,7 @@ pub async fn enable_submit(
     state: web::Data<AppState>,
     admin: Admin,
     path: web::Path<Uuid>,
-    _form: CsrfForm<std::collections::HashMap<String, String>>,
+    _form: EmptyForm,
 ) -> Result<HttpResponse, PageError> {
     set_enabled(&state, &admin, path.into_inner(), true).await
 }
@@ -257,7 +257,7 @@ pub async fn disable_submit(
     state: web::Data<AppState>,
     admin: Admin,
     path: web::Path<Uuid>,
-    _form: CsrfForm<std::collections::HashMap<String, String>>,
+    _form: EmptyForm,
 ) -> Result<HttpResponse, PageError> {
     set_enabled(&state, &admin, path.into_inner(), false).await
 }

@@ -16,7 +16,7 @@ use crate::db::models::admin_user::AdminUser;
 use crate::db::models::login_attempt::{Admission, LoginAttempt};
 use crate::error::{AppError, PageError};
 use crate::state::AppState;
-use crate::web::session::{CsrfForm, CsrfToken, cookie, removal_cookie, session_cookie};
+use crate::web::session::{CsrfForm, CsrfToken, EmptyForm, cookie, removal_cookie, session_cookie};
 
 #[derive(Template, WebTemplate)]
 #[template(path = "admin/login.html")]
@@ -172,7 +172,7 @@ pub async fn start_session(
 pub async fn logout_submit(
     state: web::Data<AppState>,
     req: HttpRequest,
-    _form: CsrfForm<std::collections::HashMap<String, String>>,
+    _form: EmptyForm,
 ) -> Result<HttpResponse, PageError> {
     if let Some(c) = req.cookie(session_cookie(state.secure_cookies)) {
         let hash = random::token_hash(c.value());

@@ -12,7 +12,7 @@ use crate::db;
 use crate::db::models::outbox::{OutboxItem, OutboxStats};
 use crate::error::{AppError, PageError};
 use crate::state::AppState;
-use crate::web::session::{Admin, CsrfForm, CsrfToken};
+use crate::web::session::{Admin, CsrfToken, EmptyForm};
 
 /// A failed item for display.
 pub struct DeadView {
@@ -80,7 +80,36 @@ pub async fn outbox_page(
     super::html(page.render(), StatusCode::OK)
 }
 
-type EmptyForm = CsrfForm<std::collections::HashMap<String, String>>;
+/// What the admin does with a failed item.
+#[derive(Clone, Copy)]
+enum DeadAction {
+    Retry,
+    Discard,
+}
+
+async fn act_on_dead(
+    state: &AppState,
+    admin: &Admin,
+    id: i64,
+    action: DeadAction,
+) -> Result<HttpResponse, PageError> {
+    let done = db::run(&state.pool, move |conn| {
+        Ok(match action {
+            DeadAction::Retry => OutboxItem::retry(conn, id)?,
+            DeadAction::Discard => OutboxItem::discard(conn, id)?,
+        })
+    })
+    .await?;
+    if !done {
+        return Err(PageError(AppError::not_found("This failed delivery")));
+    }
+    let (what, notice) = match action {
+        DeadAction::Retry => ("queued again", "retried"),
+        DeadAction::Discard => ("discarded", "discarded"),
+    };
+    tracing::info!(outbox.id = id, admin.id = %admin.id, "failed delivery {what}");
+    Ok(see_other(&format!("/admin/outbox?notice={notice}")))
+}
 
 /// Puts a failed item back in the queue.
 pub async fn outbox_retry_submit(
@@ -89,12 +118,7 @@ pub async fn outbox_retry_submit(
     path: web::Path<i64>,
     _f: EmptyForm,
 ) -> Result<HttpResponse, PageError> {
-    let id = path.into_inner();
-    if !db::run(&state.pool, move |conn| Ok(OutboxItem::retry(conn, id)?)).await? {
-        return Err(PageError(AppError::not_found("This failed delivery")));
-    }
-    tracing::info!(outbox.id = id, admin.id = %admin.id, "failed delivery queued again");
-    Ok(see_other("/admin/outbox?notice=retried"))
+    act_on_dead(&state, &admin, path.into_inner(), DeadAction::Retry).await
 }
 
 /// Drops a failed item.
@@ -104,10 +128,5 @@ pub async fn outbox_discard_submit(
     path: web::Path<i64>,
     _f: EmptyForm,
 ) -> Result<HttpResponse, PageError> {
-    let id = path.into_inner();
-    if !db::run(&state.pool, move |conn| Ok(OutboxItem::discard(conn, id)?)).await? {
-        return Err(PageError(AppError::not_found("This failed delivery")));
-    }
-    tracing::info!(outbox.id = id, admin.id = %admin.id, "failed delivery discarded");
-    Ok(see_other("/admin/outbox?notice=discarded"))
+    act_on_dead(&state, &admin, path.into_inner(), DeadAction::Discard).await
 }

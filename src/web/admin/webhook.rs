@@ -13,7 +13,7 @@ use crate::db;
 use crate::db::models::jira_instance::JiraInstance;
 use crate::error::{AppError, PageError};
 use crate::state::AppState;
-use crate::web::session::{Admin, CsrfForm, CsrfToken};
+use crate::web::session::{Admin, CsrfToken, EmptyForm};
 
 #[derive(Template, WebTemplate)]
 #[template(path = "admin/instance_webhook.html")]
@@ -71,7 +71,24 @@ pub async fn webhook_page(
     render(&state, &admin, &csrf, &i, None, None)
 }
 
-type EmptyForm = CsrfForm<std::collections::HashMap<String, String>>;
+async fn set_secret(
+    state: &AppState,
+    id: Uuid,
+    secret: Option<String>,
+) -> Result<JiraInstance, PageError> {
+    let vault = state.vault.clone();
+    db::run(&state.pool, move |conn| {
+        Ok(JiraInstance::set_webhook_secret(
+            conn,
+            &vault,
+            id,
+            secret.as_deref(),
+        ))
+    })
+    .await?
+    .map_err(|e| PageError(AppError::internal(e)))?;
+    load(state, id).await
+}
 
 /// Generates a webhook secret and shows it once.
 pub async fn webhook_secret_submit(
@@ -81,15 +98,8 @@ pub async fn webhook_secret_submit(
     path: web::Path<Uuid>,
     _f: EmptyForm,
 ) -> Result<HttpResponse, PageError> {
-    let id = path.into_inner();
     let secret = random::token(32);
-    let (vault, s) = (state.vault.clone(), secret.clone());
-    db::run(&state.pool, move |conn| {
-        Ok(JiraInstance::set_webhook_secret(conn, &vault, id, Some(&s)))
-    })
-    .await?
-    .map_err(|e| PageError(AppError::internal(e)))?;
-    let i = load(&state, id).await?;
+    let i = set_secret(&state, path.into_inner(), Some(secret.clone())).await?;
     tracing::info!(instance.public_id = %i.public_id, admin.id = %admin.id, "webhook secret generated");
     render(&state, &admin, &csrf, &i, None, Some(secret))
 }
@@ -102,14 +112,8 @@ pub async fn webhook_secret_remove_submit(
     path: web::Path<Uuid>,
     _f: EmptyForm,
 ) -> Result<HttpResponse, PageError> {
-    let id = path.into_inner();
-    let vault = state.vault.clone();
-    db::run(&state.pool, move |conn| {
-        Ok(JiraInstance::set_webhook_secret(conn, &vault, id, None))
-    })
-    .await?
-    .map_err(|e| PageError(AppError::internal(e)))?;
-    let i = load(&state, id).await?;
+    let i = set_secret(&state, path.into_inner(), None).await?;
+    tracing::info!(instance.public_id = %i.public_id, admin.id = %admin.id, "webhook secret removed");
     render(&state, &admin, &csrf, &i, None, None)
 }
 
