@@ -17,7 +17,7 @@ use crate::config::Settings;
 use crate::crypto::Vault;
 use crate::db;
 use crate::db::models::setup_token;
-use crate::error::AppError;
+use crate::error::{AppError, PageError};
 use crate::state::AppState;
 use crate::web::middleware::{csrf_cookie, request_log, security_headers, setup_gate};
 
@@ -111,6 +111,20 @@ impl Application {
             App::new()
                 .app_data(app_data.clone())
                 .app_data(web::PayloadConfig::new(64 * 1024))
+                // bad path or query parameters on pages answer an HTML page (the API scope
+                // sets its own problem+json handlers)
+                .app_data(
+                    web::PathConfig::default()
+                        .error_handler(|_, _| PageError(AppError::not_found("This page")).into()),
+                )
+                .app_data(web::QueryConfig::default().error_handler(|e, _| {
+                    PageError(AppError::client(
+                        actix_web::http::StatusCode::BAD_REQUEST,
+                        "invalid_query",
+                        format!("The address has a bad parameter: {e}"),
+                    ))
+                    .into()
+                }))
                 .wrap(from_fn(setup_gate))
                 .wrap(from_fn(csrf_cookie))
                 .wrap(security_headers(internal_tls))

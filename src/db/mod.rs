@@ -49,17 +49,6 @@ impl DbError {
             _ => false,
         }
     }
-
-    /// True when the query failed on a unique constraint.
-    pub fn is_unique_violation(&self) -> bool {
-        matches!(
-            self,
-            DbError::Query(diesel::result::Error::DatabaseError(
-                diesel::result::DatabaseErrorKind::UniqueViolation,
-                _
-            ))
-        )
-    }
 }
 
 /// Builds the pool. Connections are made lazily, so the database may come up later.

@@ -156,3 +156,23 @@ async fn inventory_tables_are_paged() {
         400
     );
 }
+
+#[actix_web::test]
+async fn bad_addresses_in_the_admin_ui_get_html_error_pages() {
+    let app = spawn_app().await;
+    app.complete_setup().await;
+    let res = app.get("/admin/instances/not-a-guid/delete").await;
+    assert_eq!(res.status(), 404);
+    assert!(
+        res.headers()
+            .get("content-type")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let res = app.get("/admin/data/teams_user_setting?page=abc").await;
+    assert_eq!(res.status(), 400);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("The address has a bad parameter"), "{html}");
+}

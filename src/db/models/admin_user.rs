@@ -69,9 +69,4 @@ impl AdminUser {
             .set(admin_user::last_login_at.eq(diesel::dsl::now))
             .execute(conn)
     }
-
-    /// Number of admins.
-    pub fn count(conn: &mut PgConnection) -> QueryResult<i64> {
-        admin_user::table.count().get_result(conn)
-    }
 }

@@ -180,9 +180,4 @@ impl JiraInstance {
             .execute(conn)?;
         Ok(n == 1)
     }
-
-    /// Number of instances.
-    pub fn count(conn: &mut PgConnection) -> QueryResult<i64> {
-        jira_instance::table.count().get_result(conn)
-    }
 }
