@@ -13,6 +13,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpResponse, HttpServer, web};
 use anyhow::Context;
 
+use crate::clients::http::{OutboundHttp, RetryPolicy};
 use crate::config::Settings;
 use crate::crypto::Vault;
 use crate::db;
@@ -84,6 +85,9 @@ impl Application {
             setup_done: Arc::new(AtomicBool::new(setup.is_none())),
             started_at: Instant::now(),
             secret_cache: Default::default(),
+            http: OutboundHttp::from_settings(&settings.outbound, RetryPolicy::default())?,
+            microsoft: Default::default(),
+            refresh_locks: Default::default(),
         };
 
         let setup_url = setup.map(|(token, fresh)| {

@@ -8,6 +8,7 @@ use std::time::Instant;
 use secrecy::SecretString;
 use uuid::Uuid;
 
+use crate::clients::http::OutboundHttp;
 use crate::config::Settings;
 use crate::crypto::Vault;
 use crate::db::DbPool;
@@ -28,6 +29,14 @@ pub struct AppState {
     /// Decrypted shared secrets, keyed by instance and checked against the ciphertext they came
     /// from, so each decryption (audited) serves requests for a few minutes.
     pub secret_cache: Arc<Mutex<HashMap<(Uuid, &'static str), CachedSecret>>>,
+    /// The one outbound HTTP stack (proxy, CA bundle, timeouts, retries).
+    pub http: OutboundHttp,
+    /// The Microsoft connection built from the current registration (see `web::connections`).
+    pub microsoft:
+        Arc<tokio::sync::Mutex<Option<(String, Arc<crate::clients::microsoft::MicrosoftConn>)>>>,
+    /// One lock per token row: refreshes of one user's token never run concurrently here (a
+    /// database lease covers other daemons).
+    pub refresh_locks: Arc<Mutex<HashMap<Uuid, Arc<tokio::sync::Mutex<()>>>>>,
 }
 
 /// A decrypted secret held in memory for a short time.
@@ -42,6 +51,12 @@ impl AppState {
     /// True once setup finished (cached; see the setup gate middleware).
     pub fn is_setup_done(&self) -> bool {
         self.setup_done.load(Ordering::Acquire)
+    }
+
+    /// The refresh lock of a token row.
+    pub fn refresh_lock(&self, row: Uuid) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.refresh_locks.lock().unwrap_or_else(|p| p.into_inner());
+        locks.entry(row).or_default().clone()
     }
 
     /// Marks setup as finished.

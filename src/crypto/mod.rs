@@ -4,6 +4,7 @@
 pub mod jwt;
 pub mod keyring;
 pub mod password;
+pub mod pkce;
 pub mod random;
 pub mod vault;
 

@@ -155,6 +155,28 @@ impl Vault {
         encrypt_with(version, key.as_slice(), plaintext, loc)
     }
 
+    /// HMAC-SHA256 of `data` under a key derived from the current master key for `purpose`
+    /// (signed links). Rotating the master key invalidates what was signed before.
+    pub fn mac(&self, purpose: &str, data: &[u8]) -> Result<Vec<u8>, VaultError> {
+        use openssl::hash::MessageDigest;
+        use openssl::pkey::PKey;
+        use openssl::sign::Signer;
+        let hmac = |key: &[u8], msg: &[u8]| -> Result<Vec<u8>, VaultError> {
+            let e = |e: openssl::error::ErrorStack| VaultError::Encrypt(e.to_string());
+            let pkey = PKey::hmac(key).map_err(e)?;
+            let mut signer = Signer::new(MessageDigest::sha256(), &pkey).map_err(e)?;
+            signer.update(msg).map_err(e)?;
+            signer.sign_to_vec().map_err(e)
+        };
+        let state = self.read_state();
+        let (_, key) = state.0.current();
+        let derived = Zeroizing::new(hmac(
+            key.as_slice(),
+            format!("jira-teams-bridge/mac/{purpose}").as_bytes(),
+        )?);
+        hmac(&derived, data)
+    }
+
     /// Decrypts a ciphertext made for `loc`. Crate-private: reads go through
     /// `db::models::secret::read`, which audits them.
     pub(crate) fn decrypt(

@@ -53,6 +53,8 @@ diesel::table! {
         updated_at -> Timestamptz,
         secret_rotated_at -> Timestamptz,
         webhook_token_hash -> Nullable<Bytea>,
+        oauth_client_id -> Nullable<Text>,
+        oauth_client_secret -> Nullable<Bytea>,
     }
 }
 
@@ -66,6 +68,9 @@ diesel::table! {
         status -> Text,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        ms_user_name -> Nullable<Text>,
+        jira_user_name -> Nullable<Text>,
+        status_detail -> Nullable<Text>,
     }
 }
 
@@ -145,6 +150,7 @@ diesel::table! {
         expires_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        refresh_lease_until -> Nullable<Timestamptz>,
     }
 }
 
@@ -219,3 +225,51 @@ diesel::table! {
 
 diesel::joinable!(jwt_replay -> jira_instance (jira_instance_id));
 diesel::allow_tables_to_appear_in_same_query!(jwt_replay, jira_instance);
+
+diesel::table! {
+    microsoft_app (id) {
+        id -> Uuid,
+        singleton -> Bool,
+        cloud -> Text,
+        tenant_id -> Text,
+        client_id -> Uuid,
+        client_secret -> Nullable<Bytea>,
+        bot_app_id -> Nullable<Uuid>,
+        teams_app_catalog_id -> Nullable<Text>,
+        updated_by -> Text,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    sign_in_flow (id) {
+        id -> Uuid,
+        jira_instance_id -> Uuid,
+        jira_user_key -> Text,
+        start_hash -> Bytea,
+        browser_hash -> Bytea,
+        state_hash -> Nullable<Bytea>,
+        stage -> Text,
+        pkce_verifier -> Nullable<Text>,
+        nonce -> Nullable<Text>,
+        ms_tenant_id -> Nullable<Uuid>,
+        ms_user_id -> Nullable<Uuid>,
+        ms_token -> Nullable<Bytea>,
+        ms_refresh_token -> Nullable<Bytea>,
+        ms_expires_at -> Nullable<Timestamptz>,
+        ms_user_name -> Nullable<Text>,
+        expires_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    issue_chat_member (issue_chat_id, ms_user_id) {
+        issue_chat_id -> Uuid,
+        ms_user_id -> Uuid,
+    }
+}
+
+diesel::joinable!(sign_in_flow -> jira_instance (jira_instance_id));
+diesel::joinable!(issue_chat_member -> issue_chat (issue_chat_id));
+diesel::allow_tables_to_appear_in_same_query!(issue_chat_member, issue_chat);
+diesel::allow_tables_to_appear_in_same_query!(issue_chat_member, user_mapping);

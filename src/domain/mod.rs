@@ -1,5 +1,6 @@
 //! Validated value types. Pure: no IO, no database, no framework.
 
+pub mod chat_html;
 pub mod cloud;
 pub mod jira_base_url;
 pub mod jira_event;

@@ -2,10 +2,13 @@
 
 pub mod admin;
 pub mod api;
+pub mod auth;
 pub mod bot;
+pub mod connections;
 pub mod health;
 pub mod middleware;
 pub mod session;
+pub mod tokens;
 pub mod webhooks;
 
 use actix_web::web;
@@ -17,6 +20,7 @@ pub fn internal_routes(cfg: &mut web::ServiceConfig) {
         .route("/static/app.css", web::get().to(admin::static_css))
         .configure(admin::routes)
         .configure(api::routes)
+        .configure(auth::routes)
         .configure(webhooks::routes);
 }
 

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use crate::db::schema::{issue_chat, shared_chat_access};
+use crate::db::schema::{issue_chat, issue_chat_member, shared_chat_access};
 
 /// A chat linked to an issue, with its shared-access row when one was set.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -137,5 +137,55 @@ impl IssueChat {
             ))
             .returning(SharedAccess::as_returning())
             .get_result(conn)
+    }
+
+    /// Records the Microsoft users a chat was created with.
+    pub fn add_members(conn: &mut PgConnection, link: Uuid, members: &[Uuid]) -> QueryResult<()> {
+        let rows: Vec<_> = members
+            .iter()
+            .map(|m| {
+                (
+                    issue_chat_member::issue_chat_id.eq(link),
+                    issue_chat_member::ms_user_id.eq(*m),
+                )
+            })
+            .collect();
+        diesel::insert_into(issue_chat_member::table)
+            .values(rows)
+            .on_conflict_do_nothing()
+            .execute(conn)?;
+        Ok(())
+    }
+
+    /// True when the Microsoft user is a known member of the linked chat.
+    pub fn is_member(conn: &mut PgConnection, link: Uuid, ms_user: Uuid) -> QueryResult<bool> {
+        diesel::select(diesel::dsl::exists(
+            issue_chat_member::table
+                .filter(issue_chat_member::issue_chat_id.eq(link))
+                .filter(issue_chat_member::ms_user_id.eq(ms_user)),
+        ))
+        .get_result(conn)
+    }
+
+    /// Which of `links` the Jira user is a known member of (through their Microsoft link).
+    pub fn member_links(
+        conn: &mut PgConnection,
+        instance: Uuid,
+        jira_user_key: &str,
+        links: &[Uuid],
+    ) -> QueryResult<Vec<Uuid>> {
+        use crate::db::schema::user_mapping;
+        issue_chat_member::table
+            .filter(issue_chat_member::issue_chat_id.eq_any(links))
+            .filter(
+                issue_chat_member::ms_user_id.eq_any(
+                    user_mapping::table
+                        .filter(user_mapping::jira_instance_id.eq(instance))
+                        .filter(user_mapping::jira_user_key.eq(jira_user_key))
+                        .select(user_mapping::ms_user_id),
+                ),
+            )
+            .select(issue_chat_member::issue_chat_id)
+            .load(conn)
     }
 }

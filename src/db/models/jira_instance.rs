@@ -25,6 +25,8 @@ pub struct JiraInstance {
     pub updated_at: DateTime<Utc>,
     pub secret_rotated_at: DateTime<Utc>,
     pub webhook_token_hash: Option<Vec<u8>>,
+    pub oauth_client_id: Option<String>,
+    pub oauth_client_secret: Option<Vec<u8>>,
 }
 
 /// Why registering an instance failed.
@@ -178,6 +180,47 @@ impl JiraInstance {
                 jira_instance::updated_at.eq(diesel::dsl::now),
             ))
             .execute(conn)?;
+        Ok(n == 1)
+    }
+
+    /// Sets (or with `None` removes) the Jira OAuth 2.0 incoming-link client; the secret is
+    /// encrypted. A `Some((id, None))` keeps the stored secret and changes the id only.
+    pub fn set_oauth_client(
+        conn: &mut PgConnection,
+        vault: &Vault,
+        id: Uuid,
+        client: Option<(&str, Option<&str>)>,
+    ) -> Result<bool, CreateInstanceError> {
+        let n = match client {
+            None => diesel::update(jira_instance::table.find(id))
+                .set((
+                    jira_instance::oauth_client_id.eq(None::<String>),
+                    jira_instance::oauth_client_secret.eq(None::<Vec<u8>>),
+                    jira_instance::updated_at.eq(diesel::dsl::now),
+                ))
+                .execute(conn),
+            Some((client_id, Some(secret))) => {
+                let sealed = secret::seal(vault, secret::JIRA_OAUTH_CLIENT_SECRET, id, secret)?;
+                diesel::update(jira_instance::table.find(id))
+                    .set((
+                        jira_instance::oauth_client_id.eq(client_id),
+                        jira_instance::oauth_client_secret.eq(sealed),
+                        jira_instance::updated_at.eq(diesel::dsl::now),
+                    ))
+                    .execute(conn)
+            }
+            Some((client_id, None)) => diesel::update(
+                jira_instance::table
+                    .find(id)
+                    .filter(jira_instance::oauth_client_secret.is_not_null()),
+            )
+            .set((
+                jira_instance::oauth_client_id.eq(client_id),
+                jira_instance::updated_at.eq(diesel::dsl::now),
+            ))
+            .execute(conn),
+        }
+        .map_err(DbError::from)?;
         Ok(n == 1)
     }
 }

@@ -1,5 +1,6 @@
 //! One file per table: `X` (read), `NewX` (insert) and inherent functions over `&mut PgConnection`.
 
+pub mod access_token;
 pub mod admin_session;
 pub mod admin_user;
 pub mod audit;
@@ -10,8 +11,10 @@ pub mod jira_instance;
 pub mod jsm_portal_app;
 pub mod jwt_replay;
 pub mod login_attempt;
+pub mod microsoft_app;
 pub mod outbox;
 pub mod secret;
 pub mod setup_token;
+pub mod sign_in_flow;
 pub mod teams_user_setting;
 pub mod user_mapping;

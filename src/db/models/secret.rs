@@ -44,12 +44,41 @@ pub const REFRESH_TOKEN: SecretColumn = SecretColumn {
     column: "refresh_token",
 };
 
+/// Client secret of the Microsoft app registration (entered in the admin UI).
+pub const MICROSOFT_CLIENT_SECRET: SecretColumn = SecretColumn {
+    kind: "microsoft_client_secret",
+    table: "microsoft_app",
+    column: "client_secret",
+};
+/// Client secret of a Jira instance's OAuth 2.0 incoming link.
+pub const JIRA_OAUTH_CLIENT_SECRET: SecretColumn = SecretColumn {
+    kind: "jira_oauth_client_secret",
+    table: "jira_instance",
+    column: "oauth_client_secret",
+};
+/// Microsoft access token waiting in a sign-in flow for the Jira leg.
+pub const FLOW_MS_TOKEN: SecretColumn = SecretColumn {
+    kind: "flow_access_token",
+    table: "sign_in_flow",
+    column: "ms_token",
+};
+/// Microsoft refresh token waiting in a sign-in flow.
+pub const FLOW_MS_REFRESH_TOKEN: SecretColumn = SecretColumn {
+    kind: "flow_refresh_token",
+    table: "sign_in_flow",
+    column: "ms_refresh_token",
+};
+
 /// Every encrypted column in the schema (rotation walks this list).
 pub const ALL_SECRET_COLUMNS: &[SecretColumn] = &[
     JIRA_SHARED_SECRET,
     JIRA_WEBHOOK_SECRET,
     ACCESS_TOKEN,
     REFRESH_TOKEN,
+    MICROSOFT_CLIENT_SECRET,
+    JIRA_OAUTH_CLIENT_SECRET,
+    FLOW_MS_TOKEN,
+    FLOW_MS_REFRESH_TOKEN,
 ];
 
 impl SecretColumn {

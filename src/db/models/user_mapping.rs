@@ -18,6 +18,29 @@ pub struct UserMapping {
     pub status: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub ms_user_name: Option<String>,
+    pub jira_user_name: Option<String>,
+    pub status_detail: Option<String>,
+}
+
+/// A new or renewed link.
+#[derive(Debug, Clone)]
+pub struct NewLink<'a> {
+    pub instance: Uuid,
+    pub jira_user_key: &'a str,
+    pub jira_user_name: &'a str,
+    pub ms_tenant_id: Uuid,
+    pub ms_user_id: Uuid,
+    pub ms_user_name: &'a str,
+}
+
+/// Why a link could not be stored.
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    #[error("This Microsoft account is already linked to another Jira user of this instance.")]
+    MicrosoftAccountTaken,
+    #[error(transparent)]
+    Db(#[from] diesel::result::Error),
 }
 
 impl UserMapping {
@@ -33,6 +56,107 @@ impl UserMapping {
             .select(UserMapping::as_select())
             .first(conn)
             .optional()
+    }
+
+    /// Links (or re-links) a Jira user to a Microsoft user; status back to `linked`.
+    pub fn link(conn: &mut PgConnection, l: &NewLink<'_>) -> Result<UserMapping, LinkError> {
+        use diesel::result::{DatabaseErrorKind, Error};
+        let values = (
+            user_mapping::ms_tenant_id.eq(l.ms_tenant_id),
+            user_mapping::ms_user_id.eq(l.ms_user_id),
+            user_mapping::ms_user_name.eq(l.ms_user_name),
+            user_mapping::jira_user_name.eq(l.jira_user_name),
+            user_mapping::status.eq("linked"),
+            user_mapping::status_detail.eq(None::<String>),
+            user_mapping::updated_at.eq(diesel::dsl::now),
+        );
+        diesel::insert_into(user_mapping::table)
+            .values((
+                user_mapping::id.eq(Uuid::new_v4()),
+                user_mapping::jira_instance_id.eq(l.instance),
+                user_mapping::jira_user_key.eq(l.jira_user_key),
+                values.clone(),
+            ))
+            .on_conflict((user_mapping::jira_instance_id, user_mapping::jira_user_key))
+            .do_update()
+            .set(values)
+            .returning(UserMapping::as_returning())
+            .get_result(conn)
+            .map_err(|e| match e {
+                Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
+                    LinkError::MicrosoftAccountTaken
+                }
+                e => LinkError::Db(e),
+            })
+    }
+
+    /// Marks the link as needing a new sign-in (consent withdrawn, refresh token dead), with a
+    /// short reason for the admin page.
+    pub fn mark_needs_reauth(conn: &mut PgConnection, id: Uuid, why: &str) -> QueryResult<()> {
+        let why: String = why.chars().take(255).collect();
+        diesel::update(user_mapping::table.find(id))
+            .set((
+                user_mapping::status.eq("needs_reauth"),
+                user_mapping::status_detail.eq(why),
+                user_mapping::updated_at.eq(diesel::dsl::now),
+            ))
+            .execute(conn)?;
+        Ok(())
+    }
+
+    /// One link by id.
+    pub fn get(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<UserMapping>> {
+        user_mapping::table
+            .find(id)
+            .select(UserMapping::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    /// Links of an instance by Microsoft user ids.
+    pub fn by_ms_users(
+        conn: &mut PgConnection,
+        instance: Uuid,
+        ms_users: &[Uuid],
+    ) -> QueryResult<Vec<UserMapping>> {
+        user_mapping::table
+            .filter(user_mapping::jira_instance_id.eq(instance))
+            .filter(user_mapping::ms_user_id.eq_any(ms_users))
+            .select(UserMapping::as_select())
+            .load(conn)
+    }
+
+    /// Links of an instance by Jira user keys.
+    pub fn by_jira_users(
+        conn: &mut PgConnection,
+        instance: Uuid,
+        keys: &[String],
+    ) -> QueryResult<Vec<UserMapping>> {
+        user_mapping::table
+            .filter(user_mapping::jira_instance_id.eq(instance))
+            .filter(user_mapping::jira_user_key.eq_any(keys))
+            .select(UserMapping::as_select())
+            .load(conn)
+    }
+
+    /// A page of links (newest first) for the admin list.
+    pub fn page(conn: &mut PgConnection, offset: i64, limit: i64) -> QueryResult<Vec<UserMapping>> {
+        user_mapping::table
+            .order((user_mapping::updated_at.desc(), user_mapping::id.asc()))
+            .offset(offset)
+            .limit(limit)
+            .select(UserMapping::as_select())
+            .load(conn)
+    }
+
+    /// Number of links.
+    pub fn count(conn: &mut PgConnection) -> QueryResult<i64> {
+        user_mapping::table.count().get_result(conn)
+    }
+
+    /// Removes one link by id (admin unlink); tokens go with it.
+    pub fn delete_by_id(conn: &mut PgConnection, id: Uuid) -> QueryResult<bool> {
+        Ok(diesel::delete(user_mapping::table.find(id)).execute(conn)? == 1)
     }
 
     /// Removes the link; the user's tokens go with it (ON DELETE CASCADE).

@@ -5,8 +5,11 @@ mod dashboard;
 mod data;
 mod instances;
 mod login;
+mod microsoft;
+mod oauth;
 mod outbox;
 mod setup;
+mod users;
 mod webhook;
 
 use actix_web::http::StatusCode;
@@ -81,7 +84,37 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/admin/data", web::get().to(data::data_index_page))
         .route("/admin/data/{entity}", web::get().to(data::data_table_page))
-        .route("/admin/audit", web::get().to(audit::audit_page));
+        .route("/admin/audit", web::get().to(audit::audit_page))
+        .route("/admin/microsoft", web::get().to(microsoft::microsoft_page))
+        .route(
+            "/admin/microsoft",
+            web::post().to(microsoft::microsoft_submit),
+        )
+        .route(
+            "/admin/microsoft/test",
+            web::post().to(microsoft::microsoft_test_submit),
+        )
+        .route(
+            "/admin/instances/{id}/oauth",
+            web::get().to(oauth::oauth_page),
+        )
+        .route(
+            "/admin/instances/{id}/oauth",
+            web::post().to(oauth::oauth_submit),
+        )
+        .route(
+            "/admin/instances/{id}/oauth/test",
+            web::post().to(oauth::oauth_test_submit),
+        )
+        .route(
+            "/admin/instances/{id}/oauth/remove",
+            web::post().to(oauth::oauth_remove_submit),
+        )
+        .route("/admin/users", web::get().to(users::users_page))
+        .route(
+            "/admin/users/{id}/unlink",
+            web::post().to(users::unlink_submit),
+        );
 }
 
 async fn root() -> HttpResponse {
@@ -157,6 +190,7 @@ pub fn notice_text(key: Option<&str>) -> Option<&'static str> {
         "signed_in" => Some("Signed in."),
         "retried" => Some("The delivery is queued again."),
         "discarded" => Some("The failed delivery was discarded."),
+        "unlinked" => Some("The link was removed and the user's tokens erased."),
         _ => None,
     }
 }

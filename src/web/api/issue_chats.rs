@@ -1,5 +1,6 @@
 //! Issue chats: list the chats linked to an issue that the caller may see, link, unlink, and
-//! shared access. A chat is visible to its creator and, when shared, to every Jira user the Jira
+//! shared access. A chat is visible to its creator, to its members as far as the appliance knows
+//! them (recorded when the chat was created here), and, when shared, to every Jira user the Jira
 //! app calls for on that issue (the app only calls for users who can see the issue).
 
 use actix_web::http::StatusCode;
@@ -66,7 +67,7 @@ fn access_view(access: &Option<SharedAccess>) -> AccessView {
     }
 }
 
-fn view(chat: &IssueChat, access: &Option<SharedAccess>) -> ChatView {
+pub(super) fn view(chat: &IssueChat, access: &Option<SharedAccess>) -> ChatView {
     ChatView {
         chat_id: chat.chat_id.clone(),
         issue_id: chat.issue_id.to_string(),
@@ -80,7 +81,7 @@ fn visible(caller: &JiraCaller, chat: &IssueChat, access: &Option<SharedAccess>)
     chat.created_by == caller.user_key || access.as_ref().is_some_and(SharedAccess::is_shared)
 }
 
-fn issue_id(raw: &str) -> Result<i64, AppError> {
+pub(super) fn issue_id(raw: &str) -> Result<i64, AppError> {
     raw.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(|| {
         AppError::client(
             StatusCode::BAD_REQUEST,
@@ -90,7 +91,7 @@ fn issue_id(raw: &str) -> Result<i64, AppError> {
     })
 }
 
-fn chat_id(raw: &str) -> Result<TeamsChatId, AppError> {
+pub(super) fn chat_id(raw: &str) -> Result<TeamsChatId, AppError> {
     TeamsChatId::parse(raw).ok_or_else(|| {
         AppError::client(
             StatusCode::BAD_REQUEST,
@@ -156,9 +157,23 @@ pub async fn list_issue_chats(
         })
         .await?;
         let exhausted = (rows.len() as i64) < limit;
+        let hidden: Vec<uuid::Uuid> = rows
+            .iter()
+            .filter(|(c, a)| !visible(&caller, c, a))
+            .map(|(c, _)| c.id)
+            .collect();
+        let member_of = if hidden.is_empty() {
+            Vec::new()
+        } else {
+            let (id, key) = (caller.instance_id, caller.user_key.clone());
+            db::run(&state.pool, move |conn| {
+                Ok(IssueChat::member_links(conn, id, &key, &hidden)?)
+            })
+            .await?
+        };
         for (chat, access) in &rows {
             after = Some((chat.created_at, chat.id));
-            if visible(&caller, chat, access) {
+            if visible(&caller, chat, access) || member_of.contains(&chat.id) {
                 items.push(view(chat, access));
                 if items.len() as i64 == limit {
                     break;
@@ -209,7 +224,7 @@ pub async fn link_issue_chat(
     Ok(HttpResponse::Created().json(view(&created, &None)))
 }
 
-async fn load_visible(
+pub(super) async fn load_visible(
     state: &AppState,
     caller: &JiraCaller,
     issue: i64,
@@ -220,8 +235,19 @@ async fn load_visible(
         Ok(IssueChat::find(conn, id, issue, &c)?)
     })
     .await?;
+    let member = match &found {
+        Some((chat, access)) if !visible(caller, chat, access) => {
+            let (id, key, link) = (caller.instance_id, caller.user_key.clone(), chat.id);
+            !db::run(&state.pool, move |conn| {
+                Ok(IssueChat::member_links(conn, id, &key, &[link])?)
+            })
+            .await?
+            .is_empty()
+        }
+        _ => false,
+    };
     match found {
-        Some((chat, access)) if visible(caller, &chat, &access) => Ok((chat, access)),
+        Some((chat, access)) if member || visible(caller, &chat, &access) => Ok((chat, access)),
         // a private chat of someone else is reported as absent, not forbidden
         _ => Err(AppError::client(
             StatusCode::NOT_FOUND,

@@ -8,6 +8,7 @@ use crate::db;
 use crate::db::models::user_mapping::UserMapping;
 use crate::error::{AppError, ProblemDoc};
 use crate::state::AppState;
+use crate::web::auth::link;
 
 /// The Microsoft side of a link.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -26,6 +27,13 @@ pub struct Me {
     /// `linked`, `needs_reauth` (sign in with Microsoft again) or `unlinked`.
     pub status: String,
     pub microsoft: Option<MicrosoftUser>,
+    /// Why the link needs a new sign-in, when it does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_detail: Option<String>,
+    /// Where the user links (or re-links) their accounts: a single-use link, valid ten minutes,
+    /// for this Jira user only. Absent while linked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sign_in_url: Option<String>,
 }
 
 /// `GET /api/v1/me`.
@@ -39,17 +47,32 @@ pub async fn get_me(
         Ok(UserMapping::find(conn, id, &key)?)
     })
     .await?;
+    let status = mapping
+        .as_ref()
+        .map(|m| m.status.clone())
+        .unwrap_or_else(|| "unlinked".into());
+    let sign_in_url = if status == "linked" {
+        None
+    } else {
+        let t = link::make(
+            &state.vault,
+            caller.instance_id,
+            &caller.user_key,
+            chrono::Utc::now().timestamp(),
+        )
+        .map_err(AppError::internal)?;
+        Some(format!("{}/auth/start?t={t}", state.internal_url))
+    };
     let body = Me {
         instance: caller.public_id,
         jira_user: caller.user_key,
-        status: mapping
-            .as_ref()
-            .map(|m| m.status.clone())
-            .unwrap_or_else(|| "unlinked".into()),
+        status,
+        status_detail: mapping.as_ref().and_then(|m| m.status_detail.clone()),
         microsoft: mapping.map(|m| MicrosoftUser {
             tenant_id: m.ms_tenant_id.to_string(),
             user_id: m.ms_user_id.to_string(),
         }),
+        sign_in_url,
     };
     Ok(HttpResponse::Ok().json(body))
 }

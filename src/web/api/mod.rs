@@ -2,6 +2,7 @@
 //! instance's HS256 JWT (see [`auth`]).
 
 pub mod auth;
+mod chat_relay;
 mod issue_chats;
 mod me;
 pub mod openapi;
@@ -42,8 +43,20 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 web::post().to(issue_chats::link_issue_chat),
             )
             .route(
+                "/issues/{issue_id}/chats/create",
+                web::post().to(chat_relay::create_issue_chat),
+            )
+            .route(
                 "/issues/{issue_id}/chats/{chat_id}",
                 web::delete().to(issue_chats::unlink_issue_chat),
+            )
+            .route(
+                "/issues/{issue_id}/chats/{chat_id}/messages",
+                web::get().to(chat_relay::list_chat_messages),
+            )
+            .route(
+                "/issues/{issue_id}/chats/{chat_id}/messages",
+                web::post().to(chat_relay::post_chat_message),
             )
             .route(
                 "/issues/{issue_id}/chats/{chat_id}/access",

@@ -5,7 +5,7 @@ use actix_web::HttpResponse;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 
-use super::{issue_chats, me, settings};
+use super::{chat_relay, issue_chats, me, settings};
 use crate::error::ProblemDoc;
 
 struct JwtScheme;
@@ -31,6 +31,7 @@ impl utoipa::Modify for JwtScheme {
         me::get_me, me::delete_me,
         issue_chats::list_issue_chats, issue_chats::link_issue_chat, issue_chats::unlink_issue_chat,
         issue_chats::get_chat_access, issue_chats::set_chat_access,
+        chat_relay::create_issue_chat, chat_relay::list_chat_messages, chat_relay::post_chat_message,
         settings::get_setting, settings::put_setting,
         settings::list_portal_apps, settings::get_portal_app, settings::put_portal_app, settings::delete_portal_app,
         settings::get_teams_user_settings,

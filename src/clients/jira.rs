@@ -1,0 +1,224 @@
+//! Jira Data Center as the linked user (PROTOCOLS.md §4.3, §7): the OAuth 2.0 incoming-link
+//! provider under `/rest/oauth2/latest` with PKCE, and REST calls with the user's bearer token.
+//! URLs are built from the instance's base URL, context path included.
+
+use reqwest::StatusCode;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+use super::http::{OutboundError, OutboundHttp};
+
+/// The Jira OAuth scope the appliance asks for (create issues, comment, read).
+pub const JIRA_SCOPE: &str = "WRITE";
+
+/// Why a Jira call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum JiraError {
+    #[error("Jira refused the OAuth request: {error}")]
+    OAuth { error: String },
+    #[error("Jira refused the token (HTTP 401)")]
+    Unauthorized,
+    #[error("Jira answered HTTP {0}")]
+    Status(u16),
+    #[error("Jira answered something that is not the expected JSON")]
+    Malformed,
+    #[error(transparent)]
+    Outbound(#[from] OutboundError),
+}
+
+impl JiraError {
+    /// True when the user must authorise the appliance in Jira again.
+    pub fn needs_sign_in(&self) -> bool {
+        matches!(self, JiraError::OAuth { error } if error == "invalid_grant")
+            || matches!(self, JiraError::Unauthorized)
+    }
+}
+
+/// Tokens from Jira's token endpoint.
+#[derive(Debug)]
+pub struct JiraTokens {
+    pub access_token: SecretString,
+    pub refresh_token: Option<SecretString>,
+    pub expires_in: u64,
+    pub scope: String,
+}
+
+#[derive(Deserialize)]
+struct TokenBody {
+    access_token: String,
+    #[serde(default)]
+    refresh_token: Option<String>,
+    #[serde(default)]
+    expires_in: Option<u64>,
+    #[serde(default)]
+    scope: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct OAuthErrorBody {
+    #[serde(default)]
+    error: String,
+}
+
+/// The Jira user a token belongs to (`GET /rest/api/2/myself`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JiraUser {
+    pub key: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub display_name: String,
+}
+
+/// One Jira instance's OAuth client.
+#[derive(Clone)]
+pub struct JiraClient {
+    http: OutboundHttp,
+    base: String,
+    client_id: String,
+    client_secret: SecretString,
+}
+
+impl JiraClient {
+    /// A client for the instance at `base` (normalised, no trailing slash).
+    pub fn new(
+        http: OutboundHttp,
+        base: &str,
+        client_id: &str,
+        client_secret: SecretString,
+    ) -> JiraClient {
+        JiraClient {
+            http,
+            base: base.trim_end_matches('/').to_owned(),
+            client_id: client_id.to_owned(),
+            client_secret,
+        }
+    }
+
+    /// The browser redirect that asks the user to authorise the appliance.
+    pub fn authorize_url(&self, redirect_uri: &str, state: &str, challenge: &str) -> String {
+        let q = serde_urlencoded::to_string([
+            ("client_id", self.client_id.as_str()),
+            ("redirect_uri", redirect_uri),
+            ("response_type", "code"),
+            ("scope", JIRA_SCOPE),
+            ("state", state),
+            ("code_challenge", challenge),
+            ("code_challenge_method", "S256"),
+        ])
+        .unwrap_or_default();
+        format!("{}/rest/oauth2/latest/authorize?{q}", self.base)
+    }
+
+    /// Redeems an authorization code.
+    pub async fn redeem_code(
+        &self,
+        code: &str,
+        redirect_uri: &str,
+        verifier: &str,
+    ) -> Result<JiraTokens, JiraError> {
+        self.token_request(&[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", redirect_uri),
+            ("code_verifier", verifier),
+        ])
+        .await
+    }
+
+    /// Trades a refresh token for new tokens (whatever refresh token comes back replaces it).
+    pub async fn refresh(
+        &self,
+        refresh_token: &SecretString,
+        redirect_uri: &str,
+    ) -> Result<JiraTokens, JiraError> {
+        self.token_request(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token.expose_secret()),
+            ("redirect_uri", redirect_uri),
+        ])
+        .await
+    }
+
+    async fn token_request(&self, params: &[(&str, &str)]) -> Result<JiraTokens, JiraError> {
+        let url = format!("{}/rest/oauth2/latest/token", self.base);
+        let mut form: Vec<(&str, &str)> = vec![
+            ("client_id", self.client_id.as_str()),
+            ("client_secret", self.client_secret.expose_secret()),
+        ];
+        form.extend_from_slice(params);
+        let res = self.http.send("jira", |c| c.post(&url).form(&form)).await?;
+        let status = res.status();
+        let bytes = res.bytes().await.map_err(|_| JiraError::Malformed)?;
+        if status == StatusCode::OK {
+            let b: TokenBody = serde_json::from_slice(&bytes).map_err(|_| JiraError::Malformed)?;
+            return Ok(JiraTokens {
+                access_token: SecretString::from(b.access_token),
+                refresh_token: b.refresh_token.map(SecretString::from),
+                expires_in: b.expires_in.unwrap_or(3600),
+                scope: b.scope.unwrap_or_else(|| JIRA_SCOPE.into()),
+            });
+        }
+        match serde_json::from_slice::<OAuthErrorBody>(&bytes) {
+            Ok(e) if !e.error.is_empty() => Err(JiraError::OAuth { error: e.error }),
+            _ if status == StatusCode::UNAUTHORIZED => Err(JiraError::OAuth {
+                error: "invalid_client".into(),
+            }),
+            _ => Err(JiraError::Status(status.as_u16())),
+        }
+    }
+
+    /// The user the token belongs to.
+    pub async fn myself(&self, token: &SecretString) -> Result<JiraUser, JiraError> {
+        let url = format!("{}/rest/api/2/myself", self.base);
+        let res = self
+            .http
+            .send("jira", |c| c.get(&url).bearer_auth(token.expose_secret()))
+            .await?;
+        match res.status() {
+            StatusCode::OK => res.json().await.map_err(|_| JiraError::Malformed),
+            StatusCode::UNAUTHORIZED => Err(JiraError::Unauthorized),
+            s => Err(JiraError::Status(s.as_u16())),
+        }
+    }
+
+    /// An issue as the token's user sees it; `None` when it does not exist or the user may not
+    /// see it (Jira DC answers 404 or 403; both mean "not available").
+    pub async fn issue(
+        &self,
+        token: &SecretString,
+        id_or_key: &str,
+    ) -> Result<Option<JiraIssue>, JiraError> {
+        let url = format!(
+            "{}/rest/api/2/issue/{}?fields=summary",
+            self.base,
+            crate::domain::qsh::percent_encode(id_or_key)
+        );
+        let res = self
+            .http
+            .send("jira", |c| c.get(&url).bearer_auth(token.expose_secret()))
+            .await?;
+        match res.status() {
+            StatusCode::OK => res.json().await.map(Some).map_err(|_| JiraError::Malformed),
+            StatusCode::NOT_FOUND | StatusCode::FORBIDDEN => Ok(None),
+            StatusCode::UNAUTHORIZED => Err(JiraError::Unauthorized),
+            s => Err(JiraError::Status(s.as_u16())),
+        }
+    }
+}
+
+/// An issue's id, key and summary.
+#[derive(Debug, Clone, Deserialize)]
+pub struct JiraIssue {
+    pub id: String,
+    pub key: String,
+    pub fields: IssueFields,
+}
+
+/// The fields the appliance asks for.
+#[derive(Debug, Clone, Deserialize)]
+pub struct IssueFields {
+    #[serde(default)]
+    pub summary: String,
+}

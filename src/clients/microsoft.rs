@@ -1,0 +1,65 @@
+//! One Microsoft connection: the app registration's clients for one cloud (sign-in, app-only
+//! tokens, Graph), all over the same outbound stack and endpoint set.
+
+use secrecy::SecretString;
+
+use super::entra::AppTokens;
+use super::entra_signin::SignInClient;
+use super::graph::GraphClient;
+use super::http::OutboundHttp;
+use crate::domain::cloud::{Cloud, Endpoints};
+
+/// Where the registration came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// `[microsoft]` in config.toml (read-only in the admin UI).
+    Config,
+    /// Entered on the admin page.
+    Admin,
+}
+
+/// The effective app registration.
+#[derive(Debug, Clone)]
+pub struct Registration {
+    pub source: Source,
+    pub cloud: Cloud,
+    pub tenant_id: String,
+    pub client_id: String,
+    pub client_secret: SecretString,
+    pub bot_app_id: String,
+    pub teams_app_catalog_id: Option<String>,
+}
+
+/// Clients for one registration.
+pub struct MicrosoftConn {
+    pub registration: Registration,
+    pub endpoints: Endpoints,
+    pub signin: SignInClient,
+    pub app_tokens: AppTokens,
+    pub graph: GraphClient,
+}
+
+impl MicrosoftConn {
+    /// Builds the clients; `endpoints` already carries the configured overrides.
+    pub fn new(http: &OutboundHttp, registration: Registration, endpoints: Endpoints) -> Self {
+        MicrosoftConn {
+            signin: SignInClient::new(
+                http.clone(),
+                &endpoints.login,
+                &endpoints.graph,
+                &registration.tenant_id,
+                &registration.client_id,
+                registration.client_secret.clone(),
+            ),
+            app_tokens: AppTokens::new(
+                http.clone(),
+                &endpoints.login,
+                &registration.client_id,
+                registration.client_secret.clone(),
+            ),
+            graph: GraphClient::new(http.clone(), &endpoints.graph),
+            registration,
+            endpoints,
+        }
+    }
+}
