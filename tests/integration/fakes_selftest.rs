@@ -618,6 +618,63 @@ async fn graph_lets_members_post_messages_and_install_apps_but_not_app_only_toke
 }
 
 #[actix_web::test]
+async fn graph_batches_run_each_item_on_its_own_and_fail_dependents_with_424() {
+    let (entra_addr, entra) = entra_with_users();
+    let (addr, graph) = graph::start(entra.clone());
+    let at = sign_in(entra_addr, &entra, ALICE).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let chat = graph.create_chat_directly(&[ALICE, BOB], Some("t"));
+    let post = |body: Value| {
+        client()
+            .post(format!("http://{addr}/v1.0/$batch"))
+            .bearer_auth(&at)
+            .json(&body)
+            .send()
+    };
+    let res = post(json!({"requests": [
+        {"id": "1", "method": "GET", "url": "/me"},
+        {"id": "2", "method": "GET", "url": "/chats/19:missing@thread.v2"},
+        {"id": "3", "method": "GET", "url": "/me", "dependsOn": ["2"]},
+        {"id": "4", "method": "POST", "url": format!("/chats/{chat}/messages"),
+         "headers": {"Content-Type": "application/json"}, "body": {"body": {"content": "hi"}}},
+    ]}))
+    .await
+    .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: Value = res.json().await.unwrap();
+    let status_of = |id: &str| {
+        body["responses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == id)
+            .unwrap()["status"]
+            .as_u64()
+            .unwrap()
+    };
+    assert_eq!(
+        [
+            status_of("1"),
+            status_of("2"),
+            status_of("3"),
+            status_of("4")
+        ],
+        [200, 404, 424, 201]
+    );
+    assert_eq!(graph.messages(&chat).len(), 1);
+    // duplicate ids (case-insensitive) and a body without Content-Type reject the whole batch
+    for bad in [
+        json!({"requests": [{"id": "a", "method": "GET", "url": "/me"},
+                            {"id": "A", "method": "GET", "url": "/me"}]}),
+        json!({"requests": [{"id": "a", "method": "POST", "url": "/chats", "body": {}}]}),
+    ] {
+        assert_eq!(post(bad).await.unwrap().status(), StatusCode::BAD_REQUEST);
+    }
+}
+
+#[actix_web::test]
 async fn jira_under_a_context_path_takes_token_parameters_in_the_query_and_rotates_refresh_tokens()
 {
     let (base, fake) = jira::start("/jira");
