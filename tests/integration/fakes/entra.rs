@@ -414,6 +414,8 @@ async fn authorize(
         return refuse("invalid_request", 900144);
     }
     // The daemon must always use PKCE S256; a missing method would silently mean `plain`.
+    // Real Entra accepts `plain`; this refusal is the fake being stricter on purpose, and the
+    // AADSTS code here is illustrative [mem].
     if get("code_challenge_method") != Some("S256") || get("code_challenge").is_none() {
         return refuse("invalid_request", 50148);
     }

@@ -239,9 +239,14 @@ impl Graph {
     }
 
     fn push_message(&self, chat_id: &str, message: Value) {
-        if let Some(chat) = self.chats.lock().unwrap().get_mut(chat_id) {
-            chat.messages.push(message);
-        }
+        // Seeding a chat that does not exist is a mistake in the test: say so loudly.
+        self.chats
+            .lock()
+            .unwrap()
+            .get_mut(chat_id)
+            .unwrap_or_else(|| panic!("fake Graph: no chat {chat_id}"))
+            .messages
+            .push(message);
     }
 
     /// A strictly increasing "now" in milliseconds, so message ids and dates never tie.
