@@ -11,6 +11,7 @@ mod cli_and_config;
 mod doctor;
 mod entra;
 mod fakes;
+mod fakes_selftest;
 mod instances;
 mod inventory;
 mod listeners;

@@ -2,3 +2,6 @@
 //! as PROTOCOLS.md §5 describes.
 
 pub mod entra;
+pub mod graph;
+pub mod jira;
+pub mod proxy;

@@ -1,0 +1,902 @@
+//! A fake Microsoft Graph `/v1.0` for Teams chats on loopback, PROTOCOLS.md §2, §5 and §6.6.
+//!
+//! Reproduces: bearer authentication against the fake Entra's token registry (401
+//! `InvalidAuthenticationToken`), `POST /chats` with member validation (`@odata.type`, roles,
+//! `user@odata.bind` on THIS fake's host, caller included) and idempotent oneOnOne ids,
+//! `GET /chats/{id}` (`$expand=members`), message listing newest first with `$top <= 50` and an
+//! absolute `@odata.nextLink` carrying an opaque `$skiptoken`, message posting (delegated members
+//! only; `<attachment id>` tags must match `attachments[].id`, `content` a string), app
+//! installation into chats (201 / 409 / 404), `/me`, JSON batching (`$batch`), raw or
+//! percent-encoded chat ids, and scripted 429 throttling with `Retry-After`. Every request
+//! (batch items included) is logged with its arrival time.
+
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::{Next, from_fn};
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::{Value, json};
+
+use super::entra::{Entra, TENANT_ID, User};
+
+const MEMBER_TYPE: &str = "#microsoft.graph.aadUserConversationMember";
+
+/// A chat member: object id and role.
+#[derive(Clone, Debug)]
+pub struct Member {
+    pub oid: String,
+    pub role: String,
+}
+
+/// A chat as the fake stores it; messages in creation order.
+#[derive(Clone, Debug)]
+pub struct Chat {
+    pub id: String,
+    pub chat_type: String,
+    pub topic: Option<String>,
+    pub created: DateTime<Utc>,
+    pub members: Vec<Member>,
+    pub messages: Vec<Value>,
+    pub installed_apps: HashSet<String>,
+}
+
+/// State of the fake.
+pub struct Graph {
+    /// `http(s)://127.0.0.1:{port}`: the Graph root; `user@odata.bind` must use it.
+    pub base: String,
+    /// The identity provider whose tokens are accepted.
+    pub entra: web::Data<Entra>,
+    /// When set, tokens for another audience are refused (401), as a cloud mix-up would be.
+    pub audience: Mutex<Option<String>>,
+    /// Chats by id.
+    pub chats: Mutex<HashMap<String, Chat>>,
+    /// Org-catalog app ids that can be installed into chats.
+    pub catalog_apps: Mutex<HashSet<String>>,
+    /// Successful installs: (chat id, catalog id).
+    pub installs: Mutex<Vec<(String, String)>>,
+    /// Every request: arrival time, method, path and query as sent.
+    pub requests: Mutex<Vec<(Instant, String, String)>>,
+    /// Scripted throttling: (requests left to refuse, Retry-After seconds).
+    throttle: Mutex<(usize, u64)>,
+    /// Last message timestamp handed out, milliseconds; keeps ids and dates strictly increasing.
+    clock_ms: AtomicI64,
+}
+
+/// An error response a helper hands back for the handler to return (boxed: responses are big).
+type Refusal = Box<HttpResponse>;
+
+/// Who is calling: the token's user, or `None` for an app-only token.
+struct Caller {
+    oid: Option<String>,
+}
+
+/// A Graph error response: `{"error":{"code","message","innerError":{...}}}`.
+pub fn error(status: u16, code: &str, message: &str) -> HttpResponse {
+    HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap()).json(json!({
+        "error": {
+            "code": code,
+            "message": message,
+            "innerError": inner_error(),
+        }
+    }))
+}
+
+fn inner_error() -> Value {
+    json!({
+        "date": Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true),
+        "request-id": uuid::Uuid::new_v4().to_string(),
+        "client-request-id": uuid::Uuid::new_v4().to_string(),
+    })
+}
+
+fn stamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// Percent-decodes once. `%2540` stays `%40`: Graph never double-decodes a chat id.
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(v) = s
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(v);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// How Graph writes a chat id inside URLs it generates.
+fn encode_chat_id(id: &str) -> String {
+    id.replace(':', "%3A").replace('@', "%40")
+}
+
+/// The chat id segment of `/v1.0/chats/{id}/...`, taken from the raw request path so that the
+/// fake decides the decoding (exactly once), not the router.
+fn chat_id(req: &HttpRequest) -> String {
+    percent_decode(req.uri().path().split('/').nth(3).unwrap_or_default())
+}
+
+impl Graph {
+    fn new(base: String, entra: web::Data<Entra>) -> Self {
+        Self {
+            base,
+            entra,
+            audience: Mutex::default(),
+            chats: Mutex::default(),
+            catalog_apps: Mutex::default(),
+            installs: Mutex::default(),
+            requests: Mutex::default(),
+            throttle: Mutex::default(),
+            clock_ms: AtomicI64::new(0),
+        }
+    }
+
+    /// The next `n` requests answer 429 with `Retry-After: retry_after_secs`.
+    pub fn throttle_next(&self, n: usize, retry_after_secs: u64) {
+        *self.throttle.lock().unwrap() = (n, retry_after_secs);
+    }
+
+    /// Member object ids of a chat (empty when unknown).
+    pub fn chat_members(&self, chat_id: &str) -> Vec<String> {
+        self.chats
+            .lock()
+            .unwrap()
+            .get(chat_id)
+            .map(|c| c.members.iter().map(|m| m.oid.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    /// Messages of a chat in creation order (oldest first).
+    pub fn messages(&self, chat_id: &str) -> Vec<Value> {
+        self.chats
+            .lock()
+            .unwrap()
+            .get(chat_id)
+            .map(|c| c.messages.clone())
+            .unwrap_or_default()
+    }
+
+    /// Creates a chat without going through the API: a group chat (with `topic`) unless exactly
+    /// two members and no topic, which makes the oneOnOne chat of that pair. All owners.
+    pub fn create_chat_directly(&self, members: &[&str], topic: Option<&str>) -> String {
+        let one_on_one = members.len() == 2 && topic.is_none();
+        let id = if one_on_one {
+            one_on_one_id(members[0], members[1])
+        } else {
+            group_id()
+        };
+        let chat = Chat {
+            id: id.clone(),
+            chat_type: if one_on_one { "oneOnOne" } else { "group" }.to_owned(),
+            topic: topic.map(str::to_owned),
+            created: Utc::now(),
+            members: members
+                .iter()
+                .map(|m| Member {
+                    oid: (*m).to_owned(),
+                    role: "owner".to_owned(),
+                })
+                .collect(),
+            messages: Vec::new(),
+            installed_apps: HashSet::new(),
+        };
+        self.chats.lock().unwrap().entry(id.clone()).or_insert(chat);
+        id
+    }
+
+    /// Adds `n` user messages from `from_oid`, bodies `<p>message {i}</p>` (i from 1), each
+    /// created after the previous one.
+    pub fn seed_messages(&self, chat_id: &str, n: usize, from_oid: &str) {
+        let user = self.entra.find_user(from_oid).unwrap_or(User {
+            oid: from_oid.to_owned(),
+            upn: format!("{from_oid}@example.com"),
+            name: from_oid.to_owned(),
+        });
+        for i in 1..=n {
+            let message = self.message(
+                chat_id,
+                Some(&user),
+                json!({"contentType": "html", "content": format!("<p>message {i}</p>")}),
+                json!([]),
+                json!([]),
+            );
+            self.push_message(chat_id, message);
+        }
+    }
+
+    /// Adds a system event (a chat rename): `messageType` `systemEventMessage`, `from` null.
+    pub fn add_system_event(&self, chat_id: &str) {
+        let mut message = self.message(
+            chat_id,
+            None,
+            json!({"contentType": "html", "content": "<systemEventMessage/>"}),
+            json!([]),
+            json!([]),
+        );
+        message["messageType"] = json!("systemEventMessage");
+        message["eventDetail"] = json!({
+            "@odata.type": "#microsoft.graph.chatRenamedEventMessageDetail",
+            "chatDisplayName": "Renamed",
+        });
+        self.push_message(chat_id, message);
+    }
+
+    fn push_message(&self, chat_id: &str, message: Value) {
+        // Seeding a chat that does not exist is a mistake in the test: say so loudly.
+        self.chats
+            .lock()
+            .unwrap()
+            .get_mut(chat_id)
+            .unwrap_or_else(|| panic!("fake Graph: no chat {chat_id}"))
+            .messages
+            .push(message);
+    }
+
+    /// A strictly increasing "now" in milliseconds, so message ids and dates never tie.
+    fn tick(&self) -> DateTime<Utc> {
+        let now = Utc::now().timestamp_millis();
+        let prev = self
+            .clock_ms
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |last| {
+                Some(now.max(last + 1))
+            })
+            .unwrap();
+        DateTime::from_timestamp_millis(now.max(prev + 1)).unwrap()
+    }
+
+    fn message(
+        &self,
+        chat_id: &str,
+        from: Option<&User>,
+        body: Value,
+        attachments: Value,
+        mentions: Value,
+    ) -> Value {
+        let at = self.tick();
+        let id = at.timestamp_millis().to_string();
+        json!({
+            "id": id,
+            "replyToId": null,
+            "etag": id,
+            "messageType": "message",
+            "createdDateTime": stamp(at),
+            "lastModifiedDateTime": stamp(at),
+            "lastEditedDateTime": null,
+            "deletedDateTime": null,
+            "subject": null,
+            "summary": null,
+            "chatId": chat_id,
+            "importance": "normal",
+            "locale": "en-us",
+            "webUrl": null,
+            "channelIdentity": null,
+            "from": from.map(|u| json!({
+                "application": null,
+                "device": null,
+                "user": {
+                    "@odata.type": "#microsoft.graph.teamworkUserIdentity",
+                    "id": u.oid,
+                    "displayName": u.name,
+                    "userIdentityType": "aadUser",
+                    "tenantId": TENANT_ID,
+                }
+            })),
+            "body": body,
+            "attachments": attachments,
+            "mentions": mentions,
+            "reactions": [],
+        })
+    }
+
+    /// Authenticates the bearer token against the fake Entra's registry.
+    fn caller(&self, req: &HttpRequest) -> Result<Caller, Refusal> {
+        let unauthorized = |m: &str| Err(Box::new(error(401, "InvalidAuthenticationToken", m)));
+        let Some(token) = req
+            .headers()
+            .get("authorization")
+            .and_then(|h| h.to_str().ok())
+            .and_then(|h| h.strip_prefix("Bearer "))
+        else {
+            return unauthorized("Access token is empty.");
+        };
+        let Some(issued) = self.entra.tokens.lock().unwrap().get(token).cloned() else {
+            return unauthorized("IDX14100: JWT is not well formed.");
+        };
+        if issued.revoked {
+            return unauthorized("Access token has been revoked.");
+        }
+        if issued.expires_at <= Instant::now() {
+            return unauthorized("Lifetime validation failed, the token is expired.");
+        }
+        if let Some(aud) = self.audience.lock().unwrap().as_deref()
+            && aud != issued.audience
+        {
+            return unauthorized("Invalid audience.");
+        }
+        Ok(Caller { oid: issued.oid })
+    }
+
+    fn chat_json(&self, chat: &Chat, expand_members: bool) -> Value {
+        let mut v = json!({
+            "@odata.context": format!("{}/v1.0/$metadata#chats/$entity", self.base),
+            "id": chat.id,
+            "topic": chat.topic,
+            "createdDateTime": stamp(chat.created),
+            "lastUpdatedDateTime": stamp(chat.created),
+            "chatType": chat.chat_type,
+            "webUrl": format!(
+                "https://teams.microsoft.com/l/chat/{}/0?tenantId={TENANT_ID}",
+                encode_chat_id(&chat.id)
+            ),
+            "tenantId": TENANT_ID,
+            "onlineMeetingInfo": null,
+            "viewpoint": null,
+        });
+        if expand_members {
+            let members: Vec<Value> = chat
+                .members
+                .iter()
+                .map(|m| {
+                    let user = self.entra.find_user(&m.oid);
+                    json!({
+                        "@odata.type": MEMBER_TYPE,
+                        "id": URL_SAFE_NO_PAD.encode(format!("{}##{}", chat.id, m.oid)),
+                        "roles": [m.role],
+                        "displayName": user.as_ref().map(|u| u.name.clone()),
+                        "visibleHistoryStartDateTime": "0001-01-01T00:00:00Z",
+                        "userId": m.oid,
+                        "email": user.as_ref().map(|u| u.upn.clone()),
+                        "tenantId": TENANT_ID,
+                    })
+                })
+                .collect();
+            v["members"] = json!(members);
+        }
+        v
+    }
+}
+
+fn one_on_one_id(a: &str, b: &str) -> String {
+    // Sorted so that the same pair always gives the same chat, whoever asks.
+    let (a, b) = if a <= b { (a, b) } else { (b, a) };
+    format!("19:{a}_{b}@unq.gbl.spaces")
+}
+
+fn group_id() -> String {
+    format!("19:{}@thread.v2", uuid::Uuid::new_v4().simple())
+}
+
+/// Logs every request, then answers 429 while scripted throttling lasts.
+async fn gate(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse, actix_web::Error> {
+    let fake = req.app_data::<web::Data<Graph>>().unwrap().clone();
+    let path = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_default();
+    fake.requests
+        .lock()
+        .unwrap()
+        .push((Instant::now(), req.method().to_string(), path));
+    let retry_after = {
+        let mut t = fake.throttle.lock().unwrap();
+        (t.0 > 0).then(|| {
+            t.0 -= 1;
+            t.1
+        })
+    };
+    if let Some(secs) = retry_after {
+        let mut inner = inner_error();
+        inner["code"] = json!("429");
+        let res = HttpResponse::TooManyRequests()
+            .insert_header(("Retry-After", secs.to_string()))
+            .json(json!({"error": {
+                "code": "TooManyRequests",
+                "message": "Please retry again later.",
+                "innerError": inner,
+            }}));
+        return Ok(req.into_response(res));
+    }
+    Ok(next.call(req).await?.map_into_boxed_body())
+}
+
+/// Unwraps a `Result<T, HttpResponse>` or returns the error response from the handler.
+macro_rules! ok_or_return {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(res) => return *res,
+        }
+    };
+}
+
+fn bad_request(message: &str) -> HttpResponse {
+    error(400, "BadRequest", message)
+}
+
+fn parse_json(body: &[u8]) -> Result<Value, Refusal> {
+    serde_json::from_slice::<Value>(body)
+        .ok()
+        .filter(Value::is_object)
+        .ok_or_else(|| Box::new(bad_request("Invalid request body.")))
+}
+
+/// Validates one `members[]` entry and returns (user, role).
+fn parse_member(fake: &Graph, m: &Value) -> Result<(User, String), Refusal> {
+    if m["@odata.type"] != MEMBER_TYPE {
+        return Err(Box::new(bad_request(
+            "Member @odata.type must be aadUserConversationMember.",
+        )));
+    }
+    let role = match m["roles"].as_array().map(Vec::as_slice) {
+        Some([r]) if r == "owner" || r == "guest" => r.as_str().unwrap_or_default().to_owned(),
+        _ => {
+            return Err(Box::new(bad_request(
+                "Member roles must be [\"owner\"] or [\"guest\"].",
+            )));
+        }
+    };
+    let bind = m["user@odata.bind"].as_str().unwrap_or_default();
+    // Exactly this fake's root: another host means the daemon picked the wrong (national) cloud.
+    let prefix = format!("{}/v1.0/users('", fake.base);
+    let Some(ident) = bind
+        .strip_prefix(&prefix)
+        .and_then(|rest| rest.strip_suffix("')"))
+    else {
+        return Err(Box::new(bad_request(&format!(
+            "Invalid user@odata.bind '{bind}': expected {prefix}<id>')."
+        ))));
+    };
+    let user = fake.entra.find_user(ident).ok_or_else(|| {
+        Box::new(error(
+            404,
+            "NotFound",
+            &format!("Request_ResourceNotFound: Resource '{ident}' does not exist."),
+        ))
+    })?;
+    Ok((user, role))
+}
+
+async fn create_chat(req: HttpRequest, body: web::Bytes, fake: web::Data<Graph>) -> HttpResponse {
+    let caller = ok_or_return!(fake.caller(&req));
+    let body = ok_or_return!(parse_json(&body));
+    let chat_type = body["chatType"].as_str().unwrap_or_default();
+    if !matches!(chat_type, "group" | "oneOnOne") {
+        return bad_request("chatType must be oneOnOne or group.");
+    }
+    let Some(members) = body["members"].as_array() else {
+        return bad_request("members is required.");
+    };
+    let mut parsed = Vec::new();
+    for m in members {
+        parsed.push(ok_or_return!(parse_member(&fake, m)));
+    }
+    let oids: HashSet<&str> = parsed.iter().map(|(u, _)| u.oid.as_str()).collect();
+    if oids.len() != parsed.len() || parsed.len() < 2 {
+        return bad_request("A chat needs at least two distinct members.");
+    }
+    if let Some(me) = &caller.oid
+        && !oids.contains(me.as_str())
+    {
+        return bad_request("The caller must be one of the members of the chat.");
+    }
+    let topic = body["topic"].as_str().map(str::to_owned);
+    let id = if chat_type == "oneOnOne" {
+        if parsed.len() != 2 {
+            return bad_request("A oneOnOne chat has exactly two members.");
+        }
+        if !body["topic"].is_null() {
+            return bad_request("A oneOnOne chat cannot have a topic.");
+        }
+        one_on_one_id(&parsed[0].0.oid, &parsed[1].0.oid)
+    } else {
+        group_id()
+    };
+    let mut chats = fake.chats.lock().unwrap();
+    // Only one oneOnOne chat exists per pair: asking again returns it (201 again).
+    let chat = chats.entry(id.clone()).or_insert_with(|| Chat {
+        id,
+        chat_type: chat_type.to_owned(),
+        topic,
+        created: Utc::now(),
+        members: parsed
+            .into_iter()
+            .map(|(u, role)| Member { oid: u.oid, role })
+            .collect(),
+        messages: Vec::new(),
+        installed_apps: HashSet::new(),
+    });
+    HttpResponse::Created().json(fake.chat_json(chat, false))
+}
+
+/// Looks the chat up and checks membership for delegated callers (app-only passes when
+/// `app_allowed`).
+fn member_chat(
+    fake: &Graph,
+    req: &HttpRequest,
+    caller: &Caller,
+    app_allowed: bool,
+) -> Result<Chat, Refusal> {
+    let id = chat_id(req);
+    let chat = fake
+        .chats
+        .lock()
+        .unwrap()
+        .get(&id)
+        .cloned()
+        .ok_or_else(|| Box::new(error(404, "NotFound", &format!("Chat '{id}' not found."))))?;
+    let allowed = match &caller.oid {
+        Some(oid) => chat.members.iter().any(|m| &m.oid == oid),
+        None => app_allowed,
+    };
+    if allowed {
+        Ok(chat)
+    } else {
+        Err(Box::new(error(
+            403,
+            "Forbidden",
+            "Forbidden: the caller is not a member of this chat.",
+        )))
+    }
+}
+
+async fn get_chat(
+    req: HttpRequest,
+    query: web::Query<HashMap<String, String>>,
+    fake: web::Data<Graph>,
+) -> HttpResponse {
+    let caller = ok_or_return!(fake.caller(&req));
+    let chat = ok_or_return!(member_chat(&fake, &req, &caller, true));
+    let expand = query.get("$expand").is_some_and(|e| e == "members");
+    HttpResponse::Ok().json(fake.chat_json(&chat, expand))
+}
+
+async fn list_messages(
+    req: HttpRequest,
+    query: web::Query<HashMap<String, String>>,
+    fake: web::Data<Graph>,
+) -> HttpResponse {
+    let caller = ok_or_return!(fake.caller(&req));
+    if caller.oid.is_none() {
+        // App-only listing is a protected, metered API the daemon is not approved for.
+        return error(403, "Forbidden", "Missing role permissions on the request.");
+    }
+    let chat = ok_or_return!(member_chat(&fake, &req, &caller, false));
+    let top = match query.get("$top").map(|t| t.parse::<usize>()) {
+        None => 20,
+        Some(Ok(n)) if (1..=50).contains(&n) => n,
+        Some(_) => return bad_request("Invalid page size requested: $top must be 1 to 50."),
+    };
+    let skip = match query.get("$skiptoken") {
+        None => 0,
+        Some(t) => {
+            let decoded = URL_SAFE_NO_PAD
+                .decode(t)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .and_then(|s| s.strip_prefix("skip:").and_then(|n| n.parse().ok()));
+            match decoded {
+                Some(n) => n,
+                None => return bad_request("Invalid skip token."),
+            }
+        }
+    };
+    let mut all = chat.messages.clone();
+    all.sort_by(|a, b| {
+        b["createdDateTime"]
+            .as_str()
+            .cmp(&a["createdDateTime"].as_str())
+    });
+    let page: Vec<Value> = all.iter().skip(skip).take(top).cloned().collect();
+    let encoded = encode_chat_id(&chat.id);
+    let mut body = json!({
+        "@odata.context": format!("{}/v1.0/$metadata#chats('{encoded}')/messages", fake.base),
+        "@odata.count": page.len(),
+        "value": page,
+    });
+    if skip + top < all.len() {
+        let token = URL_SAFE_NO_PAD.encode(format!("skip:{}", skip + top));
+        body["@odata.nextLink"] = json!(format!(
+            "{}/v1.0/chats/{encoded}/messages?$top={top}&$skiptoken={token}",
+            fake.base
+        ));
+    }
+    HttpResponse::Ok().json(body)
+}
+
+/// Ids in `<attachment id="X">` tags of an html body.
+fn attachment_refs(content: &str) -> Vec<String> {
+    content
+        .split("<attachment id=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split_once('"').map(|(id, _)| id.to_owned()))
+        .collect()
+}
+
+async fn post_message(req: HttpRequest, body: web::Bytes, fake: web::Data<Graph>) -> HttpResponse {
+    let caller = ok_or_return!(fake.caller(&req));
+    let Some(oid) = caller.oid.clone() else {
+        // Application permission for this is Teamwork.Migrate.All only (import mode).
+        return error(
+            403,
+            "Forbidden",
+            "Forbidden: application permissions can only post messages in migration mode.",
+        );
+    };
+    let chat = ok_or_return!(member_chat(&fake, &req, &caller, false));
+    let body = ok_or_return!(parse_json(&body));
+    let Some(content) = body["body"]["content"].as_str() else {
+        return bad_request("body.content is required.");
+    };
+    let content_type = match &body["body"]["contentType"] {
+        Value::Null => "text",
+        Value::String(t) if t == "text" || t == "html" => t.as_str(),
+        _ => return bad_request("body.contentType must be text or html."),
+    };
+    let attachments = match &body["attachments"] {
+        Value::Null => Vec::new(),
+        Value::Array(a) => a.clone(),
+        _ => return bad_request("attachments must be an array."),
+    };
+    let ids: Vec<&str> = attachments
+        .iter()
+        .map(|a| a["id"].as_str().unwrap_or_default())
+        .collect();
+    let refs = attachment_refs(content);
+    if refs.iter().any(|r| !ids.contains(&r.as_str()))
+        || ids.iter().any(|i| !refs.iter().any(|r| r == i))
+    {
+        return bad_request(
+            "Attachment references in the body do not match the attachments collection.",
+        );
+    }
+    if attachments
+        .iter()
+        .any(|a| !(a["content"].is_string() || a["content"].is_null()))
+    {
+        return bad_request("attachments[].content must be a string (serialized JSON).");
+    }
+    let user = fake.entra.find_user(&oid);
+    let message = fake.message(
+        &chat.id,
+        user.as_ref(),
+        json!({"contentType": content_type, "content": content}),
+        json!(attachments),
+        body.get("mentions").cloned().unwrap_or(json!([])),
+    );
+    fake.push_message(&chat.id, message.clone());
+    let mut response = message;
+    response["@odata.context"] = json!(format!(
+        "{}/v1.0/$metadata#chats('{}')/messages/$entity",
+        fake.base,
+        encode_chat_id(&chat.id)
+    ));
+    HttpResponse::Created().json(response)
+}
+
+async fn install_app(req: HttpRequest, body: web::Bytes, fake: web::Data<Graph>) -> HttpResponse {
+    let caller = ok_or_return!(fake.caller(&req));
+    let chat = ok_or_return!(member_chat(&fake, &req, &caller, true));
+    let body = ok_or_return!(parse_json(&body));
+    let bind = body["teamsApp@odata.bind"].as_str().unwrap_or_default();
+    let prefix = format!("{}/v1.0/appCatalogs/teamsApps/", fake.base);
+    let Some(catalog_id) = bind.strip_prefix(&prefix).filter(|c| !c.is_empty()) else {
+        return bad_request(&format!("teamsApp@odata.bind must be {prefix}<catalogId>."));
+    };
+    if !fake.catalog_apps.lock().unwrap().contains(catalog_id) {
+        return error(
+            404,
+            "NotFound",
+            &format!("App '{catalog_id}' not found in the catalog."),
+        );
+    }
+    let mut chats = fake.chats.lock().unwrap();
+    let Some(stored) = chats.get_mut(&chat.id) else {
+        return error(404, "NotFound", "Chat not found.");
+    };
+    if !stored.installed_apps.insert(catalog_id.to_owned()) {
+        return error(
+            409,
+            "Conflict",
+            "The app is already installed in this chat.",
+        );
+    }
+    fake.installs
+        .lock()
+        .unwrap()
+        .push((chat.id.clone(), catalog_id.to_owned()));
+    HttpResponse::Created().finish()
+}
+
+async fn me(req: HttpRequest, fake: web::Data<Graph>) -> HttpResponse {
+    let caller = ok_or_return!(fake.caller(&req));
+    let Some(oid) = caller.oid else {
+        return bad_request("/me request is only valid with delegated authentication flow.");
+    };
+    let Some(user) = fake.entra.find_user(&oid) else {
+        return error(404, "Request_ResourceNotFound", "User not found.");
+    };
+    HttpResponse::Ok().json(json!({
+        "@odata.context": format!("{}/v1.0/$metadata#users/$entity", fake.base),
+        "id": user.oid,
+        "userPrincipalName": user.upn,
+        "displayName": user.name,
+        "mail": user.upn,
+    }))
+}
+
+/// `POST /v1.0/$batch` (PROTOCOLS §2.7): at most 20 requests with unique (case-insensitive) ids,
+/// relative urls, `headers` with `Content-Type` whenever there is a `body`. Each item runs
+/// through the same app in-process, so it is authenticated, logged and throttled on its own (an
+/// inner 429 carries its own `Retry-After`). Items run in order; an item whose `dependsOn`
+/// failed gets 424. Responses come back in reverse order, since Graph promises no order.
+async fn batch(req: HttpRequest, body: web::Bytes, fake: web::Data<Graph>) -> HttpResponse {
+    let body = ok_or_return!(parse_json(&body));
+    let Some(items) = body["requests"].as_array() else {
+        return bad_request("requests is required.");
+    };
+    if items.is_empty() || items.len() > 20 {
+        return bad_request("A batch holds 1 to 20 requests.");
+    }
+    let mut ids = HashSet::new();
+    for item in items {
+        let id = item["id"].as_str().unwrap_or_default().to_ascii_lowercase();
+        if id.is_empty() || !ids.insert(id) {
+            return bad_request("Every request needs a unique id.");
+        }
+        let method_ok = matches!(
+            item["method"].as_str(),
+            Some("GET" | "POST" | "PUT" | "PATCH" | "DELETE")
+        );
+        if !method_ok || !item["url"].as_str().is_some_and(|u| u.starts_with('/')) {
+            return bad_request("Every request needs a method and a relative url.");
+        }
+        if !item["body"].is_null() && item["headers"]["Content-Type"].as_str().is_none() {
+            return bad_request("Content-Type header must be specified when a body is present.");
+        }
+        let deps_known = item["dependsOn"].as_array().is_none_or(|deps| {
+            deps.iter().all(|d| {
+                d.as_str()
+                    .is_some_and(|d| ids.contains(&d.to_ascii_lowercase()))
+            })
+        });
+        if !deps_known {
+            return bad_request("dependsOn must name an earlier request.");
+        }
+    }
+    let service = actix_web::test::init_service(app(fake.clone())).await;
+    let authorization = req.headers().get("authorization").cloned();
+    let mut statuses: HashMap<String, u16> = HashMap::new();
+    let mut responses = Vec::new();
+    for item in items {
+        let id = item["id"].as_str().unwrap_or_default().to_owned();
+        let failed_dependency = item["dependsOn"].as_array().is_some_and(|deps| {
+            deps.iter().any(|d| {
+                let d = d.as_str().unwrap_or_default().to_ascii_lowercase();
+                !statuses.get(&d).is_some_and(|s| (200..300).contains(s))
+            })
+        });
+        if failed_dependency {
+            statuses.insert(id.to_ascii_lowercase(), 424);
+            responses.push(json!({"id": id, "status": 424, "headers": {}, "body": {
+                "error": {"code": "FailedDependency", "message": "A dependency failed.",
+                          "innerError": inner_error()}}}));
+            continue;
+        }
+        let method = item["method"].as_str().unwrap_or_default();
+        let mut inner = actix_web::test::TestRequest::default()
+            .method(method.parse().unwrap())
+            .uri(&format!(
+                "/v1.0{}",
+                item["url"].as_str().unwrap_or_default()
+            ));
+        if let Some(auth) = &authorization {
+            inner = inner.insert_header(("authorization", auth.clone()));
+        }
+        if let Some(headers) = item["headers"].as_object() {
+            for (k, v) in headers {
+                inner = inner.insert_header((k.as_str(), v.as_str().unwrap_or_default()));
+            }
+        }
+        if !item["body"].is_null() {
+            inner = inner.set_payload(item["body"].to_string());
+        }
+        let res = actix_web::test::call_service(&service, inner.to_request()).await;
+        let status = res.status().as_u16();
+        let headers: serde_json::Map<String, Value> = res
+            .headers()
+            .iter()
+            .filter(|(k, _)| *k == "retry-after" || *k == "content-type" || *k == "location")
+            .map(|(k, v)| (k.to_string(), json!(v.to_str().unwrap_or_default())))
+            .collect();
+        let bytes = actix_web::test::read_body(res).await;
+        let inner_body = serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null);
+        statuses.insert(id.to_ascii_lowercase(), status);
+        responses.push(json!({"id": id, "status": status, "headers": headers, "body": inner_body}));
+    }
+    responses.reverse();
+    HttpResponse::Ok().json(json!({"responses": responses}))
+}
+
+fn app(
+    fake: web::Data<Graph>,
+) -> App<
+    impl actix_web::dev::ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .app_data(fake)
+        .wrap(from_fn(gate))
+        .route("/v1.0/me", web::get().to(me))
+        .route("/v1.0/$batch", web::post().to(batch))
+        .route("/v1.0/chats", web::post().to(create_chat))
+        .route("/v1.0/chats/{id}", web::get().to(get_chat))
+        .route("/v1.0/chats/{id}/messages", web::get().to(list_messages))
+        .route("/v1.0/chats/{id}/messages", web::post().to(post_message))
+        .route(
+            "/v1.0/chats/{id}/installedApps",
+            web::post().to(install_app),
+        )
+        .default_service(web::to(|| async {
+            error(400, "BadRequest", "Resource not found for the segment.")
+        }))
+}
+
+/// Starts the fake over plain HTTP on a loopback port.
+pub fn start(entra: web::Data<Entra>) -> (SocketAddr, web::Data<Graph>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let fake = web::Data::new(Graph::new(format!("http://{addr}"), entra));
+    let f = fake.clone();
+    let server = HttpServer::new(move || app(f.clone()))
+        .workers(1)
+        .listen(listener)
+        .unwrap();
+    actix_web::rt::spawn(server.run());
+    (addr, fake)
+}
+
+/// Starts the fake over HTTPS with the given PEM certificate and key (e.g. from
+/// `listeners::self_signed`), so proxies and root-certificate settings can be exercised.
+pub fn start_tls(
+    entra: web::Data<Entra>,
+    cert_pem_path: &str,
+    key_pem_path: &str,
+) -> (SocketAddr, web::Data<Graph>) {
+    let tls = jira_teams_bridge::config::load_tls(cert_pem_path, key_pem_path).unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let fake = web::Data::new(Graph::new(format!("https://{addr}"), entra));
+    let f = fake.clone();
+    let server = HttpServer::new(move || app(f.clone()))
+        .workers(1)
+        .listen_rustls_0_23(listener, tls)
+        .unwrap();
+    actix_web::rt::spawn(server.run());
+    (addr, fake)
+}

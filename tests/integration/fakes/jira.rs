@@ -1,0 +1,533 @@
+//! A fake Jira Data Center under a context path (`http://127.0.0.1:PORT/jira`), PROTOCOLS.md
+//! §4.3, §4.5, §5 and §7.1-7.2.
+//!
+//! Reproduces: the OAuth 2.0 provider of an incoming application link (`/rest/oauth2/latest/
+//! authorize|token`; token parameters from the form body OR the query string, as Atlassian's
+//! examples send them; PKCE S256; single-use codes; exact redirect URI; refresh-token rotation
+//! that disables the used RT, as Atlassian Cloud does and DC may), bearer-authenticated REST
+//! (`/rest/api/2/myself`, `/rest/api/2/issue/{idOrKey}` with DC's 404 missing / 403 hidden
+//! distinction), anonymous `serverInfo`, and scripted 429 with `Retry-After`. Anything outside
+//! the context path is 404, which catches URL-joining bugs that drop the context path.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::{Next, from_fn};
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use serde_json::{Value, json};
+
+use super::entra::pkce_challenge;
+
+/// Client id of the fake incoming application link.
+pub const CLIENT_ID: &str = "fake0a1b2c3d4e5f60718293a4b5c6d7e8f9";
+/// Its secret.
+pub const CLIENT_SECRET: &str = "fakejirasecret0123456789abcdef0123456789abcdef0123456789abcdef01";
+
+const SCOPES: [&str; 4] = ["READ", "WRITE", "ADMIN", "SYSTEM_ADMIN"];
+
+/// A Jira user: stable `key`, login `name`, display name.
+#[derive(Clone, Debug)]
+pub struct JiraUser {
+    pub key: String,
+    pub name: String,
+    pub display: String,
+}
+
+/// An issue and the user keys it is hidden from (issue security / project permissions).
+#[derive(Clone, Debug)]
+pub struct Issue {
+    pub id: u64,
+    pub key: String,
+    pub summary: String,
+    pub hidden_from: Vec<String>,
+}
+
+struct Grant {
+    user_key: String,
+    redirect_uri: String,
+    code_challenge: Option<String>,
+    scope: String,
+    used: bool,
+}
+
+struct AccessToken {
+    user_key: String,
+    expires_at: Instant,
+    revoked: bool,
+}
+
+struct RefreshGrant {
+    user_key: String,
+    scope: String,
+    /// Used once (rotated) or revoked.
+    disabled: bool,
+}
+
+/// State of the fake.
+pub struct Jira {
+    /// Base URL including the context path, e.g. `http://127.0.0.1:PORT/jira`.
+    pub base: String,
+    pub users: Mutex<HashMap<String, JiraUser>>,
+    /// Who "logs in" at the next authorize (user key).
+    pub signed_in: Mutex<Option<String>>,
+    /// When set, authorize and token require exactly this redirect URI.
+    pub redirect_uri: Mutex<Option<String>>,
+    /// Access-token lifetime, seconds (default 3600, Jira DC's default).
+    pub expires_in: AtomicU64,
+    /// `grant_type=refresh_token` calls that passed client authentication.
+    pub refresh_calls: AtomicUsize,
+    /// Issues by key.
+    pub issues: Mutex<HashMap<String, Issue>>,
+    /// Every request: arrival time, method, path and query as sent.
+    pub requests: Mutex<Vec<(Instant, String, String)>>,
+    throttle: Mutex<(usize, u64)>,
+    codes: Mutex<HashMap<String, Grant>>,
+    access_tokens: Mutex<HashMap<String, AccessToken>>,
+    refresh_tokens: Mutex<HashMap<String, RefreshGrant>>,
+}
+
+fn random_hex(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    openssl::rand::rand_bytes(&mut buf).unwrap();
+    hex::encode(buf)
+}
+
+fn oauth_error(status: u16, error: &str, description: &str) -> HttpResponse {
+    HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap())
+        .json(json!({"error": error, "error_description": description}))
+}
+
+/// Jira's REST error shape.
+fn rest_error(status: u16, message: &str) -> HttpResponse {
+    HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap())
+        .json(json!({"errorMessages": [message], "errors": {}}))
+}
+
+fn error_page(message: &str) -> HttpResponse {
+    HttpResponse::BadRequest()
+        .content_type("text/html; charset=utf-8")
+        .body(format!(
+            "<html><body><h1>OAuth 2.0 error</h1><p>{message}</p></body></html>"
+        ))
+}
+
+impl Jira {
+    fn new(base: String) -> Self {
+        Self {
+            base,
+            users: Mutex::default(),
+            signed_in: Mutex::default(),
+            redirect_uri: Mutex::default(),
+            expires_in: AtomicU64::new(3600),
+            refresh_calls: AtomicUsize::new(0),
+            issues: Mutex::default(),
+            requests: Mutex::default(),
+            throttle: Mutex::default(),
+            codes: Mutex::default(),
+            access_tokens: Mutex::default(),
+            refresh_tokens: Mutex::default(),
+        }
+    }
+
+    pub fn add_user(&self, key: &str, name: &str, display: &str) {
+        self.users.lock().unwrap().insert(
+            key.to_owned(),
+            JiraUser {
+                key: key.to_owned(),
+                name: name.to_owned(),
+                display: display.to_owned(),
+            },
+        );
+    }
+
+    /// Makes `key` the user who approves the next authorize.
+    pub fn sign_in_as(&self, key: &str) {
+        *self.signed_in.lock().unwrap() = Some(key.to_owned());
+    }
+
+    /// Registers the application link's redirect URL; from now on it must match exactly.
+    pub fn set_redirect_uri(&self, uri: &str) {
+        *self.redirect_uri.lock().unwrap() = Some(uri.to_owned());
+    }
+
+    pub fn add_issue(&self, id: u64, key: &str, summary: &str, hidden_from: &[&str]) {
+        self.issues.lock().unwrap().insert(
+            key.to_owned(),
+            Issue {
+                id,
+                key: key.to_owned(),
+                summary: summary.to_owned(),
+                hidden_from: hidden_from.iter().map(|s| (*s).to_owned()).collect(),
+            },
+        );
+    }
+
+    /// Revokes every access and refresh token of the user.
+    pub fn revoke_user(&self, key: &str) {
+        for t in self.access_tokens.lock().unwrap().values_mut() {
+            if t.user_key == key {
+                t.revoked = true;
+            }
+        }
+        for t in self.refresh_tokens.lock().unwrap().values_mut() {
+            if t.user_key == key {
+                t.disabled = true;
+            }
+        }
+    }
+
+    /// The next `n` requests answer 429 with `Retry-After: retry_after_secs`.
+    pub fn throttle_next(&self, n: usize, retry_after_secs: u64) {
+        *self.throttle.lock().unwrap() = (n, retry_after_secs);
+    }
+
+    fn issue_tokens(&self, user_key: &str, scope: &str) -> HttpResponse {
+        let secs = self.expires_in.load(Ordering::SeqCst);
+        let at = random_hex(32);
+        let rt = random_hex(32);
+        self.access_tokens.lock().unwrap().insert(
+            at.clone(),
+            AccessToken {
+                user_key: user_key.to_owned(),
+                expires_at: Instant::now() + Duration::from_secs(secs),
+                revoked: false,
+            },
+        );
+        self.refresh_tokens.lock().unwrap().insert(
+            rt.clone(),
+            RefreshGrant {
+                user_key: user_key.to_owned(),
+                scope: scope.to_owned(),
+                disabled: false,
+            },
+        );
+        HttpResponse::Ok().json(json!({
+            "access_token": at,
+            "refresh_token": rt,
+            "expires_in": secs,
+            "token_type": "bearer",
+            "scope": scope,
+        }))
+    }
+
+    /// The user behind the bearer token, or a 401.
+    fn caller(&self, req: &HttpRequest) -> Result<JiraUser, Box<HttpResponse>> {
+        let unauthorized = || {
+            Err(Box::new(HttpResponse::Unauthorized()
+                .insert_header(("WWW-Authenticate", "OAuth realm=\"fake-jira\""))
+                .json(json!({
+                    "errorMessages": ["You are not authenticated. Authentication required to perform this operation."],
+                    "errors": {},
+                }))))
+        };
+        let Some(token) = req
+            .headers()
+            .get("authorization")
+            .and_then(|h| h.to_str().ok())
+            .and_then(|h| h.strip_prefix("Bearer "))
+        else {
+            return unauthorized();
+        };
+        let key = {
+            let tokens = self.access_tokens.lock().unwrap();
+            match tokens.get(token) {
+                Some(t) if !t.revoked && t.expires_at > Instant::now() => t.user_key.clone(),
+                _ => return unauthorized(),
+            }
+        };
+        match self.users.lock().unwrap().get(&key) {
+            Some(u) => Ok(u.clone()),
+            None => unauthorized(),
+        }
+    }
+
+    fn user_json(&self, u: &JiraUser) -> Value {
+        json!({
+            "self": format!("{}/rest/api/2/user?username={}", self.base, u.name),
+            "key": u.key,
+            "name": u.name,
+            "emailAddress": format!("{}@example.com", u.name),
+            "displayName": u.display,
+            "active": true,
+            "deleted": false,
+            "timeZone": "UTC",
+            "locale": "en_US",
+        })
+    }
+}
+
+/// Logs every request, then answers 429 while scripted throttling lasts.
+async fn gate(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse, actix_web::Error> {
+    let fake = req.app_data::<web::Data<Jira>>().unwrap().clone();
+    let path = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_default();
+    fake.requests
+        .lock()
+        .unwrap()
+        .push((Instant::now(), req.method().to_string(), path));
+    let retry_after = {
+        let mut t = fake.throttle.lock().unwrap();
+        (t.0 > 0).then(|| {
+            t.0 -= 1;
+            t.1
+        })
+    };
+    if let Some(secs) = retry_after {
+        // Header names per the DC rate-limiting docs [mem]; clients should rely on 429 +
+        // Retry-After only.
+        let res = HttpResponse::TooManyRequests()
+            .insert_header(("Retry-After", secs.to_string()))
+            .insert_header(("X-RateLimit-Limit", "10"))
+            .insert_header(("X-RateLimit-Remaining", "0"))
+            .insert_header(("X-RateLimit-Interval-Seconds", "1"))
+            .insert_header(("X-RateLimit-FillRate", "1"))
+            .json(json!({"errorMessages": ["Rate limit exceeded."], "errors": {}}));
+        return Ok(req.into_response(res));
+    }
+    Ok(next.call(req).await?.map_into_boxed_body())
+}
+
+macro_rules! ok_or_return {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(res) => return *res,
+        }
+    };
+}
+
+fn redirect(redirect_uri: &str, pairs: &[(&str, &str)]) -> HttpResponse {
+    let mut url = url::Url::parse(redirect_uri).unwrap();
+    {
+        let mut q = url.query_pairs_mut();
+        for (k, v) in pairs {
+            q.append_pair(k, v);
+        }
+    }
+    HttpResponse::Found()
+        .insert_header(("Location", url.as_str()))
+        .finish()
+}
+
+async fn authorize(
+    query: web::Query<Vec<(String, String)>>,
+    fake: web::Data<Jira>,
+) -> HttpResponse {
+    let get = |k: &str| query.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    if get("client_id") != Some(CLIENT_ID) {
+        return error_page("Unknown client_id.");
+    }
+    let Some(redirect_uri) = get("redirect_uri").filter(|r| url::Url::parse(r).is_ok()) else {
+        return error_page("Missing or invalid redirect_uri.");
+    };
+    if let Some(registered) = fake.redirect_uri.lock().unwrap().as_deref()
+        && registered != redirect_uri
+    {
+        // Never redirect to an unregistered URI: show the error in Jira instead.
+        return error_page("redirect_uri does not match the application link.");
+    }
+    let state = get("state").unwrap_or_default();
+    let refuse = |error: &str, description: &str| {
+        redirect(
+            redirect_uri,
+            &[
+                ("error", error),
+                ("error_description", description),
+                ("state", state),
+            ],
+        )
+    };
+    if get("response_type") != Some("code") {
+        return refuse("unsupported_response_type", "response_type must be code");
+    }
+    let scope = get("scope").unwrap_or_default();
+    if scope.is_empty() || !scope.split_whitespace().all(|s| SCOPES.contains(&s)) {
+        return refuse(
+            "invalid_scope",
+            "scope must be READ, WRITE, ADMIN or SYSTEM_ADMIN",
+        );
+    }
+    let code_challenge = get("code_challenge").map(str::to_owned);
+    // Plain authorization code (no PKCE) is allowed; with PKCE only S256 is accepted here.
+    if code_challenge.is_some() && get("code_challenge_method") != Some("S256") {
+        return refuse("invalid_request", "code_challenge_method must be S256");
+    }
+    let signed_in = fake.signed_in.lock().unwrap().clone();
+    let Some(user_key) = signed_in.filter(|k| fake.users.lock().unwrap().contains_key(k)) else {
+        return refuse("access_denied", "no user logged in");
+    };
+    let code = random_hex(16);
+    fake.codes.lock().unwrap().insert(
+        code.clone(),
+        Grant {
+            user_key,
+            redirect_uri: redirect_uri.to_owned(),
+            code_challenge,
+            scope: scope.to_owned(),
+            used: false,
+        },
+    );
+    let mut pairs = vec![("code", code.as_str())];
+    if get("state").is_some() {
+        pairs.push(("state", state));
+    }
+    redirect(redirect_uri, &pairs)
+}
+
+async fn token(req: HttpRequest, body: web::Bytes, fake: web::Data<Jira>) -> HttpResponse {
+    // Atlassian's examples put every parameter in the query string of the POST; regular OAuth
+    // clients send a form body. Accept both; the body wins on conflicts.
+    let mut params: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    params.extend(
+        serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string()).unwrap_or_default(),
+    );
+    let get = |k: &str| {
+        params
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    if get("client_id") != CLIENT_ID || get("client_secret") != CLIENT_SECRET {
+        return oauth_error(401, "invalid_client", "Client authentication failed");
+    }
+    let registered = fake.redirect_uri.lock().unwrap().clone();
+    match get("grant_type").as_str() {
+        "authorization_code" => {
+            let (user_key, scope) = {
+                let mut codes = fake.codes.lock().unwrap();
+                let Some(grant) = codes.get_mut(&get("code")) else {
+                    return oauth_error(400, "invalid_grant", "Unknown authorization code");
+                };
+                if grant.used {
+                    return oauth_error(400, "invalid_grant", "Authorization code already used");
+                }
+                grant.used = true;
+                if grant.redirect_uri != get("redirect_uri") {
+                    return oauth_error(400, "invalid_grant", "redirect_uri mismatch");
+                }
+                if let Some(challenge) = &grant.code_challenge
+                    && pkce_challenge(&get("code_verifier")) != *challenge
+                {
+                    return oauth_error(400, "invalid_grant", "PKCE verification failed");
+                }
+                (grant.user_key.clone(), grant.scope.clone())
+            };
+            fake.issue_tokens(&user_key, &scope)
+        }
+        "refresh_token" => {
+            fake.refresh_calls.fetch_add(1, Ordering::SeqCst);
+            if let Some(r) = registered
+                && !get("redirect_uri").is_empty()
+                && get("redirect_uri") != r
+            {
+                return oauth_error(400, "invalid_grant", "redirect_uri mismatch");
+            }
+            let (user_key, scope) = {
+                let mut rts = fake.refresh_tokens.lock().unwrap();
+                match rts.get_mut(&get("refresh_token")) {
+                    Some(g) if !g.disabled => {
+                        // Rotation: the presented RT is spent whatever happens next.
+                        g.disabled = true;
+                        (g.user_key.clone(), g.scope.clone())
+                    }
+                    _ => {
+                        return oauth_error(400, "invalid_grant", "Refresh token is invalid");
+                    }
+                }
+            };
+            fake.issue_tokens(&user_key, &scope)
+        }
+        _ => oauth_error(400, "unsupported_grant_type", "Unsupported grant type"),
+    }
+}
+
+async fn myself(req: HttpRequest, fake: web::Data<Jira>) -> HttpResponse {
+    let user = ok_or_return!(fake.caller(&req));
+    HttpResponse::Ok().json(fake.user_json(&user))
+}
+
+async fn server_info(fake: web::Data<Jira>) -> HttpResponse {
+    HttpResponse::Ok().json(json!({
+        "baseUrl": fake.base,
+        "version": "10.3.1",
+        "versionNumbers": [10, 3, 1],
+        "deploymentType": "Server",
+        "buildNumber": 10030001,
+        "buildDate": "2026-01-01T00:00:00.000+0000",
+        "serverTitle": "Fake Jira",
+    }))
+}
+
+async fn issue(req: HttpRequest, path: web::Path<String>, fake: web::Data<Jira>) -> HttpResponse {
+    let user = ok_or_return!(fake.caller(&req));
+    let wanted = path.into_inner();
+    let found = {
+        let issues = fake.issues.lock().unwrap();
+        if wanted.bytes().all(|b| b.is_ascii_digit()) {
+            issues
+                .values()
+                .find(|i| i.id.to_string() == wanted)
+                .cloned()
+        } else {
+            // Lower-case keys are retried upper-cased, as Jira does.
+            issues.get(&wanted.to_ascii_uppercase()).cloned()
+        }
+    };
+    let Some(issue) = found else {
+        return rest_error(404, "Issue Does Not Exist");
+    };
+    if issue.hidden_from.contains(&user.key) {
+        // DC leaks existence: 403, not 404, when the issue exists but is not browsable.
+        return rest_error(
+            403,
+            "You do not have the permission to see the specified issue.",
+        );
+    }
+    HttpResponse::Ok().json(json!({
+        "expand": "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations",
+        "id": issue.id.to_string(),
+        "key": issue.key,
+        "self": format!("{}/rest/api/2/issue/{}", fake.base, issue.id),
+        "fields": {
+            "summary": issue.summary,
+            "status": {"name": "Open", "id": "1"},
+        },
+    }))
+}
+
+/// Starts the fake under `context_path` (e.g. `/jira`; `""` for none). Returns the base URL
+/// including the context path, and the state.
+pub fn start(context_path: &str) -> (String, web::Data<Jira>) {
+    let ctx = context_path.trim_end_matches('/').to_owned();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let base = format!("http://{addr}{ctx}");
+    let fake = web::Data::new(Jira::new(base.clone()));
+    let f = fake.clone();
+    let server = HttpServer::new(move || {
+        App::new().app_data(f.clone()).wrap(from_fn(gate)).service(
+            web::scope(&ctx)
+                .route("/rest/oauth2/latest/authorize", web::get().to(authorize))
+                .route("/rest/oauth2/latest/token", web::post().to(token))
+                .route("/rest/api/2/myself", web::get().to(myself))
+                .route("/rest/api/2/serverInfo", web::get().to(server_info))
+                .route("/rest/api/2/issue/{id_or_key}", web::get().to(issue)),
+        )
+    })
+    .workers(1)
+    .listen(listener)
+    .unwrap();
+    actix_web::rt::spawn(server.run());
+    (base, fake)
+}
