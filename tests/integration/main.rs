@@ -14,6 +14,7 @@ mod fakes;
 mod fakes_selftest;
 mod instances;
 mod inventory;
+mod linking;
 mod listeners;
 mod outbound;
 mod outbox;
