@@ -40,6 +40,15 @@ pub async fn world() -> World {
 pub async fn world_with(tweak: impl FnOnce(&mut jira_teams_bridge::config::Settings)) -> World {
     let (_, entra) = fakes::entra::start(3600);
     let (_, graph) = fakes::graph::start(entra.clone());
+    world_with_fakes(entra, graph, tweak).await
+}
+
+/// A world around given Entra and Graph doubles (e.g. a Graph on TLS).
+pub async fn world_with_fakes(
+    entra: web::Data<Entra>,
+    graph: web::Data<Graph>,
+    tweak: impl FnOnce(&mut jira_teams_bridge::config::Settings),
+) -> World {
     let (jira_base, jira) = fakes::jira::start("/jira");
     let (login, graph_root) = (entra.base.clone(), graph.base.clone());
     let app = spawn_app_with(move |s| {

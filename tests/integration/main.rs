@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod admin_connections;
 mod api_auth;
 mod api_chats;
 mod api_openapi;
@@ -18,6 +19,7 @@ mod linking;
 mod listeners;
 mod outbound;
 mod outbox;
+mod relay;
 mod schema;
 mod setup_and_login;
 mod vault;

@@ -144,7 +144,7 @@ fn valid_upn(s: &str) -> bool {
 }
 
 /// `POST /api/v1/issues/{issueId}/chats/create`.
-#[utoipa::path(post, path = "/api/v1/issues/{issue_id}/chats/create", tag = "chat relay", params(("issue_id" = String, Path, description = "Jira's numeric issue id, e.g. 10045")), request_body = CreateChat, responses((status = 201, description = "Group chat created in Teams and linked to the issue; the caller is its creator and an owner", body = CreatedChat), (status = 400, description = "invalid_issue_id, invalid_member, too_many_members, graph_bad_request or invalid_json", body = ProblemDoc, content_type = "application/problem+json"), (status = 401, description = "Refused by JWT authentication", body = ProblemDoc, content_type = "application/problem+json"), (status = 403, description = "not_linked or graph_forbidden", body = ProblemDoc, content_type = "application/problem+json"), (status = 404, description = "issue_not_visible", body = ProblemDoc, content_type = "application/problem+json"), (status = 409, description = "needs_sign_in", body = ProblemDoc, content_type = "application/problem+json"), (status = 422, description = "member_not_linked", body = ProblemDoc, content_type = "application/problem+json"), (status = 502, description = "graph_unavailable, jira_unavailable, microsoft_configuration", body = ProblemDoc, content_type = "application/problem+json"), (status = 503, description = "microsoft_not_configured, jira_oauth_not_configured, graph_throttled", body = ProblemDoc, content_type = "application/problem+json")), security(("jiraJwt" = [])))]
+#[utoipa::path(post, path = "/api/v1/issues/{issue_id}/chats/create", tag = "chat relay", params(("issue_id" = String, Path, description = "Jira's numeric issue id, e.g. 10045")), request_body = CreateChat, responses((status = 201, description = "Group chat created in Teams and linked to the issue; the caller is its creator and an owner", body = CreatedChat), (status = 400, description = "invalid_issue_id, invalid_member, too_many_members, graph_bad_request or invalid_json", body = ProblemDoc, content_type = "application/problem+json"), (status = 401, description = "Refused by JWT authentication", body = ProblemDoc, content_type = "application/problem+json"), (status = 403, description = "not_linked or graph_forbidden", body = ProblemDoc, content_type = "application/problem+json"), (status = 404, description = "issue_not_visible", body = ProblemDoc, content_type = "application/problem+json"), (status = 409, description = "needs_sign_in", body = ProblemDoc, content_type = "application/problem+json"), (status = 422, description = "member_not_linked or member_unknown", body = ProblemDoc, content_type = "application/problem+json"), (status = 502, description = "graph_unavailable, jira_unavailable, microsoft_configuration", body = ProblemDoc, content_type = "application/problem+json"), (status = 503, description = "microsoft_not_configured, jira_oauth_not_configured, graph_throttled", body = ProblemDoc, content_type = "application/problem+json")), security(("jiraJwt" = [])))]
 pub async fn create_issue_chat(
     state: web::Data<AppState>,
     caller: JiraCaller,
@@ -256,6 +256,13 @@ pub async fn create_issue_chat(
         .await
     {
         Ok(c) => c,
+        Err(GraphError::Status { status: 404, .. }) => {
+            return Err(AppError::client(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "member_unknown",
+                "Microsoft does not know one of the members; check the UPNs.",
+            ));
+        }
         Err(e) => return Err(graph_error(&state, &me, e).await),
     };
     let Some(chat_id) = crate::domain::TeamsChatId::parse(&chat.id) else {
@@ -410,12 +417,16 @@ async fn reader(
     .await?;
     match creator {
         Some(c) if c.status == "linked" => Ok((c, true)),
-        _ => Err(AppError::client(
-            StatusCode::CONFLICT,
-            "shared_read_unavailable",
-            "The chat's creator must sign in to Microsoft again before others can read it here.",
-        )),
+        _ => Err(shared_unavailable()),
     }
+}
+
+fn shared_unavailable() -> AppError {
+    AppError::client(
+        StatusCode::CONFLICT,
+        "shared_read_unavailable",
+        "The chat's creator must sign in to Microsoft again before others can read it here.",
+    )
 }
 
 /// `GET /api/v1/issues/{issueId}/chats/{chatId}/messages`.
@@ -454,15 +465,25 @@ pub async fn list_chat_messages(
     } else {
         "read a Teams chat as the user".to_owned()
     };
+    // for a shared reader, the creator's lapsed sign-in is not theirs to fix
+    let shared_stop = |e: AppError| {
+        if on_behalf && e.code() == "needs_sign_in" {
+            shared_unavailable()
+        } else {
+            e
+        }
+    };
     let ms = connections::microsoft(&state, &who).await?;
-    let token = tokens::microsoft_token(&state, &mapping, &who, &purpose, on_behalf).await?;
+    let token = tokens::microsoft_token(&state, &mapping, &who, &purpose, on_behalf)
+        .await
+        .map_err(shared_stop)?;
     let page = match ms
         .graph
         .list_messages(&token, chat.as_str(), limit, link_cursor.as_deref())
         .await
     {
         Ok(p) => p,
-        Err(e) => return Err(graph_error(&state, &mapping, e).await),
+        Err(e) => return Err(shared_stop(graph_error(&state, &mapping, e).await)),
     };
     Ok(HttpResponse::Ok().json(MessagePage {
         items: page.messages.iter().map(message_view).collect(),
