@@ -32,12 +32,14 @@ pub struct AppState {
     /// The one outbound HTTP stack (proxy, CA bundle, timeouts, retries).
     pub http: OutboundHttp,
     /// The Microsoft connection built from the current registration (see `web::connections`).
-    pub microsoft:
-        Arc<tokio::sync::Mutex<Option<(String, Arc<crate::clients::microsoft::MicrosoftConn>)>>>,
+    pub microsoft: Arc<tokio::sync::Mutex<Option<MicrosoftSlot>>>,
     /// One lock per token row: refreshes of one user's token never run concurrently here (a
     /// database lease covers other daemons).
     pub refresh_locks: Arc<Mutex<HashMap<Uuid, Arc<tokio::sync::Mutex<()>>>>>,
 }
+
+/// The built Microsoft clients and the fingerprint of the registration they were built from.
+pub type MicrosoftSlot = (String, Arc<crate::clients::microsoft::MicrosoftConn>);
 
 /// A decrypted secret held in memory for a short time.
 #[derive(Clone)]

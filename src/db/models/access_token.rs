@@ -101,7 +101,7 @@ impl TokenRow {
                 access_token::jira_instance_id.eq(instance),
                 access_token::ms_tenant_id.eq(ms_tenant),
                 access_token::refresh_token.eq(&refresh),
-                values.clone(),
+                values,
             ))
             .on_conflict(access_token::id)
             .do_update()

@@ -197,12 +197,11 @@ pub async fn microsoft_submit(
         e.bot_app_id = Some("The bot app id is a GUID.".into());
     }
     let catalog = f.teams_app_catalog_id.trim();
-    if !catalog.is_empty()
-        && !(catalog.len() <= 64
-            && catalog
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-'))
-    {
+    let catalog_ok = catalog.len() <= 64
+        && catalog
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if !catalog_ok {
         e.catalog_id = Some("The catalog id is the GUID Teams gives the uploaded app.".into());
     }
     let cloud = CLOUDS.iter().find(|c| c.0 == f.cloud).map(|c| c.0);
