@@ -189,6 +189,8 @@ pub struct OutboundSettings {
     pub ca_file: String,
     pub connect_timeout_secs: u64,
     pub timeout_secs: u64,
+    /// Calls to Microsoft in flight at once per tenant (Graph throttles per app and tenant).
+    pub max_concurrent_per_tenant: usize,
 }
 
 impl Default for OutboundSettings {
@@ -199,6 +201,7 @@ impl Default for OutboundSettings {
             ca_file: String::new(),
             connect_timeout_secs: 5,
             timeout_secs: 30,
+            max_concurrent_per_tenant: 16,
         }
     }
 }
@@ -416,6 +419,12 @@ impl Settings {
             return Err(ConfigError::new(
                 "outbound.timeout_secs",
                 "timeouts must be at least 1 second",
+            ));
+        }
+        if !(1..=256).contains(&self.outbound.max_concurrent_per_tenant) {
+            return Err(ConfigError::new(
+                "outbound.max_concurrent_per_tenant",
+                "must be between 1 and 256",
             ));
         }
         if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {

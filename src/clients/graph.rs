@@ -85,20 +85,28 @@ fn seg(id: &str) -> String {
     out
 }
 
-/// Graph at one cloud's root (`https://graph.microsoft.com` or an override).
+/// Graph at one cloud's root (`https://graph.microsoft.com` or an override), for one tenant.
 #[derive(Clone)]
 pub struct GraphClient {
     http: OutboundHttp,
     root: String,
+    /// Calls in flight for this tenant; more wait for a permit (retries included).
+    permits: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 impl GraphClient {
-    /// A client for the Graph root `root`.
-    pub fn new(http: OutboundHttp, root: &str) -> GraphClient {
+    /// A client for the Graph root `root` that runs at most `max_concurrent` calls at once.
+    pub fn new(http: OutboundHttp, root: &str, max_concurrent: usize) -> GraphClient {
         GraphClient {
             http,
             root: root.trim_end_matches('/').to_owned(),
+            permits: std::sync::Arc::new(tokio::sync::Semaphore::new(max_concurrent.max(1))),
         }
+    }
+
+    /// Calls that may start now without waiting.
+    pub fn available_permits(&self) -> usize {
+        self.permits.available_permits()
     }
 
     fn v1(&self, path: &str) -> String {
@@ -112,6 +120,8 @@ impl GraphClient {
         url: &str,
         body: Option<&Value>,
     ) -> Result<(StatusCode, actix_web::web::Bytes), GraphError> {
+        // a closed semaphore cannot happen (it is never closed); treat it as unlimited
+        let _permit = self.permits.acquire().await.ok();
         let res = self
             .http
             .send("graph", |c| {

@@ -41,7 +41,12 @@ pub struct MicrosoftConn {
 
 impl MicrosoftConn {
     /// Builds the clients; `endpoints` already carries the configured overrides.
-    pub fn new(http: &OutboundHttp, registration: Registration, endpoints: Endpoints) -> Self {
+    pub fn new(
+        http: &OutboundHttp,
+        registration: Registration,
+        endpoints: Endpoints,
+        max_concurrent: usize,
+    ) -> Self {
         MicrosoftConn {
             signin: SignInClient::new(
                 http.clone(),
@@ -57,7 +62,7 @@ impl MicrosoftConn {
                 &registration.client_id,
                 registration.client_secret.clone(),
             ),
-            graph: GraphClient::new(http.clone(), &endpoints.graph),
+            graph: GraphClient::new(http.clone(), &endpoints.graph, max_concurrent),
             registration,
             endpoints,
         }

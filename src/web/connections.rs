@@ -126,7 +126,12 @@ pub async fn microsoft(state: &AppState, actor: &Actor) -> Result<Arc<MicrosoftC
         &m.bot_openid_metadata_url,
         &m.service_url_hosts,
     );
-    let conn = Arc::new(MicrosoftConn::new(&state.http, registration, endpoints));
+    let conn = Arc::new(MicrosoftConn::new(
+        &state.http,
+        registration,
+        endpoints,
+        state.settings.outbound.max_concurrent_per_tenant,
+    ));
     *slot = Some((fingerprint, conn.clone()));
     Ok(conn)
 }

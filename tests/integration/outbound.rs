@@ -213,3 +213,54 @@ async fn a_private_ca_is_trusted_only_when_configured() {
         "hello"
     );
 }
+
+#[derive(Default)]
+struct InFlight {
+    now: std::sync::atomic::AtomicUsize,
+    max: std::sync::atomic::AtomicUsize,
+}
+
+/// A slow Graph page: counts how many requests are in flight at once.
+async fn slow_page(flight: web::Data<InFlight>) -> HttpResponse {
+    use std::sync::atomic::Ordering;
+    let n = flight.now.fetch_add(1, Ordering::SeqCst) + 1;
+    flight.max.fetch_max(n, Ordering::SeqCst);
+    actix_web::rt::time::sleep(Duration::from_millis(150)).await;
+    flight.now.fetch_sub(1, Ordering::SeqCst);
+    HttpResponse::Ok().json(serde_json::json!({"value": []}))
+}
+
+#[actix_web::test]
+async fn graph_calls_for_one_tenant_never_exceed_the_concurrency_limit() {
+    use jira_teams_bridge::clients::graph::GraphClient;
+    let flight = web::Data::new(InFlight::default());
+    let f = flight.clone();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(f.clone())
+            .default_service(web::to(slow_page))
+    })
+    .workers(2)
+    .bind("127.0.0.1:0")
+    .unwrap();
+    let addr = server.addrs()[0];
+    actix_web::rt::spawn(server.run());
+    let http = OutboundHttp::from_settings(&settings(), RetryPolicy::default()).unwrap();
+    let graph = GraphClient::new(http, &format!("http://{addr}"), 2);
+    let token = secrecy::SecretString::from("t".to_owned());
+    let calls: Vec<_> = (0..6)
+        .map(|_| {
+            let (g, t) = (graph.clone(), token.clone());
+            actix_web::rt::spawn(async move {
+                g.list_messages(&t, "19:abc@thread.v2", 10, None).await.map(|_| ())
+            })
+        })
+        .collect();
+    let started = Instant::now();
+    for c in calls {
+        c.await.unwrap().unwrap();
+    }
+    assert_eq!(flight.max.load(std::sync::atomic::Ordering::SeqCst), 2);
+    assert!(started.elapsed() >= Duration::from_millis(400), "six calls in three waves");
+    assert_eq!(graph.available_permits(), 2, "every permit came back");
+}
