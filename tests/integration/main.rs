@@ -8,6 +8,7 @@ mod api_auth;
 mod api_chats;
 mod api_openapi;
 mod api_settings;
+mod bench;
 mod cli_and_config;
 mod doctor;
 mod entra;

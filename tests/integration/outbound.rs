@@ -252,7 +252,9 @@ async fn graph_calls_for_one_tenant_never_exceed_the_concurrency_limit() {
         .map(|_| {
             let (g, t) = (graph.clone(), token.clone());
             actix_web::rt::spawn(async move {
-                g.list_messages(&t, "19:abc@thread.v2", 10, None).await.map(|_| ())
+                g.list_messages(&t, "19:abc@thread.v2", 10, None)
+                    .await
+                    .map(|_| ())
             })
         })
         .collect();
@@ -261,6 +263,9 @@ async fn graph_calls_for_one_tenant_never_exceed_the_concurrency_limit() {
         c.await.unwrap().unwrap();
     }
     assert_eq!(flight.max.load(std::sync::atomic::Ordering::SeqCst), 2);
-    assert!(started.elapsed() >= Duration::from_millis(400), "six calls in three waves");
+    assert!(
+        started.elapsed() >= Duration::from_millis(400),
+        "six calls in three waves"
+    );
     assert_eq!(graph.available_permits(), 2, "every permit came back");
 }
