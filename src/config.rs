@@ -49,6 +49,28 @@ pub struct Settings {
     pub admin: AdminSettings,
     #[serde(default)]
     pub jira: JiraSettings,
+    #[serde(default)]
+    pub outbox: OutboxSettings,
+}
+
+/// `[outbox]`: the delivery queue.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutboxSettings {
+    /// How long a claimed delivery stays with its runner; after a crash it returns to the
+    /// queue when this expires.
+    pub lease_secs: u64,
+    /// Attempts before a delivery is given up (shown as failed in the admin UI).
+    pub max_attempts: i32,
+}
+
+impl Default for OutboxSettings {
+    fn default() -> Self {
+        Self {
+            lease_secs: 60,
+            max_attempts: 8,
+        }
+    }
 }
 
 /// `[jira]`: the Jira side.
@@ -388,10 +410,16 @@ impl Settings {
             check_base_url(key, value)?;
         }
         for host in &self.microsoft.service_url_hosts {
-            if host.is_empty() || host.contains('/') || host.contains(':') || host.contains('@') {
+            // a bare host, or host:port for private endpoints
+            let (name, port) = host.split_once(':').unwrap_or((host, "443"));
+            if name.is_empty()
+                || name.contains('/')
+                || name.contains('@')
+                || port.parse::<u16>().map_or(true, |p| p == 0)
+            {
                 return Err(ConfigError::new(
                     "microsoft.service_url_hosts",
-                    format!("`{host}` must be a bare host name"),
+                    format!("`{host}` must be a host name, optionally with :port"),
                 ));
             }
         }
@@ -419,6 +447,18 @@ impl Settings {
             return Err(ConfigError::new(
                 "outbound.timeout_secs",
                 "timeouts must be at least 1 second",
+            ));
+        }
+        if !(5..=3600).contains(&self.outbox.lease_secs) {
+            return Err(ConfigError::new(
+                "outbox.lease_secs",
+                "must be between 5 and 3600 seconds",
+            ));
+        }
+        if !(1..=100).contains(&self.outbox.max_attempts) {
+            return Err(ConfigError::new(
+                "outbox.max_attempts",
+                "must be between 1 and 100",
             ));
         }
         if !(1..=256).contains(&self.outbound.max_concurrent_per_tenant) {

@@ -179,11 +179,16 @@ impl Application {
             }
         };
 
-        // Deliverers arrive with the Teams bot; until then the runner only reaps expired leases.
         let runner = crate::jobs::outbox::OutboxRunner::new(
             state.pool.clone(),
-            Vec::new(),
-            Default::default(),
+            vec![Arc::new(crate::jobs::notify::ChatNotifier::new(
+                state.clone(),
+            ))],
+            crate::jobs::outbox::RunnerConfig {
+                lease: std::time::Duration::from_secs(settings.outbox.lease_secs),
+                max_attempts: settings.outbox.max_attempts,
+                ..Default::default()
+            },
         );
         actix_web::rt::spawn(runner.run_forever());
         tracing::info!(listen.internal = %internal_addr, listen.public = ?public_addr, "listening");

@@ -1,11 +1,13 @@
 //! Validated value types. Pure: no IO, no database, no framework.
 
+pub mod card;
 pub mod chat_html;
 pub mod cloud;
 pub mod jira_base_url;
 pub mod jira_event;
 pub mod public_id;
 pub mod qsh;
+pub mod service_url;
 pub mod settings;
 pub mod shared_secret;
 pub mod teams_chat_id;

@@ -1,4 +1,5 @@
 //! Background work: the outbox runner and its lease reaper.
 
 pub mod doctor;
+pub mod notify;
 pub mod outbox;

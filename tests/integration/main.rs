@@ -18,6 +18,7 @@ mod instances;
 mod inventory;
 mod linking;
 mod listeners;
+mod notify;
 mod outbound;
 mod outbox;
 mod relay;

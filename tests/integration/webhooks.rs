@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::helpers::{TestApp, between, spawn_app, spawn_app_with};
 
-fn fixture(name: &str) -> Vec<u8> {
+pub fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/integration/fixtures/jira")

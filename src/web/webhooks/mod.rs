@@ -22,11 +22,9 @@ use crate::db::models::secret::JIRA_WEBHOOK_SECRET;
 use crate::domain::PublicId;
 use crate::domain::jira_event::{self, JiraEvent};
 use crate::error::AppError;
+use crate::jobs::notify::CHAT_NOTIFICATION;
 use crate::state::AppState;
 use crate::web::api::auth::cached_secret;
-
-/// The outbox kind of a notification to one chat.
-pub const CHAT_NOTIFICATION: &str = "chat_notification";
 
 /// Routes.
 pub fn routes(cfg: &mut web::ServiceConfig) {

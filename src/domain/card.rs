@@ -1,0 +1,111 @@
+//! The Adaptive Card of an issue event (Bot Framework form: `content` is an object): issue key
+//! and summary, what happened and what changed, who did it, and a link to the issue. Text from
+//! Jira is plain text in TextBlocks (Adaptive Cards render no HTML).
+
+use serde_json::{Value, json};
+
+use super::jira_event::{EventKind, JiraEvent};
+
+/// Longest summary shown on a card.
+const SUMMARY_CHARS: usize = 200;
+
+fn what(e: &JiraEvent) -> &'static str {
+    match e.kind {
+        EventKind::IssueCreated => "created the issue",
+        EventKind::IssueUpdated => "updated the issue",
+        EventKind::IssueDeleted => "deleted the issue",
+        EventKind::CommentCreated => "commented",
+        EventKind::CommentUpdated => "edited a comment",
+        EventKind::CommentDeleted => "deleted a comment",
+    }
+}
+
+/// The message activity carrying the card; `compact` drops the changed-field list (for Teams'
+/// size limit).
+pub fn issue_activity(e: &JiraEvent, jira_base_url: &str, compact: bool) -> Value {
+    let url = format!(
+        "{}/browse/{}",
+        jira_base_url.trim_end_matches('/'),
+        e.issue_key
+    );
+    let summary: String = e
+        .summary
+        .as_deref()
+        .unwrap_or("")
+        .chars()
+        .take(SUMMARY_CHARS)
+        .collect();
+    let who = e.actor.as_deref().unwrap_or("Someone");
+    let mut body = vec![
+        json!({"type": "TextBlock", "text": format!("{} · {}", e.issue_key, summary), "weight": "Bolder", "wrap": true}),
+        json!({"type": "TextBlock", "text": format!("{who} {}", what(e)), "wrap": true, "isSubtle": true}),
+    ];
+    if !compact && !e.changed_fields.is_empty() {
+        let changed: Vec<&str> = e
+            .changed_fields
+            .iter()
+            .take(20)
+            .map(String::as_str)
+            .collect();
+        body.push(json!({"type": "TextBlock", "text": format!("Changed: {}", changed.join(", ")), "wrap": true}));
+    }
+    let mut card = json!({
+        "type": "AdaptiveCard",
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "version": "1.4",
+        "body": body,
+    });
+    if e.kind != EventKind::IssueDeleted {
+        card["actions"] = json!([{"type": "Action.OpenUrl", "title": "Open in Jira", "url": url}]);
+    }
+    json!({
+        "type": "message",
+        "text": format!("{}: {who} {}", e.issue_key, what(e)),
+        "attachments": [{"contentType": "application/vnd.microsoft.card.adaptive", "content": card}],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event() -> JiraEvent {
+        JiraEvent {
+            kind: EventKind::IssueUpdated,
+            event_type: Some("issue_generic".into()),
+            timestamp_ms: 1,
+            issue_id: 10045,
+            issue_key: "ABC-1".into(),
+            summary: Some("Printer on fire".into()),
+            actor: Some("Alice Adams".into()),
+            changed_fields: vec!["status".into(), "assignee".into()],
+            changelog_id: Some("1".into()),
+            comment_id: None,
+        }
+    }
+
+    #[test]
+    fn a_card_names_the_issue_the_change_the_person_and_links_to_jira() {
+        let a = issue_activity(&event(), "https://jira.example.com/jira/", false);
+        let card = &a["attachments"][0]["content"];
+        assert!(
+            card.is_object(),
+            "Bot Framework cards are objects, not strings"
+        );
+        assert_eq!(card["body"][0]["text"], "ABC-1 · Printer on fire");
+        assert_eq!(card["body"][1]["text"], "Alice Adams updated the issue");
+        assert_eq!(card["body"][2]["text"], "Changed: status, assignee");
+        assert_eq!(
+            card["actions"][0]["url"],
+            "https://jira.example.com/jira/browse/ABC-1"
+        );
+        let compact = issue_activity(&event(), "https://jira.example.com", true);
+        assert_eq!(
+            compact["attachments"][0]["content"]["body"]
+                .as_array()
+                .unwrap()
+                .len(),
+            2
+        );
+    }
+}

@@ -1,0 +1,134 @@
+//! Delivery of `chat_notification` outbox items: the issue event as an Adaptive Card, posted by
+//! the bot to the Teams chat linked to the issue, through the Bot Connector at the chat's stored
+//! service URL (only when that host is on the allow-list) with the bot's app-only token. Short
+//! database reads happen before and after the network call, never across it.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use crate::clients::botframework::{BotConnector, BotError};
+use crate::db;
+use crate::db::models::audit::Actor;
+use crate::db::models::bot_membership::BotMembership;
+use crate::db::models::jira_instance::JiraInstance;
+use crate::db::models::outbox::OutboxItem;
+use crate::domain::card;
+use crate::domain::jira_event::JiraEvent;
+use crate::domain::service_url::ServiceUrl;
+use crate::jobs::outbox::{Deliverer, DeliveryError};
+use crate::state::AppState;
+use crate::web::connections;
+
+/// The outbox kind the Jira webhook fan-out writes.
+pub const CHAT_NOTIFICATION: &str = "chat_notification";
+
+/// Posts issue-event cards to linked chats.
+pub struct ChatNotifier {
+    state: AppState,
+    connector: BotConnector,
+}
+
+impl ChatNotifier {
+    /// A notifier over the app's state and outbound stack.
+    pub fn new(state: AppState) -> ChatNotifier {
+        let connector = BotConnector::new(state.http.clone());
+        ChatNotifier { state, connector }
+    }
+
+    async fn deliver_item(&self, item: &OutboxItem) -> Result<(), DeliveryError> {
+        let retry = |e: String| DeliveryError::Retry {
+            error: e,
+            retry_after: None,
+        };
+        let chat_id = item.payload["chatId"]
+            .as_str()
+            .ok_or_else(|| DeliveryError::Permanent("the item names no chat".into()))?
+            .to_owned();
+        let event: JiraEvent =
+            serde_json::from_value(item.payload["event"].clone()).map_err(|e| {
+                DeliveryError::Permanent(format!("the item's event is unreadable: {e}"))
+            })?;
+        let (cid, instance) = (chat_id.clone(), item.jira_instance_id);
+        let (membership, instance) = db::run(&self.state.pool, move |conn| {
+            let m = BotMembership::find(conn, &cid)?;
+            let i = match instance {
+                Some(id) => JiraInstance::find(conn, id)?,
+                None => None,
+            };
+            Ok((m, i))
+        })
+        .await
+        .map_err(|e| retry(e.to_string()))?;
+        let instance =
+            instance.ok_or_else(|| DeliveryError::Permanent("the Jira instance is gone".into()))?;
+        let membership = membership
+            .ok_or_else(|| retry("the Teams app is not installed in this chat yet".into()))?;
+        if membership.status == "messageWritesBlocked" {
+            return Err(DeliveryError::Permanent("the chat blocked the bot".into()));
+        }
+        if !membership.is_active() {
+            return Err(DeliveryError::Permanent(format!(
+                "the Teams app was removed from this chat ({})",
+                membership.status
+            )));
+        }
+        let ms = connections::microsoft(&self.state, &Actor::Job("notify".into()))
+            .await
+            .map_err(|e| retry(e.to_string()))?;
+        let service_url =
+            ServiceUrl::parse(&membership.service_url, &ms.endpoints.service_url_hosts)
+                .map_err(|e| DeliveryError::Permanent(e.to_string()))?;
+        let token = ms
+            .app_tokens
+            .token(&ms.registration.tenant_id, &ms.endpoints.bot_scope)
+            .await
+            .map_err(|e| retry(format!("no Bot Connector token: {e}")))?;
+        let mut compact = false;
+        loop {
+            let activity = card::issue_activity(&event, &instance.base_url, compact);
+            match self
+                .connector
+                .send(&token, &service_url, &chat_id, &activity)
+                .await
+            {
+                Ok(_) => return Ok(()),
+                Err(BotError::TooBig) if !compact => compact = true,
+                Err(BotError::Blocked) => {
+                    let id = membership.id;
+                    let _ = db::run(&self.state.pool, move |conn| {
+                        Ok(BotMembership::mark_blocked(conn, id)?)
+                    })
+                    .await;
+                    tracing::warn!(bot.conversation = %chat_id, "chat blocked the bot; no more deliveries there");
+                    return Err(DeliveryError::Permanent(BotError::Blocked.to_string()));
+                }
+                Err(e @ (BotError::Forbidden(_) | BotError::TooBig)) => {
+                    return Err(DeliveryError::Permanent(e.to_string()));
+                }
+                Err(BotError::Transient {
+                    status,
+                    retry_after,
+                }) => {
+                    return Err(DeliveryError::Retry {
+                        error: format!("Bot Connector HTTP {status}"),
+                        retry_after,
+                    });
+                }
+                Err(e) => return Err(retry(e.to_string())),
+            }
+        }
+    }
+}
+
+impl Deliverer for ChatNotifier {
+    fn kind(&self) -> &'static str {
+        CHAT_NOTIFICATION
+    }
+
+    fn deliver<'a>(
+        &'a self,
+        item: &'a OutboxItem,
+    ) -> Pin<Box<dyn Future<Output = Result<(), DeliveryError>> + Send + 'a>> {
+        Box::pin(self.deliver_item(item))
+    }
+}

@@ -1,0 +1,173 @@
+//! A fake Bot Connector (PROTOCOLS.md §3.3, §5) on HTTPS: `POST
+//! /{region}/v3/conversations/{id}/activities` with the bot's app-only token from the fake Entra
+//! (audience `https://api.botframework.com`, else 401), conversation ids percent-decoded once,
+//! `X-Correlating-OperationId` on every answer, and scriptable failures (403
+//! `MessageWritesBlocked` with its string-encoded JSON body, 403 not installed, 413, 429 with
+//! `Retry-After`, 412/502/504) and an artificial delay.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use serde_json::{Value, json};
+
+use super::entra::Entra;
+
+/// The audience of Bot Connector tokens in the global cloud.
+pub const AUDIENCE: &str = "https://api.botframework.com";
+
+/// A scripted answer for the next send.
+#[derive(Debug, Clone)]
+pub enum Scripted {
+    Blocked,
+    NotInstalled,
+    TooBig,
+    Throttled(u64),
+    Status(u16),
+}
+
+/// State of the fake.
+pub struct Bot {
+    /// `https://127.0.0.1:{port}`; service URLs are `{base}/amer/`.
+    pub base: String,
+    pub entra: web::Data<Entra>,
+    /// Every accepted activity: arrival, conversation id (decoded), body.
+    pub received: Mutex<Vec<(Instant, String, Value)>>,
+    /// Every request, accepted or not: arrival and conversation id.
+    pub attempts: Mutex<Vec<(Instant, String)>>,
+    script: Mutex<VecDeque<Scripted>>,
+    /// Milliseconds to wait before answering.
+    pub delay_ms: AtomicU64,
+}
+
+impl Bot {
+    /// The service URL Teams would hand out for this fake.
+    pub fn service_url(&self) -> String {
+        format!("{}/amer/", self.base)
+    }
+
+    /// Queues answers for the next sends, in order.
+    pub fn script(&self, answers: &[Scripted]) {
+        self.script.lock().unwrap().extend(answers.iter().cloned());
+    }
+
+    /// Activities received for one conversation.
+    pub fn received_for(&self, conversation: &str) -> Vec<Value> {
+        self.received
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, c, _)| c == conversation)
+            .map(|(_, _, a)| a.clone())
+            .collect()
+    }
+}
+
+fn error(status: u16, code: &str, message: &str) -> HttpResponse {
+    HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap())
+        .insert_header(("X-Correlating-OperationId", "fake-op"))
+        .json(json!({"error": {"code": code, "message": message}}))
+}
+
+async fn send(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    body: web::Json<Value>,
+    fake: web::Data<Bot>,
+) -> HttpResponse {
+    let (_, raw) = path.into_inner();
+    // actix has decoded the segment once already; a double-encoded id would still show `%`
+    let conversation = raw;
+    fake.attempts
+        .lock()
+        .unwrap()
+        .push((Instant::now(), conversation.clone()));
+    let delay = fake.delay_ms.load(Ordering::SeqCst);
+    if delay > 0 {
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(delay)).await;
+    }
+    let token = req
+        .headers()
+        .get("authorization")
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.strip_prefix("Bearer "));
+    let issued = token.and_then(|t| fake.entra.tokens.lock().unwrap().get(t).cloned());
+    match issued {
+        Some(t) if t.oid.is_none() && t.audience == AUDIENCE && t.expires_at > Instant::now() => {}
+        _ => {
+            return HttpResponse::Unauthorized()
+                .json(json!({"message": "Authorization has been denied for this request."}));
+        }
+    }
+    if body["type"] != "message" {
+        return error(400, "BadArgument", "Activity type is required.");
+    }
+    let scripted = fake.script.lock().unwrap().pop_front();
+    match scripted {
+        Some(Scripted::Blocked) => {
+            return HttpResponse::Forbidden().json(json!({
+                "errorCode": 209,
+                "message": "{\"subCode\":\"MessageWritesBlocked\",\"details\":\"Thread is blocked\"}",
+            }));
+        }
+        Some(Scripted::NotInstalled) => {
+            return error(
+                403,
+                "ForbiddenOperationException",
+                "Bot is not part of the conversation roster.",
+            );
+        }
+        Some(Scripted::TooBig) => {
+            return error(413, "MessageSizeTooBig", "Message size too large.");
+        }
+        Some(Scripted::Throttled(secs)) => {
+            return HttpResponse::TooManyRequests()
+                .insert_header(("Retry-After", secs.to_string()))
+                .json(json!({"error": {"code": "Throttled", "message": "Too many requests."}}));
+        }
+        Some(Scripted::Status(s)) => return error(s, "ServiceError", "Transient failure."),
+        None => {}
+    }
+    let id = format!("1:{}", fake.received.lock().unwrap().len() + 1);
+    fake.received
+        .lock()
+        .unwrap()
+        .push((Instant::now(), conversation, body.into_inner()));
+    HttpResponse::Ok()
+        .insert_header(("X-Correlating-OperationId", "fake-op"))
+        .json(json!({ "id": id }))
+}
+
+/// Starts the fake over HTTPS with the given certificate (the appliance only calls https).
+pub fn start_tls(
+    entra: web::Data<Entra>,
+    cert_pem_path: &str,
+    key_pem_path: &str,
+) -> (SocketAddr, web::Data<Bot>) {
+    let tls = jira_teams_bridge::config::load_tls(cert_pem_path, key_pem_path).unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let fake = web::Data::new(Bot {
+        base: format!("https://{addr}"),
+        entra,
+        received: Mutex::default(),
+        attempts: Mutex::default(),
+        script: Mutex::default(),
+        delay_ms: AtomicU64::new(0),
+    });
+    let f = fake.clone();
+    let server = HttpServer::new(move || {
+        App::new().app_data(f.clone()).route(
+            "/{region}/v3/conversations/{id}/activities",
+            web::post().to(send),
+        )
+    })
+    .workers(2)
+    .listen_rustls_0_23(listener, tls)
+    .unwrap();
+    actix_web::rt::spawn(server.run());
+    (addr, fake)
+}

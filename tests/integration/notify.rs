@@ -1,0 +1,407 @@
+//! Issue events from Jira webhooks delivered by the bot to the linked Teams chats, through the
+//! Bot Connector double on HTTPS: the card, blocked chats, throttling, untrusted service URLs,
+//! and a SIGKILL of the real daemon while deliveries are in flight.
+
+use std::time::{Duration, Instant};
+
+use actix_web::web;
+use diesel::prelude::*;
+use serde_json::json;
+
+use crate::fakes::{self, bot::Bot, bot::Scripted};
+use crate::helpers::{TempDir, between};
+use crate::linking::{ALICE_KEY, ALICE_OID, BOB_KEY, BOB_OID, World, world_with_fakes};
+use crate::webhooks::fixture;
+
+struct Setup {
+    w: World,
+    bot: web::Data<Bot>,
+    chat: String,
+    hook_path: String,
+    _dir: TempDir,
+}
+
+fn install_bot(w: &World, chat: &str, service_url: &str) {
+    let mut conn = w.conn();
+    diesel::sql_query(
+        "INSERT INTO bot_membership (id, conversation_id, tenant_id, scope, service_url, status) \
+         VALUES (gen_random_uuid(), $1, $2::uuid, 'groupChat', $3, 'installationAdded')",
+    )
+    .bind::<diesel::sql_types::Text, _>(chat)
+    .bind::<diesel::sql_types::Text, _>(fakes::entra::TENANT_ID)
+    .bind::<diesel::sql_types::Text, _>(service_url)
+    .execute(&mut conn)
+    .unwrap();
+}
+
+async fn setup() -> Setup {
+    let dir = TempDir::new();
+    let (cert, key, _) = crate::listeners::self_signed(&dir.0);
+    let (_, entra) = fakes::entra::start(3600);
+    let (_, graph) = fakes::graph::start(entra.clone());
+    let (bot_addr, bot) = fakes::bot::start_tls(entra.clone(), &cert, &key);
+    let w = world_with_fakes(entra, graph, move |s| {
+        s.outbound.ca_file = cert;
+        s.microsoft.service_url_hosts = vec![bot_addr.to_string()];
+    })
+    .await;
+    w.jira.add_issue(10045, "ABC-1", "Printer on fire", &[]);
+    w.link(ALICE_KEY, ALICE_OID).await;
+    w.link(BOB_KEY, BOB_OID).await;
+    let res = crate::api_auth::call(
+        &w.app,
+        &w.jira_app,
+        "POST",
+        "/api/v1/issues/10045/chats/create",
+        ALICE_KEY,
+        Some(json!({"members": [{"jiraUser": BOB_KEY}]})),
+    )
+    .await;
+    assert_eq!(res.status(), 201);
+    let chat = res.json::<serde_json::Value>().await.unwrap()["chatId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Teams tells the bot about the installation (issue 5); here the row is written directly
+    install_bot(&w, &chat, &bot.service_url());
+    let html = w
+        .app
+        .post_form(
+            &format!("/admin/instances/{}/webhook/token", w.instance_id),
+            &[],
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    let url = between(
+        &html,
+        "<code id=\"webhook-url\" class=\"secret\">",
+        "</code>",
+    );
+    let hook_path = url.trim_start_matches(&w.app.state.internal_url).to_owned();
+    Setup {
+        w,
+        bot,
+        chat,
+        hook_path,
+        _dir: dir,
+    }
+}
+
+async fn send_event(s: &Setup, name: &str) {
+    let res =
+        s.w.app
+            .client
+            .post(s.w.app.url(&s.hook_path))
+            .header("Content-Type", "application/json")
+            .body(fixture(name))
+            .send()
+            .await
+            .unwrap();
+    assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+}
+
+async fn wait_for(what: &str, secs: u64, mut done: impl FnMut() -> bool) {
+    let until = Instant::now() + Duration::from_secs(secs);
+    while !done() {
+        assert!(Instant::now() < until, "timed out waiting for {what}");
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn outbox_status(s: &Setup) -> Vec<String> {
+    use jira_teams_bridge::db::schema::outbox;
+    let mut conn = s.w.conn();
+    outbox::table
+        .order(outbox::id)
+        .select(outbox::status)
+        .load(&mut conn)
+        .unwrap()
+}
+
+#[actix_web::test]
+async fn an_issue_event_arrives_in_the_linked_chat_as_a_card_within_seconds() {
+    let s = setup().await;
+    let t = Instant::now();
+    send_event(&s, "issue_updated").await;
+    wait_for("the card", 10, || !s.bot.received_for(&s.chat).is_empty()).await;
+    let latency = t.elapsed();
+    let a = &s.bot.received_for(&s.chat)[0];
+    let card = &a["attachments"][0];
+    assert_eq!(
+        card["contentType"],
+        "application/vnd.microsoft.card.adaptive"
+    );
+    let text = card["content"].to_string();
+    assert!(text.contains("ABC-1"), "{text}");
+    assert!(
+        text.contains(&format!("{}/browse/ABC-1", s.w.jira.base)),
+        "{text}"
+    );
+    assert!(latency < Duration::from_secs(5), "{latency:?}");
+    wait_for("the outbox to record it", 5, || {
+        outbox_status(&s) == ["done"]
+    })
+    .await;
+    // a repeat of the same delivery from Jira sends nothing new
+    send_event(&s, "issue_updated").await;
+    actix_web::rt::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(s.bot.received_for(&s.chat).len(), 1);
+}
+
+#[actix_web::test]
+async fn a_chat_that_blocked_the_bot_gets_nothing_more() {
+    let s = setup().await;
+    s.bot.script(&[Scripted::Blocked]);
+    send_event(&s, "issue_updated").await;
+    wait_for("the failed delivery", 10, || outbox_status(&s) == ["dead"]).await;
+    let mut conn = s.w.conn();
+    let status: String = jira_teams_bridge::db::schema::bot_membership::table
+        .select(jira_teams_bridge::db::schema::bot_membership::status)
+        .first(&mut conn)
+        .unwrap();
+    assert_eq!(status, "messageWritesBlocked");
+    let attempts = s.bot.attempts.lock().unwrap().len();
+    send_event(&s, "comment_created").await;
+    wait_for("the second item to fail", 10, || {
+        outbox_status(&s) == ["dead", "dead"]
+    })
+    .await;
+    assert_eq!(
+        s.bot.attempts.lock().unwrap().len(),
+        attempts,
+        "no request to a blocked chat"
+    );
+    let html = s.w.app.get("/admin/outbox").await.text().await.unwrap();
+    assert!(html.contains("blocked the bot"), "the admin sees why");
+}
+
+#[actix_web::test]
+async fn a_throttled_bot_connector_is_retried_after_retry_after_not_before() {
+    let s = setup().await;
+    s.bot
+        .script(&[Scripted::Throttled(2), Scripted::Status(502)]);
+    send_event(&s, "issue_updated").await;
+    wait_for("the card", 20, || !s.bot.received_for(&s.chat).is_empty()).await;
+    let attempts = s.bot.attempts.lock().unwrap().clone();
+    assert!(attempts.len() >= 3, "{attempts:?}");
+    assert!(
+        attempts[1].0 - attempts[0].0 >= Duration::from_secs(2),
+        "a retry came before Retry-After"
+    );
+}
+
+#[actix_web::test]
+async fn a_service_url_off_the_allow_list_is_never_called() {
+    let s = setup().await;
+    let mut conn = s.w.conn();
+    diesel::sql_query("UPDATE bot_membership SET service_url = 'https://evil.example/amer/'")
+        .execute(&mut conn)
+        .unwrap();
+    send_event(&s, "issue_updated").await;
+    wait_for("the failed delivery", 10, || outbox_status(&s) == ["dead"]).await;
+    assert!(s.bot.attempts.lock().unwrap().is_empty());
+    let html = s.w.app.get("/admin/outbox").await.text().await.unwrap();
+    assert!(html.contains("not on the allow-list"), "{html}");
+}
+
+/// Starts the real daemon binary against `env`; its log goes to `log`.
+fn serve(env: &[(&str, String)], log: &std::path::Path) -> std::process::Child {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_jira-teams-bridge"));
+    let empty = log.with_file_name("empty.toml");
+    std::fs::write(&empty, "").unwrap();
+    cmd.arg("--config").arg(&empty).arg("serve");
+    for (k, _) in std::env::vars() {
+        if k.starts_with("JTB__") {
+            cmd.env_remove(k);
+        }
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .unwrap();
+    cmd.stdout(out.try_clone().unwrap()).stderr(out);
+    cmd.spawn().unwrap()
+}
+
+#[actix_web::test]
+async fn deliveries_in_flight_when_the_daemon_is_killed_are_delivered_once_their_lease_expires() {
+    use jira_teams_bridge::crypto::Vault;
+    use jira_teams_bridge::db::models::jira_instance::JiraInstance;
+    use jira_teams_bridge::db::models::outbox::OutboxItem;
+    use jira_teams_bridge::domain::{JiraBaseUrl, SharedSecret};
+
+    const ITEMS: usize = 6;
+    const LEASE_SECS: u64 = 5;
+    let dir = TempDir::new();
+    let (cert, key, _) = crate::listeners::self_signed(&dir.0);
+    let (_, entra) = fakes::entra::start(3600);
+    let (bot_addr, bot) = fakes::bot::start_tls(entra.clone(), &cert, &key);
+    let db = crate::helpers::TestDb::migrated();
+    let state_dir = TempDir::new();
+
+    // the data a running appliance would have: an instance, chats with the bot, queued events
+    let (vault, _) = Vault::open(&state_dir.0.join("master-key"), true).unwrap();
+    let mut conn = db.conn();
+    let instance = JiraInstance::create(
+        &mut conn,
+        &vault,
+        &JiraBaseUrl::parse("https://jira.example.com").unwrap(),
+        &SharedSecret::generate(),
+    )
+    .unwrap();
+    let event = jira_teams_bridge::domain::jira_event::parse(&fixture("issue_updated"))
+        .unwrap()
+        .unwrap();
+    let chats: Vec<String> = (0..ITEMS)
+        .map(|i| format!("19:crash{i}@thread.v2"))
+        .collect();
+    for chat in &chats {
+        diesel::sql_query(
+            "INSERT INTO bot_membership (id, conversation_id, tenant_id, scope, service_url, status) \
+             VALUES (gen_random_uuid(), $1, $2::uuid, 'groupChat', $3, 'installationAdded')",
+        )
+        .bind::<diesel::sql_types::Text, _>(chat)
+        .bind::<diesel::sql_types::Text, _>(fakes::entra::TENANT_ID)
+        .bind::<diesel::sql_types::Text, _>(bot.service_url())
+        .execute(&mut conn)
+        .unwrap();
+        OutboxItem::enqueue(
+            &mut conn,
+            jira_teams_bridge::jobs::notify::CHAT_NOTIFICATION,
+            Some(instance.id),
+            &format!("crash:{chat}"),
+            &json!({"chatId": chat, "event": event}),
+        )
+        .unwrap();
+    }
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let env = vec![
+        ("JTB__DATABASE__URL", db.url.clone()),
+        ("JTB__PATHS__STATE_DIR", state_dir.0.display().to_string()),
+        ("JTB__LISTEN__INTERNAL", format!("127.0.0.1:{port}")),
+        (
+            "JTB__MICROSOFT__TENANT_ID",
+            fakes::entra::TENANT_ID.to_owned(),
+        ),
+        (
+            "JTB__MICROSOFT__CLIENT_ID",
+            fakes::entra::CLIENT_ID.to_owned(),
+        ),
+        (
+            "JTB__MICROSOFT__CLIENT_SECRET",
+            fakes::entra::CLIENT_SECRET.to_owned(),
+        ),
+        ("JTB__MICROSOFT__LOGIN_URL", entra.base.clone()),
+        ("JTB__MICROSOFT__SERVICE_URL_HOSTS", bot_addr.to_string()),
+        ("JTB__OUTBOUND__CA_FILE", cert.clone()),
+        ("JTB__OUTBOX__LEASE_SECS", LEASE_SECS.to_string()),
+        ("JTB__LOG__LEVEL", "info".to_owned()),
+    ];
+    let log = state_dir.0.join("serve.log");
+
+    // first life: every delivery is claimed and in flight (the Bot Connector is slow) — then SIGKILL
+    bot.delay_ms
+        .store(30_000, std::sync::atomic::Ordering::SeqCst);
+    let mut first = serve(&env, &log);
+    let until = Instant::now() + Duration::from_secs(30);
+    while bot.attempts.lock().unwrap().len() < ITEMS {
+        assert!(
+            Instant::now() < until,
+            "deliveries did not start; daemon log:\n{}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let leased: i64 = {
+        use jira_teams_bridge::db::schema::outbox;
+        outbox::table
+            .filter(outbox::lease_owner.is_not_null())
+            .count()
+            .get_result(&mut conn)
+            .unwrap()
+    };
+    assert_eq!(
+        leased, ITEMS as i64,
+        "the dead daemon still holds every lease"
+    );
+    assert!(
+        bot.received.lock().unwrap().is_empty(),
+        "nothing was delivered before the kill"
+    );
+
+    // second life: leases expire, every item is delivered exactly once
+    bot.delay_ms.store(0, std::sync::atomic::Ordering::SeqCst);
+    let mut second = serve(&env, &log);
+    wait_for("every delivery after the restart", 60, || {
+        bot.received.lock().unwrap().len() >= ITEMS
+    })
+    .await;
+    let mut got: Vec<String> = bot
+        .received
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, c, _)| c.clone())
+        .collect();
+    got.sort();
+    let mut want = chats.clone();
+    want.sort();
+    assert_eq!(got, want, "each chat got its card once");
+    let first_try = bot.attempts.lock().unwrap()[0].0;
+    for (at, _, _) in bot.received.lock().unwrap().iter() {
+        assert!(
+            *at - first_try >= Duration::from_secs(LEASE_SECS) - Duration::from_millis(200),
+            "re-delivered before the lease expired"
+        );
+    }
+    wait_for("the outbox to record it", 10, || {
+        use jira_teams_bridge::db::schema::outbox;
+        let statuses: Vec<String> = outbox::table
+            .select(outbox::status)
+            .load(&mut db.conn())
+            .unwrap();
+        statuses.iter().all(|s| s == "done")
+    })
+    .await;
+    second.kill().unwrap();
+    second.wait().unwrap();
+    drop(conn);
+}
+
+#[actix_web::test]
+async fn a_card_too_big_is_shortened_and_a_chat_without_the_bot_fails_for_good() {
+    let s = setup().await;
+    s.bot.script(&[Scripted::TooBig]);
+    send_event(&s, "issue_updated").await;
+    wait_for("the shortened card", 10, || {
+        !s.bot.received_for(&s.chat).is_empty()
+    })
+    .await;
+    let card = s.bot.received_for(&s.chat)[0]["attachments"][0]["content"].clone();
+    assert!(
+        !card.to_string().contains("Changed:"),
+        "the change list was dropped: {card}"
+    );
+    assert!(card.to_string().contains("ABC-1"));
+    s.bot.script(&[Scripted::NotInstalled]);
+    send_event(&s, "comment_created").await;
+    wait_for("the failed delivery", 10, || {
+        outbox_status(&s) == ["done", "dead"]
+    })
+    .await;
+    let html = s.w.app.get("/admin/outbox").await.text().await.unwrap();
+    assert!(html.contains("not installed"), "{html}");
+}
