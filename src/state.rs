@@ -38,8 +38,13 @@ pub struct AppState {
     pub refresh_locks: Arc<Mutex<HashMap<Uuid, Arc<tokio::sync::Mutex<()>>>>>,
 }
 
-/// The built Microsoft clients and the fingerprint of the registration they were built from.
-pub type MicrosoftSlot = (String, Arc<crate::clients::microsoft::MicrosoftConn>);
+/// The built Microsoft clients, the fingerprint of the registration they were built from, and
+/// when that fingerprint was last compared with the database.
+pub type MicrosoftSlot = (
+    String,
+    Arc<crate::clients::microsoft::MicrosoftConn>,
+    Instant,
+);
 
 /// A decrypted secret held in memory for a short time.
 #[derive(Clone)]

@@ -53,11 +53,25 @@ fn config_secret(state: &AppState) -> Result<Option<SecretString>, AppError> {
         })
 }
 
+/// How long the built connection is used before the registration row is compared again (other
+/// daemons see an admin's change within this time; this one at once).
+const RECHECK: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Forgets the built connection (after the admin changed the registration).
+pub async fn forget_microsoft(state: &AppState) {
+    *state.microsoft.lock().await = None;
+}
+
 /// The Microsoft connection, built on first use and after the registration changed.
 pub async fn microsoft(state: &AppState, actor: &Actor) -> Result<Arc<MicrosoftConn>, AppError> {
     let mut slot = state.microsoft.lock().await;
+    if let Some((_, conn, checked)) = slot.as_ref()
+        && checked.elapsed() < RECHECK
+    {
+        return Ok(conn.clone());
+    }
     let (fingerprint, registration) = if pinned_in_config(state) {
-        if let Some((f, conn)) = slot.as_ref()
+        if let Some((f, conn, _)) = slot.as_ref()
             && f == "config"
         {
             return Ok(conn.clone());
@@ -81,9 +95,10 @@ pub async fn microsoft(state: &AppState, actor: &Actor) -> Result<Arc<MicrosoftC
             .await?
             .ok_or_else(microsoft_not_configured)?;
         let fingerprint = format!("{}:{}", row.id, row.updated_at.timestamp_micros());
-        if let Some((f, conn)) = slot.as_ref()
+        if let Some((f, conn, checked)) = slot.as_mut()
             && *f == fingerprint
         {
+            *checked = std::time::Instant::now();
             return Ok(conn.clone());
         }
         if row.client_secret.is_none() {
@@ -132,7 +147,7 @@ pub async fn microsoft(state: &AppState, actor: &Actor) -> Result<Arc<MicrosoftC
         endpoints,
         state.settings.outbound.max_concurrent_per_tenant,
     ));
-    *slot = Some((fingerprint, conn.clone()));
+    *slot = Some((fingerprint, conn.clone(), std::time::Instant::now()));
     Ok(conn)
 }
 

@@ -227,6 +227,7 @@ pub async fn microsoft_submit(
     })
     .await?
     .map_err(|e| PageError(AppError::internal(e)))?;
+    connections::forget_microsoft(&state).await;
     tracing::info!(admin.id = %admin.id, "Microsoft app registration saved");
     page(
         &state,
