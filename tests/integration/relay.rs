@@ -550,3 +550,52 @@ async fn a_national_cloud_uses_its_own_graph_host_for_scopes_and_app_tokens() {
     );
     let _ = follow;
 }
+
+#[actix_web::test]
+async fn an_expired_jira_token_is_refreshed_with_the_rotated_refresh_token_each_time() {
+    let w = linked_world().await;
+    let expire = || {
+        let mut conn = w.conn();
+        diesel::sql_query("UPDATE access_token SET expires_at = now() - interval '1 minute' WHERE kind = 'jira_user'")
+            .execute(&mut conn)
+            .unwrap();
+    };
+    for round in 1..=2 {
+        expire();
+        let (status, body) = api(
+            &w,
+            "POST",
+            &format!("/api/v1/issues/{ISSUE}/chats/create"),
+            ALICE_KEY,
+            Some(json!({"members": [{"jiraUser": BOB_KEY}]})),
+        )
+        .await;
+        assert_eq!(status, 201, "round {round}: {body}");
+        // the fake disables a refresh token once used: round 2 only works with the new one
+        assert_eq!(
+            w.jira
+                .refresh_calls
+                .load(std::sync::atomic::Ordering::SeqCst),
+            round
+        );
+    }
+    // a revoked Jira grant asks the user to sign in again
+    w.jira.revoke_user(ALICE_KEY);
+    expire();
+    let (status, body) = api(
+        &w,
+        "POST",
+        &format!("/api/v1/issues/{ISSUE}/chats/create"),
+        ALICE_KEY,
+        Some(json!({"members": [{"jiraUser": BOB_KEY}]})),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str().unwrap()),
+        (409, "needs_sign_in"),
+        "{body}"
+    );
+    let me = w.me(ALICE_KEY).await;
+    assert_eq!(me["status"], "needs_reauth");
+    assert!(me["statusDetail"].as_str().unwrap().contains("Jira"));
+}
