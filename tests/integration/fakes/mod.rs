@@ -2,6 +2,7 @@
 //! as PROTOCOLS.md §5 describes.
 
 pub mod entra;
+pub mod entra_assertion;
 pub mod graph;
 pub mod jira;
 pub mod proxy;
