@@ -361,3 +361,60 @@ fn a_bad_client_certificate_file_fails_check_config_naming_the_key() {
         "microsoft.client_certificate_file",
     );
 }
+
+#[test]
+fn the_database_refuses_a_registration_without_a_credential_or_with_a_short_certificate() {
+    let db = crate::helpers::TestDb::migrated();
+    let mut c = db.conn();
+    let insert = |secret: &str, certificate: &str| {
+        format!(
+            "INSERT INTO microsoft_app (id, cloud, tenant_id, client_id, client_secret, client_certificate, updated_by) \
+             VALUES (gen_random_uuid(), 'global', 'contoso.example', gen_random_uuid(), {secret}, {certificate}, 'admin')"
+        )
+    };
+    let blob = "decode(repeat('ab', 40), 'hex')";
+    for (secret, certificate) in [("NULL", "NULL"), ("NULL", "'\\x0102'::bytea")] {
+        assert!(
+            diesel::sql_query(insert(secret, certificate))
+                .execute(&mut c)
+                .is_err(),
+            "{secret} / {certificate}"
+        );
+    }
+    diesel::sql_query(insert("NULL", blob))
+        .execute(&mut c)
+        .unwrap();
+}
+
+#[actix_web::test]
+async fn doctor_gets_an_app_token_with_the_configured_certificate() {
+    let app = crate::helpers::spawn_app().await;
+    app.complete_setup().await;
+    let (entra_addr, fake) = fakes::entra::start(3599);
+    let (cert, key) = self_signed_rsa();
+    *fake.client_certificate.lock().unwrap() = Some(cert.clone().into_bytes());
+    let dir = TempDir::new();
+    let file = dir.0.join("bridge.pem");
+    std::fs::write(&file, format!("{cert}{key}")).unwrap();
+    let ms = vec![
+        (
+            "JTB__MICROSOFT__TENANT_ID",
+            fakes::entra::TENANT_ID.to_owned(),
+        ),
+        (
+            "JTB__MICROSOFT__CLIENT_ID",
+            fakes::entra::CLIENT_ID.to_owned(),
+        ),
+        (
+            "JTB__MICROSOFT__CLIENT_CERTIFICATE_FILE",
+            file.to_str().unwrap().to_owned(),
+        ),
+        ("JTB__MICROSOFT__LOGIN_URL", format!("http://{entra_addr}")),
+        ("JTB__MICROSOFT__GRAPH_URL", format!("http://{entra_addr}")),
+    ];
+    let (_, report, _) = crate::doctor::doctor(&app, ms).await;
+    let token = crate::doctor::check(&report, "microsoft token");
+    assert_eq!(token["status"], "ok", "{report}");
+    let form = fake.last_form.lock().unwrap().clone();
+    assert!(form_has(&form, "client_assertion") && !form_has(&form, "client_secret"));
+}
