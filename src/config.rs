@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
+use crate::crypto::certificate::CertificateCredential;
+
 /// Where the packaged config file lives when `--config` is not given.
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/jira-teams-bridge/config.toml";
 
@@ -175,6 +177,8 @@ pub struct MicrosoftSettings {
     pub client_id: String,
     pub client_secret: Option<SecretString>,
     pub client_secret_file: String,
+    /// PEM file with the certificate and its private key, instead of a client secret.
+    pub client_certificate_file: String,
     pub bot_app_id: String,
     pub login_url: String,
     pub graph_url: String,
@@ -191,6 +195,7 @@ impl Default for MicrosoftSettings {
             client_id: String::new(),
             client_secret: None,
             client_secret_file: String::new(),
+            client_certificate_file: String::new(),
             bot_app_id: String::new(),
             login_url: String::new(),
             graph_url: String::new(),
@@ -198,6 +203,24 @@ impl Default for MicrosoftSettings {
             bot_token_url: String::new(),
             service_url_hosts: Vec::new(),
         }
+    }
+}
+
+impl MicrosoftSettings {
+    /// The client certificate named by `client_certificate_file`, if set: read and parsed, or an
+    /// error naming the key (never quoting the file).
+    pub fn client_certificate(&self) -> Result<Option<CertificateCredential>, ConfigError> {
+        const KEY: &str = "microsoft.client_certificate_file";
+        if self.client_certificate_file.is_empty() {
+            return Ok(None);
+        }
+        let pem = zeroize::Zeroizing::new(
+            std::fs::read(&self.client_certificate_file)
+                .map_err(|e| ConfigError::new(KEY, format!("cannot read it: {e}")))?,
+        );
+        CertificateCredential::from_pem(&pem)
+            .map(Some)
+            .map_err(|e| ConfigError::new(KEY, e.to_string()))
     }
 }
 
@@ -398,6 +421,16 @@ impl Settings {
                 "set either client_secret or client_secret_file, not both",
             ));
         }
+        if !self.microsoft.client_certificate_file.is_empty()
+            && (self.microsoft.client_secret.is_some()
+                || !self.microsoft.client_secret_file.is_empty())
+        {
+            return Err(ConfigError::new(
+                "microsoft.client_certificate_file",
+                "set either a client certificate or a client secret, not both",
+            ));
+        }
+        self.microsoft.client_certificate()?;
         for (key, value) in [
             ("microsoft.login_url", &self.microsoft.login_url),
             ("microsoft.graph_url", &self.microsoft.graph_url),

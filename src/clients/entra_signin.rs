@@ -3,6 +3,7 @@
 //! the tenant's signing keys (RS256, issuer, audience, nonce, expiry).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
@@ -10,7 +11,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::entra::EntraError;
+use super::entra::{ClientCredential, EntraError};
 use super::http::OutboundHttp;
 
 /// Graph permissions a linked user grants (fully qualified, so every cloud resolves them to its
@@ -118,7 +119,7 @@ pub struct SignInClient {
     graph: String,
     tenant: String,
     client_id: String,
-    client_secret: SecretString,
+    credential: Arc<ClientCredential>,
     keys: tokio::sync::Mutex<(HashMap<String, DecodingKey>, Option<Instant>)>,
 }
 
@@ -131,7 +132,7 @@ impl SignInClient {
         graph: &str,
         tenant: &str,
         client_id: &str,
-        client_secret: SecretString,
+        credential: impl Into<Arc<ClientCredential>>,
     ) -> SignInClient {
         SignInClient {
             http,
@@ -139,7 +140,7 @@ impl SignInClient {
             graph: graph.trim_end_matches('/').to_owned(),
             tenant: tenant.to_owned(),
             client_id: client_id.to_owned(),
-            client_secret,
+            credential: credential.into(),
             keys: tokio::sync::Mutex::new((HashMap::new(), None)),
         }
     }
@@ -199,7 +200,6 @@ impl SignInClient {
             ("redirect_uri", redirect_uri),
             ("code_verifier", verifier),
             ("scope", scopes.as_str()),
-            ("client_secret", self.client_secret.expose_secret()),
         ];
         self.token_request(&form).await
     }
@@ -213,14 +213,20 @@ impl SignInClient {
             ("grant_type", "refresh_token"),
             ("refresh_token", refresh_token.expose_secret()),
             ("scope", scopes.as_str()),
-            ("client_secret", self.client_secret.expose_secret()),
         ];
         self.token_request(&form).await
     }
 
+    /// Posts `form` plus the client authentication (secret or a fresh assertion).
     async fn token_request(&self, form: &[(&str, &str)]) -> Result<UserTokens, EntraError> {
         let url = self.token_url();
-        let res = self.http.send("entra", |c| c.post(&url).form(form)).await?;
+        let auth = self.credential.form_fields(&self.client_id, &url)?;
+        let mut form = form.to_vec();
+        form.extend(auth.iter().map(|(k, v)| (*k, v.expose_secret())));
+        let res = self
+            .http
+            .send("entra", |c| c.post(&url).form(&form))
+            .await?;
         let status = res.status().as_u16();
         let bytes = res
             .bytes()

@@ -1,9 +1,9 @@
 //! One Microsoft connection: the app registration's clients for one cloud (sign-in, app-only
 //! tokens, Graph), all over the same outbound stack and endpoint set.
 
-use secrecy::SecretString;
+use std::sync::Arc;
 
-use super::entra::AppTokens;
+use super::entra::{AppTokens, ClientCredential};
 use super::entra_signin::SignInClient;
 use super::graph::GraphClient;
 use super::http::OutboundHttp;
@@ -19,13 +19,14 @@ pub enum Source {
 }
 
 /// The effective app registration.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Registration {
     pub source: Source,
     pub cloud: Cloud,
     pub tenant_id: String,
     pub client_id: String,
-    pub client_secret: SecretString,
+    /// Client secret or certificate; shared by the sign-in and app-only clients.
+    pub credential: Arc<ClientCredential>,
     pub bot_app_id: String,
     pub teams_app_catalog_id: Option<String>,
 }
@@ -54,13 +55,13 @@ impl MicrosoftConn {
                 &endpoints.graph,
                 &registration.tenant_id,
                 &registration.client_id,
-                registration.client_secret.clone(),
+                registration.credential.clone(),
             ),
             app_tokens: AppTokens::new(
                 http.clone(),
                 &endpoints.login,
                 &registration.client_id,
-                registration.client_secret.clone(),
+                registration.credential.clone(),
             ),
             graph: GraphClient::new(http.clone(), &endpoints.graph, max_concurrent),
             registration,

@@ -238,6 +238,7 @@ diesel::table! {
         teams_app_catalog_id -> Nullable<Text>,
         updated_by -> Text,
         updated_at -> Timestamptz,
+        client_certificate -> Nullable<Bytea>,
     }
 }
 

@@ -8,7 +8,7 @@ use diesel::pg::PgConnection;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 
-use crate::clients::entra::AppTokens;
+use crate::clients::entra::{AppTokens, ClientCredential};
 use crate::clients::http::{OutboundHttp, RetryPolicy};
 use crate::config::Settings;
 use crate::crypto::Vault;
@@ -198,6 +198,17 @@ fn clock_check(conn: &mut PgConnection) -> Check {
 
 async fn microsoft_checks(settings: &Settings, http: &OutboundHttp, checks: &mut Vec<Check>) {
     let m = &settings.microsoft;
+    let certificate = match m.client_certificate() {
+        Ok(c) => c,
+        Err(e) => {
+            checks.push(fail(
+                "microsoft token",
+                e.to_string(),
+                "point microsoft.client_certificate_file at a readable PEM with the certificate and its private key",
+            ));
+            return;
+        }
+    };
     let secret = match (&m.client_secret, m.client_secret_file.as_str()) {
         (Some(s), _) => Some(s.clone()),
         (None, "") => None,
@@ -213,11 +224,15 @@ async fn microsoft_checks(settings: &Settings, http: &OutboundHttp, checks: &mut
             }
         },
     };
-    let (Some(secret), false, false) = (secret, m.tenant_id.is_empty(), m.client_id.is_empty())
+    let credential = certificate
+        .map(ClientCredential::Certificate)
+        .or(secret.map(ClientCredential::Secret));
+    let (Some(credential), false, false) =
+        (credential, m.tenant_id.is_empty(), m.client_id.is_empty())
     else {
         checks.push(skipped(
             "microsoft token",
-            "microsoft.tenant_id, client_id and a client secret are not all set",
+            "microsoft.tenant_id, client_id and a client secret or certificate are not all set",
         ));
         checks.push(skipped("graph", "no Microsoft app registration"));
         return;
@@ -231,10 +246,10 @@ async fn microsoft_checks(settings: &Settings, http: &OutboundHttp, checks: &mut
             &m.bot_openid_metadata_url,
             &m.service_url_hosts,
         );
-    let tokens = AppTokens::new(http.clone(), &endpoints.login, &m.client_id, secret);
+    let tokens = AppTokens::new(http.clone(), &endpoints.login, &m.client_id, credential);
     match tokens.token(&m.tenant_id, &endpoints.graph_scope).await {
         Ok(_) => checks.push(ok("microsoft token", format!("app-only token for {} acquired", endpoints.graph))),
-        Err(e) if e.is_configuration() => checks.push(fail("microsoft token", e.to_string(), "check microsoft.tenant_id, client_id, the client secret (expired?) and microsoft.cloud")),
+        Err(e) if e.is_configuration() => checks.push(fail("microsoft token", e.to_string(), "check microsoft.tenant_id, client_id, the client secret or certificate (expired? uploaded to the app?) and microsoft.cloud")),
         Err(e) => checks.push(fail("microsoft token", e.to_string(), "check outbound.proxy and that the login host is reachable")),
     }
     let graph = format!("{}/v1.0/", endpoints.graph);

@@ -1,13 +1,15 @@
 //! Resolving the outside connections a request needs: the Microsoft app registration (pinned in
-//! config.toml, else entered in the admin UI; its secret read through the audited vault) and a
+//! config.toml, else entered in the admin UI; its client secret or certificate read through the
+//! audited vault) and a
 //! Jira instance's OAuth client. Built clients are cached until the registration changes.
 
 use std::sync::Arc;
 
 use actix_web::http::StatusCode;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
+use crate::clients::entra::ClientCredential;
 use crate::clients::jira::JiraClient;
 use crate::clients::microsoft::{MicrosoftConn, Registration, Source};
 use crate::db;
@@ -15,7 +17,8 @@ use crate::db::models::audit::Actor;
 use crate::db::models::jira_instance::JiraInstance;
 use crate::db::models::microsoft_app::MicrosoftApp;
 use crate::db::models::secret::{
-    self, JIRA_OAUTH_CLIENT_SECRET, MICROSOFT_CLIENT_SECRET, ReadContext,
+    self, JIRA_OAUTH_CLIENT_SECRET, MICROSOFT_CLIENT_CERTIFICATE, MICROSOFT_CLIENT_SECRET,
+    ReadContext,
 };
 use crate::domain::cloud::Cloud;
 use crate::error::AppError;
@@ -62,6 +65,20 @@ pub async fn forget_microsoft(state: &AppState) {
     *state.microsoft.lock().await = None;
 }
 
+/// The credential pinned in config.toml: the certificate file (validated at start, read again
+/// here in case it was rotated since), else the client secret.
+fn config_credential(state: &AppState) -> Result<Option<ClientCredential>, AppError> {
+    let cert = state
+        .settings
+        .microsoft
+        .client_certificate()
+        .map_err(|e| AppError::internal(anyhow::anyhow!("{e}")))?;
+    if let Some(cert) = cert {
+        return Ok(Some(ClientCredential::Certificate(cert)));
+    }
+    Ok(config_secret(state)?.map(ClientCredential::Secret))
+}
+
 /// The Microsoft connection, built on first use and after the registration changed.
 pub async fn microsoft(state: &AppState, actor: &Actor) -> Result<Arc<MicrosoftConn>, AppError> {
     let mut slot = state.microsoft.lock().await;
@@ -77,7 +94,7 @@ pub async fn microsoft(state: &AppState, actor: &Actor) -> Result<Arc<MicrosoftC
             return Ok(conn.clone());
         }
         let m = &state.settings.microsoft;
-        let secret = config_secret(state)?.ok_or_else(microsoft_not_configured)?;
+        let credential = config_credential(state)?.ok_or_else(microsoft_not_configured)?;
         (
             "config".to_owned(),
             Registration {
@@ -85,7 +102,7 @@ pub async fn microsoft(state: &AppState, actor: &Actor) -> Result<Arc<MicrosoftC
                 cloud: Cloud::parse(&m.cloud).unwrap_or(Cloud::Global),
                 tenant_id: m.tenant_id.clone(),
                 client_id: m.client_id.clone(),
-                client_secret: secret,
+                credential: Arc::new(credential),
                 bot_app_id: m.bot_app_id.clone(),
                 teams_app_catalog_id: None,
             },
@@ -101,9 +118,12 @@ pub async fn microsoft(state: &AppState, actor: &Actor) -> Result<Arc<MicrosoftC
             *checked = std::time::Instant::now();
             return Ok(conn.clone());
         }
-        if row.client_secret.is_none() {
-            return Err(microsoft_not_configured());
-        }
+        // the certificate when there is one: saving one removes the secret anyway
+        let column = match (&row.client_certificate, &row.client_secret) {
+            (Some(_), _) => MICROSOFT_CLIENT_CERTIFICATE,
+            (None, Some(_)) => MICROSOFT_CLIENT_SECRET,
+            (None, None) => return Err(microsoft_not_configured()),
+        };
         let (vault, actor, id) = (state.vault.clone(), actor.clone(), row.id);
         let secret = db::run(&state.pool, move |conn| {
             let ctx = ReadContext {
@@ -111,16 +131,18 @@ pub async fn microsoft(state: &AppState, actor: &Actor) -> Result<Arc<MicrosoftC
                 purpose: "authenticate the appliance to Entra ID",
                 label: "microsoft app",
             };
-            Ok(secret::read(
-                conn,
-                &vault,
-                MICROSOFT_CLIENT_SECRET,
-                id,
-                &ctx,
-            ))
+            Ok(secret::read(conn, &vault, column, id, &ctx))
         })
         .await?
         .map_err(AppError::internal)?;
+        let credential = if column == MICROSOFT_CLIENT_CERTIFICATE {
+            // the admin page parsed it before storing; failing here means tampering or a bug
+            ClientCredential::from_pem(secret.expose_secret().as_bytes()).map_err(|e| {
+                AppError::internal(anyhow::anyhow!("the stored client certificate: {e}"))
+            })?
+        } else {
+            ClientCredential::Secret(secret)
+        };
         (
             fingerprint,
             Registration {
@@ -128,7 +150,7 @@ pub async fn microsoft(state: &AppState, actor: &Actor) -> Result<Arc<MicrosoftC
                 cloud: Cloud::parse(&row.cloud).unwrap_or(Cloud::Global),
                 tenant_id: row.tenant_id,
                 client_id: row.client_id.to_string(),
-                client_secret: secret,
+                credential: Arc::new(credential),
                 bot_app_id: row.bot_app_id.map(|b| b.to_string()).unwrap_or_default(),
                 teams_app_catalog_id: row.teams_app_catalog_id,
             },

@@ -2,7 +2,7 @@
 
 use crate::helpers::{TempDir, cli_env, run_cli, spawn_app};
 
-fn assert_config_error(args: &[&str], env: &[(&str, String)], key: &str) {
+pub(crate) fn assert_config_error(args: &[&str], env: &[(&str, String)], key: &str) {
     let (code, stdout, stderr) = run_cli(args, env);
     assert_eq!(code, 2, "exit code for {key}; stderr: {stderr}");
     let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();

@@ -26,7 +26,10 @@ fn fake_jira() -> std::net::SocketAddr {
     addr
 }
 
-async fn doctor(app: &TestApp, extra: Vec<(&'static str, String)>) -> (i32, Value, String) {
+pub(crate) async fn doctor(
+    app: &TestApp,
+    extra: Vec<(&'static str, String)>,
+) -> (i32, Value, String) {
     let mut env = cli_env(app);
     env.extend(extra);
     // the doubles live on this test's runtime: run the CLI off it
@@ -39,7 +42,7 @@ async fn doctor(app: &TestApp, extra: Vec<(&'static str, String)>) -> (i32, Valu
     (code, report, stderr)
 }
 
-fn check<'a>(report: &'a Value, name: &str) -> &'a Value {
+pub(crate) fn check<'a>(report: &'a Value, name: &str) -> &'a Value {
     report["checks"]
         .as_array()
         .unwrap()

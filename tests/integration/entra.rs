@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use jira_teams_bridge::clients::entra::{AppTokens, EntraError};
+use jira_teams_bridge::clients::entra::{AppTokens, ClientCredential, EntraError};
 use jira_teams_bridge::clients::http::{OutboundHttp, RetryPolicy};
 use jira_teams_bridge::config::OutboundSettings;
 use secrecy::{ExposeSecret, SecretString};
@@ -20,7 +20,7 @@ fn tokens(addr: std::net::SocketAddr, secret: &str) -> AppTokens {
         http,
         &format!("http://{addr}"),
         CLIENT_ID,
-        SecretString::from(secret.to_owned()),
+        ClientCredential::Secret(SecretString::from(secret.to_owned())),
     )
 }
 

@@ -5,11 +5,12 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use super::secret::{self, MICROSOFT_CLIENT_SECRET};
+use super::secret::{self, MICROSOFT_CLIENT_CERTIFICATE, MICROSOFT_CLIENT_SECRET};
 use crate::crypto::{Vault, VaultError};
 use crate::db::schema::microsoft_app;
 
-/// The stored registration (the client secret stays encrypted here).
+/// The stored registration (its credential, a client secret or a certificate, stays encrypted
+/// here; exactly one is kept).
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = microsoft_app)]
 pub struct MicrosoftApp {
@@ -22,15 +23,20 @@ pub struct MicrosoftApp {
     pub teams_app_catalog_id: Option<String>,
     pub updated_by: String,
     pub updated_at: DateTime<Utc>,
+    /// Sealed PEM (certificate + private key), when the app authenticates with a certificate.
+    pub client_certificate: Option<Vec<u8>>,
 }
 
-/// What the admin page saves. `client_secret: None` keeps the stored one.
+/// What the admin page saves. `client_secret` and `client_certificate_pem` both `None` keep the
+/// stored credential; a new one replaces the other kind (the credential entered last is used).
 #[derive(Debug, Clone)]
 pub struct MicrosoftAppForm<'a> {
     pub cloud: &'a str,
     pub tenant_id: &'a str,
     pub client_id: Uuid,
     pub client_secret: Option<&'a str>,
+    /// A validated PEM holding the certificate and its private key.
+    pub client_certificate_pem: Option<&'a str>,
     pub bot_app_id: Option<Uuid>,
     pub teams_app_catalog_id: Option<&'a str>,
 }
@@ -54,15 +60,26 @@ impl MicrosoftApp {
         conn.transaction(|conn| {
             let existing = MicrosoftApp::get(conn)?;
             let id = existing.as_ref().map(|e| e.id).unwrap_or_else(Uuid::new_v4);
-            let sealed = match form.client_secret {
-                Some(s) => Some(secret::seal(vault, MICROSOFT_CLIENT_SECRET, id, s)?),
-                None => existing.and_then(|e| e.client_secret),
+            // an admin switching credential kinds expects the old one gone, not a fallback
+            let (sealed, sealed_cert) = match (form.client_secret, form.client_certificate_pem) {
+                (Some(s), _) => (
+                    Some(secret::seal(vault, MICROSOFT_CLIENT_SECRET, id, s)?),
+                    None,
+                ),
+                (None, Some(pem)) => (
+                    None,
+                    Some(secret::seal(vault, MICROSOFT_CLIENT_CERTIFICATE, id, pem)?),
+                ),
+                (None, None) => existing
+                    .map(|e| (e.client_secret, e.client_certificate))
+                    .unwrap_or_default(),
             };
             let values = (
                 microsoft_app::cloud.eq(form.cloud),
                 microsoft_app::tenant_id.eq(form.tenant_id),
                 microsoft_app::client_id.eq(form.client_id),
                 microsoft_app::client_secret.eq(&sealed),
+                microsoft_app::client_certificate.eq(&sealed_cert),
                 microsoft_app::bot_app_id.eq(form.bot_app_id),
                 microsoft_app::teams_app_catalog_id.eq(form.teams_app_catalog_id),
                 microsoft_app::updated_by.eq(by),

@@ -50,6 +50,13 @@ pub const MICROSOFT_CLIENT_SECRET: SecretColumn = SecretColumn {
     table: "microsoft_app",
     column: "client_secret",
 };
+/// Client certificate of the Microsoft app registration: one PEM with the certificate and its
+/// private key (entered in the admin UI instead of a client secret).
+pub const MICROSOFT_CLIENT_CERTIFICATE: SecretColumn = SecretColumn {
+    kind: "microsoft_client_certificate",
+    table: "microsoft_app",
+    column: "client_certificate",
+};
 /// Client secret of a Jira instance's OAuth 2.0 incoming link.
 pub const JIRA_OAUTH_CLIENT_SECRET: SecretColumn = SecretColumn {
     kind: "jira_oauth_client_secret",
@@ -76,6 +83,8 @@ pub const ALL_SECRET_COLUMNS: &[SecretColumn] = &[
     ACCESS_TOKEN,
     REFRESH_TOKEN,
     MICROSOFT_CLIENT_SECRET,
+    // next to the secret: lock_secret_tables dedups adjacent table names only
+    MICROSOFT_CLIENT_CERTIFICATE,
     JIRA_OAUTH_CLIENT_SECRET,
     FLOW_MS_TOKEN,
     FLOW_MS_REFRESH_TOKEN,

@@ -1,6 +1,7 @@
-//! The Microsoft app registration page: cloud, tenant, client id and secret (through the vault),
-//! bot app id and Teams app catalog id; read-only when `config.toml` pins it. "Test connection"
-//! tries each leg and says precisely what is wrong.
+//! The Microsoft app registration page: cloud, tenant, client id, its credential (a client secret
+//! or a certificate with its private key, either through the vault and never shown back), bot app
+//! id and Teams app catalog id; read-only when `config.toml` pins it. "Test connection" tries
+//! each leg and says precisely what is wrong.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -10,7 +11,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::Layout;
-use crate::clients::entra::EntraError;
+use crate::clients::entra::{CertificateCredential, CertificateError, EntraError};
 use crate::db;
 use crate::db::models::audit::Actor;
 use crate::db::models::microsoft_app::{MicrosoftApp, MicrosoftAppForm};
@@ -31,6 +32,7 @@ struct Errors {
     tenant_id: Option<String>,
     client_id: Option<String>,
     client_secret: Option<String>,
+    client_certificate: Option<String>,
     bot_app_id: Option<String>,
     catalog_id: Option<String>,
 }
@@ -40,6 +42,7 @@ impl Errors {
         self.tenant_id.is_some()
             || self.client_id.is_some()
             || self.client_secret.is_some()
+            || self.client_certificate.is_some()
             || self.bot_app_id.is_some()
             || self.catalog_id.is_some()
     }
@@ -57,6 +60,12 @@ struct MicrosoftPage {
     tenant_id: String,
     client_id: String,
     has_secret: bool,
+    has_certificate: bool,
+    /// `secret` or `certificate`: the credential the form shows as chosen.
+    credential: String,
+    /// Subject, expiry and SHA-1 thumbprint of a certificate just saved, from the submitted PEM
+    /// (nothing about it is stored in clear, so it is shown only right after saving).
+    saved_certificate: Option<(String, String, String)>,
     bot_app_id: String,
     catalog_id: String,
     errors: Errors,
@@ -70,6 +79,7 @@ async fn page(
     typed: Option<(&SaveForm, Errors)>,
     test_results: Vec<(bool, String)>,
     notice: Option<&'static str>,
+    saved_certificate: Option<&CertificateCredential>,
 ) -> Result<HttpResponse, PageError> {
     let pinned = connections::pinned_in_config(state);
     let row = db::run(&state.pool, |conn| Ok(MicrosoftApp::get(conn)?)).await?;
@@ -84,6 +94,15 @@ async fn page(
         tenant_id: String::new(),
         client_id: String::new(),
         has_secret: false,
+        has_certificate: false,
+        credential: "secret".into(),
+        saved_certificate: saved_certificate.map(|c| {
+            (
+                c.subject.clone(),
+                c.not_after.clone(),
+                c.thumbprint_hex.clone(),
+            )
+        }),
         bot_app_id: String::new(),
         catalog_id: String::new(),
         errors: Errors::default(),
@@ -94,17 +113,23 @@ async fn page(
         p.tenant_id = m.tenant_id.clone();
         p.client_id = m.client_id.clone();
         p.has_secret = m.client_secret.is_some() || !m.client_secret_file.is_empty();
+        p.has_certificate = !m.client_certificate_file.is_empty();
         p.bot_app_id = m.bot_app_id.clone();
     } else if let Some(r) = row {
         p.cloud = r.cloud;
         p.tenant_id = r.tenant_id;
         p.client_id = r.client_id.to_string();
         p.has_secret = r.client_secret.is_some();
+        p.has_certificate = r.client_certificate.is_some();
         p.bot_app_id = r.bot_app_id.map(|b| b.to_string()).unwrap_or_default();
         p.catalog_id = r.teams_app_catalog_id.unwrap_or_default();
     }
+    if p.has_certificate {
+        p.credential = "certificate".into();
+    }
     let status = match typed {
         Some((f, errors)) => {
+            p.credential = f.credential().into();
             p.cloud = f.cloud.clone();
             p.tenant_id = f.tenant_id.chars().take(253).collect();
             p.client_id = f.client_id.chars().take(36).collect();
@@ -124,8 +149,11 @@ pub async fn microsoft_page(
     admin: Admin,
     csrf: CsrfToken,
 ) -> Result<HttpResponse, PageError> {
-    page(&state, &admin, &csrf, None, vec![], None).await
+    page(&state, &admin, &csrf, None, vec![], None, None).await
 }
+
+/// Longest PEM accepted: a certificate chain with its key is a few KiB.
+const MAX_PEM_BYTES: usize = 64 * 1024;
 
 /// The form.
 #[derive(Debug, Deserialize)]
@@ -138,10 +166,46 @@ pub struct SaveForm {
     client_id: String,
     #[serde(default)]
     client_secret: String,
+    /// `secret` (also when absent, as before certificates existed) or `certificate`.
+    #[serde(default)]
+    credential: String,
+    #[serde(default)]
+    client_certificate_pem: String,
     #[serde(default)]
     bot_app_id: String,
     #[serde(default)]
     teams_app_catalog_id: String,
+}
+
+impl SaveForm {
+    fn credential(&self) -> &'static str {
+        if self.credential == "certificate" {
+            "certificate"
+        } else {
+            "secret"
+        }
+    }
+}
+
+/// What to tell the admin about a PEM that is not a usable certificate credential.
+fn certificate_problem(e: &CertificateError) -> &'static str {
+    match e {
+        CertificateError::NoCertificate => {
+            "This is not a certificate: paste the certificate (-----BEGIN CERTIFICATE-----) together with its private key."
+        }
+        CertificateError::NoPrivateKey => {
+            "The private key is missing: paste the certificate together with its private key (-----BEGIN PRIVATE KEY-----)."
+        }
+        CertificateError::EncryptedKey => {
+            "The private key is encrypted: export it without a passphrase (openssl pkey -in key.pem)."
+        }
+        CertificateError::NotRsa => {
+            "The key is not RSA: Entra ID client assertions are signed with RS256, so use an RSA certificate."
+        }
+        CertificateError::KeyMismatch => {
+            "The private key does not belong to this certificate: paste the matching key."
+        }
+    }
 }
 
 fn valid_tenant(t: &str) -> bool {
@@ -183,9 +247,44 @@ pub async fn microsoft_submit(
         );
     }
     let existing = db::run(&state.pool, |conn| Ok(MicrosoftApp::get(conn)?)).await?;
-    let secret = f.client_secret.trim();
-    if secret.is_empty() && existing.as_ref().is_none_or(|r| r.client_secret.is_none()) {
+    let use_certificate = f.credential() == "certificate";
+    // only the chosen credential counts; the other field is ignored, not saved
+    let secret = if use_certificate {
+        ""
+    } else {
+        f.client_secret.trim()
+    };
+    if !use_certificate
+        && secret.is_empty()
+        && existing.as_ref().is_none_or(|r| r.client_secret.is_none())
+    {
         e.client_secret = Some("Enter the client secret (its value, not its id).".into());
+    }
+    let pem = if use_certificate {
+        f.client_certificate_pem.trim()
+    } else {
+        ""
+    };
+    let mut certificate = None;
+    if use_certificate {
+        if pem.is_empty() {
+            if existing
+                .as_ref()
+                .is_none_or(|r| r.client_certificate.is_none())
+            {
+                e.client_certificate = Some(
+                    "Paste the certificate together with its private key, both in PEM form.".into(),
+                );
+            }
+        } else if pem.len() > MAX_PEM_BYTES {
+            e.client_certificate =
+                Some("This is too long for a certificate with its private key.".into());
+        } else {
+            match CertificateCredential::from_pem(pem.as_bytes()) {
+                Ok(c) => certificate = Some(c),
+                Err(err) => e.client_certificate = Some(certificate_problem(&err).into()),
+            }
+        }
     }
     let bot = f.bot_app_id.trim();
     let bot_id = if bot.is_empty() {
@@ -206,10 +305,11 @@ pub async fn microsoft_submit(
     }
     let cloud = CLOUDS.iter().find(|c| c.0 == f.cloud).map(|c| c.0);
     let (Some(cloud), Some(client_id), false) = (cloud, client_id, e.any()) else {
-        return page(&state, &admin, &csrf, Some((&f, e)), vec![], None).await;
+        return page(&state, &admin, &csrf, Some((&f, e)), vec![], None, None).await;
     };
     let (vault, by) = (state.vault.clone(), admin.username.clone());
     let (tenant, secret, catalog) = (tenant.to_owned(), secret.to_owned(), catalog.to_owned());
+    let pem = zeroize::Zeroizing::new(pem.to_owned());
     db::run(&state.pool, move |conn| {
         Ok(MicrosoftApp::save(
             conn,
@@ -219,6 +319,7 @@ pub async fn microsoft_submit(
                 tenant_id: &tenant,
                 client_id,
                 client_secret: (!secret.is_empty()).then_some(secret.as_str()),
+                client_certificate_pem: (!pem.is_empty()).then_some(pem.as_str()),
                 bot_app_id: bot_id,
                 teams_app_catalog_id: (!catalog.is_empty()).then_some(catalog.as_str()),
             },
@@ -236,6 +337,7 @@ pub async fn microsoft_submit(
         None,
         vec![],
         Some("The Microsoft app registration is saved."),
+        certificate.as_ref(),
     )
     .await
 }
@@ -248,6 +350,15 @@ fn explain(e: &EntraError) -> String {
         EntraError::Refused { code: 7000222, .. } => {
             "the client secret has expired: create a new one in Entra ID"
         }
+        // [mem] AADSTS700027: the client assertion failed signature validation, which Entra
+        // also answers when the certificate is not uploaded to the app registration
+        EntraError::Refused { code: 700027, .. } => {
+            "Entra ID does not accept the certificate: upload it (the .cer/.pem without the key) under Certificates & secrets of the app registration"
+        }
+        // [mem] AADSTS700024: the client assertion is not within its valid time range
+        EntraError::Refused { code: 700024, .. } => {
+            "the client assertion is outside its validity: check this host's clock"
+        }
         EntraError::Refused { code: 700016, .. } => {
             "no app with this client id exists in this tenant (wrong client id or tenant)"
         }
@@ -258,6 +369,7 @@ fn explain(e: &EntraError) -> String {
             "Microsoft Graph is not available in this tenant (wrong tenant?)"
         }
         EntraError::Refused { .. } => "Entra ID refused the app registration",
+        EntraError::Assertion(_) => "the certificate could not sign a client assertion",
         EntraError::Outbound(_) => {
             "the login host is unreachable: check [outbound] proxy and CA settings"
         }
@@ -287,8 +399,14 @@ pub async fn microsoft_test_submit(
                 Ok(_) => results.push((
                     true,
                     format!(
-                        "Entra ID: the app registration works in tenant {} ({}).",
-                        r.tenant_id, ms.endpoints.login
+                        "Entra ID: the app registration works in tenant {} ({}), authenticated with its {}.",
+                        r.tenant_id,
+                        ms.endpoints.login,
+                        if r.credential.is_certificate() {
+                            "certificate"
+                        } else {
+                            "client secret"
+                        }
                     ),
                 )),
                 Err(e) => results.push((false, explain(&e))),
@@ -311,5 +429,5 @@ pub async fn microsoft_test_submit(
             }
         }
     }
-    page(&state, &admin, &csrf, None, results, None).await
+    page(&state, &admin, &csrf, None, results, None, None).await
 }

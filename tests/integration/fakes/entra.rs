@@ -4,6 +4,8 @@
 //! - client credentials: tenant authority required (`/common` refused with AADSTS9001023),
 //!   scope `<resource>/.default`, secret checked (AADSTS7000215), configurable `expires_in`,
 //!   calls counted;
+//! - certificate client authentication on every grant: a `client_assertion` verified against
+//!   the registered certificate (`fakes::entra_assertion`), AADSTS700027 when it does not hold;
 //! - the delegated flow: `/authorize` (PKCE S256 required, `state` echoed, scripted refusals),
 //!   `authorization_code` redemption (secret, single-use code AADSTS54005, byte-equal
 //!   `redirect_uri`, PKCE verifier AADSTS501481), RS256 `id_token` with a published JWKS,
@@ -11,7 +13,7 @@
 //!   (AADSTS50173) and scripted refresh failures (65001, 700082, 50076, 7000222, ...);
 //! - a registry of every access token issued, so the fake Graph can authenticate bearers.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
@@ -22,6 +24,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
+
+use super::entra_assertion;
 
 /// The registered app the fake knows.
 pub const CLIENT_ID: &str = "0e3419f7-4c4d-47e7-b98a-7b9b9de02b80";
@@ -121,6 +125,11 @@ pub struct Entra {
     pub refresh_error: Mutex<Option<(u16, String, u64)>>,
     /// Artificial delay before `/token` answers, so concurrency tests can overlap calls.
     pub token_delay_ms: AtomicU64,
+    /// The certificate (PEM, no key) registered on the app: client assertions must be signed
+    /// with its key. `None`: no certificate registered, every assertion is refused.
+    pub client_certificate: Mutex<Option<Vec<u8>>>,
+    /// `jti`s of accepted client assertions (each is accepted once).
+    jtis: Mutex<HashSet<String>>,
     codes: Mutex<HashMap<String, Grant>>,
     refresh_tokens: Mutex<HashMap<String, RefreshGrant>>,
     key: RsaKey,
@@ -169,6 +178,8 @@ impl Entra {
             rt_uses: Mutex::default(),
             refresh_error: Mutex::default(),
             token_delay_ms: AtomicU64::new(0),
+            client_certificate: Mutex::default(),
+            jtis: Mutex::default(),
             codes: Mutex::default(),
             refresh_tokens: Mutex::default(),
             key: RsaKey::generate(),
@@ -499,8 +510,28 @@ async fn token(
     if client_id != CLIENT_ID {
         return error(400, "unauthorized_client", 700016);
     }
-    if client_secret != CLIENT_SECRET {
-        return error(401, "invalid_client", 7000215);
+    let assertion = get("client_assertion");
+    if assertion.is_empty() && get("client_assertion_type").is_empty() {
+        if client_secret != CLIENT_SECRET {
+            return error(401, "invalid_client", 7000215);
+        }
+    } else {
+        let token_url = format!("{}/{tenant}/oauth2/v2.0/token", fake.base);
+        let cert = fake.client_certificate.lock().unwrap().clone();
+        let verdict = if get("client_assertion_type") != entra_assertion::ASSERTION_TYPE {
+            Err((401, "invalid_client", 700027))
+        } else {
+            entra_assertion::verify(
+                cert.as_deref(),
+                &assertion,
+                &token_url,
+                CLIENT_ID,
+                &fake.jtis,
+            )
+        };
+        if let Err((status, err, code)) = verdict {
+            return error(status, err, code);
+        }
     }
     match grant_type.as_str() {
         "client_credentials" => client_credentials_grant(&fake, &tenant, &get("scope")),

@@ -3,6 +3,7 @@
 
 pub mod bot;
 pub mod entra;
+pub mod entra_assertion;
 pub mod graph;
 pub mod jira;
 pub mod proxy;
