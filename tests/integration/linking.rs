@@ -272,6 +272,22 @@ async fn a_jira_user_links_microsoft_and_jira_accounts_in_one_browser_dance() {
     let (again, _) = follow(&browser(), url).await;
     assert_eq!(again.status(), 409);
     assert!(again.text().await.unwrap().contains("already used"));
+    // once expired, flows are purged when the next sign-in starts
+    diesel::sql_query("UPDATE sign_in_flow SET expires_at = now() - interval '1 second'")
+        .execute(&mut conn)
+        .unwrap();
+    let next = w.me(ALICE_KEY).await;
+    assert!(next.get("signInUrl").is_none(), "linked users get no link");
+    let url = w.me(BOB_KEY).await["signInUrl"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    browser().get(&url).send().await.unwrap();
+    let left: N =
+        diesel::sql_query("SELECT count(*) AS n FROM sign_in_flow WHERE expires_at < now()")
+            .get_result(&mut conn)
+            .unwrap();
+    assert_eq!(left.n, 0);
 }
 
 #[actix_web::test]

@@ -156,6 +156,8 @@ pub async fn start(
         instance.id,
     );
     let fresh = db::run(&state.pool, move |conn| {
+        // finished and abandoned flows go once they expire (indexed; usually nothing to do)
+        SignInFlow::purge_expired(conn)?;
         Ok(NewSignInFlow {
             id: uuid::Uuid::new_v4(),
             jira_instance_id: instance_id,
