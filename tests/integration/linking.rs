@@ -540,6 +540,33 @@ pub fn expire_microsoft_token(w: &World) {
         .unwrap();
 }
 
+/// Alice's link.
+fn alice_mapping(w: &World) -> jira_teams_bridge::db::models::user_mapping::UserMapping {
+    let mut conn = w.conn();
+    jira_teams_bridge::db::models::user_mapping::UserMapping::find(
+        &mut conn,
+        w.instance_id,
+        ALICE_KEY,
+    )
+    .unwrap()
+    .unwrap()
+}
+
+/// Alice's Microsoft token as the relay would get it (refreshed when due).
+async fn alice_microsoft_token(
+    w: &World,
+) -> Result<secrecy::SecretString, jira_teams_bridge::error::AppError> {
+    let actor = jira_teams_bridge::db::models::audit::Actor::System("test".into());
+    jira_teams_bridge::web::tokens::microsoft_token(
+        &w.app.state,
+        &alice_mapping(w),
+        &actor,
+        "test",
+        false,
+    )
+    .await
+}
+
 #[actix_web::test]
 async fn concurrent_callers_refresh_a_users_token_once_and_keep_the_rotated_refresh_token() {
     let w = world().await;
@@ -547,16 +574,7 @@ async fn concurrent_callers_refresh_a_users_token_once_and_keep_the_rotated_refr
     expire_microsoft_token(&w);
     w.entra.token_delay_ms.store(300, Ordering::SeqCst);
     let before = w.entra.refresh_calls.load(Ordering::SeqCst);
-    let mapping = {
-        let mut conn = w.conn();
-        jira_teams_bridge::db::models::user_mapping::UserMapping::find(
-            &mut conn,
-            w.instance_id,
-            ALICE_KEY,
-        )
-        .unwrap()
-        .unwrap()
-    };
+    let mapping = alice_mapping(&w);
     let actor = jira_teams_bridge::db::models::audit::Actor::System("test".into());
     let calls: Vec<_> = (0..8)
         .map(|_| {
@@ -588,9 +606,7 @@ async fn concurrent_callers_refresh_a_users_token_once_and_keep_the_rotated_refr
     assert!(w.entra.rt_uses.lock().unwrap().values().all(|n| *n == 1));
     // the next refresh presents the rotated refresh token, not the first one
     expire_microsoft_token(&w);
-    jira_teams_bridge::web::tokens::microsoft_token(&w.app.state, &mapping, &actor, "test", false)
-        .await
-        .unwrap();
+    alice_microsoft_token(&w).await.unwrap();
     let uses = w.entra.rt_uses.lock().unwrap().clone();
     assert_eq!(uses.len(), 2, "two different refresh tokens used: {uses:?}");
     assert!(uses.values().all(|n| *n == 1));
@@ -602,26 +618,7 @@ async fn a_withdrawn_consent_marks_the_link_for_a_new_sign_in_and_me_offers_one(
     w.link(ALICE_KEY, ALICE_OID).await;
     expire_microsoft_token(&w);
     *w.entra.refresh_error.lock().unwrap() = Some((400, "invalid_grant".into(), 65001));
-    let mapping = {
-        let mut conn = w.conn();
-        jira_teams_bridge::db::models::user_mapping::UserMapping::find(
-            &mut conn,
-            w.instance_id,
-            ALICE_KEY,
-        )
-        .unwrap()
-        .unwrap()
-    };
-    let actor = jira_teams_bridge::db::models::audit::Actor::System("test".into());
-    let err = jira_teams_bridge::web::tokens::microsoft_token(
-        &w.app.state,
-        &mapping,
-        &actor,
-        "test",
-        false,
-    )
-    .await
-    .unwrap_err();
+    let err = alice_microsoft_token(&w).await.unwrap_err();
     assert!(err.to_string().contains("sign in again"), "{err}");
     let me = w.me(ALICE_KEY).await;
     assert_eq!(me["status"], "needs_reauth");
@@ -639,26 +636,7 @@ async fn an_expired_client_secret_is_a_configuration_problem_not_a_user_one() {
     w.link(ALICE_KEY, ALICE_OID).await;
     expire_microsoft_token(&w);
     *w.entra.refresh_error.lock().unwrap() = Some((401, "invalid_client".into(), 7000222));
-    let mapping = {
-        let mut conn = w.conn();
-        jira_teams_bridge::db::models::user_mapping::UserMapping::find(
-            &mut conn,
-            w.instance_id,
-            ALICE_KEY,
-        )
-        .unwrap()
-        .unwrap()
-    };
-    let actor = jira_teams_bridge::db::models::audit::Actor::System("test".into());
-    let err = jira_teams_bridge::web::tokens::microsoft_token(
-        &w.app.state,
-        &mapping,
-        &actor,
-        "test",
-        false,
-    )
-    .await
-    .unwrap_err();
+    let err = alice_microsoft_token(&w).await.unwrap_err();
     assert!(err.to_string().contains("app registration"), "{err}");
     assert_eq!(
         w.me(ALICE_KEY).await["status"],
@@ -667,7 +645,5 @@ async fn an_expired_client_secret_is_a_configuration_problem_not_a_user_one() {
     );
     // and the lease is released: once the secret is fixed, the refresh works
     *w.entra.refresh_error.lock().unwrap() = None;
-    jira_teams_bridge::web::tokens::microsoft_token(&w.app.state, &mapping, &actor, "test", false)
-        .await
-        .unwrap();
+    alice_microsoft_token(&w).await.unwrap();
 }

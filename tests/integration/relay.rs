@@ -44,6 +44,18 @@ async fn create_chat(w: &World) -> String {
     body["chatId"].as_str().unwrap().to_owned()
 }
 
+/// Alice creates a chat with Bob for the issue.
+async fn create_with_bob(w: &World) -> (u16, Value) {
+    api(
+        w,
+        "POST",
+        &format!("/api/v1/issues/{ISSUE}/chats/create"),
+        ALICE_KEY,
+        Some(json!({"members": [{"jiraUser": BOB_KEY}]})),
+    )
+    .await
+}
+
 fn messages_path(chat: &str) -> String {
     format!("/api/v1/issues/{ISSUE}/chats/{chat}/messages")
 }
@@ -469,14 +481,7 @@ async fn without_the_corporate_ca_graph_is_not_trusted_and_the_api_says_so() {
     w.jira.add_issue(ISSUE, "ABC-1", "Printer on fire", &[]);
     assert_eq!(w.link(ALICE_KEY, ALICE_OID).await.0, 200);
     assert_eq!(w.link(BOB_KEY, BOB_OID).await.0, 200);
-    let (status, body) = api(
-        &w,
-        "POST",
-        &format!("/api/v1/issues/{ISSUE}/chats/create"),
-        ALICE_KEY,
-        Some(json!({"members": [{"jiraUser": BOB_KEY}]})),
-    )
-    .await;
+    let (status, body) = create_with_bob(&w).await;
     assert_eq!(
         (status, body["code"].as_str().unwrap()),
         (502, "graph_unavailable"),
@@ -562,14 +567,7 @@ async fn an_expired_jira_token_is_refreshed_with_the_rotated_refresh_token_each_
     };
     for round in 1..=2 {
         expire();
-        let (status, body) = api(
-            &w,
-            "POST",
-            &format!("/api/v1/issues/{ISSUE}/chats/create"),
-            ALICE_KEY,
-            Some(json!({"members": [{"jiraUser": BOB_KEY}]})),
-        )
-        .await;
+        let (status, body) = create_with_bob(&w).await;
         assert_eq!(status, 201, "round {round}: {body}");
         // the fake disables a refresh token once used: round 2 only works with the new one
         assert_eq!(
@@ -582,14 +580,7 @@ async fn an_expired_jira_token_is_refreshed_with_the_rotated_refresh_token_each_
     // a revoked Jira grant asks the user to sign in again
     w.jira.revoke_user(ALICE_KEY);
     expire();
-    let (status, body) = api(
-        &w,
-        "POST",
-        &format!("/api/v1/issues/{ISSUE}/chats/create"),
-        ALICE_KEY,
-        Some(json!({"members": [{"jiraUser": BOB_KEY}]})),
-    )
-    .await;
+    let (status, body) = create_with_bob(&w).await;
     assert_eq!(
         (status, body["code"].as_str().unwrap()),
         (409, "needs_sign_in"),
