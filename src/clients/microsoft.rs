@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use super::bot_auth::BotAuth;
 use super::entra::{AppTokens, ClientCredential};
 use super::entra_signin::SignInClient;
 use super::graph::GraphClient;
@@ -38,6 +39,8 @@ pub struct MicrosoftConn {
     pub signin: SignInClient,
     pub app_tokens: AppTokens,
     pub graph: GraphClient,
+    /// Checks inbound Bot Framework activities.
+    pub bot_auth: BotAuth,
 }
 
 impl MicrosoftConn {
@@ -64,6 +67,11 @@ impl MicrosoftConn {
                 registration.credential.clone(),
             ),
             graph: GraphClient::new(http.clone(), &endpoints.graph, max_concurrent),
+            bot_auth: BotAuth::new(
+                http.clone(),
+                &endpoints.bot_openid_metadata,
+                &endpoints.bot_issuer,
+            ),
             registration,
             endpoints,
         }

@@ -1,5 +1,6 @@
 //! Outbound HTTP to Entra ID, Graph, the Bot Connector and Jira. No database access here.
 
+pub mod bot_auth;
 pub mod botframework;
 pub mod entra;
 pub mod entra_signin;

@@ -1,5 +1,6 @@
 //! Validated value types. Pure: no IO, no database, no framework.
 
+pub mod bot_activity;
 pub mod card;
 pub mod chat_html;
 pub mod cloud;

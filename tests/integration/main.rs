@@ -9,6 +9,7 @@ mod api_chats;
 mod api_openapi;
 mod api_settings;
 mod bench;
+mod bot_endpoint;
 mod certificate;
 mod cli_and_config;
 mod doctor;

@@ -53,4 +53,34 @@ impl BotMembership {
             .execute(conn)?;
         Ok(())
     }
+
+    /// Records an installation event: inserts or updates the conversation's row with the latest
+    /// service URL, tenant and status.
+    pub fn record(
+        conn: &mut PgConnection,
+        conversation_id: &str,
+        tenant: Uuid,
+        scope: &str,
+        service_url: &str,
+        status: &str,
+    ) -> QueryResult<BotMembership> {
+        let values = (
+            bot_membership::tenant_id.eq(tenant),
+            bot_membership::scope.eq(scope),
+            bot_membership::service_url.eq(service_url),
+            bot_membership::status.eq(status),
+            bot_membership::updated_at.eq(diesel::dsl::now),
+        );
+        diesel::insert_into(bot_membership::table)
+            .values((
+                bot_membership::id.eq(Uuid::new_v4()),
+                bot_membership::conversation_id.eq(conversation_id),
+                values,
+            ))
+            .on_conflict(bot_membership::conversation_id)
+            .do_update()
+            .set(values)
+            .returning(BotMembership::as_returning())
+            .get_result(conn)
+    }
 }

@@ -1,17 +1,116 @@
 //! `/bot/messages`, the Bot Framework endpoint on the public listener.
 //!
-//! Activity JWT validation (PROTOCOLS.md §3.1) is not built yet, so nothing is accepted: every
-//! activity is refused before its body is read. Microsoft's Connector retries later.
+//! Every activity's token is checked as PROTOCOLS.md §3.1 says before anything in it is used
+//! (401 otherwise); a `serviceUrl` off the cloud's allow-list is refused (403) and never stored,
+//! so the bot's token is never sent where an attacker points. Installation events record where
+//! the bot is (the seed's bot membership); other activities are acknowledged and ignored for now.
+//! The answer is immediate: slow work goes through the outbox.
 
 use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
 
+use crate::db;
+use crate::db::models::audit::Actor;
+use crate::db::models::bot_membership::BotMembership;
+use crate::domain::bot_activity::Activity;
+use crate::domain::service_url::ServiceUrl;
 use crate::error::AppError;
+use crate::state::AppState;
+use crate::web::connections;
 
-/// Refuses every activity until Bot Framework authentication is configured.
-pub async fn messages() -> Result<actix_web::HttpResponse, AppError> {
-    Err(AppError::client(
+fn not_configured() -> AppError {
+    AppError::client(
         StatusCode::SERVICE_UNAVAILABLE,
         "bot_not_configured",
-        "The bot endpoint does not accept activities yet.",
-    ))
+        "The bot is not configured yet (Microsoft app registration and bot app id).",
+    )
+}
+
+/// `POST /bot/messages`.
+pub async fn messages(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let auth = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    if auth.is_none() {
+        return Err(AppError::client(
+            StatusCode::UNAUTHORIZED,
+            "bot_token_missing",
+            "No Bot Framework token.",
+        ));
+    }
+    let ms = match connections::microsoft(&state, &Actor::System("bot".into())).await {
+        Ok(ms) if !ms.registration.bot_app_id.is_empty() => ms,
+        Ok(_) => return Err(not_configured()),
+        Err(e) if e.code() == "microsoft_not_configured" => return Err(not_configured()),
+        Err(e) => return Err(e),
+    };
+    // channelId and serviceUrl are needed to check the token; nothing else is read before that
+    let activity: Activity = serde_json::from_slice(&body).map_err(|_| {
+        AppError::client(
+            StatusCode::BAD_REQUEST,
+            "bot_activity_invalid",
+            "The body is not a Bot Framework activity.",
+        )
+    })?;
+    if let Err(e) = ms
+        .bot_auth
+        .validate(
+            auth.as_deref(),
+            &ms.registration.bot_app_id,
+            &activity.channel_id,
+            &activity.service_url,
+        )
+        .await
+    {
+        if e.is_unavailable() {
+            tracing::warn!(error = %e, "cannot check Bot Framework tokens");
+            return Err(AppError::client(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "bot_keys_unavailable",
+                "The Bot Framework signing keys cannot be fetched right now.",
+            ));
+        }
+        tracing::warn!(error = %e, "Bot Framework activity refused");
+        return Err(AppError::client(
+            StatusCode::UNAUTHORIZED,
+            "bot_token_invalid",
+            e.to_string(),
+        ));
+    }
+    let service_url = ServiceUrl::parse(&activity.service_url, &ms.endpoints.service_url_hosts)
+        .map_err(|e| {
+            tracing::warn!(error = %e, "activity with an untrusted serviceUrl refused");
+            AppError::client(
+                StatusCode::FORBIDDEN,
+                "service_url_not_allowed",
+                e.to_string(),
+            )
+        })?;
+    if let Some(change) = activity.membership_change() {
+        let url = service_url.as_str().to_owned();
+        let c = change.clone();
+        db::run(&state.pool, move |conn| {
+            Ok(BotMembership::record(
+                conn,
+                &c.conversation_id,
+                c.tenant_id,
+                c.scope,
+                &url,
+                c.status,
+            )?)
+        })
+        .await?;
+        tracing::info!(
+            bot.scope = change.scope,
+            bot.status = change.status,
+            "bot membership recorded"
+        );
+    }
+    Ok(HttpResponse::Ok().json(serde_json::json!({})))
 }

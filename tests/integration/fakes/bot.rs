@@ -29,8 +29,85 @@ pub enum Scripted {
     Status(u16),
 }
 
+/// One signing key: its id, private key (PEM), whether the JWKS lists it, and its endorsements.
+type SigningKey = (String, Vec<u8>, bool, Vec<String>);
+
+/// The Bot Framework's signing identity: RS256 keys published with `endorsements`.
+pub struct Signer {
+    keys: Mutex<Vec<SigningKey>>,
+}
+
+impl Signer {
+    fn new() -> Signer {
+        let key = |kid: &str, published: bool, endorsed: &[&str]| {
+            let rsa = openssl::rsa::Rsa::generate(2048).unwrap();
+            (
+                kid.to_owned(),
+                rsa.private_key_to_pem().unwrap(),
+                published,
+                endorsed.iter().map(|e| (*e).to_owned()).collect(),
+            )
+        };
+        Signer {
+            keys: Mutex::new(vec![
+                key("bf-key-1", true, &["msteams"]),
+                key("bf-unendorsed", true, &["skype"]),
+                key("bf-late", false, &["msteams"]),
+            ]),
+        }
+    }
+
+    /// Publishes the key that was held back (a key rotation).
+    pub fn publish_late_key(&self) {
+        for k in self.keys.lock().unwrap().iter_mut() {
+            k.2 = true;
+        }
+    }
+
+    /// A token signed with key `kid` (published or not).
+    pub fn mint(&self, kid: &str, claims: &Value) -> String {
+        let keys = self.keys.lock().unwrap();
+        let (_, pem, _, _) = keys.iter().find(|k| k.0 == kid).unwrap();
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+        header.kid = Some(kid.to_owned());
+        let der = openssl::rsa::Rsa::private_key_from_pem(pem)
+            .unwrap()
+            .private_key_to_der()
+            .unwrap();
+        jsonwebtoken::encode(
+            &header,
+            claims,
+            &jsonwebtoken::EncodingKey::from_rsa_der(&der),
+        )
+        .unwrap()
+    }
+
+    fn jwks(&self) -> Value {
+        use base64::Engine;
+        let b64 = |b: Vec<u8>| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+        let keys: Vec<Value> = self
+            .keys
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|k| k.2)
+            .map(|(kid, pem, _, endorsements)| {
+                let rsa = openssl::rsa::Rsa::private_key_from_pem(pem).unwrap();
+                json!({"kty": "RSA", "use": "sig", "kid": kid, "x5t": kid,
+                       "n": b64(rsa.n().to_vec()), "e": b64(rsa.e().to_vec()),
+                       "endorsements": endorsements})
+            })
+            .collect();
+        json!({ "keys": keys })
+    }
+}
+
 /// State of the fake.
 pub struct Bot {
+    /// Signs inbound activity tokens and publishes the keys.
+    pub signer: Signer,
+    /// How often the signing keys were fetched.
+    pub key_fetches: std::sync::atomic::AtomicUsize,
     /// `https://127.0.0.1:{port}`; service URLs are `{base}/amer/`.
     pub base: String,
     pub entra: web::Data<Entra>,
@@ -44,6 +121,11 @@ pub struct Bot {
 }
 
 impl Bot {
+    /// Where the OpenID metadata is (`microsoft.bot_openid_metadata_url`).
+    pub fn metadata_url(&self) -> String {
+        format!("{}/v1/.well-known/openidconfiguration", self.base)
+    }
+
     /// The service URL Teams would hand out for this fake.
     pub fn service_url(&self) -> String {
         format!("{}/amer/", self.base)
@@ -151,6 +233,8 @@ pub fn start_tls(
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let fake = web::Data::new(Bot {
+        signer: Signer::new(),
+        key_fetches: Default::default(),
         base: format!("https://{addr}"),
         entra,
         received: Mutex::default(),
@@ -160,10 +244,31 @@ pub fn start_tls(
     });
     let f = fake.clone();
     let server = HttpServer::new(move || {
-        App::new().app_data(f.clone()).route(
-            "/{region}/v3/conversations/{id}/activities",
-            web::post().to(send),
-        )
+        App::new()
+            .app_data(f.clone())
+            .route(
+                "/{region}/v3/conversations/{id}/activities",
+                web::post().to(send),
+            )
+            .route(
+                "/v1/.well-known/openidconfiguration",
+                web::get().to(|fake: web::Data<Bot>| async move {
+                    HttpResponse::Ok().json(json!({
+                        "issuer": "https://api.botframework.com",
+                        "authorization_endpoint": "https://invalid.botframework.com",
+                        "jwks_uri": format!("{}/v1/.well-known/keys", fake.base),
+                        "id_token_signing_alg_values_supported": ["RS256"],
+                        "token_endpoint_auth_methods_supported": ["private_key_jwt"],
+                    }))
+                }),
+            )
+            .route(
+                "/v1/.well-known/keys",
+                web::get().to(|fake: web::Data<Bot>| async move {
+                    fake.key_fetches.fetch_add(1, Ordering::SeqCst);
+                    HttpResponse::Ok().json(fake.signer.jwks())
+                }),
+            )
     })
     .workers(2)
     .listen_rustls_0_23(listener, tls)

@@ -1,0 +1,170 @@
+//! The parts of a Bot Framework activity the appliance reads (PROTOCOLS.md §3.3, §3.5), and what
+//! an installation event means for the bot's membership in a conversation.
+
+use serde::Deserialize;
+use uuid::Uuid;
+
+/// An account (bot or user) in an activity.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Account {
+    #[serde(default)]
+    pub id: String,
+}
+
+/// The conversation of an activity.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Conversation {
+    pub id: String,
+    #[serde(default)]
+    pub conversation_type: Option<String>,
+    #[serde(default)]
+    pub tenant_id: Option<String>,
+}
+
+/// An inbound activity, reduced.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Activity {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub channel_id: String,
+    pub service_url: String,
+    pub conversation: Conversation,
+    #[serde(default)]
+    pub recipient: Option<Account>,
+    #[serde(default)]
+    pub members_added: Vec<Account>,
+    #[serde(default)]
+    pub members_removed: Vec<Account>,
+    #[serde(default)]
+    pub action: Option<String>,
+    #[serde(default)]
+    pub channel_data: serde_json::Value,
+}
+
+/// What an installation event does to the bot's membership.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MembershipChange {
+    pub conversation_id: String,
+    pub tenant_id: Uuid,
+    /// `personal`, `team` or `groupChat`.
+    pub scope: &'static str,
+    /// `installationAdded`, `installationRemoved`, `teamMemberAdded` or `teamMemberRemoved`.
+    pub status: &'static str,
+}
+
+impl Activity {
+    fn scope(&self) -> &'static str {
+        match self.conversation.conversation_type.as_deref() {
+            Some("personal") => "personal",
+            Some("channel") => "team",
+            _ => "groupChat",
+        }
+    }
+
+    fn tenant(&self) -> Option<Uuid> {
+        self.conversation
+            .tenant_id
+            .as_deref()
+            .or_else(|| self.channel_data["tenant"]["id"].as_str())
+            .and_then(|t| Uuid::parse_str(t).ok())
+    }
+
+    fn bot_in(&self, accounts: &[Account]) -> bool {
+        self.recipient
+            .as_ref()
+            .is_some_and(|r| accounts.iter().any(|a| a.id == r.id))
+    }
+
+    /// The membership change this activity means, if any: `installationUpdate` add/remove, or a
+    /// `conversationUpdate` that adds or removes the bot itself. The conversation id must be one
+    /// Teams uses (`19:…@thread…`, `a:…`) and the tenant must be named.
+    pub fn membership_change(&self) -> Option<MembershipChange> {
+        let team = self.scope() == "team";
+        let status = match self.kind.as_str() {
+            "installationUpdate" => match self.action.as_deref()? {
+                "add" | "add-upgrade" => "installationAdded",
+                "remove" | "remove-upgrade" => "installationRemoved",
+                _ => return None,
+            },
+            "conversationUpdate" if self.bot_in(&self.members_added) => {
+                if team {
+                    "teamMemberAdded"
+                } else {
+                    "installationAdded"
+                }
+            }
+            "conversationUpdate" if self.bot_in(&self.members_removed) => {
+                if team {
+                    "teamMemberRemoved"
+                } else {
+                    "installationRemoved"
+                }
+            }
+            _ => return None,
+        };
+        let tenant_id = self.tenant()?;
+        // a channel thread id (`…;messageid=…`) names the team's channel before the `;`
+        let id = self.conversation.id.split(';').next().unwrap_or_default();
+        let valid = super::TeamsChatId::parse(id).is_some()
+            || (id.starts_with("a:") && id.len() <= 512 && !id.chars().any(char::is_whitespace));
+        valid.then(|| MembershipChange {
+            conversation_id: id.to_owned(),
+            tenant_id,
+            scope: self.scope(),
+            status,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn activity(v: serde_json::Value) -> Activity {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn installation_events_become_membership_changes() {
+        let a = activity(json!({
+            "type": "installationUpdate", "action": "add", "channelId": "msteams",
+            "serviceUrl": "https://smba.trafficmanager.net/amer/",
+            "recipient": {"id": "28:bot"},
+            "conversation": {"id": "19:abc@thread.v2", "conversationType": "groupChat", "tenantId": "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f"},
+        }));
+        let c = a.membership_change().unwrap();
+        assert_eq!(
+            (c.scope, c.status, c.conversation_id.as_str()),
+            ("groupChat", "installationAdded", "19:abc@thread.v2")
+        );
+        let team = activity(json!({
+            "type": "conversationUpdate", "channelId": "msteams",
+            "serviceUrl": "https://smba.trafficmanager.net/amer/",
+            "recipient": {"id": "28:bot"}, "membersRemoved": [{"id": "28:bot"}],
+            "conversation": {"id": "19:team@thread.tacv2;messageid=1", "conversationType": "channel"},
+            "channelData": {"tenant": {"id": "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f"}},
+        }));
+        let c = team.membership_change().unwrap();
+        assert_eq!(
+            (c.scope, c.status, c.conversation_id.as_str()),
+            ("team", "teamMemberRemoved", "19:team@thread.tacv2")
+        );
+        assert!(!c.tenant_id.is_nil());
+        // no tenant, no membership
+        let no_tenant = activity(json!({
+            "type": "installationUpdate", "action": "add", "channelId": "msteams",
+            "serviceUrl": "https://x/", "conversation": {"id": "19:abc@thread.v2"},
+        }));
+        assert_eq!(no_tenant.membership_change(), None);
+        // someone else joining is not the bot's business
+        let other = activity(json!({
+            "type": "conversationUpdate", "channelId": "msteams", "serviceUrl": "https://x/",
+            "recipient": {"id": "28:bot"}, "membersAdded": [{"id": "29:user"}],
+            "conversation": {"id": "19:abc@thread.v2"},
+        }));
+        assert_eq!(other.membership_change(), None);
+    }
+}

@@ -1,0 +1,274 @@
+//! `/bot/messages` on the public listener against the fake Bot Framework: token checks
+//! (PROTOCOLS.md §3.1), the service URL allow-list, installation events recorded once, and the
+//! whole path from a Teams installation to a Jira event's card in the chat.
+
+use std::time::{Duration, Instant};
+
+use actix_web::web;
+use diesel::prelude::*;
+use serde_json::{Value, json};
+
+use crate::fakes::{self, bot::Bot};
+use crate::helpers::{TempDir, between};
+use crate::linking::{ALICE_KEY, ALICE_OID, BOB_KEY, BOB_OID, World, world_with_fakes};
+
+const BOT_ID: &str = fakes::entra::CLIENT_ID;
+
+struct Setup {
+    w: World,
+    bot: web::Data<Bot>,
+    public: String,
+    _dir: TempDir,
+}
+
+async fn setup() -> Setup {
+    let dir = TempDir::new();
+    let (cert, key, _) = crate::listeners::self_signed(&dir.0);
+    let (_, entra) = fakes::entra::start(3600);
+    let (_, graph) = fakes::graph::start(entra.clone());
+    let (bot_addr, bot) = fakes::bot::start_tls(entra.clone(), &cert, &key);
+    let metadata = bot.metadata_url();
+    let w = world_with_fakes(entra, graph, move |s| {
+        s.outbound.ca_file = cert;
+        s.microsoft.service_url_hosts = vec![bot_addr.to_string()];
+        s.microsoft.bot_openid_metadata_url = metadata;
+        s.listen.public = "127.0.0.1:0".into();
+    })
+    .await;
+    let public = w.app.public_base.clone().unwrap();
+    Setup {
+        w,
+        bot,
+        public,
+        _dir: dir,
+    }
+}
+
+fn claims(s: &Setup, service_url: &str) -> Value {
+    let _ = s;
+    let now = chrono::Utc::now().timestamp();
+    json!({"iss": "https://api.botframework.com", "aud": BOT_ID, "serviceurl": service_url,
+           "nbf": now - 10, "exp": now + 3600, "iat": now - 10})
+}
+
+fn install(chat: &str, service_url: &str) -> Value {
+    json!({
+        "type": "installationUpdate", "action": "add", "channelId": "msteams",
+        "serviceUrl": service_url, "id": "f:1",
+        "from": {"id": "29:alice", "aadObjectId": ALICE_OID},
+        "recipient": {"id": format!("28:{BOT_ID}")},
+        "conversation": {"id": chat, "conversationType": "groupChat", "tenantId": fakes::entra::TENANT_ID},
+    })
+}
+
+async fn post(s: &Setup, token: Option<String>, activity: &Value) -> reqwest::Response {
+    let mut req = reqwest::Client::new()
+        .post(format!("{}/bot/messages", s.public))
+        .json(activity);
+    if let Some(t) = token {
+        req = req.header("Authorization", format!("Bearer {t}"));
+    }
+    req.send().await.unwrap()
+}
+
+fn memberships(s: &Setup) -> Vec<(String, String, String)> {
+    use jira_teams_bridge::db::schema::bot_membership as b;
+    let mut conn = s.w.conn();
+    b::table
+        .select((b::conversation_id, b::service_url, b::status))
+        .load(&mut conn)
+        .unwrap()
+}
+
+#[actix_web::test]
+async fn a_teams_installation_is_recorded_and_then_jira_events_reach_the_chat() {
+    let s = setup().await;
+    s.w.jira.add_issue(10045, "ABC-1", "Printer on fire", &[]);
+    s.w.link(ALICE_KEY, ALICE_OID).await;
+    s.w.link(BOB_KEY, BOB_OID).await;
+    let res = crate::api_auth::call(
+        &s.w.app,
+        &s.w.jira_app,
+        "POST",
+        "/api/v1/issues/10045/chats/create",
+        ALICE_KEY,
+        Some(json!({"members": [{"jiraUser": BOB_KEY}]})),
+    )
+    .await;
+    let chat = res.json::<Value>().await.unwrap()["chatId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Teams tells the bot it was added to the chat, twice and at once, as it sometimes does
+    let url = s.bot.service_url();
+    let token = s.bot.signer.mint("bf-key-1", &claims(&s, &url));
+    let activity = install(&chat, &url);
+    let twice: Vec<_> = (0..2)
+        .map(|_| {
+            let req = reqwest::Client::new()
+                .post(format!("{}/bot/messages", s.public))
+                .header("Authorization", format!("Bearer {token}"))
+                .json(&activity);
+            actix_web::rt::spawn(async move { req.send().await.unwrap().status().as_u16() })
+        })
+        .collect();
+    for t in twice {
+        assert_eq!(t.await.unwrap(), 200);
+    }
+    assert_eq!(
+        memberships(&s),
+        vec![(chat.clone(), url.clone(), "installationAdded".to_owned())]
+    );
+
+    let html =
+        s.w.app
+            .post_form(
+                &format!("/admin/instances/{}/webhook/token", s.w.instance_id),
+                &[],
+            )
+            .await
+            .text()
+            .await
+            .unwrap();
+    let hook = between(
+        &html,
+        "<code id=\"webhook-url\" class=\"secret\">",
+        "</code>",
+    );
+    let res = reqwest::Client::new()
+        .post(&hook)
+        .header("Content-Type", "application/json")
+        .body(crate::webhooks::fixture("issue_updated"))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success());
+    let until = Instant::now() + Duration::from_secs(10);
+    while s.bot.received_for(&chat).is_empty() {
+        assert!(Instant::now() < until, "no card arrived");
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[actix_web::test]
+async fn activities_with_bad_tokens_are_refused_before_anything_is_stored() {
+    let s = setup().await;
+    let url = s.bot.service_url();
+    let chat = "19:refused@thread.v2";
+    let now = chrono::Utc::now().timestamp();
+    let good = claims(&s, &url);
+    let with = |k: &str, v: Value| {
+        let mut c = good.clone();
+        c[k] = v;
+        c
+    };
+    let hs256 = jsonwebtoken::encode(
+        &jsonwebtoken::Header::default(),
+        &good,
+        &jsonwebtoken::EncodingKey::from_secret(b"guess"),
+    )
+    .unwrap();
+    let cases: Vec<(&str, Option<String>)> = vec![
+        ("no token", None),
+        (
+            "wrong issuer",
+            Some(s.bot.signer.mint(
+                "bf-key-1",
+                &with("iss", json!("https://sts.windows.net/x/")),
+            )),
+        ),
+        (
+            "wrong audience",
+            Some(
+                s.bot
+                    .signer
+                    .mint("bf-key-1", &with("aud", json!("another-bot"))),
+            ),
+        ),
+        (
+            "expired beyond the skew",
+            Some(
+                s.bot
+                    .signer
+                    .mint("bf-key-1", &with("exp", json!(now - 400))),
+            ),
+        ),
+        (
+            "serviceurl mismatch",
+            Some(s.bot.signer.mint(
+                "bf-key-1",
+                &with("serviceurl", json!("https://smba.trafficmanager.net/amer/")),
+            )),
+        ),
+        (
+            "key not endorsed for msteams",
+            Some(s.bot.signer.mint("bf-unendorsed", &good)),
+        ),
+        ("unpublished key", Some(s.bot.signer.mint("bf-late", &good))),
+        ("HS256", Some(hs256)),
+    ];
+    for (what, token) in cases {
+        let res = post(&s, token, &install(chat, &url)).await;
+        assert_eq!(res.status(), 401, "{what}");
+        assert!(
+            res.headers()
+                .get("content-type")
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .contains("problem+json")
+        );
+    }
+    assert!(memberships(&s).is_empty());
+    // within the five minutes of skew an expired token still passes
+    let res = post(
+        &s,
+        Some(s.bot.signer.mint("bf-key-1", &with("exp", json!(now - 60)))),
+        &install(chat, &url),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+}
+
+#[actix_web::test]
+async fn an_unknown_signing_key_is_refused_without_refetching_keys_every_time() {
+    let s = setup().await;
+    let url = s.bot.service_url();
+    let res = post(
+        &s,
+        Some(s.bot.signer.mint("bf-key-1", &claims(&s, &url))),
+        &install("19:one@thread.v2", &url),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let fetches = s.bot.key_fetches.load(std::sync::atomic::Ordering::SeqCst);
+    s.bot.signer.publish_late_key();
+    // the keys were fetched less than a minute ago: an unknown kid is refused without hammering
+    let res = post(
+        &s,
+        Some(s.bot.signer.mint("bf-late", &claims(&s, &url))),
+        &install("19:two@thread.v2", &url),
+    )
+    .await;
+    assert_eq!(res.status(), 401);
+    assert_eq!(
+        s.bot.key_fetches.load(std::sync::atomic::Ordering::SeqCst),
+        fetches
+    );
+}
+
+#[actix_web::test]
+async fn a_service_url_an_attacker_chose_is_refused_and_never_stored() {
+    let s = setup().await;
+    for url in [
+        "https://evil.example/amer/".to_owned(),
+        s.bot.service_url().replace("https://", "http://"),
+        "https://127.0.0.1:1/amer/".to_owned(),
+    ] {
+        // even with a valid token whose serviceurl claim matches
+        let token = s.bot.signer.mint("bf-key-1", &claims(&s, &url));
+        let res = post(&s, Some(token), &install("19:evil@thread.v2", &url)).await;
+        assert_eq!(res.status(), 403, "{url}");
+    }
+    assert!(memberships(&s).is_empty());
+}
