@@ -181,9 +181,10 @@ impl Application {
 
         let runner = crate::jobs::outbox::OutboxRunner::new(
             state.pool.clone(),
-            vec![Arc::new(crate::jobs::notify::ChatNotifier::new(
-                state.clone(),
-            ))],
+            vec![
+                Arc::new(crate::jobs::notify::ChatNotifier::new(state.clone())),
+                Arc::new(crate::jobs::notify::WelcomeSender::new(state.clone())),
+            ],
             crate::jobs::outbox::RunnerConfig {
                 lease: std::time::Duration::from_secs(settings.outbox.lease_secs),
                 max_attempts: settings.outbox.max_attempts,

@@ -34,6 +34,8 @@ pub struct Activity {
     #[serde(default)]
     pub recipient: Option<Account>,
     #[serde(default)]
+    pub from: Option<Account>,
+    #[serde(default)]
     pub members_added: Vec<Account>,
     #[serde(default)]
     pub members_removed: Vec<Account>,
@@ -55,6 +57,17 @@ pub struct MembershipChange {
 }
 
 impl Activity {
+    /// The Teams user (`29:…`) who installed the app personally, when this is such an event:
+    /// they get the welcome message (once).
+    pub fn personal_installer(&self) -> Option<&str> {
+        let change = self.membership_change()?;
+        let from = self.from.as_ref()?.id.as_str();
+        (change.scope == "personal"
+            && change.status == "installationAdded"
+            && from.starts_with("29:"))
+        .then_some(from)
+    }
+
     fn scope(&self) -> &'static str {
         match self.conversation.conversation_type.as_deref() {
             Some("personal") => "personal",

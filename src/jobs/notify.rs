@@ -1,4 +1,4 @@
-//! Delivery of `chat_notification` outbox items: the issue event as an Adaptive Card, posted by
+//! Delivery of `chat_notification` outbox items (and the one-time `bot_welcome`): the issue event as an Adaptive Card, posted by
 //! the bot to the Teams chat linked to the issue, through the Bot Connector at the chat's stored
 //! service URL (only when that host is on the allow-list) with the bot's app-only token. Short
 //! database reads happen before and after the network call, never across it.
@@ -36,10 +36,6 @@ impl ChatNotifier {
     }
 
     async fn deliver_item(&self, item: &OutboxItem) -> Result<(), DeliveryError> {
-        let retry = |e: String| DeliveryError::Retry {
-            error: e,
-            retry_after: None,
-        };
         let chat_id = item.payload["chatId"]
             .as_str()
             .ok_or_else(|| DeliveryError::Permanent("the item names no chat".into()))?
@@ -48,75 +44,136 @@ impl ChatNotifier {
             serde_json::from_value(item.payload["event"].clone()).map_err(|e| {
                 DeliveryError::Permanent(format!("the item's event is unreadable: {e}"))
             })?;
-        let (cid, instance) = (chat_id.clone(), item.jira_instance_id);
-        let (membership, instance) = db::run(&self.state.pool, move |conn| {
-            let m = BotMembership::find(conn, &cid)?;
-            let i = match instance {
+        let instance = item.jira_instance_id;
+        let instance = db::run(&self.state.pool, move |conn| {
+            Ok(match instance {
                 Some(id) => JiraInstance::find(conn, id)?,
                 None => None,
-            };
-            Ok((m, i))
+            })
         })
         .await
+        .map_err(|e| retry(e.to_string()))?
+        .ok_or_else(|| DeliveryError::Permanent("the Jira instance is gone".into()))?;
+        post_to_conversation(&self.state, &self.connector, &chat_id, |compact| {
+            card::issue_activity(&event, &instance.base_url, compact)
+        })
+        .await
+    }
+}
+
+fn retry(e: String) -> DeliveryError {
+    DeliveryError::Retry {
+        error: e,
+        retry_after: None,
+    }
+}
+
+/// Posts the activity `build` makes (`build(true)` must be a shorter form) to a conversation
+/// where the bot is installed, at its stored service URL if that is on the allow-list.
+async fn post_to_conversation(
+    state: &AppState,
+    connector: &BotConnector,
+    conversation_id: &str,
+    build: impl Fn(bool) -> serde_json::Value,
+) -> Result<(), DeliveryError> {
+    let cid = conversation_id.to_owned();
+    let membership = db::run(&state.pool, move |conn| {
+        Ok(BotMembership::find(conn, &cid)?)
+    })
+    .await
+    .map_err(|e| retry(e.to_string()))?
+    .ok_or_else(|| retry("the Teams app is not installed in this conversation yet".into()))?;
+    if membership.status == "messageWritesBlocked" {
+        return Err(DeliveryError::Permanent(
+            "the conversation blocked the bot".into(),
+        ));
+    }
+    if !membership.is_active() {
+        return Err(DeliveryError::Permanent(format!(
+            "the Teams app was removed from this conversation ({})",
+            membership.status
+        )));
+    }
+    let ms = connections::microsoft(state, &Actor::Job("notify".into()))
+        .await
         .map_err(|e| retry(e.to_string()))?;
-        let instance =
-            instance.ok_or_else(|| DeliveryError::Permanent("the Jira instance is gone".into()))?;
-        let membership = membership
-            .ok_or_else(|| retry("the Teams app is not installed in this chat yet".into()))?;
-        if membership.status == "messageWritesBlocked" {
-            return Err(DeliveryError::Permanent("the chat blocked the bot".into()));
-        }
-        if !membership.is_active() {
-            return Err(DeliveryError::Permanent(format!(
-                "the Teams app was removed from this chat ({})",
-                membership.status
-            )));
-        }
-        let ms = connections::microsoft(&self.state, &Actor::Job("notify".into()))
+    let service_url = ServiceUrl::parse(&membership.service_url, &ms.endpoints.service_url_hosts)
+        .map_err(|e| DeliveryError::Permanent(e.to_string()))?;
+    let token = ms
+        .app_tokens
+        .token(&ms.registration.tenant_id, &ms.endpoints.bot_scope)
+        .await
+        .map_err(|e| retry(format!("no Bot Connector token: {e}")))?;
+    let mut compact = false;
+    loop {
+        match connector
+            .send(&token, &service_url, conversation_id, &build(compact))
             .await
-            .map_err(|e| retry(e.to_string()))?;
-        let service_url =
-            ServiceUrl::parse(&membership.service_url, &ms.endpoints.service_url_hosts)
-                .map_err(|e| DeliveryError::Permanent(e.to_string()))?;
-        let token = ms
-            .app_tokens
-            .token(&ms.registration.tenant_id, &ms.endpoints.bot_scope)
-            .await
-            .map_err(|e| retry(format!("no Bot Connector token: {e}")))?;
-        let mut compact = false;
-        loop {
-            let activity = card::issue_activity(&event, &instance.base_url, compact);
-            match self
-                .connector
-                .send(&token, &service_url, &chat_id, &activity)
-                .await
-            {
-                Ok(_) => return Ok(()),
-                Err(BotError::TooBig) if !compact => compact = true,
-                Err(BotError::Blocked) => {
-                    let id = membership.id;
-                    let _ = db::run(&self.state.pool, move |conn| {
-                        Ok(BotMembership::mark_blocked(conn, id)?)
-                    })
-                    .await;
-                    tracing::warn!(bot.conversation = %chat_id, "chat blocked the bot; no more deliveries there");
-                    return Err(DeliveryError::Permanent(BotError::Blocked.to_string()));
-                }
-                Err(e @ (BotError::Forbidden(_) | BotError::TooBig)) => {
-                    return Err(DeliveryError::Permanent(e.to_string()));
-                }
-                Err(BotError::Transient {
-                    status,
-                    retry_after,
-                }) => {
-                    return Err(DeliveryError::Retry {
-                        error: format!("Bot Connector HTTP {status}"),
-                        retry_after,
-                    });
-                }
-                Err(e) => return Err(retry(e.to_string())),
+        {
+            Ok(_) => return Ok(()),
+            Err(BotError::TooBig) if !compact => compact = true,
+            Err(BotError::Blocked) => {
+                let id = membership.id;
+                let _ = db::run(&state.pool, move |conn| {
+                    Ok(BotMembership::mark_blocked(conn, id)?)
+                })
+                .await;
+                tracing::warn!(bot.conversation = %conversation_id, "conversation blocked the bot; no more deliveries there");
+                return Err(DeliveryError::Permanent(BotError::Blocked.to_string()));
             }
+            Err(e @ (BotError::Forbidden(_) | BotError::TooBig)) => {
+                return Err(DeliveryError::Permanent(e.to_string()));
+            }
+            Err(BotError::Transient {
+                status,
+                retry_after,
+            }) => {
+                return Err(DeliveryError::Retry {
+                    error: format!("Bot Connector HTTP {status}"),
+                    retry_after,
+                });
+            }
+            Err(e) => return Err(retry(e.to_string())),
         }
+    }
+}
+
+/// Sends the one welcome message a Teams user gets when they install the app personally.
+pub struct WelcomeSender {
+    state: AppState,
+    connector: BotConnector,
+}
+
+impl WelcomeSender {
+    /// A sender over the app's state and outbound stack.
+    pub fn new(state: AppState) -> WelcomeSender {
+        let connector = BotConnector::new(state.http.clone());
+        WelcomeSender { state, connector }
+    }
+}
+
+impl Deliverer for WelcomeSender {
+    fn kind(&self) -> &'static str {
+        crate::db::models::teams_user_setting::BOT_WELCOME
+    }
+
+    fn deliver<'a>(
+        &'a self,
+        item: &'a OutboxItem,
+    ) -> Pin<Box<dyn Future<Output = Result<(), DeliveryError>> + Send + 'a>> {
+        Box::pin(async move {
+            let conversation = item.payload["conversationId"]
+                .as_str()
+                .ok_or_else(|| DeliveryError::Permanent("the item names no conversation".into()))?;
+            post_to_conversation(&self.state, &self.connector, conversation, |_| {
+                serde_json::json!({
+                    "type": "message",
+                    "textFormat": "markdown",
+                    "text": "Hello! I bring Jira issue updates into Teams. Issues linked to your chats will post their changes here, and you can link your Jira account from the Jira issue view.",
+                })
+            })
+            .await
+        })
     }
 }
 

@@ -272,3 +272,62 @@ async fn a_service_url_an_attacker_chose_is_refused_and_never_stored() {
     }
     assert!(memberships(&s).is_empty());
 }
+
+#[actix_web::test]
+async fn a_personal_installer_is_welcomed_exactly_once_even_when_teams_repeats_the_event() {
+    let s = setup().await;
+    let url = s.bot.service_url();
+    let token = s.bot.signer.mint("bf-key-1", &claims(&s, &url));
+    let personal = json!({
+        "type": "installationUpdate", "action": "add", "channelId": "msteams",
+        "serviceUrl": url, "from": {"id": "29:alice-teams-id"},
+        "recipient": {"id": format!("28:{BOT_ID}")},
+        "conversation": {"id": "a:1personal-alice", "conversationType": "personal", "tenantId": fakes::entra::TENANT_ID},
+    });
+    // twice at once, then once more later (a reinstall)
+    let twice: Vec<_> = (0..2)
+        .map(|_| {
+            let req = reqwest::Client::new()
+                .post(format!("{}/bot/messages", s.public))
+                .header("Authorization", format!("Bearer {token}"))
+                .json(&personal);
+            actix_web::rt::spawn(async move { req.send().await.unwrap().status().as_u16() })
+        })
+        .collect();
+    for t in twice {
+        assert_eq!(t.await.unwrap(), 200);
+    }
+    let until = Instant::now() + Duration::from_secs(10);
+    while s.bot.received_for("a:1personal-alice").is_empty() {
+        if Instant::now() > until {
+            use jira_teams_bridge::db::schema::outbox;
+            let rows: Vec<(String, String, Option<String>)> = outbox::table
+                .select((outbox::kind, outbox::status, outbox::last_error))
+                .load(&mut s.w.conn())
+                .unwrap();
+            panic!("no welcome arrived; outbox: {rows:?}");
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(post(&s, Some(token.clone()), &personal).await.status(), 200);
+    // a group chat install welcomes nobody
+    assert_eq!(
+        post(&s, Some(token), &install("19:group@thread.v2", &url))
+            .await
+            .status(),
+        200
+    );
+    actix_web::rt::time::sleep(Duration::from_millis(1200)).await;
+    let welcomes = s.bot.received_for("a:1personal-alice");
+    assert_eq!(welcomes.len(), 1, "one welcome, ever");
+    assert!(welcomes[0]["text"].as_str().unwrap().contains("Jira"));
+    assert!(s.bot.received_for("19:group@thread.v2").is_empty());
+    let mut conn = s.w.conn();
+    let setting = jira_teams_bridge::db::models::teams_user_setting::TeamsUserSetting::find(
+        &mut conn,
+        "29:alice-teams-id",
+    )
+    .unwrap()
+    .unwrap();
+    assert_eq!(setting.settings["botWelcomeSent"], true);
+}

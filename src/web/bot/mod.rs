@@ -3,7 +3,8 @@
 //! Every activity's token is checked as PROTOCOLS.md §3.1 says before anything in it is used
 //! (401 otherwise); a `serviceUrl` off the cloud's allow-list is refused (403) and never stored,
 //! so the bot's token is never sent where an attacker points. Installation events record where
-//! the bot is (the seed's bot membership); other activities are acknowledged and ignored for now.
+//! the bot is (the seed's bot membership), and a personal install queues the user's one welcome
+//! message; other activities are acknowledged and ignored for now.
 //! The answer is immediate: slow work goes through the outbox.
 
 use actix_web::http::StatusCode;
@@ -12,6 +13,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use crate::db;
 use crate::db::models::audit::Actor;
 use crate::db::models::bot_membership::BotMembership;
+use crate::db::models::teams_user_setting::TeamsUserSetting;
 use crate::domain::bot_activity::Activity;
 use crate::domain::service_url::ServiceUrl;
 use crate::error::AppError;
@@ -95,20 +97,30 @@ pub async fn messages(
     if let Some(change) = activity.membership_change() {
         let url = service_url.as_str().to_owned();
         let c = change.clone();
-        db::run(&state.pool, move |conn| {
-            Ok(BotMembership::record(
+        let installer = activity.personal_installer().map(str::to_owned);
+        let welcomed = db::run(&state.pool, move |conn| {
+            BotMembership::record(
                 conn,
                 &c.conversation_id,
                 c.tenant_id,
                 c.scope,
                 &url,
                 c.status,
-            )?)
+            )?;
+            Ok(match installer {
+                Some(user) => TeamsUserSetting::queue_welcome_once(
+                    conn,
+                    &user,
+                    &serde_json::json!({ "conversationId": c.conversation_id }),
+                )?,
+                None => false,
+            })
         })
         .await?;
         tracing::info!(
             bot.scope = change.scope,
             bot.status = change.status,
+            bot.welcome_queued = welcomed,
             "bot membership recorded"
         );
     }
