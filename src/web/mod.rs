@@ -7,6 +7,7 @@ pub mod bot;
 pub mod connections;
 pub mod health;
 pub mod middleware;
+pub mod secrets;
 pub mod session;
 pub mod tokens;
 pub mod webhooks;

@@ -15,11 +15,12 @@ use crate::clients::jira::JiraError;
 use crate::db;
 use crate::db::models::access_token::{self, TokenRow, TokenSet};
 use crate::db::models::audit::Actor;
-use crate::db::models::secret::{self, ACCESS_TOKEN, REFRESH_TOKEN, ReadContext};
+use crate::db::models::secret::{self, ACCESS_TOKEN, REFRESH_TOKEN};
 use crate::db::models::user_mapping::UserMapping;
 use crate::error::AppError;
-use crate::state::{AppState, CachedSecret};
+use crate::state::AppState;
 use crate::web::connections;
+use crate::web::secrets::{self, Audit};
 
 /// A token is refreshed when it has less than this left.
 const REFRESH_MARGIN_SECS: i64 = 120;
@@ -93,51 +94,22 @@ async fn decrypt(
     col: secret::SecretColumn,
     actor: &Actor,
     purpose: &str,
-    audit_every_read: bool,
+    audit: Audit,
 ) -> Result<SecretString, AppError> {
-    let ciphertext = match col.column {
-        "token" => row.token.clone(),
-        _ => row.refresh_token.clone().unwrap_or_default(),
+    let ciphertext = if col == REFRESH_TOKEN {
+        row.refresh_token.as_deref().unwrap_or_default()
+    } else {
+        &row.token
     };
-    let fingerprint = openssl::sha::sha256(&ciphertext);
-    if !audit_every_read
-        && let Ok(cache) = state.secret_cache.lock()
-        && let Some(c) = cache.get(&(row.id, col.kind))
-        && c.ciphertext_hash == fingerprint
-        && c.fetched_at.elapsed() < crate::web::api::auth::SECRET_CACHE_TTL
-    {
-        return Ok(c.secret.clone());
-    }
-    let (vault, actor, purpose, id, label) = (
-        state.vault.clone(),
-        actor.clone(),
-        purpose.to_owned(),
+    secrets::read(
+        state,
         row.id,
-        row.kind.clone(),
-    );
-    let secret = db::run(&state.pool, move |conn| {
-        let ctx = ReadContext {
-            actor: &actor,
-            purpose: &purpose,
-            label: &label,
-        };
-        Ok(secret::read(conn, &vault, col, id, &ctx))
-    })
-    .await?
-    .map_err(AppError::internal)?;
-    if col.column == "token"
-        && let Ok(mut cache) = state.secret_cache.lock()
-    {
-        cache.insert(
-            (row.id, col.kind),
-            CachedSecret {
-                ciphertext_hash: fingerprint,
-                secret: secret.clone(),
-                fetched_at: std::time::Instant::now(),
-            },
-        );
-    }
-    Ok(secret)
+        col,
+        ciphertext,
+        (actor.clone(), purpose, &row.kind),
+        audit,
+    )
+    .await
 }
 
 fn fresh(row: &TokenRow) -> bool {
@@ -177,18 +149,23 @@ where
                 .unwrap_or("sign-in expired"),
         ));
     }
+    let access_audit = if audit_every_read {
+        Audit::EveryRead
+    } else {
+        Audit::PerBurst
+    };
     let started = std::time::Instant::now();
     loop {
         let row = find(state, kind, mapping.id).await?;
         if fresh(&row) {
-            return decrypt(state, &row, ACCESS_TOKEN, actor, purpose, audit_every_read).await;
+            return decrypt(state, &row, ACCESS_TOKEN, actor, purpose, access_audit).await;
         }
         let lock = state.refresh_lock(row.id);
         let _held = lock.lock().await;
         // another task may have refreshed while this one waited for the lock
         let row = find(state, kind, mapping.id).await?;
         if fresh(&row) {
-            return decrypt(state, &row, ACCESS_TOKEN, actor, purpose, audit_every_read).await;
+            return decrypt(state, &row, ACCESS_TOKEN, actor, purpose, access_audit).await;
         }
         let id = row.id;
         let leased = db::run(&state.pool, move |conn| {
@@ -239,7 +216,7 @@ where
         REFRESH_TOKEN,
         actor,
         "renew the user's token",
-        true,
+        Audit::EveryReadUncached,
     )
     .await
     {

@@ -7,7 +7,6 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::time::Duration;
 
 use actix_web::dev::Payload;
 use actix_web::http::{Method, StatusCode};
@@ -20,13 +19,11 @@ use crate::db;
 use crate::db::models::audit::Actor;
 use crate::db::models::jira_instance::JiraInstance;
 use crate::db::models::jwt_replay::JwtReplay;
-use crate::db::models::secret::{self, JIRA_SHARED_SECRET, ReadContext};
+use crate::db::models::secret::{self, JIRA_SHARED_SECRET};
 use crate::domain::{PublicId, qsh};
 use crate::error::AppError;
-use crate::state::{AppState, CachedSecret};
-
-/// How long a decrypted shared secret serves requests before it is read (and audited) again.
-pub const SECRET_CACHE_TTL: Duration = Duration::from_secs(300);
+use crate::state::AppState;
+use crate::web::secrets::{self, Audit};
 
 /// An authenticated call from the Jira app on behalf of one Jira user.
 #[derive(Debug, Clone)]
@@ -58,39 +55,16 @@ pub async fn cached_secret(
     ciphertext: &[u8],
     purpose: &'static str,
 ) -> Result<secrecy::SecretString, AppError> {
-    let fingerprint = openssl::sha::sha256(ciphertext);
-    let key = (instance.id, column.kind);
-    if let Ok(cache) = state.secret_cache.lock()
-        && let Some(c) = cache.get(&key)
-        && c.ciphertext_hash == fingerprint
-        && c.fetched_at.elapsed() < SECRET_CACHE_TTL
-    {
-        return Ok(c.secret.clone());
-    }
-    let vault = state.vault.clone();
-    let (id, label) = (instance.id, instance.public_id.clone());
-    let read = db::run(&state.pool, move |conn| {
-        let actor = Actor::Api(label.clone());
-        let ctx = ReadContext {
-            actor: &actor,
-            purpose,
-            label: &label,
-        };
-        Ok(secret::read(conn, &vault, column, id, &ctx))
-    })
-    .await?
-    .map_err(AppError::internal)?;
-    if let Ok(mut cache) = state.secret_cache.lock() {
-        cache.insert(
-            key,
-            CachedSecret {
-                ciphertext_hash: fingerprint,
-                secret: read.clone(),
-                fetched_at: std::time::Instant::now(),
-            },
-        );
-    }
-    Ok(read)
+    let label = instance.public_id.as_str();
+    secrets::read(
+        state,
+        instance.id,
+        column,
+        ciphertext,
+        (Actor::Api(label.to_owned()), purpose, label),
+        Audit::PerBurst,
+    )
+    .await
 }
 
 async fn authenticate(
