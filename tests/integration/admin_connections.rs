@@ -16,7 +16,7 @@ async fn a_bad_microsoft_registration_is_refused_field_by_field_and_nothing_is_s
         .post_form(
             "/admin/microsoft",
             &[
-                ("cloud", "global"),
+                ("cloud", "mars"),
                 ("tenant_id", "common"),
                 ("client_id", "not-a-guid"),
                 ("client_secret", ""),
@@ -28,6 +28,7 @@ async fn a_bad_microsoft_registration_is_refused_field_by_field_and_nothing_is_s
     assert_eq!(res.status(), 422);
     let html = res.text().await.unwrap();
     for m in [
+        "Choose one of the listed clouds",
         "common, organizations and consumers cannot be used",
         "client) id is a GUID",
         "Enter the client secret",

@@ -157,16 +157,6 @@ impl IssueChat {
         Ok(())
     }
 
-    /// True when the Microsoft user is a known member of the linked chat.
-    pub fn is_member(conn: &mut PgConnection, link: Uuid, ms_user: Uuid) -> QueryResult<bool> {
-        diesel::select(diesel::dsl::exists(
-            issue_chat_member::table
-                .filter(issue_chat_member::issue_chat_id.eq(link))
-                .filter(issue_chat_member::ms_user_id.eq(ms_user)),
-        ))
-        .get_result(conn)
-    }
-
     /// Which of `links` the Jira user is a known member of (through their Microsoft link).
     pub fn member_links(
         conn: &mut PgConnection,

@@ -29,6 +29,7 @@ const CLOUDS: &[(&str, &str)] = &[
 
 #[derive(Default)]
 struct Errors {
+    cloud: Option<String>,
     tenant_id: Option<String>,
     client_id: Option<String>,
     client_secret: Option<String>,
@@ -39,7 +40,8 @@ struct Errors {
 
 impl Errors {
     fn any(&self) -> bool {
-        self.tenant_id.is_some()
+        self.cloud.is_some()
+            || self.tenant_id.is_some()
             || self.client_id.is_some()
             || self.client_secret.is_some()
             || self.client_certificate.is_some()
@@ -304,6 +306,9 @@ pub async fn microsoft_submit(
         e.catalog_id = Some("The catalog id is the GUID Teams gives the uploaded app.".into());
     }
     let cloud = CLOUDS.iter().find(|c| c.0 == f.cloud).map(|c| c.0);
+    if cloud.is_none() {
+        e.cloud = Some("Choose one of the listed clouds.".into());
+    }
     let (Some(cloud), Some(client_id), false) = (cloud, client_id, e.any()) else {
         return page(&state, &admin, &csrf, Some((&f, e)), vec![], None, None).await;
     };

@@ -12,7 +12,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::auth::JiraCaller;
-use super::issue_chats::{ChatView, chat_id, issue_id, load_visible, view};
+use super::issue_chats::{ChatView, chat_id, issue_id, load_visible, load_with_membership, view};
 use crate::clients::graph::{GraphError, MAX_TOP, Member};
 use crate::db;
 use crate::db::models::audit::Actor;
@@ -377,31 +377,26 @@ fn message_view(m: &Value) -> MessageView {
     }
 }
 
-/// Who reads: the caller (member or creator) or, for a shared chat, the creator on their behalf.
+/// Who reads: the caller when they are the creator or a member (with their own token) or, for
+/// a shared chat, the creator on their behalf.
 async fn reader(
     state: &AppState,
     caller: &JiraCaller,
     link: &IssueChat,
+    member: bool,
     shared: bool,
 ) -> Result<(UserMapping, bool), AppError> {
-    let mine = caller_mapping(state, caller).await?;
-    if let Some(m) = &mine
-        && m.status == "linked"
-    {
-        let (lid, uid) = (link.id, m.ms_user_id);
-        let member = link.created_by == caller.user_key
-            || db::run(&state.pool, move |conn| {
-                Ok(IssueChat::is_member(conn, lid, uid)?)
-            })
-            .await?;
-        if member {
-            return Ok((m.clone(), false));
+    if member {
+        match caller_mapping(state, caller).await? {
+            Some(m) if m.status == "linked" => return Ok((m, false)),
+            mine if link.created_by == caller.user_key => {
+                return Err(mine.map_or_else(not_linked, |m| {
+                    tokens::needs_sign_in(m.status_detail.as_deref().unwrap_or("sign-in expired"))
+                }));
+            }
+            // a member whose own link lapsed still reads a shared chat as everyone else does
+            _ => {}
         }
-    }
-    if link.created_by == caller.user_key {
-        return Err(mine.map_or_else(not_linked, |m| {
-            tokens::needs_sign_in(m.status_detail.as_deref().unwrap_or("sign-in expired"))
-        }));
     }
     if !shared {
         return Err(AppError::client(
@@ -453,9 +448,9 @@ pub async fn list_chat_messages(
         ),
         None => None,
     };
-    let (link, access) = load_visible(&state, &caller, issue, &chat).await?;
+    let (link, access, member) = load_with_membership(&state, &caller, issue, &chat).await?;
     let shared = access.as_ref().is_some_and(|a| a.is_shared());
-    let (mapping, on_behalf) = reader(&state, &caller, &link, shared).await?;
+    let (mapping, on_behalf) = reader(&state, &caller, &link, member, shared).await?;
     let who = actor(&caller);
     let purpose = if on_behalf {
         format!(

@@ -230,30 +230,58 @@ pub(super) async fn load_visible(
     issue: i64,
     chat: &TeamsChatId,
 ) -> Result<(IssueChat, Option<SharedAccess>), AppError> {
+    load(state, caller, issue, chat, false)
+        .await
+        .map(|(chat, access, _)| (chat, access))
+}
+
+/// A visible link and whether the caller is its creator or a known member (whose own token then
+/// reads it); the membership query runs only when the answer is not already known.
+pub(super) async fn load_with_membership(
+    state: &AppState,
+    caller: &JiraCaller,
+    issue: i64,
+    chat: &TeamsChatId,
+) -> Result<(IssueChat, Option<SharedAccess>, bool), AppError> {
+    load(state, caller, issue, chat, true).await
+}
+
+async fn load(
+    state: &AppState,
+    caller: &JiraCaller,
+    issue: i64,
+    chat: &TeamsChatId,
+    need_membership: bool,
+) -> Result<(IssueChat, Option<SharedAccess>, bool), AppError> {
+    let not_found = || {
+        // a private chat of someone else is reported as absent, not forbidden
+        AppError::client(
+            StatusCode::NOT_FOUND,
+            "chat_not_found",
+            "No chat with this id is linked to this issue for you.",
+        )
+    };
     let (id, c) = (caller.instance_id, chat.as_str().to_owned());
-    let found = db::run(&state.pool, move |conn| {
+    let (chat, access) = db::run(&state.pool, move |conn| {
         Ok(IssueChat::find(conn, id, issue, &c)?)
     })
-    .await?;
-    let member = match &found {
-        Some((chat, access)) if !visible(caller, chat, access) => {
+    .await?
+    .ok_or_else(not_found)?;
+    let creator = chat.created_by == caller.user_key;
+    let shared = access.as_ref().is_some_and(SharedAccess::is_shared);
+    let member = creator
+        || ((need_membership || !shared) && {
             let (id, key, link) = (caller.instance_id, caller.user_key.clone(), chat.id);
             !db::run(&state.pool, move |conn| {
                 Ok(IssueChat::member_links(conn, id, &key, &[link])?)
             })
             .await?
             .is_empty()
-        }
-        _ => false,
-    };
-    match found {
-        Some((chat, access)) if member || visible(caller, &chat, &access) => Ok((chat, access)),
-        // a private chat of someone else is reported as absent, not forbidden
-        _ => Err(AppError::client(
-            StatusCode::NOT_FOUND,
-            "chat_not_found",
-            "No chat with this id is linked to this issue for you.",
-        )),
+        });
+    if member || shared {
+        Ok((chat, access, member))
+    } else {
+        Err(not_found())
     }
 }
 
