@@ -184,6 +184,7 @@ impl Application {
             vec![
                 Arc::new(crate::jobs::notify::ChatNotifier::new(state.clone())),
                 Arc::new(crate::jobs::notify::WelcomeSender::new(state.clone())),
+                Arc::new(crate::jobs::notify::BotMessageSender::new(state.clone())),
             ],
             crate::jobs::outbox::RunnerConfig {
                 lease: std::time::Duration::from_secs(settings.outbox.lease_secs),

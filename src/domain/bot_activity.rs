@@ -6,9 +6,16 @@ use uuid::Uuid;
 
 /// An account (bot or user) in an activity.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Account {
     #[serde(default)]
     pub id: String,
+    /// Display name, as Teams sends it.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The Entra object id of a user (`from` only).
+    #[serde(default)]
+    pub aad_object_id: Option<String>,
 }
 
 /// The conversation of an activity.
@@ -28,6 +35,18 @@ pub struct Conversation {
 pub struct Activity {
     #[serde(rename = "type")]
     pub kind: String,
+    /// The activity id (a message's id; replies and dedupe keys use it).
+    #[serde(default)]
+    pub id: Option<String>,
+    /// An invoke's name (`composeExtension/query`, `signin/verifyState`, …).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// A message's text (HTML-ish: mentions arrive as `<at>…</at>`).
+    #[serde(default)]
+    pub text: Option<String>,
+    /// An invoke's value, or the data of an `Action.Submit` in a message.
+    #[serde(default)]
+    pub value: serde_json::Value,
     pub channel_id: String,
     pub service_url: String,
     pub conversation: Conversation,
@@ -68,7 +87,8 @@ impl Activity {
         .then_some(from)
     }
 
-    fn scope(&self) -> &'static str {
+    /// `personal`, `team` (a channel) or `groupChat`.
+    pub fn scope(&self) -> &'static str {
         match self.conversation.conversation_type.as_deref() {
             Some("personal") => "personal",
             Some("channel") => "team",
@@ -76,12 +96,34 @@ impl Activity {
         }
     }
 
-    fn tenant(&self) -> Option<Uuid> {
+    /// The conversation's tenant, from `conversation.tenantId` or `channelData.tenant.id`.
+    pub fn tenant(&self) -> Option<Uuid> {
         self.conversation
             .tenant_id
             .as_deref()
             .or_else(|| self.channel_data["tenant"]["id"].as_str())
             .and_then(|t| Uuid::parse_str(t).ok())
+    }
+
+    /// A message's text as a command: mentions of the bot (`<at>…</at>`) and surrounding space
+    /// removed, entities such as `&nbsp;` turned into spaces; `None` when nothing is left.
+    pub fn command_text(&self) -> Option<String> {
+        let raw = self.text.as_deref()?;
+        let mut out = String::with_capacity(raw.len());
+        let mut rest = raw;
+        while let Some(start) = rest.find("<at>") {
+            out.push_str(&rest[..start]);
+            match rest[start..].find("</at>") {
+                Some(end) => rest = &rest[start + end + "</at>".len()..],
+                None => {
+                    rest = "";
+                }
+            }
+        }
+        out.push_str(rest);
+        let out = out.replace("&nbsp;", " ").replace('\u{a0}', " ");
+        let out = out.trim();
+        (!out.is_empty()).then(|| out.to_owned())
     }
 
     fn bot_in(&self, accounts: &[Account]) -> bool {
@@ -179,5 +221,24 @@ mod tests {
             "conversation": {"id": "19:abc@thread.v2"},
         }));
         assert_eq!(other.membership_change(), None);
+    }
+
+    #[test]
+    fn command_text_drops_the_bot_mention() {
+        let msg = |t: &str| {
+            activity(json!({
+                "type": "message", "channelId": "msteams", "serviceUrl": "https://x/",
+                "conversation": {"id": "a:1"}, "text": t,
+            }))
+        };
+        assert_eq!(
+            msg("<at>Jira</at>&nbsp;find  login bug ")
+                .command_text()
+                .as_deref(),
+            Some("find  login bug")
+        );
+        assert_eq!(msg(" help").command_text().as_deref(), Some("help"));
+        assert_eq!(msg("<at>Jira</at> ").command_text(), None);
+        assert_eq!(msg("<at>broken").command_text(), None);
     }
 }

@@ -19,6 +19,9 @@ use crate::jobs::outbox::{Deliverer, DeliveryError};
 use crate::state::AppState;
 use crate::web::connections;
 
+/// The outbox kind of the bot's answers (`{conversationId, serviceUrl, activity}`).
+pub const BOT_MESSAGE: &str = "bot_message";
+
 /// The outbox kind the Jira webhook fan-out writes.
 pub const CHAT_NOTIFICATION: &str = "chat_notification";
 
@@ -54,7 +57,7 @@ impl ChatNotifier {
         .await
         .map_err(|e| retry(e.to_string()))?
         .ok_or_else(|| DeliveryError::Permanent("the Jira instance is gone".into()))?;
-        post_to_conversation(&self.state, &self.connector, &chat_id, |compact| {
+        post_to_conversation(&self.state, &self.connector, &chat_id, None, |compact| {
             card::issue_activity(&event, &instance.base_url, compact)
         })
         .await
@@ -68,12 +71,15 @@ fn retry(e: String) -> DeliveryError {
     }
 }
 
-/// Posts the activity `build` makes (`build(true)` must be a shorter form) to a conversation
-/// where the bot is installed, at its stored service URL if that is on the allow-list.
+/// Posts the activity `build` makes (`build(true)` must be a shorter form) to a conversation,
+/// at the service URL stored with the bot's membership there or, for a conversation the bot
+/// has not recorded (an answer to a message), at `fallback_service_url`; either must be on the
+/// allow-list.
 async fn post_to_conversation(
     state: &AppState,
     connector: &BotConnector,
     conversation_id: &str,
+    fallback_service_url: Option<&str>,
     build: impl Fn(bool) -> serde_json::Value,
 ) -> Result<(), DeliveryError> {
     let cid = conversation_id.to_owned();
@@ -81,23 +87,31 @@ async fn post_to_conversation(
         Ok(BotMembership::find(conn, &cid)?)
     })
     .await
-    .map_err(|e| retry(e.to_string()))?
-    .ok_or_else(|| retry("the Teams app is not installed in this conversation yet".into()))?;
-    if membership.status == "messageWritesBlocked" {
-        return Err(DeliveryError::Permanent(
-            "the conversation blocked the bot".into(),
-        ));
-    }
-    if !membership.is_active() {
-        return Err(DeliveryError::Permanent(format!(
-            "the Teams app was removed from this conversation ({})",
-            membership.status
-        )));
-    }
+    .map_err(|e| retry(e.to_string()))?;
+    let service_url = match (&membership, fallback_service_url) {
+        (Some(m), _) if m.status == "messageWritesBlocked" => {
+            return Err(DeliveryError::Permanent(
+                "the conversation blocked the bot".into(),
+            ));
+        }
+        (Some(m), _) if !m.is_active() => {
+            return Err(DeliveryError::Permanent(format!(
+                "the Teams app was removed from this conversation ({})",
+                m.status
+            )));
+        }
+        (Some(m), _) => m.service_url.clone(),
+        (None, Some(url)) => url.to_owned(),
+        (None, None) => {
+            return Err(retry(
+                "the Teams app is not installed in this conversation yet".into(),
+            ));
+        }
+    };
     let ms = connections::microsoft(state, &Actor::Job("notify".into()))
         .await
         .map_err(|e| retry(e.to_string()))?;
-    let service_url = ServiceUrl::parse(&membership.service_url, &ms.endpoints.service_url_hosts)
+    let service_url = ServiceUrl::parse(&service_url, &ms.endpoints.service_url_hosts)
         .map_err(|e| DeliveryError::Permanent(e.to_string()))?;
     let token = ms
         .app_tokens
@@ -113,11 +127,12 @@ async fn post_to_conversation(
             Ok(_) => return Ok(()),
             Err(BotError::TooBig) if !compact => compact = true,
             Err(BotError::Blocked) => {
-                let id = membership.id;
-                let _ = db::run(&state.pool, move |conn| {
-                    Ok(BotMembership::mark_blocked(conn, id)?)
-                })
-                .await;
+                if let Some(id) = membership.as_ref().map(|m| m.id) {
+                    let _ = db::run(&state.pool, move |conn| {
+                        Ok(BotMembership::mark_blocked(conn, id)?)
+                    })
+                    .await;
+                }
                 tracing::warn!(bot.conversation = %conversation_id, "conversation blocked the bot; no more deliveries there");
                 return Err(DeliveryError::Permanent(BotError::Blocked.to_string()));
             }
@@ -165,7 +180,7 @@ impl Deliverer for WelcomeSender {
             let conversation = item.payload["conversationId"]
                 .as_str()
                 .ok_or_else(|| DeliveryError::Permanent("the item names no conversation".into()))?;
-            post_to_conversation(&self.state, &self.connector, conversation, |_| {
+            post_to_conversation(&self.state, &self.connector, conversation, None, |_| {
                 serde_json::json!({
                     "type": "message",
                     "textFormat": "markdown",
@@ -187,5 +202,48 @@ impl Deliverer for ChatNotifier {
         item: &'a OutboxItem,
     ) -> Pin<Box<dyn Future<Output = Result<(), DeliveryError>> + Send + 'a>> {
         Box::pin(self.deliver_item(item))
+    }
+}
+
+/// Sends the bot's queued answers (`bot_message` items) verbatim.
+pub struct BotMessageSender {
+    state: AppState,
+    connector: BotConnector,
+}
+
+impl BotMessageSender {
+    /// A sender over the app's state and outbound stack.
+    pub fn new(state: AppState) -> BotMessageSender {
+        let connector = BotConnector::new(state.http.clone());
+        BotMessageSender { state, connector }
+    }
+}
+
+impl Deliverer for BotMessageSender {
+    fn kind(&self) -> &'static str {
+        BOT_MESSAGE
+    }
+
+    fn deliver<'a>(
+        &'a self,
+        item: &'a OutboxItem,
+    ) -> Pin<Box<dyn Future<Output = Result<(), DeliveryError>> + Send + 'a>> {
+        Box::pin(async move {
+            let conversation = item.payload["conversationId"]
+                .as_str()
+                .ok_or_else(|| DeliveryError::Permanent("the item names no conversation".into()))?;
+            let activity = &item.payload["activity"];
+            if !activity.is_object() {
+                return Err(DeliveryError::Permanent("the item has no activity".into()));
+            }
+            post_to_conversation(
+                &self.state,
+                &self.connector,
+                conversation,
+                item.payload["serviceUrl"].as_str(),
+                |_| activity.clone(),
+            )
+            .await
+        })
     }
 }

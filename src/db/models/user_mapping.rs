@@ -126,6 +126,25 @@ impl UserMapping {
             .load(conn)
     }
 
+    /// Every link of one Microsoft user (all instances), each with its instance, oldest first.
+    pub fn of_microsoft_user(
+        conn: &mut PgConnection,
+        tenant: Uuid,
+        ms_user: Uuid,
+    ) -> QueryResult<Vec<(UserMapping, super::jira_instance::JiraInstance)>> {
+        use crate::db::schema::jira_instance;
+        user_mapping::table
+            .inner_join(jira_instance::table)
+            .filter(user_mapping::ms_tenant_id.eq(tenant))
+            .filter(user_mapping::ms_user_id.eq(ms_user))
+            .order(user_mapping::created_at.asc())
+            .select((
+                UserMapping::as_select(),
+                super::jira_instance::JiraInstance::as_select(),
+            ))
+            .load(conn)
+    }
+
     /// Links of an instance by Jira user keys.
     pub fn by_jira_users(
         conn: &mut PgConnection,

@@ -4,8 +4,16 @@
 //! (401 otherwise); a `serviceUrl` off the cloud's allow-list is refused (403) and never stored,
 //! so the bot's token is never sent where an attacker points. Installation events record where
 //! the bot is (the seed's bot membership), and a personal install queues the user's one welcome
-//! message; other activities are acknowledged and ignored for now.
-//! The answer is immediate: slow work goes through the outbox.
+//! message. Messages are commands ([`commands`]), invokes get their answer in the response
+//! ([`invoke`]); other activities are acknowledged and ignored.
+//! Answers to messages go through the outbox, so the POST is acknowledged at once.
+
+pub mod commands;
+pub mod invoke;
+pub mod jira_actions;
+pub mod signin;
+pub mod subscriptions;
+pub mod teams;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -123,6 +131,21 @@ pub async fn messages(
             bot.welcome_queued = welcomed,
             "bot membership recorded"
         );
+    }
+    let ctx = teams::TeamsContext::of(&activity, service_url);
+    match (activity.kind.as_str(), ctx) {
+        ("message", Some(ctx)) => {
+            commands::handle(&state, &ms, &activity, &ctx).await?;
+        }
+        ("invoke", Some(ctx)) => return invoke::handle(&state, &ms, &activity, &ctx).await,
+        ("invoke", None) => {
+            return Err(AppError::client(
+                StatusCode::BAD_REQUEST,
+                "bot_activity_invalid",
+                "An invoke must come from a Teams user of a named tenant.",
+            ));
+        }
+        _ => {}
     }
     Ok(HttpResponse::Ok().json(serde_json::json!({})))
 }

@@ -1,0 +1,44 @@
+//! `invoke` activities (PROTOCOLS.md §6.1): the answer is the HTTP response of the POST itself.
+//! Every name gets an answer — an unknown one an empty 200 — since Teams shows "Unable to reach
+//! app" for a 501.
+
+use actix_web::HttpResponse;
+
+use crate::clients::microsoft::MicrosoftConn;
+use crate::domain::bot_activity::Activity;
+use crate::error::AppError;
+use crate::state::AppState;
+
+use super::teams::TeamsContext;
+use super::{jira_actions, signin};
+
+/// Answers one invoke.
+pub async fn handle(
+    state: &AppState,
+    ms: &MicrosoftConn,
+    activity: &Activity,
+    ctx: &TeamsContext,
+) -> Result<HttpResponse, AppError> {
+    match activity.name.as_deref().unwrap_or_default() {
+        "signin/verifyState" => signin::verify_state(state, ctx, &activity.value).await,
+        "composeExtension/query" | "composeExtension/selectItem" => {
+            jira_actions::search(state, ctx, &activity.value).await
+        }
+        "composeExtension/queryLink" | "composeExtension/anonymousQueryLink" => {
+            jira_actions::unfurl(state, ctx, &activity.value).await
+        }
+        "composeExtension/fetchTask" | "task/fetch" => {
+            jira_actions::fetch_task(state, ms, ctx, &activity.value).await
+        }
+        "composeExtension/submitAction" | "task/submit" => {
+            jira_actions::submit_action(state, ms, ctx, &activity.value).await
+        }
+        other => {
+            tracing::debug!(
+                bot.invoke = other,
+                "invoke without a handler answered empty"
+            );
+            Ok(HttpResponse::Ok().json(serde_json::json!({})))
+        }
+    }
+}
