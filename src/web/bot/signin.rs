@@ -45,3 +45,13 @@ pub async fn verify_state(
 ) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().finish())
 }
+
+/// A one-time sign-in URL for this Teams user (what `link` offers), for answers that ask an
+/// unlinked user to link first (message-extension `auth` replies, sign-in cards).
+pub async fn sign_in_url(_state: &AppState, _ctx: &TeamsContext) -> Result<String, AppError> {
+    Err(AppError::client(
+        actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+        "not_built",
+        "Not available yet.",
+    ))
+}
