@@ -185,6 +185,8 @@ impl Application {
                 Arc::new(crate::jobs::notify::ChatNotifier::new(state.clone())),
                 Arc::new(crate::jobs::notify::WelcomeSender::new(state.clone())),
                 Arc::new(crate::jobs::notify::BotMessageSender::new(state.clone())),
+                Arc::new(crate::jobs::notify::PersonalNotifier::new(state.clone())),
+                Arc::new(crate::jobs::fanout::EventFanout::new(state.clone())),
             ],
             crate::jobs::outbox::RunnerConfig {
                 lease: std::time::Duration::from_secs(settings.outbox.lease_secs),

@@ -86,32 +86,74 @@ impl BotConnector {
             tracing::debug!(bot.operation_id = ?op, http.status = status.as_u16(), "Bot Connector answered");
         }
         let body = res.text().await.unwrap_or_default();
-        match status {
-            s if s.is_success() => Ok(serde_json::from_str::<Value>(&body)
+        classify(status, retry_after, &body)
+            .map(|v| v["id"].as_str().map(str::to_owned).unwrap_or_default())
+    }
+}
+
+impl BotConnector {
+    /// Creates (or finds: Teams answers with the same id) the bot's 1:1 conversation with a
+    /// user, by Entra object id and tenant (PROTOCOLS.md §3.4); returns the conversation id.
+    pub async fn create_personal_conversation(
+        &self,
+        token: &SecretString,
+        service_url: &ServiceUrl,
+        bot_app_id: &str,
+        tenant: &str,
+        aad_object_id: &str,
+    ) -> Result<String, BotError> {
+        let url = format!("{}v3/conversations", service_url.as_str());
+        let body = serde_json::json!({
+            "bot": {"id": format!("28:{bot_app_id}")},
+            "members": [{"id": aad_object_id}],
+            "channelData": {"tenant": {"id": tenant}},
+            "isGroup": false,
+        });
+        let res = self
+            .http
+            .send("bot connector", |c| {
+                c.post(&url).bearer_auth(token.expose_secret()).json(&body)
+            })
+            .await?;
+        let status = res.status();
+        let retry_after = super::http::retry_after(&res);
+        let text = res.text().await.unwrap_or_default();
+        classify(status, retry_after, &text).and_then(|v| {
+            v["id"]
+                .as_str()
+                .filter(|id| !id.is_empty())
+                .map(str::to_owned)
+                .ok_or(BotError::Status(status.as_u16()))
+        })
+    }
+}
+
+/// The JSON of a successful answer, or what the failure means.
+fn classify(
+    status: StatusCode,
+    retry_after: Option<Duration>,
+    body: &str,
+) -> Result<Value, BotError> {
+    match status {
+        s if s.is_success() => Ok(serde_json::from_str::<Value>(body).unwrap_or(Value::Null)),
+        StatusCode::FORBIDDEN if body.contains("MessageWritesBlocked") => Err(BotError::Blocked),
+        StatusCode::FORBIDDEN => Err(BotError::Forbidden(
+            serde_json::from_str::<Value>(body)
                 .ok()
-                .and_then(|v| v["id"].as_str().map(str::to_owned))
-                .unwrap_or_default()),
-            StatusCode::FORBIDDEN if body.contains("MessageWritesBlocked") => {
-                Err(BotError::Blocked)
-            }
-            StatusCode::FORBIDDEN => Err(BotError::Forbidden(
-                serde_json::from_str::<Value>(&body)
-                    .ok()
-                    .and_then(|v| v["error"]["code"].as_str().map(str::to_owned))
-                    .unwrap_or_default(),
-            )),
-            StatusCode::PAYLOAD_TOO_LARGE => Err(BotError::TooBig),
-            StatusCode::UNAUTHORIZED => Err(BotError::Unauthorized),
-            StatusCode::TOO_MANY_REQUESTS
-            | StatusCode::PRECONDITION_FAILED
-            | StatusCode::BAD_GATEWAY
-            | StatusCode::SERVICE_UNAVAILABLE
-            | StatusCode::GATEWAY_TIMEOUT => Err(BotError::Transient {
-                status: status.as_u16(),
-                retry_after,
-            }),
-            s => Err(BotError::Status(s.as_u16())),
-        }
+                .and_then(|v| v["error"]["code"].as_str().map(str::to_owned))
+                .unwrap_or_default(),
+        )),
+        StatusCode::PAYLOAD_TOO_LARGE => Err(BotError::TooBig),
+        StatusCode::UNAUTHORIZED => Err(BotError::Unauthorized),
+        StatusCode::TOO_MANY_REQUESTS
+        | StatusCode::PRECONDITION_FAILED
+        | StatusCode::BAD_GATEWAY
+        | StatusCode::SERVICE_UNAVAILABLE
+        | StatusCode::GATEWAY_TIMEOUT => Err(BotError::Transient {
+            status: status.as_u16(),
+            retry_after,
+        }),
+        s => Err(BotError::Status(s.as_u16())),
     }
 }
 

@@ -222,3 +222,135 @@ pub struct IssueFields {
     #[serde(default)]
     pub summary: String,
 }
+
+/// What Jira said about a JQL query (subscriptions; PROTOCOLS.md §7.3).
+#[derive(Debug, thiserror::Error)]
+pub enum JqlError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Jira(#[from] JiraError),
+}
+
+impl JiraClient {
+    async fn get_json(
+        &self,
+        token: &SecretString,
+        path_and_query: &str,
+    ) -> Result<Option<serde_json::Value>, JiraError> {
+        let url = format!("{}{path_and_query}", self.base);
+        let res = self
+            .http
+            .send("jira", |c| c.get(&url).bearer_auth(token.expose_secret()))
+            .await?;
+        match res.status() {
+            StatusCode::OK => res.json().await.map(Some).map_err(|_| JiraError::Malformed),
+            StatusCode::NOT_FOUND | StatusCode::FORBIDDEN => Ok(None),
+            StatusCode::UNAUTHORIZED => Err(JiraError::Unauthorized),
+            s => Err(JiraError::Status(s.as_u16())),
+        }
+    }
+
+    /// Keys of the users watching an issue, as the token's user may see them (empty when the
+    /// issue is not visible to them or they may not see watchers).
+    pub async fn watcher_keys(
+        &self,
+        token: &SecretString,
+        issue_id: i64,
+    ) -> Result<Vec<String>, JiraError> {
+        let v = self
+            .get_json(token, &format!("/rest/api/2/issue/{issue_id}/watchers"))
+            .await?;
+        Ok(v.and_then(|v| v["watchers"].as_array().cloned())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|w| w["key"].as_str().map(str::to_owned))
+            .take(500)
+            .collect())
+    }
+
+    /// Whether the token's user may read a comment (restricted comments are hidden from others:
+    /// 404), PROTOCOLS.md §7.2.
+    pub async fn comment_visible(
+        &self,
+        token: &SecretString,
+        issue_id: i64,
+        comment_id: &str,
+    ) -> Result<bool, JiraError> {
+        let path = format!(
+            "/rest/api/2/issue/{issue_id}/comment/{}",
+            crate::domain::qsh::percent_encode(comment_id)
+        );
+        Ok(self.get_json(token, &path).await?.is_some())
+    }
+
+    /// Runs a JQL search as the token's user and returns `total` (`max_results` 0 or 1).
+    async fn jql_total(
+        &self,
+        token: &SecretString,
+        jql: &str,
+        validate: bool,
+    ) -> Result<i64, JqlError> {
+        let url = format!("{}/rest/api/2/search", self.base);
+        let body = serde_json::json!({
+            "jql": jql, "startAt": 0, "maxResults": if validate { 0 } else { 1 },
+            "fields": ["id"], "validateQuery": validate,
+        });
+        let res = self
+            .http
+            .send("jira", |c| {
+                c.post(&url).bearer_auth(token.expose_secret()).json(&body)
+            })
+            .await
+            .map_err(JiraError::from)?;
+        match res.status() {
+            StatusCode::OK => {
+                let v: serde_json::Value = res.json().await.map_err(|_| JiraError::Malformed)?;
+                v["total"].as_i64().ok_or(JqlError::Jira(JiraError::Malformed))
+            }
+            StatusCode::BAD_REQUEST => {
+                let v: serde_json::Value = res.json().await.unwrap_or_default();
+                let msg = v["errorMessages"]
+                    .as_array()
+                    .and_then(|m| m.first())
+                    .and_then(|m| m.as_str())
+                    .unwrap_or("Jira refused the query.");
+                Err(JqlError::Invalid(msg.chars().take(300).collect()))
+            }
+            StatusCode::UNAUTHORIZED => Err(JiraError::Unauthorized.into()),
+            s => Err(JiraError::Status(s.as_u16()).into()),
+        }
+    }
+
+    /// Checks a subscription's JQL once, when it is saved (validation on, PROTOCOLS.md §7.3).
+    pub async fn validate_jql(&self, token: &SecretString, jql: &str) -> Result<(), JqlError> {
+        self.jql_total(token, jql, true).await.map(|_| ())
+    }
+
+    /// Whether an issue matches a JQL query for the token's user: `(<jql>) AND issue = <id>`
+    /// with validation off, one hit = match.
+    pub async fn jql_matches(
+        &self,
+        token: &SecretString,
+        jql: &str,
+        issue_id: i64,
+    ) -> Result<bool, JqlError> {
+        let total = self
+            .jql_total(token, &format!("({jql}) AND issue = {issue_id}"), false)
+            .await?;
+        Ok(total == 1)
+    }
+
+    /// Whether a project exists and is visible to the token's user.
+    pub async fn project_visible(
+        &self,
+        token: &SecretString,
+        key: &str,
+    ) -> Result<bool, JiraError> {
+        let path = format!(
+            "/rest/api/2/project/{}",
+            crate::domain::qsh::percent_encode(key)
+        );
+        Ok(self.get_json(token, &path).await?.is_some())
+    }
+}

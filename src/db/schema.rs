@@ -185,6 +185,7 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        ordering_key -> Nullable<Text>,
     }
 }
 
@@ -274,3 +275,23 @@ diesel::joinable!(sign_in_flow -> jira_instance (jira_instance_id));
 diesel::joinable!(issue_chat_member -> issue_chat (issue_chat_id));
 diesel::allow_tables_to_appear_in_same_query!(issue_chat_member, issue_chat);
 diesel::allow_tables_to_appear_in_same_query!(issue_chat_member, user_mapping);
+
+diesel::table! {
+    channel_subscription (id) {
+        id -> Uuid,
+        jira_instance_id -> Uuid,
+        conversation_id -> Text,
+        tenant_id -> Uuid,
+        project_key -> Text,
+        events -> Array<Text>,
+        jql -> Nullable<Text>,
+        owner_mapping_id -> Uuid,
+        created_by -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(channel_subscription -> jira_instance (jira_instance_id));
+diesel::joinable!(channel_subscription -> user_mapping (owner_mapping_id));
+diesel::allow_tables_to_appear_in_same_query!(channel_subscription, jira_instance);
+diesel::allow_tables_to_appear_in_same_query!(channel_subscription, user_mapping);

@@ -81,6 +81,7 @@ mod tests {
             changed_fields: vec!["status".into(), "assignee".into()],
             changelog_id: Some("1".into()),
             comment_id: None,
+            involved: Default::default(),
         }
     }
 

@@ -45,6 +45,46 @@ pub struct JiraEvent {
     pub changed_fields: Vec<String>,
     pub changelog_id: Option<String>,
     pub comment_id: Option<String>,
+    /// Who the event concerns (personal notifications and channel subscriptions).
+    #[serde(default)]
+    pub involved: Involved,
+}
+
+/// The project and the people an event concerns: Jira user keys (stable, PROTOCOLS.md §7.1),
+/// and the user names a comment mentions (`[~name]`, DC wiki markup).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Involved {
+    pub project_key: Option<String>,
+    /// The user who caused the event (never notified about their own change).
+    pub actor_key: Option<String>,
+    pub assignee_key: Option<String>,
+    pub reporter_key: Option<String>,
+    pub mentioned_names: Vec<String>,
+    /// The comment is limited to a role or group (`visibility`).
+    pub comment_restricted: bool,
+}
+
+/// The user names `[~name]` mentions in wiki markup name, at most 20, without repeats.
+pub fn mentions(body: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut rest = body;
+    while let Some(start) = rest.find("[~") {
+        rest = &rest[start + 2..];
+        let Some(end) = rest.find(']') else { break };
+        let name = &rest[..end];
+        if !name.is_empty()
+            && name.len() <= 255
+            && !name.contains(['[', '\n'])
+            && !out.iter().any(|n| n == name)
+        {
+            out.push(name.to_owned());
+        }
+        if out.len() == 20 {
+            break;
+        }
+        rest = &rest[end..];
+    }
+    out
 }
 
 /// Why a payload was not accepted.
@@ -126,6 +166,34 @@ pub fn parse(body: &[u8]) -> Result<Option<JiraEvent>, EventError> {
         changed_fields,
         changelog_id: v.pointer("/changelog/id").and_then(text),
         comment_id: v.pointer("/comment/id").and_then(text),
+        involved: Involved {
+            project_key: issue
+                .pointer("/fields/project/key")
+                .and_then(|k| k.as_str())
+                .map(|k| clip(k, 100)),
+            actor_key: v
+                .pointer("/user/key")
+                .or_else(|| v.pointer("/comment/updateAuthor/key"))
+                .or_else(|| v.pointer("/comment/author/key"))
+                .and_then(|k| k.as_str())
+                .map(|k| clip(k, 255)),
+            assignee_key: issue
+                .pointer("/fields/assignee/key")
+                .and_then(|k| k.as_str())
+                .map(|k| clip(k, 255)),
+            reporter_key: issue
+                .pointer("/fields/reporter/key")
+                .and_then(|k| k.as_str())
+                .map(|k| clip(k, 255)),
+            mentioned_names: v
+                .pointer("/comment/body")
+                .and_then(|b| b.as_str())
+                .map(mentions)
+                .unwrap_or_default(),
+            comment_restricted: v
+                .pointer("/comment/visibility")
+                .is_some_and(|vis| vis.is_object()),
+        },
     }))
 }
 
@@ -146,6 +214,14 @@ impl JiraEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mentions_are_the_names_in_tilde_brackets() {
+        assert_eq!(
+            mentions("[~alice] and [~bob], again [~alice]; [~] [~x\ny] [~carol"),
+            vec!["alice".to_owned(), "bob".to_owned()]
+        );
+    }
 
     #[test]
     fn an_issue_update_is_reduced_to_what_a_card_needs() {

@@ -136,19 +136,7 @@ async fn post_to_conversation(
                 tracing::warn!(bot.conversation = %conversation_id, "conversation blocked the bot; no more deliveries there");
                 return Err(DeliveryError::Permanent(BotError::Blocked.to_string()));
             }
-            Err(e @ (BotError::Forbidden(_) | BotError::TooBig)) => {
-                return Err(DeliveryError::Permanent(e.to_string()));
-            }
-            Err(BotError::Transient {
-                status,
-                retry_after,
-            }) => {
-                return Err(DeliveryError::Retry {
-                    error: format!("Bot Connector HTTP {status}"),
-                    retry_after,
-                });
-            }
-            Err(e) => return Err(retry(e.to_string())),
+            Err(e) => return Err(bot_failure(e)),
         }
     }
 }
@@ -245,5 +233,139 @@ impl Deliverer for BotMessageSender {
             )
             .await
         })
+    }
+}
+
+/// Sends one person's notification (`personal_notification` items) to their 1:1 chat with the
+/// bot: the one a personal installation recorded or, failing that, one created by Entra object
+/// id (PROTOCOLS.md §3.4; Teams answers 403 when the app is not installed for the user, and the
+/// item fails for good).
+pub struct PersonalNotifier {
+    state: AppState,
+    connector: BotConnector,
+}
+
+impl PersonalNotifier {
+    /// A notifier over the app's state and outbound stack.
+    pub fn new(state: AppState) -> PersonalNotifier {
+        let connector = BotConnector::new(state.http.clone());
+        PersonalNotifier { state, connector }
+    }
+
+    async fn deliver_item(&self, item: &OutboxItem) -> Result<(), DeliveryError> {
+        let event: JiraEvent =
+            serde_json::from_value(item.payload["event"].clone()).map_err(|e| {
+                DeliveryError::Permanent(format!("the item's event is unreadable: {e}"))
+            })?;
+        let ids = |k: &str| {
+            item.payload[k]
+                .as_str()
+                .and_then(|s| uuid::Uuid::parse_str(s).ok())
+                .ok_or_else(|| DeliveryError::Permanent(format!("the item has no {k}")))
+        };
+        let (tenant, oid) = (ids("tenantId")?, ids("aadObjectId")?);
+        let reason = item.payload["reason"].as_str().unwrap_or_default().to_owned();
+        let instance = item.jira_instance_id;
+        let (instance, setting, latest) = db::run(&self.state.pool, move |conn| {
+            let instance = match instance {
+                Some(id) => JiraInstance::find(conn, id)?,
+                None => None,
+            };
+            let setting =
+                crate::db::models::teams_user_setting::TeamsUserSetting::by_aad_object(
+                    conn, tenant, oid,
+                )?;
+            let latest = BotMembership::latest_service_url(conn, tenant)?;
+            Ok((instance, setting, latest))
+        })
+        .await
+        .map_err(|e| retry(e.to_string()))?;
+        let instance =
+            instance.ok_or_else(|| DeliveryError::Permanent("the Jira instance is gone".into()))?;
+        let build = |compact: bool| {
+            let mut activity = card::issue_activity(&event, &instance.base_url, compact);
+            if !reason.is_empty() {
+                let text = activity["text"].as_str().unwrap_or_default().to_owned();
+                activity["text"] = serde_json::Value::String(format!("{reason} · {text}"));
+            }
+            activity
+        };
+        if let Some((conversation, service_url)) =
+            setting.as_ref().and_then(|s| s.personal_chat())
+        {
+            return post_to_conversation(
+                &self.state,
+                &self.connector,
+                conversation,
+                Some(service_url),
+                build,
+            )
+            .await;
+        }
+        // no personal installation seen: ask Teams for the 1:1 conversation
+        let service_url = latest.ok_or_else(|| {
+            DeliveryError::Permanent(
+                "the Teams app was never installed in this user's tenant".into(),
+            )
+        })?;
+        let ms = connections::microsoft(&self.state, &Actor::Job("notify".into()))
+            .await
+            .map_err(|e| retry(e.to_string()))?;
+        let url = ServiceUrl::parse(&service_url, &ms.endpoints.service_url_hosts)
+            .map_err(|e| DeliveryError::Permanent(e.to_string()))?;
+        let token = ms
+            .app_tokens
+            .token(&ms.registration.tenant_id, &ms.endpoints.bot_scope)
+            .await
+            .map_err(|e| retry(format!("no Bot Connector token: {e}")))?;
+        let conversation = self
+            .connector
+            .create_personal_conversation(
+                &token,
+                &url,
+                &ms.registration.bot_app_id,
+                &tenant.to_string(),
+                &oid.to_string(),
+            )
+            .await
+            .map_err(bot_failure)?;
+        post_to_conversation(
+            &self.state,
+            &self.connector,
+            &conversation,
+            Some(&service_url),
+            build,
+        )
+        .await
+    }
+}
+
+/// What a Bot Connector failure means for the outbox.
+fn bot_failure(e: BotError) -> DeliveryError {
+    match e {
+        BotError::Transient {
+            status,
+            retry_after,
+        } => DeliveryError::Retry {
+            error: format!("Bot Connector HTTP {status}"),
+            retry_after,
+        },
+        e @ (BotError::Blocked | BotError::Forbidden(_) | BotError::TooBig) => {
+            DeliveryError::Permanent(e.to_string())
+        }
+        e => retry(e.to_string()),
+    }
+}
+
+impl Deliverer for PersonalNotifier {
+    fn kind(&self) -> &'static str {
+        crate::jobs::fanout::PERSONAL_NOTIFICATION
+    }
+
+    fn deliver<'a>(
+        &'a self,
+        item: &'a OutboxItem,
+    ) -> Pin<Box<dyn Future<Output = Result<(), DeliveryError>> + Send + 'a>> {
+        Box::pin(self.deliver_item(item))
     }
 }

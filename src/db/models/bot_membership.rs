@@ -38,6 +38,16 @@ impl BotMembership {
             .optional()
     }
 
+    /// The service URL Teams used most recently in a tenant (proactive 1:1 conversations).
+    pub fn latest_service_url(conn: &mut PgConnection, tenant: Uuid) -> QueryResult<Option<String>> {
+        bot_membership::table
+            .filter(bot_membership::tenant_id.eq(tenant))
+            .order(bot_membership::updated_at.desc())
+            .select(bot_membership::service_url)
+            .first(conn)
+            .optional()
+    }
+
     /// True when the bot may post here.
     pub fn is_active(&self) -> bool {
         ACTIVE.contains(&self.status.as_str())

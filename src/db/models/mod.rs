@@ -5,6 +5,7 @@ pub mod admin_session;
 pub mod admin_user;
 pub mod audit;
 pub mod bot_membership;
+pub mod channel_subscription;
 pub mod instance_setting;
 pub mod inventory;
 pub mod issue_chat;

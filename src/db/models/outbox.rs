@@ -47,12 +47,26 @@ impl OutboxItem {
         dedupe_key: &str,
         payload: &serde_json::Value,
     ) -> QueryResult<bool> {
+        Self::enqueue_ordered(conn, kind, instance, dedupe_key, payload, None)
+    }
+
+    /// As [`OutboxItem::enqueue`], and delivered only after every earlier pending item with the
+    /// same `ordering_key` (one conversation, one issue) is done or dead.
+    pub fn enqueue_ordered(
+        conn: &mut PgConnection,
+        kind: &str,
+        instance: Option<Uuid>,
+        dedupe_key: &str,
+        payload: &serde_json::Value,
+        ordering_key: Option<&str>,
+    ) -> QueryResult<bool> {
         let n = diesel::insert_into(outbox::table)
             .values((
                 outbox::kind.eq(kind),
                 outbox::jira_instance_id.eq(instance),
                 outbox::dedupe_key.eq(dedupe_key),
                 outbox::payload.eq(payload),
+                outbox::ordering_key.eq(ordering_key),
             ))
             .on_conflict_do_nothing()
             .execute(conn)?;
@@ -70,21 +84,30 @@ impl OutboxItem {
     ) -> QueryResult<Vec<OutboxItem>> {
         conn.transaction(|conn| {
             let now = Utc::now();
-            let ids: Vec<i64> = outbox::table
-                .filter(outbox::status.eq("pending"))
-                .filter(outbox::kind.eq_any(kinds))
-                .filter(outbox::run_after.le(now))
-                .filter(
-                    outbox::leased_until
-                        .is_null()
-                        .or(outbox::leased_until.lt(now)),
-                )
-                .order(outbox::run_after.asc())
-                .limit(limit)
-                .select(outbox::id)
-                .for_update()
-                .skip_locked()
-                .load(conn)?;
+            #[derive(QueryableByName)]
+            struct Due {
+                #[diesel(sql_type = diesel::sql_types::Int8)]
+                id: i64,
+            }
+            // an item waits while an earlier one with its ordering key is pending
+            let ids: Vec<i64> = diesel::sql_query(
+                "SELECT o.id FROM outbox o \
+                  WHERE o.status = 'pending' AND o.kind = ANY($1) AND o.run_after <= $2 \
+                    AND (o.leased_until IS NULL OR o.leased_until < $2) \
+                    AND (o.ordering_key IS NULL OR NOT EXISTS ( \
+                         SELECT 1 FROM outbox e \
+                          WHERE e.ordering_key = o.ordering_key AND e.status = 'pending' \
+                            AND e.id < o.id)) \
+                  ORDER BY o.run_after LIMIT $3 \
+                  FOR UPDATE OF o SKIP LOCKED",
+            )
+            .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(kinds)
+            .bind::<diesel::sql_types::Timestamptz, _>(now)
+            .bind::<diesel::sql_types::Int8, _>(limit)
+            .load::<Due>(conn)?
+            .into_iter()
+            .map(|d| d.id)
+            .collect();
             if ids.is_empty() {
                 return Ok(Vec::new());
             }

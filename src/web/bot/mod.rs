@@ -106,6 +106,11 @@ pub async fn messages(
         let url = service_url.as_str().to_owned();
         let c = change.clone();
         let installer = activity.personal_installer().map(str::to_owned);
+        let installer_oid = activity
+            .from
+            .as_ref()
+            .and_then(|f| f.aad_object_id.as_deref())
+            .and_then(|o| uuid::Uuid::parse_str(o).ok());
         let welcomed = db::run(&state.pool, move |conn| {
             BotMembership::record(
                 conn,
@@ -115,6 +120,17 @@ pub async fn messages(
                 &url,
                 c.status,
             )?;
+            if let (Some(user), Some(oid)) = (&installer, installer_oid) {
+                // where personal notifications for this user go
+                TeamsUserSetting::remember_personal_chat(
+                    conn,
+                    user,
+                    c.tenant_id,
+                    oid,
+                    &c.conversation_id,
+                    &url,
+                )?;
+            }
             Ok(match installer {
                 Some(user) => TeamsUserSetting::queue_welcome_once(
                     conn,

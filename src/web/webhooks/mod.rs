@@ -109,7 +109,10 @@ async fn authenticate(
     }
 }
 
-/// Writes one outbox row per linked chat (none for repeats) in one transaction.
+/// Writes one outbox row per linked chat (none for repeats) in one transaction, plus one
+/// `event_fanout` row when people of the instance are linked: that job finds the personal and
+/// channel recipients, asking Jira what each may see. Rows of one conversation (and the fan-outs
+/// of one issue) are delivered in the order the events arrived.
 fn fan_out(
     conn: &mut diesel::PgConnection,
     instance: uuid::Uuid,
@@ -121,15 +124,26 @@ fn fan_out(
         let mut added = 0;
         for (chat, _) in &chats {
             let payload = json!({ "chatId": chat.chat_id, "event": event });
-            if OutboxItem::enqueue(
+            if OutboxItem::enqueue_ordered(
                 conn,
                 CHAT_NOTIFICATION,
                 Some(instance),
                 &format!("{}:{}", event.dedupe_key(), chat.chat_id),
                 &payload,
+                Some(&crate::jobs::fanout::conversation_order(&chat.chat_id)),
             )? {
                 added += 1;
             }
+        }
+        if crate::jobs::fanout::worth_fanning_out(conn, instance)? {
+            OutboxItem::enqueue_ordered(
+                conn,
+                crate::jobs::fanout::EVENT_FANOUT,
+                Some(instance),
+                &event.dedupe_key(),
+                &json!({ "event": event }),
+                Some(&format!("issue:{instance}:{}", event.issue_id)),
+            )?;
         }
         Ok((added, chats.len()))
     })
