@@ -269,6 +269,23 @@ impl JiraClient {
             .collect())
     }
 
+    /// The stable key of the user with this login name (`GET /rest/api/2/user?username=`,
+    /// PROTOCOLS.md §7.1); `None` when there is none (or the token's user may not browse users).
+    pub async fn user_key(
+        &self,
+        token: &SecretString,
+        name: &str,
+    ) -> Result<Option<String>, JiraError> {
+        let path = format!(
+            "/rest/api/2/user?username={}",
+            crate::domain::qsh::percent_encode(name)
+        );
+        Ok(self
+            .get_json(token, &path)
+            .await?
+            .and_then(|u| u["key"].as_str().map(str::to_owned)))
+    }
+
     /// Whether the token's user may read a comment (restricted comments are hidden from others:
     /// 404), PROTOCOLS.md §7.2.
     pub async fn comment_visible(
@@ -306,7 +323,9 @@ impl JiraClient {
         match res.status() {
             StatusCode::OK => {
                 let v: serde_json::Value = res.json().await.map_err(|_| JiraError::Malformed)?;
-                v["total"].as_i64().ok_or(JqlError::Jira(JiraError::Malformed))
+                v["total"]
+                    .as_i64()
+                    .ok_or(JqlError::Jira(JiraError::Malformed))
             }
             StatusCode::BAD_REQUEST => {
                 let v: serde_json::Value = res.json().await.unwrap_or_default();

@@ -160,7 +160,13 @@ impl EventFanout {
             .issue(&token, &issue_id)
             .await
             .map(|i| i.is_some())
-            .or_else(|e| if e.needs_sign_in() { Ok(false) } else { Err(retry(e)) })?;
+            .or_else(|e| {
+                if e.needs_sign_in() {
+                    Ok(false)
+                } else {
+                    Err(retry(e))
+                }
+            })?;
         if visible && let Some(comment) = &comment {
             visible = match event.kind {
                 // a deleted comment cannot be read any more: its restriction cannot be checked
@@ -168,7 +174,13 @@ impl EventFanout {
                 _ => jira
                     .comment_visible(&token, event.issue_id, comment)
                     .await
-                    .or_else(|e| if e.needs_sign_in() { Ok(false) } else { Err(retry(e)) })?,
+                    .or_else(|e| {
+                        if e.needs_sign_in() {
+                            Ok(false)
+                        } else {
+                            Err(retry(e))
+                        }
+                    })?,
             };
         }
         let mut seen = self.seen.lock().unwrap();
@@ -193,38 +205,41 @@ impl EventFanout {
         if let Some(k) = &inv.reporter_key {
             keys.push((k.clone(), Reason::Reporter));
         }
-        let (id, names) = (instance.id, inv.mentioned_names.clone());
-        let mentioned = db::run(&self.state.pool, move |conn| {
-            Ok(UserMapping::by_jira_names(conn, id, &names)?)
-        })
-        .await
-        .map_err(retry)?;
-        keys.extend(
-            mentioned
-                .into_iter()
-                .map(|m| (m.jira_user_key, Reason::Mention)),
-        );
-        // watchers: asked as a linked person of the event, else as any linked user of the instance
-        let all: Vec<String> = keys.iter().map(|(k, _)| k.clone()).collect();
-        let known = db::run(&self.state.pool, move |conn| {
-            let mut found = UserMapping::by_jira_users(conn, id, &all)?;
+        // watchers and mentioned names are asked of Jira as a linked person of the event, else
+        // as any linked user of the instance (DC user keys are stable, names are not)
+        let id = instance.id;
+        let involved: Vec<String> = keys.iter().map(|(k, _)| k.clone()).collect();
+        let asker = db::run(&self.state.pool, move |conn| {
+            let mut found = UserMapping::by_jira_users(conn, id, &involved)?;
+            found.retain(|m| m.status == "linked");
             if found.is_empty() {
                 found = UserMapping::page_of_instance(conn, id, 1)?;
             }
-            Ok(found)
+            Ok(found.into_iter().next())
         })
         .await
         .map_err(retry)?;
-        if let Some(asker) = known.iter().find(|m| m.status == "linked") {
+        if let Some(asker) = asker {
             let actor = Actor::Job("fanout".into());
-            match tokens::jira_token(&self.state, instance, asker, &actor, "list watchers").await {
-                Ok((token, jira)) => match jira.watcher_keys(&token, event.issue_id).await {
-                    Ok(watchers) => {
-                        keys.extend(watchers.into_iter().map(|k| (k, Reason::Watcher)));
+            match tokens::jira_token(&self.state, instance, &asker, &actor, "find who to notify")
+                .await
+            {
+                Ok((token, jira)) => {
+                    let watchers = jira.watcher_keys(&token, event.issue_id).await;
+                    match watchers {
+                        Ok(w) => keys.extend(w.into_iter().map(|k| (k, Reason::Watcher))),
+                        Err(e) if e.needs_sign_in() => {}
+                        Err(e) => return Err(retry(e)),
                     }
-                    Err(e) if e.needs_sign_in() => {}
-                    Err(e) => return Err(retry(e)),
-                },
+                    for name in &inv.mentioned_names {
+                        match jira.user_key(&token, name).await {
+                            Ok(Some(k)) => keys.push((k, Reason::Mention)),
+                            Ok(None) => {}
+                            Err(e) if e.needs_sign_in() => break,
+                            Err(e) => return Err(retry(e)),
+                        }
+                    }
+                }
                 Err(e) if e.code() == "needs_sign_in" => {}
                 Err(e) => return Err(retry(e)),
             }
@@ -249,10 +264,14 @@ impl EventFanout {
     }
 
     async fn deliver_item(&self, item: &OutboxItem) -> Result<(), DeliveryError> {
-        let event: JiraEvent = serde_json::from_value(item.payload["event"].clone())
-            .map_err(|e| DeliveryError::Permanent(format!("the item's event is unreadable: {e}")))?;
+        let event: JiraEvent =
+            serde_json::from_value(item.payload["event"].clone()).map_err(|e| {
+                DeliveryError::Permanent(format!("the item's event is unreadable: {e}"))
+            })?;
         let Some(instance_id) = item.jira_instance_id else {
-            return Err(DeliveryError::Permanent("the item names no instance".into()));
+            return Err(DeliveryError::Permanent(
+                "the item names no instance".into(),
+            ));
         };
         let instance = match db::run(&self.state.pool, move |conn| {
             Ok(JiraInstance::find(conn, instance_id)?)
@@ -307,7 +326,9 @@ impl EventFanout {
                     continue;
                 }
                 if let Some(jql) = &sub.jql
-                    && !self.jql_matches(&instance, &owner, jql, event.issue_id).await?
+                    && !self
+                        .jql_matches(&instance, &owner, jql, event.issue_id)
+                        .await?
                 {
                     continue;
                 }
@@ -361,14 +382,19 @@ impl EventFanout {
         issue_id: i64,
     ) -> Result<bool, DeliveryError> {
         let actor = Actor::Job("fanout".into());
-        let (token, jira) =
-            match tokens::jira_token(&self.state, instance, owner, &actor, "evaluate a subscription")
-                .await
-            {
-                Ok(t) => t,
-                Err(e) if e.code() == "needs_sign_in" => return Ok(false),
-                Err(e) => return Err(retry(e)),
-            };
+        let (token, jira) = match tokens::jira_token(
+            &self.state,
+            instance,
+            owner,
+            &actor,
+            "evaluate a subscription",
+        )
+        .await
+        {
+            Ok(t) => t,
+            Err(e) if e.code() == "needs_sign_in" => return Ok(false),
+            Err(e) => return Err(retry(e)),
+        };
         match jira.jql_matches(&token, jql, issue_id).await {
             Ok(m) => Ok(m),
             Err(crate::clients::jira::JqlError::Invalid(why)) => {

@@ -264,17 +264,19 @@ impl PersonalNotifier {
                 .ok_or_else(|| DeliveryError::Permanent(format!("the item has no {k}")))
         };
         let (tenant, oid) = (ids("tenantId")?, ids("aadObjectId")?);
-        let reason = item.payload["reason"].as_str().unwrap_or_default().to_owned();
+        let reason = item.payload["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         let instance = item.jira_instance_id;
         let (instance, setting, latest) = db::run(&self.state.pool, move |conn| {
             let instance = match instance {
                 Some(id) => JiraInstance::find(conn, id)?,
                 None => None,
             };
-            let setting =
-                crate::db::models::teams_user_setting::TeamsUserSetting::by_aad_object(
-                    conn, tenant, oid,
-                )?;
+            let setting = crate::db::models::teams_user_setting::TeamsUserSetting::by_aad_object(
+                conn, tenant, oid,
+            )?;
             let latest = BotMembership::latest_service_url(conn, tenant)?;
             Ok((instance, setting, latest))
         })
@@ -290,8 +292,7 @@ impl PersonalNotifier {
             }
             activity
         };
-        if let Some((conversation, service_url)) =
-            setting.as_ref().and_then(|s| s.personal_chat())
+        if let Some((conversation, service_url)) = setting.as_ref().and_then(|s| s.personal_chat())
         {
             return post_to_conversation(
                 &self.state,

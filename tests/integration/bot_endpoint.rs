@@ -14,14 +14,14 @@ use crate::linking::{ALICE_KEY, ALICE_OID, BOB_KEY, BOB_OID, World, world_with_f
 
 const BOT_ID: &str = fakes::entra::CLIENT_ID;
 
-struct Setup {
-    w: World,
-    bot: web::Data<Bot>,
-    public: String,
+pub struct Setup {
+    pub w: World,
+    pub bot: web::Data<Bot>,
+    pub public: String,
     _dir: TempDir,
 }
 
-async fn setup() -> Setup {
+pub async fn setup() -> Setup {
     let dir = TempDir::new();
     let (cert, key, _) = crate::listeners::self_signed(&dir.0);
     let (_, entra) = fakes::entra::start(3600);
@@ -44,7 +44,7 @@ async fn setup() -> Setup {
     }
 }
 
-fn claims(s: &Setup, service_url: &str) -> Value {
+pub fn claims(s: &Setup, service_url: &str) -> Value {
     let _ = s;
     let now = chrono::Utc::now().timestamp();
     json!({"iss": "https://api.botframework.com", "aud": BOT_ID, "serviceurl": service_url,
@@ -61,7 +61,7 @@ fn install(chat: &str, service_url: &str) -> Value {
     })
 }
 
-async fn post(s: &Setup, token: Option<String>, activity: &Value) -> reqwest::Response {
+pub async fn post(s: &Setup, token: Option<String>, activity: &Value) -> reqwest::Response {
     let mut req = reqwest::Client::new()
         .post(format!("{}/bot/messages", s.public))
         .json(activity);

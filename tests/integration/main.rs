@@ -16,6 +16,7 @@ mod doctor;
 mod entra;
 mod fakes;
 mod fakes_selftest;
+mod fanout;
 mod instances;
 mod inventory;
 mod linking;

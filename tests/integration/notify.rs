@@ -110,10 +110,12 @@ async fn wait_for(what: &str, secs: u64, mut done: impl FnMut() -> bool) {
     }
 }
 
+/// Statuses of the chat deliveries (the fan-out to people and channels has its own rows).
 fn outbox_status(s: &Setup) -> Vec<String> {
     use jira_teams_bridge::db::schema::outbox;
     let mut conn = s.w.conn();
     outbox::table
+        .filter(outbox::kind.eq("chat_notification"))
         .order(outbox::id)
         .select(outbox::status)
         .load(&mut conn)

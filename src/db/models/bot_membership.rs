@@ -39,7 +39,10 @@ impl BotMembership {
     }
 
     /// The service URL Teams used most recently in a tenant (proactive 1:1 conversations).
-    pub fn latest_service_url(conn: &mut PgConnection, tenant: Uuid) -> QueryResult<Option<String>> {
+    pub fn latest_service_url(
+        conn: &mut PgConnection,
+        tenant: Uuid,
+    ) -> QueryResult<Option<String>> {
         bot_membership::table
             .filter(bot_membership::tenant_id.eq(tenant))
             .order(bot_membership::updated_at.desc())

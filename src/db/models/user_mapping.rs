@@ -145,22 +145,6 @@ impl UserMapping {
             .load(conn)
     }
 
-    /// Links of an instance by Jira user name (as stored when linked; mentions name users).
-    pub fn by_jira_names(
-        conn: &mut PgConnection,
-        instance: Uuid,
-        names: &[String],
-    ) -> QueryResult<Vec<UserMapping>> {
-        if names.is_empty() {
-            return Ok(Vec::new());
-        }
-        user_mapping::table
-            .filter(user_mapping::jira_instance_id.eq(instance))
-            .filter(user_mapping::jira_user_name.eq_any(names))
-            .select(UserMapping::as_select())
-            .load(conn)
-    }
-
     /// Up to `limit` working links of an instance, oldest first.
     pub fn page_of_instance(
         conn: &mut PgConnection,

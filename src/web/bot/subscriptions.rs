@@ -51,7 +51,10 @@ pub fn parse_subscribe(rest: &str) -> Result<SubscribeArgs, String> {
             .chars()
             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
     if !valid_key {
-        return Err(format!("\"{}\" is not a Jira project key. {usage}", clip(&project)));
+        return Err(format!(
+            "\"{}\" is not a Jira project key. {usage}",
+            clip(&project)
+        ));
     }
     let mut events: Vec<String> = Vec::new();
     for list in words {
@@ -97,13 +100,10 @@ pub fn parse_subscribe(rest: &str) -> Result<SubscribeArgs, String> {
 
 fn find_where(s: &str) -> Option<usize> {
     let lower = s.to_lowercase();
-    lower
-        .match_indices("where")
-        .map(|(i, _)| i)
-        .find(|&i| {
-            (i == 0 || lower[..i].ends_with(char::is_whitespace))
-                && (lower.len() == i + 5 || lower[i + 5..].starts_with(char::is_whitespace))
-        })
+    lower.match_indices("where").map(|(i, _)| i).find(|&i| {
+        (i == 0 || lower[..i].ends_with(char::is_whitespace))
+            && (lower.len() == i + 5 || lower[i + 5..].starts_with(char::is_whitespace))
+    })
 }
 
 fn clip(s: &str) -> String {
@@ -178,7 +178,10 @@ pub async fn subscribe(state: &AppState, ctx: &TeamsContext, rest: &str) -> Resu
             {
                 Ok(t) => t,
                 Err(e) if e.code() == "needs_sign_in" => {
-                    refusal = Some("Your Jira link needs a new sign-in: type **link** in your chat with me.".to_owned());
+                    refusal = Some(
+                        "Your Jira link needs a new sign-in: type **link** in your chat with me."
+                            .to_owned(),
+                    );
                     continue;
                 }
                 Err(e) => return Err(e),
@@ -241,7 +244,10 @@ pub async fn subscribe(state: &AppState, ctx: &TeamsContext, rest: &str) -> Resu
         })
         .await?;
         let line = saved.as_ref().map(describe).unwrap_or_default();
-        let who = mapping.jira_user_name.as_deref().unwrap_or(&mapping.jira_user_key);
+        let who = mapping
+            .jira_user_name
+            .as_deref()
+            .unwrap_or(&mapping.jira_user_key);
         return ctx
             .reply_text(
                 state,
@@ -260,11 +266,7 @@ pub async fn subscribe(state: &AppState, ctx: &TeamsContext, rest: &str) -> Resu
 }
 
 /// `unsubscribe PROJECT` (in a channel).
-pub async fn unsubscribe(
-    state: &AppState,
-    ctx: &TeamsContext,
-    rest: &str,
-) -> Result<(), AppError> {
+pub async fn unsubscribe(state: &AppState, ctx: &TeamsContext, rest: &str) -> Result<(), AppError> {
     let project = rest.trim().to_uppercase();
     if ctx.scope != "team" || project.is_empty() || project.contains(char::is_whitespace) {
         return ctx
@@ -306,7 +308,10 @@ pub async fn notifications(
     };
     let kinds: Vec<&str> = match words.next() {
         None => NOTIFICATION_KINDS.to_vec(),
-        Some(k) => match NOTIFICATION_KINDS.iter().find(|n| k.trim_end_matches('s') == **n) {
+        Some(k) => match NOTIFICATION_KINDS
+            .iter()
+            .find(|n| k.trim_end_matches('s') == **n)
+        {
             Some(n) if words.next().is_none() => vec![*n],
             _ => return ctx.reply_text(state, "notifications", usage).await,
         },
@@ -343,7 +348,11 @@ pub async fn notifications(
     let lines: Vec<String> = NOTIFICATION_KINDS
         .iter()
         .map(|k| {
-            let on = if setting.notification_on(k) { "on" } else { "off" };
+            let on = if setting.notification_on(k) {
+                "on"
+            } else {
+                "off"
+            };
             format!("- {k}: **{on}**")
         })
         .collect();
@@ -378,9 +387,25 @@ mod tests {
         assert_eq!(w.events.len(), 3);
         assert_eq!(w.jql.as_deref(), Some("summary ~ somewhere"));
         assert!(parse_subscribe("").is_err());
-        assert!(parse_subscribe("1ABC").unwrap_err().contains("not a Jira project key"));
-        assert!(parse_subscribe("ABC exploded").unwrap_err().contains("not an event"));
-        assert!(parse_subscribe("ABC where").unwrap_err().contains("Nothing follows"));
-        assert!(parse_subscribe("ABC where a = b ORDER BY key").unwrap_err().contains("ORDER BY"));
+        assert!(
+            parse_subscribe("1ABC")
+                .unwrap_err()
+                .contains("not a Jira project key")
+        );
+        assert!(
+            parse_subscribe("ABC exploded")
+                .unwrap_err()
+                .contains("not an event")
+        );
+        assert!(
+            parse_subscribe("ABC where")
+                .unwrap_err()
+                .contains("Nothing follows")
+        );
+        assert!(
+            parse_subscribe("ABC where a = b ORDER BY key")
+                .unwrap_err()
+                .contains("ORDER BY")
+        );
     }
 }

@@ -118,6 +118,8 @@ pub struct Bot {
     script: Mutex<VecDeque<Scripted>>,
     /// Milliseconds to wait before answering.
     pub delay_ms: AtomicU64,
+    /// Bodies of accepted `POST /v3/conversations` (proactive 1:1 conversations).
+    pub created: Mutex<Vec<Value>>,
 }
 
 impl Bot {
@@ -223,6 +225,54 @@ async fn send(
         .json(json!({ "id": id }))
 }
 
+/// `POST /v3/conversations` (PROTOCOLS.md §3.4): needs the bot, one member and the tenant in
+/// `channelData`; answers the same `a:` id for the same user. A scripted `NotInstalled` is the
+/// 403 Teams gives when the app is not installed for the user.
+async fn create_conversation(
+    req: HttpRequest,
+    body: web::Json<Value>,
+    fake: web::Data<Bot>,
+) -> HttpResponse {
+    let token = req
+        .headers()
+        .get("authorization")
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.strip_prefix("Bearer "));
+    let issued = token.and_then(|t| fake.entra.tokens.lock().unwrap().get(t).cloned());
+    if !issued.is_some_and(|t| t.oid.is_none() && t.audience == AUDIENCE) {
+        return HttpResponse::Unauthorized()
+            .json(json!({"message": "Authorization has been denied for this request."}));
+    }
+    let member = body["members"][0]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    if !body["bot"]["id"]
+        .as_str()
+        .is_some_and(|b| b.starts_with("28:"))
+        || member.is_empty()
+        || body["channelData"]["tenant"]["id"].as_str().is_none()
+    {
+        return error(400, "BadArgument", "Bot, members and tenant are required.");
+    }
+    if let Some(Scripted::NotInstalled) = {
+        let mut script = fake.script.lock().unwrap();
+        matches!(script.front(), Some(Scripted::NotInstalled))
+            .then(|| script.pop_front())
+            .flatten()
+    } {
+        return error(
+            403,
+            "ForbiddenOperationException",
+            "Bot is not installed in user's personal scope",
+        );
+    }
+    fake.created.lock().unwrap().push(body.into_inner());
+    HttpResponse::Created()
+        .insert_header(("X-Correlating-OperationId", "fake-op"))
+        .json(json!({ "id": format!("a:personal-{member}") }))
+}
+
 /// Starts the fake over HTTPS with the given certificate (the appliance only calls https).
 pub fn start_tls(
     entra: web::Data<Entra>,
@@ -241,6 +291,7 @@ pub fn start_tls(
         attempts: Mutex::default(),
         script: Mutex::default(),
         delay_ms: AtomicU64::new(0),
+        created: Mutex::default(),
     });
     let f = fake.clone();
     let server = HttpServer::new(move || {
@@ -249,6 +300,10 @@ pub fn start_tls(
             .route(
                 "/{region}/v3/conversations/{id}/activities",
                 web::post().to(send),
+            )
+            .route(
+                "/{region}/v3/conversations",
+                web::post().to(create_conversation),
             )
             .route(
                 "/v1/.well-known/openidconfiguration",

@@ -88,6 +88,16 @@ pub struct Jira {
     codes: Mutex<HashMap<String, Grant>>,
     access_tokens: Mutex<HashMap<String, AccessToken>>,
     refresh_tokens: Mutex<HashMap<String, RefreshGrant>>,
+    /// Watchers and comments of issues (issue id → …).
+    pub people: Mutex<People>,
+}
+
+/// Who watches which issue, and the comments restricted to some users.
+#[derive(Default)]
+pub struct People {
+    pub watchers: HashMap<u64, Vec<String>>,
+    /// (issue id, comment id) → the user keys that may read it (`None`: everyone).
+    pub comments: HashMap<(u64, String), Option<Vec<String>>>,
 }
 
 fn random_hex(bytes: usize) -> String {
@@ -130,6 +140,7 @@ impl Jira {
             codes: Mutex::default(),
             access_tokens: Mutex::default(),
             refresh_tokens: Mutex::default(),
+            people: Mutex::default(),
         }
     }
 
@@ -522,7 +533,14 @@ pub fn start(context_path: &str) -> (String, web::Data<Jira>) {
                 .route("/rest/oauth2/latest/token", web::post().to(token))
                 .route("/rest/api/2/myself", web::get().to(myself))
                 .route("/rest/api/2/serverInfo", web::get().to(server_info))
-                .route("/rest/api/2/issue/{id_or_key}", web::get().to(issue)),
+                .route("/rest/api/2/issue/{id_or_key}", web::get().to(issue))
+                .route("/rest/api/2/issue/{id}/watchers", web::get().to(watchers))
+                .route(
+                    "/rest/api/2/issue/{id}/comment/{comment}",
+                    web::get().to(comment),
+                )
+                .route("/rest/api/2/project/{key}", web::get().to(project))
+                .route("/rest/api/2/user", web::get().to(user_by_name)),
         )
     })
     .workers(1)
@@ -530,4 +548,149 @@ pub fn start(context_path: &str) -> (String, web::Data<Jira>) {
     .unwrap();
     actix_web::rt::spawn(server.run());
     (base, fake)
+}
+
+// --- watchers, comments, projects (personal notifications and subscriptions) ---
+
+impl Jira {
+    /// Makes users watch an issue.
+    pub fn add_watchers(&self, issue_id: u64, keys: &[&str]) {
+        self.people
+            .lock()
+            .unwrap()
+            .watchers
+            .entry(issue_id)
+            .or_default()
+            .extend(keys.iter().map(|k| (*k).to_owned()));
+    }
+
+    /// Adds a comment, readable by everyone who sees the issue (`readers` = `None`) or only by
+    /// the listed users (a role or group visibility).
+    pub fn add_comment(&self, issue_id: u64, comment_id: &str, readers: Option<&[&str]>) {
+        self.people.lock().unwrap().comments.insert(
+            (issue_id, comment_id.to_owned()),
+            readers.map(|r| r.iter().map(|k| (*k).to_owned()).collect()),
+        );
+    }
+
+    /// The issue with this id if the user may see it; else the DC error answer.
+    fn visible_issue(&self, user: &JiraUser, id: &str) -> Result<Issue, HttpResponse> {
+        let issue = self
+            .issues
+            .lock()
+            .unwrap()
+            .values()
+            .find(|i| i.id.to_string() == id || i.key == id)
+            .cloned();
+        match issue {
+            None => Err(rest_error(404, "Issue Does Not Exist")),
+            Some(i) if i.hidden_from.contains(&user.key) => Err(rest_error(
+                403,
+                "You do not have the permission to see the specified issue.",
+            )),
+            Some(i) => Ok(i),
+        }
+    }
+}
+
+async fn watchers(
+    req: HttpRequest,
+    path: web::Path<String>,
+    fake: web::Data<Jira>,
+) -> HttpResponse {
+    let user = ok_or_return!(fake.caller(&req));
+    let issue = match fake.visible_issue(&user, &path.into_inner()) {
+        Ok(i) => i,
+        Err(e) => return e,
+    };
+    let keys = fake
+        .people
+        .lock()
+        .unwrap()
+        .watchers
+        .get(&issue.id)
+        .cloned()
+        .unwrap_or_default();
+    let users = fake.users.lock().unwrap().clone();
+    let watchers: Vec<Value> = keys
+        .iter()
+        .filter_map(|k| users.get(k))
+        .map(|u| fake.user_json(u))
+        .collect();
+    HttpResponse::Ok().json(json!({
+        "self": format!("{}/rest/api/2/issue/{}/watchers", fake.base, issue.key),
+        "isWatching": keys.contains(&user.key),
+        "watchCount": watchers.len(),
+        "watchers": watchers,
+    }))
+}
+
+async fn comment(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    fake: web::Data<Jira>,
+) -> HttpResponse {
+    let user = ok_or_return!(fake.caller(&req));
+    let (id, comment_id) = path.into_inner();
+    let issue = match fake.visible_issue(&user, &id) {
+        Ok(i) => i,
+        Err(e) => return e,
+    };
+    let readers = fake
+        .people
+        .lock()
+        .unwrap()
+        .comments
+        .get(&(issue.id, comment_id.clone()))
+        .cloned();
+    match readers {
+        // DC filters comments the user may not read (getCommentsForUser): not found
+        Some(Some(keys)) if !keys.contains(&user.key) => rest_error(404, "Comment not found"),
+        Some(_) => HttpResponse::Ok().json(json!({
+            "id": comment_id,
+            "self": format!("{}/rest/api/2/issue/{}/comment/{comment_id}", fake.base, issue.id),
+            "body": "a comment",
+        })),
+        None => rest_error(404, "Comment not found"),
+    }
+}
+
+async fn project(req: HttpRequest, path: web::Path<String>, fake: web::Data<Jira>) -> HttpResponse {
+    let user = ok_or_return!(fake.caller(&req));
+    let key = path.into_inner().to_ascii_uppercase();
+    // a project is visible when one of its issues is
+    let visible = fake.issues.lock().unwrap().values().any(|i| {
+        i.key.split('-').next() == Some(key.as_str()) && !i.hidden_from.contains(&user.key)
+    });
+    if !visible {
+        return rest_error(404, &format!("No project could be found with key '{key}'."));
+    }
+    HttpResponse::Ok().json(json!({
+        "self": format!("{}/rest/api/2/project/{key}", fake.base),
+        "id": "10000",
+        "key": key,
+        "name": format!("Project {key}"),
+    }))
+}
+
+async fn user_by_name(
+    req: HttpRequest,
+    query: web::Query<HashMap<String, String>>,
+    fake: web::Data<Jira>,
+) -> HttpResponse {
+    let _ = ok_or_return!(fake.caller(&req));
+    let Some(name) = query.get("username").or_else(|| query.get("key")) else {
+        return rest_error(400, "The username or key query parameter is required.");
+    };
+    let found = fake
+        .users
+        .lock()
+        .unwrap()
+        .values()
+        .find(|u| &u.name == name || &u.key == name)
+        .cloned();
+    match found {
+        Some(u) => HttpResponse::Ok().json(fake.user_json(&u)),
+        None => rest_error(404, &format!("The user named '{name}' does not exist")),
+    }
 }
