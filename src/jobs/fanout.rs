@@ -136,7 +136,11 @@ impl EventFanout {
             return Ok(false);
         }
         let key = (mapping.id, event.issue_id, comment.clone());
-        if let Some((seen, at)) = self.seen.lock().unwrap().get(&key)
+        if let Some((seen, at)) = self
+            .seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&key)
             && at.elapsed() < VISIBILITY_TTL
         {
             return Ok(*seen);
@@ -183,7 +187,10 @@ impl EventFanout {
                     })?,
             };
         }
-        let mut seen = self.seen.lock().unwrap();
+        let mut seen = self
+            .seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if seen.len() > 10_000 {
             seen.retain(|_, (_, at)| at.elapsed() < VISIBILITY_TTL);
         }
