@@ -574,7 +574,7 @@ impl Jira {
     }
 
     /// The issue with this id if the user may see it; else the DC error answer.
-    fn visible_issue(&self, user: &JiraUser, id: &str) -> Result<Issue, HttpResponse> {
+    fn visible_issue(&self, user: &JiraUser, id: &str) -> Result<Issue, Box<HttpResponse>> {
         let issue = self
             .issues
             .lock()
@@ -583,11 +583,11 @@ impl Jira {
             .find(|i| i.id.to_string() == id || i.key == id)
             .cloned();
         match issue {
-            None => Err(rest_error(404, "Issue Does Not Exist")),
-            Some(i) if i.hidden_from.contains(&user.key) => Err(rest_error(
+            None => Err(Box::new(rest_error(404, "Issue Does Not Exist"))),
+            Some(i) if i.hidden_from.contains(&user.key) => Err(Box::new(rest_error(
                 403,
                 "You do not have the permission to see the specified issue.",
-            )),
+            ))),
             Some(i) => Ok(i),
         }
     }
@@ -599,10 +599,7 @@ async fn watchers(
     fake: web::Data<Jira>,
 ) -> HttpResponse {
     let user = ok_or_return!(fake.caller(&req));
-    let issue = match fake.visible_issue(&user, &path.into_inner()) {
-        Ok(i) => i,
-        Err(e) => return e,
-    };
+    let issue = ok_or_return!(fake.visible_issue(&user, &path.into_inner()));
     let keys = fake
         .people
         .lock()
@@ -632,10 +629,7 @@ async fn comment(
 ) -> HttpResponse {
     let user = ok_or_return!(fake.caller(&req));
     let (id, comment_id) = path.into_inner();
-    let issue = match fake.visible_issue(&user, &id) {
-        Ok(i) => i,
-        Err(e) => return e,
-    };
+    let issue = ok_or_return!(fake.visible_issue(&user, &id));
     let readers = fake
         .people
         .lock()
