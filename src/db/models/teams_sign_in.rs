@@ -119,7 +119,10 @@ impl TeamsSignIn {
     }
 
     /// The sign-in of a URL (or of the flow it started: the flow's `start_hash`).
-    pub fn by_token(conn: &mut PgConnection, token_hash: &[u8]) -> QueryResult<Option<TeamsSignIn>> {
+    pub fn by_token(
+        conn: &mut PgConnection,
+        token_hash: &[u8],
+    ) -> QueryResult<Option<TeamsSignIn>> {
         teams_sign_in::table
             .filter(teams_sign_in::token_hash.eq(token_hash))
             .select(TeamsSignIn::as_select())
@@ -224,9 +227,7 @@ impl TeamsSignIn {
 
     /// Removes expired sign-ins with whatever they still hold; returns how many.
     pub fn purge_expired(conn: &mut PgConnection) -> QueryResult<usize> {
-        diesel::delete(
-            teams_sign_in::table.filter(teams_sign_in::expires_at.lt(diesel::dsl::now)),
-        )
-        .execute(conn)
+        diesel::delete(teams_sign_in::table.filter(teams_sign_in::expires_at.lt(diesel::dsl::now)))
+            .execute(conn)
     }
 }

@@ -121,7 +121,11 @@ pub async fn start(
         Err(e) => return failed(&csrf, StatusCode::BAD_REQUEST, e.to_string()),
     };
     let start_hash = random::token_hash(t);
-    match begin(&state, &csrf, claims.i, Some(claims.u), start_hash, |_| Ok(true)).await? {
+    match begin(&state, &csrf, claims.i, Some(claims.u), start_hash, |_| {
+        Ok(true)
+    })
+    .await?
+    {
         Some(res) => Ok(res),
         None => failed(
             &csrf,
@@ -171,35 +175,39 @@ pub(crate) async fn begin(
     };
     let auth = AuthRequest::new();
     let browser = random::token(32);
-    let (browser_hash, state_hash) = (random::token_hash(&browser), random::token_hash(&auth.state));
+    let (browser_hash, state_hash) = (
+        random::token_hash(&browser),
+        random::token_hash(&auth.state),
+    );
     let (verifier, nonce, instance_id) = (auth.verifier.clone(), auth.nonce.clone(), instance.id);
     let fresh = db::run(&state.pool, move |conn| {
         // finished and abandoned flows go once they expire (indexed; usually nothing to do)
         SignInFlow::purge_expired(conn)?;
-        Ok(conn.transaction::<_, diesel::result::Error, _>(|conn| {
-            let inserted = NewSignInFlow {
-                id: uuid::Uuid::new_v4(),
-                jira_instance_id: instance_id,
-                jira_user_key: jira_user_key.as_deref(),
-                start_hash: &start_hash,
-                browser_hash: &browser_hash,
-                state_hash: &state_hash,
-                stage: "microsoft",
-                pkce_verifier: &verifier,
-                nonce: &nonce,
-                expires_at: Utc::now() + chrono::Duration::minutes(FLOW_TTL_MINS),
-            }
-            .insert(conn)?;
-            if inserted && claim(conn)? {
-                Ok(true)
-            } else {
-                Err(diesel::result::Error::RollbackTransaction)
-            }
-        })
-        .or_else(|e| match e {
-            diesel::result::Error::RollbackTransaction => Ok(false),
-            e => Err(e),
-        })?)
+        Ok(conn
+            .transaction::<_, diesel::result::Error, _>(|conn| {
+                let inserted = NewSignInFlow {
+                    id: uuid::Uuid::new_v4(),
+                    jira_instance_id: instance_id,
+                    jira_user_key: jira_user_key.as_deref(),
+                    start_hash: &start_hash,
+                    browser_hash: &browser_hash,
+                    state_hash: &state_hash,
+                    stage: "microsoft",
+                    pkce_verifier: &verifier,
+                    nonce: &nonce,
+                    expires_at: Utc::now() + chrono::Duration::minutes(FLOW_TTL_MINS),
+                }
+                .insert(conn)?;
+                if inserted && claim(conn)? {
+                    Ok(true)
+                } else {
+                    Err(diesel::result::Error::RollbackTransaction)
+                }
+            })
+            .or_else(|e| match e {
+                diesel::result::Error::RollbackTransaction => Ok(false),
+                e => Err(e),
+            })?)
     })
     .await?;
     if !fresh {

@@ -82,7 +82,10 @@ pub async fn start(
     };
     let hash = random::token_hash(t);
     let h = hash.clone();
-    let found = db::run(&state.pool, move |conn| Ok(TeamsSignIn::by_token(conn, &h)?)).await?;
+    let found = db::run(&state.pool, move |conn| {
+        Ok(TeamsSignIn::by_token(conn, &h)?)
+    })
+    .await?;
     let row = match found {
         None => {
             return failed(
@@ -111,9 +114,8 @@ pub async fn start(
         hash.clone(),
         Utc::now() + chrono::Duration::minutes(FLOW_TTL_MINS),
     );
-    let claim = move |conn: &mut diesel::PgConnection| {
-        Ok(TeamsSignIn::open(conn, &h, until)?.is_some())
-    };
+    let claim =
+        move |conn: &mut diesel::PgConnection| Ok(TeamsSignIn::open(conn, &h, until)?.is_some());
     match begin(&state, &csrf, row.jira_instance_id, None, hash, claim).await? {
         Some(res) => Ok(res),
         None => failed(
@@ -269,31 +271,32 @@ pub(super) async fn await_code(
     );
     let jira_expires = Utc::now() + chrono::Duration::seconds(tokens.expires_in as i64);
     let waiting = db::run(&state.pool, move |conn| {
-        Ok(conn.transaction::<_, diesel::result::Error, _>(|conn| {
-            let ok = TeamsSignIn::to_verifying(
-                conn,
-                id,
-                &JiraLeg {
-                    user_key: &key,
-                    user_name: &name,
-                    token: &token,
-                    refresh_token: refresh.as_deref(),
-                    expires_at: jira_expires,
-                    scopes: &scopes,
-                    code_hash: &code_hash,
-                    code_expires_at: until,
-                },
-            )? && SignInFlow::to_verify(conn, flow_id, until)?;
-            if ok {
-                Ok(true)
-            } else {
-                Err(diesel::result::Error::RollbackTransaction)
-            }
-        })
-        .or_else(|e| match e {
-            diesel::result::Error::RollbackTransaction => Ok(false),
-            e => Err(e),
-        })?)
+        Ok(conn
+            .transaction::<_, diesel::result::Error, _>(|conn| {
+                let ok = TeamsSignIn::to_verifying(
+                    conn,
+                    id,
+                    &JiraLeg {
+                        user_key: &key,
+                        user_name: &name,
+                        token: &token,
+                        refresh_token: refresh.as_deref(),
+                        expires_at: jira_expires,
+                        scopes: &scopes,
+                        code_hash: &code_hash,
+                        code_expires_at: until,
+                    },
+                )? && SignInFlow::to_verify(conn, flow_id, until)?;
+                if ok {
+                    Ok(true)
+                } else {
+                    Err(diesel::result::Error::RollbackTransaction)
+                }
+            })
+            .or_else(|e| match e {
+                diesel::result::Error::RollbackTransaction => Ok(false),
+                e => Err(e),
+            })?)
     })
     .await?;
     if !waiting {

@@ -49,11 +49,7 @@ async fn ready_instances(state: &AppState) -> Result<Vec<JiraInstance>, AppError
 }
 
 /// Picks from `items` by 1-based number or by instance label / host.
-fn pick<'a, T>(
-    items: &'a [T],
-    arg: &str,
-    label: impl Fn(&T) -> String,
-) -> Option<&'a T> {
+fn pick<'a, T>(items: &'a [T], arg: &str, label: impl Fn(&T) -> String) -> Option<&'a T> {
     let arg = arg.trim().trim_end_matches('/').to_lowercase();
     let arg = arg
         .strip_prefix("https://")
@@ -191,7 +187,10 @@ pub async fn link(
             .reply_text(state, "link", &instance_list(&instances, &links))
             .await;
     };
-    if let Some((m, _)) = links.iter().find(|(m, _)| m.jira_instance_id == instance.id) {
+    if let Some((m, _)) = links
+        .iter()
+        .find(|(m, _)| m.jira_instance_id == instance.id)
+    {
         let label = instance_label(instance);
         let unlink = if instances.len() > 1 {
             format!("**unlink {label}**")
@@ -220,10 +219,7 @@ pub async fn link(
         .await
 }
 
-fn instance_list(
-    instances: &[JiraInstance],
-    links: &[(UserMapping, JiraInstance)],
-) -> String {
+fn instance_list(instances: &[JiraInstance], links: &[(UserMapping, JiraInstance)]) -> String {
     let mut out = String::from("Which Jira instance? Type **link** and its number or host:\n\n");
     for (n, i) in instances.iter().enumerate() {
         let linked = links
@@ -279,7 +275,9 @@ pub async fn unlink(state: &AppState, ctx: &TeamsContext, rest: &str) -> Result<
                     .reply_text(
                         state,
                         "unlink",
-                        &format!("You have no link on \"{shown}\". Type **unlink** to see your links."),
+                        &format!(
+                            "You have no link on \"{shown}\". Type **unlink** to see your links."
+                        ),
                     )
                     .await;
             }
@@ -314,7 +312,9 @@ pub async fn unlink(state: &AppState, ctx: &TeamsContext, rest: &str) -> Result<
     if out.is_empty() {
         out.push_str("That link was already gone.");
     } else {
-        out.push_str("I erased the Microsoft and Jira tokens I kept for you. Type **link** to link again.");
+        out.push_str(
+            "I erased the Microsoft and Jira tokens I kept for you. Type **link** to link again.",
+        );
     }
     ctx.reply_text(state, "unlink", &out).await
 }
@@ -429,7 +429,10 @@ async fn check_code(
         .is_some_and(|h| random::constant_time_eq(h, &expected));
     if !matches {
         let id = row.id;
-        let left = db::run(&state.pool, move |conn| Ok(TeamsSignIn::wrong_code(conn, id)?)).await?;
+        let left = db::run(&state.pool, move |conn| {
+            Ok(TeamsSignIn::wrong_code(conn, id)?)
+        })
+        .await?;
         tracing::warn!(teams_sign_in.id = %row.id, tries.left = left, "wrong Teams sign-in code");
         if left == 0 {
             drop_pending(state, row.id, start).await?;
