@@ -481,3 +481,80 @@ async fn link_in_a_channel_posts_no_personal_url_there() {
     let msgs = messages(&s, group.conversation, 1).await;
     assert!(last_text(&msgs).contains("1:1 chat"), "{msgs:?}");
 }
+
+#[actix_web::test]
+async fn with_several_instances_link_and_unlink_name_one_and_unlink_all_removes_every_link() {
+    let s = setup().await;
+    let (base2, jira2) = fakes::jira::start("/second");
+    jira2.add_user(ALICE_KEY, "alice", "alice (second Jira)");
+    let (public_id, _) = s.w.app.register_instance(&base2).await;
+    let second = {
+        use jira_teams_bridge::db::models::jira_instance::JiraInstance;
+        JiraInstance::find_by_public_id(&mut s.w.conn(), &public_id)
+            .unwrap()
+            .unwrap()
+            .id
+    };
+    let res =
+        s.w.app
+            .post_form(
+                &format!("/admin/instances/{second}/oauth"),
+                &[
+                    ("client_id", fakes::jira::CLIENT_ID),
+                    ("client_secret", fakes::jira::CLIENT_SECRET),
+                ],
+            )
+            .await;
+    assert_eq!(res.status(), 200);
+    let label2 = base2.trim_start_matches("http://").to_owned();
+
+    // `link` alone lists the instances instead of guessing
+    say(&s, ALICE, "link").await;
+    let msgs = messages(&s, ALICE_CHAT, 1).await;
+    let text = last_text(&msgs);
+    assert!(
+        text.contains("1. ") && text.contains(&format!("2. {label2}")),
+        "{text}"
+    );
+    assert!(msgs[0].get("attachments").is_none());
+    say(&s, ALICE, "link 7").await;
+    let msgs = messages(&s, ALICE_CHAT, 2).await;
+    assert!(last_text(&msgs).contains("don't know the Jira instance"));
+    // `link <host>` gives a URL for that instance only
+    let before = s.bot.received_for(ALICE_CHAT).len();
+    say(&s, ALICE, &format!("link {label2}")).await;
+    let card = messages(&s, ALICE_CHAT, before + 1).await[before].clone();
+    assert!(card["attachments"][0]["content"]["actions"][0]["url"].is_string());
+    let bound: Vec<uuid::Uuid> = {
+        use jira_teams_bridge::db::schema::teams_sign_in as ts;
+        ts::table
+            .select(ts::jira_instance_id)
+            .load(&mut s.w.conn())
+            .unwrap()
+    };
+    assert_eq!(bound, vec![second]);
+
+    // linked on both (the Jira way on the first, a stored link on the second)
+    s.w.link(ALICE_KEY, ALICE_OID).await;
+    diesel::sql_query(format!(
+        "INSERT INTO user_mapping (id, jira_instance_id, jira_user_key, ms_tenant_id, ms_user_id, jira_user_name) \
+         VALUES (gen_random_uuid(), '{second}', '{ALICE_KEY}', '{}', '{ALICE_OID}', 'alice (second Jira)')",
+        fakes::entra::TENANT_ID
+    ))
+    .execute(&mut s.w.conn())
+    .unwrap();
+    let n = s.bot.received_for(ALICE_CHAT).len();
+    say(&s, ALICE, "unlink").await;
+    let msgs = messages(&s, ALICE_CHAT, n + 1).await;
+    assert!(last_text(&msgs).contains("unlink all"), "{msgs:?}");
+    assert_eq!(links(&s).len(), 2, "nothing removed without a choice");
+    say(&s, ALICE, "unlink 2").await;
+    let msgs = messages(&s, ALICE_CHAT, n + 2).await;
+    assert!(last_text(&msgs).contains("alice (second Jira)"), "{msgs:?}");
+    assert_eq!(links(&s).len(), 1);
+    say(&s, ALICE, "unlink all").await;
+    let msgs = messages(&s, ALICE_CHAT, n + 3).await;
+    assert!(last_text(&msgs).contains("Unlinked"), "{msgs:?}");
+    assert!(links(&s).is_empty());
+    assert!(token_kinds(&s).is_empty());
+}

@@ -183,6 +183,7 @@ pub(crate) async fn begin(
     let fresh = db::run(&state.pool, move |conn| {
         // finished and abandoned flows go once they expire (indexed; usually nothing to do)
         SignInFlow::purge_expired(conn)?;
+        crate::db::models::teams_sign_in::TeamsSignIn::purge_expired(conn)?;
         Ok(conn
             .transaction::<_, diesel::result::Error, _>(|conn| {
                 let inserted = NewSignInFlow {

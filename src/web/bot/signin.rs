@@ -632,3 +632,45 @@ pub async fn sign_in_url(state: &AppState, ctx: &TeamsContext) -> Result<String,
     };
     issue_url(state, ctx, first.id).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_message_that_is_just_six_digits_is_a_code() {
+        assert_eq!(code_of(" 123456 ").as_deref(), Some("123456"));
+        assert_eq!(code_of("123 456").as_deref(), Some("123456"));
+        assert_eq!(code_of("123-456").as_deref(), Some("123456"));
+        for not in [
+            "12345",
+            "1234567",
+            "abc123",
+            "link 123456",
+            "",
+            "１２３４５６",
+        ] {
+            assert!(!is_verification_code(not), "{not}");
+        }
+    }
+
+    #[test]
+    fn instances_are_picked_by_number_label_or_unique_host() {
+        let items = [
+            "jira.example.com/jira",
+            "jira.example.com/other",
+            "tracker.example.org",
+        ];
+        let label = |s: &&str| (*s).to_owned();
+        assert_eq!(pick(&items, "2", label), Some(&items[1]));
+        assert_eq!(pick(&items, "0", label), None);
+        assert_eq!(pick(&items, "4", label), None);
+        assert_eq!(
+            pick(&items, "https://JIRA.example.com/jira/", label),
+            Some(&items[0])
+        );
+        assert_eq!(pick(&items, "tracker.example.org", label), Some(&items[2]));
+        // a host with two instances is ambiguous
+        assert_eq!(pick(&items, "jira.example.com", label), None);
+    }
+}
