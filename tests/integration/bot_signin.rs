@@ -261,6 +261,24 @@ async fn a_teams_user_links_jira_with_the_card_the_browser_and_the_code_typed_ba
         "{text}"
     );
     assert!(msgs[3].get("attachments").is_none(), "no new sign-in link");
+    // a link that needs a new sign-in gets a new card
+    diesel::sql_query("UPDATE user_mapping SET status = 'needs_reauth'")
+        .execute(&mut s.w.conn())
+        .unwrap();
+    let url = link_url(&s, ALICE).await;
+    let (status, page) = sign_in(&s, &url, ALICE_OID, ALICE_KEY).await;
+    assert_eq!(status, 200, "{page}");
+    say(&s, ALICE, &code_of(&page)).await;
+    let until = Instant::now() + Duration::from_secs(10);
+    loop {
+        use jira_teams_bridge::db::schema::user_mapping as um;
+        let st: String = um::table.select(um::status).first(&mut s.w.conn()).unwrap();
+        if st == "linked" {
+            break;
+        }
+        assert!(Instant::now() < until, "not relinked");
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 #[actix_web::test]

@@ -187,9 +187,10 @@ pub async fn link(
             .reply_text(state, "link", &instance_list(&instances, &links))
             .await;
     };
+    // a link that needs a new sign-in gets a new URL; a working one is not replaced silently
     if let Some((m, _)) = links
         .iter()
-        .find(|(m, _)| m.jira_instance_id == instance.id)
+        .find(|(m, _)| m.jira_instance_id == instance.id && m.status == "linked")
     {
         let label = instance_label(instance);
         let unlink = if instances.len() > 1 {
@@ -202,13 +203,8 @@ pub async fn link(
                 state,
                 "link",
                 &format!(
-                    "You are already linked to the Jira user **{}** on {label}{}. To link another Jira account, type {unlink} first and then **link** again; {unlink} alone removes the link and the tokens I keep for you.",
+                    "You are already linked to the Jira user **{}** on {label}. To link another Jira account, type {unlink} first and then **link** again; {unlink} alone removes the link and the tokens I keep for you.",
                     m.jira_user_name.as_deref().unwrap_or(&m.jira_user_key),
-                    if m.status == "linked" {
-                        ""
-                    } else {
-                        " (it needs a new sign-in)"
-                    }
                 ),
             )
             .await;
