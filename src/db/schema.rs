@@ -247,7 +247,7 @@ diesel::table! {
     sign_in_flow (id) {
         id -> Uuid,
         jira_instance_id -> Uuid,
-        jira_user_key -> Text,
+        jira_user_key -> Nullable<Text>,
         start_hash -> Bytea,
         browser_hash -> Bytea,
         state_hash -> Nullable<Bytea>,
@@ -295,3 +295,27 @@ diesel::joinable!(channel_subscription -> jira_instance (jira_instance_id));
 diesel::joinable!(channel_subscription -> user_mapping (owner_mapping_id));
 diesel::allow_tables_to_appear_in_same_query!(channel_subscription, jira_instance);
 diesel::allow_tables_to_appear_in_same_query!(channel_subscription, user_mapping);
+
+diesel::table! {
+    teams_sign_in (id) {
+        id -> Uuid,
+        token_hash -> Bytea,
+        tenant_id -> Uuid,
+        aad_object_id -> Uuid,
+        teams_user_id -> Text,
+        jira_instance_id -> Uuid,
+        stage -> Text,
+        jira_user_key -> Nullable<Text>,
+        jira_user_name -> Nullable<Text>,
+        jira_token -> Nullable<Bytea>,
+        jira_refresh_token -> Nullable<Bytea>,
+        jira_expires_at -> Nullable<Timestamptz>,
+        jira_scopes -> Text,
+        code_hash -> Nullable<Bytea>,
+        attempts -> Int4,
+        expires_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(teams_sign_in -> jira_instance (jira_instance_id));
+diesel::allow_tables_to_appear_in_same_query!(teams_sign_in, jira_instance);

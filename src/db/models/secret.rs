@@ -76,6 +76,19 @@ pub const FLOW_MS_REFRESH_TOKEN: SecretColumn = SecretColumn {
     column: "ms_refresh_token",
 };
 
+/// Jira access token waiting in a Teams-started sign-in for the user's code.
+pub const TEAMS_FLOW_JIRA_TOKEN: SecretColumn = SecretColumn {
+    kind: "teams_flow_access_token",
+    table: "teams_sign_in",
+    column: "jira_token",
+};
+/// Jira refresh token waiting in a Teams-started sign-in.
+pub const TEAMS_FLOW_JIRA_REFRESH_TOKEN: SecretColumn = SecretColumn {
+    kind: "teams_flow_refresh_token",
+    table: "teams_sign_in",
+    column: "jira_refresh_token",
+};
+
 /// Every encrypted column in the schema (rotation walks this list).
 pub const ALL_SECRET_COLUMNS: &[SecretColumn] = &[
     JIRA_SHARED_SECRET,
@@ -88,6 +101,8 @@ pub const ALL_SECRET_COLUMNS: &[SecretColumn] = &[
     JIRA_OAUTH_CLIENT_SECRET,
     FLOW_MS_TOKEN,
     FLOW_MS_REFRESH_TOKEN,
+    TEAMS_FLOW_JIRA_TOKEN,
+    TEAMS_FLOW_JIRA_REFRESH_TOKEN,
 ];
 
 impl SecretColumn {

@@ -16,7 +16,9 @@ pub const FLOW_TTL_MINS: i64 = 15;
 pub struct SignInFlow {
     pub id: Uuid,
     pub jira_instance_id: Uuid,
-    pub jira_user_key: String,
+    /// The Jira user the link was made for; `None` for a sign-in started from Teams, whose
+    /// Jira user is whoever signs in to Jira (see `teams_sign_in`).
+    pub jira_user_key: Option<String>,
     pub start_hash: Vec<u8>,
     pub browser_hash: Vec<u8>,
     pub state_hash: Option<Vec<u8>>,
@@ -38,7 +40,7 @@ pub struct SignInFlow {
 pub struct NewSignInFlow<'a> {
     pub id: Uuid,
     pub jira_instance_id: Uuid,
-    pub jira_user_key: &'a str,
+    pub jira_user_key: Option<&'a str>,
     pub start_hash: &'a [u8],
     pub browser_hash: &'a [u8],
     pub state_hash: &'a [u8],
@@ -137,5 +139,29 @@ impl SignInFlow {
     pub fn purge_expired(conn: &mut PgConnection) -> QueryResult<usize> {
         diesel::delete(sign_in_flow::table.filter(sign_in_flow::expires_at.lt(diesel::dsl::now)))
             .execute(conn)
+    }
+}
+
+impl SignInFlow {
+    /// A taken flow of a Teams-started sign-in waits (its Microsoft tokens kept) for the code
+    /// to come back through Teams, until `until`.
+    pub fn to_verify(conn: &mut PgConnection, id: Uuid, until: DateTime<Utc>) -> QueryResult<bool> {
+        let n = diesel::update(sign_in_flow::table.find(id))
+            .set((
+                sign_in_flow::stage.eq("verify"),
+                sign_in_flow::pkce_verifier.eq(None::<String>),
+                sign_in_flow::expires_at.eq(until),
+            ))
+            .execute(conn)?;
+        Ok(n == 1)
+    }
+
+    /// The flow a start link opened (its `start_hash`), if it is still there.
+    pub fn by_start(conn: &mut PgConnection, start_hash: &[u8]) -> QueryResult<Option<SignInFlow>> {
+        sign_in_flow::table
+            .filter(sign_in_flow::start_hash.eq(start_hash))
+            .select(SignInFlow::as_select())
+            .first(conn)
+            .optional()
     }
 }

@@ -9,6 +9,7 @@
 //! one transaction.
 
 pub mod link;
+pub mod teams;
 
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::http::StatusCode;
@@ -36,6 +37,7 @@ use crate::web::session::CsrfToken;
 /// Routes of the sign-in flow.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/auth/start", web::get().to(start))
+        .route("/auth/teams/start", web::get().to(teams::start))
         .route(
             "/auth/microsoft/callback",
             web::get().to(microsoft_callback),
@@ -118,73 +120,105 @@ pub async fn start(
         Ok(c) => c,
         Err(e) => return failed(&csrf, StatusCode::BAD_REQUEST, e.to_string()),
     };
-    let instance = connections::instance(&state, claims.i)
+    let start_hash = random::token_hash(t);
+    match begin(&state, &csrf, claims.i, Some(claims.u), start_hash, |_| {
+        Ok(true)
+    })
+    .await?
+    {
+        Some(res) => Ok(res),
+        None => failed(
+            &csrf,
+            StatusCode::CONFLICT,
+            "This sign-in link was already used. Start again from Jira to get a new one.",
+        ),
+    }
+}
+
+/// Starts the Microsoft leg for a checked start link: stores the flow (which spends the link,
+/// `start_hash`), binds the browser with a cookie and redirects to Microsoft. `claim` runs in
+/// the same transaction once the flow is stored (a Teams URL is opened there). `None` when the
+/// link was used before (or `claim` said no): nothing is stored then.
+pub(crate) async fn begin(
+    state: &AppState,
+    csrf: &CsrfToken,
+    instance_id: uuid::Uuid,
+    jira_user_key: Option<String>,
+    start_hash: Vec<u8>,
+    claim: impl FnOnce(&mut diesel::PgConnection) -> diesel::QueryResult<bool> + Send + 'static,
+) -> Result<Option<HttpResponse>, PageError> {
+    let instance = connections::instance(state, instance_id)
         .await
         .map_err(PageError)?;
     if !instance.enabled {
         return failed(
-            &csrf,
+            csrf,
             StatusCode::FORBIDDEN,
             "This Jira instance is disabled in the appliance.",
-        );
+        )
+        .map(Some);
     }
     if instance.oauth_client_id.is_none() {
         return failed(
-            &csrf,
+            csrf,
             StatusCode::SERVICE_UNAVAILABLE,
             "This Jira instance has no OAuth 2.0 link in the appliance yet. Ask your administrator to set it up under Admin › Jira instances.",
-        );
+        )
+        .map(Some);
     }
-    let ms = match connections::microsoft(&state, &sign_in_actor()).await {
+    let ms = match connections::microsoft(state, &sign_in_actor()).await {
         Ok(ms) => ms,
         Err(AppError::Client {
             message, status, ..
-        }) => return failed(&csrf, status, message),
+        }) => return failed(csrf, status, message).map(Some),
         Err(e) => return Err(PageError(e)),
     };
     let auth = AuthRequest::new();
     let browser = random::token(32);
-    let (start_hash, browser_hash, state_hash) = (
-        random::token_hash(t),
+    let (browser_hash, state_hash) = (
         random::token_hash(&browser),
         random::token_hash(&auth.state),
     );
-    let (verifier, nonce, user, instance_id) = (
-        auth.verifier.clone(),
-        auth.nonce.clone(),
-        claims.u.clone(),
-        instance.id,
-    );
+    let (verifier, nonce, instance_id) = (auth.verifier.clone(), auth.nonce.clone(), instance.id);
     let fresh = db::run(&state.pool, move |conn| {
         // finished and abandoned flows go once they expire (indexed; usually nothing to do)
         SignInFlow::purge_expired(conn)?;
-        Ok(NewSignInFlow {
-            id: uuid::Uuid::new_v4(),
-            jira_instance_id: instance_id,
-            jira_user_key: &user,
-            start_hash: &start_hash,
-            browser_hash: &browser_hash,
-            state_hash: &state_hash,
-            stage: "microsoft",
-            pkce_verifier: &verifier,
-            nonce: &nonce,
-            expires_at: Utc::now() + chrono::Duration::minutes(FLOW_TTL_MINS),
-        }
-        .insert(conn)?)
+        crate::db::models::teams_sign_in::TeamsSignIn::purge_expired(conn)?;
+        Ok(conn
+            .transaction::<_, diesel::result::Error, _>(|conn| {
+                let inserted = NewSignInFlow {
+                    id: uuid::Uuid::new_v4(),
+                    jira_instance_id: instance_id,
+                    jira_user_key: jira_user_key.as_deref(),
+                    start_hash: &start_hash,
+                    browser_hash: &browser_hash,
+                    state_hash: &state_hash,
+                    stage: "microsoft",
+                    pkce_verifier: &verifier,
+                    nonce: &nonce,
+                    expires_at: Utc::now() + chrono::Duration::minutes(FLOW_TTL_MINS),
+                }
+                .insert(conn)?;
+                if inserted && claim(conn)? {
+                    Ok(true)
+                } else {
+                    Err(diesel::result::Error::RollbackTransaction)
+                }
+            })
+            .or_else(|e| match e {
+                diesel::result::Error::RollbackTransaction => Ok(false),
+                e => Err(e),
+            })?)
     })
     .await?;
     if !fresh {
-        return failed(
-            &csrf,
-            StatusCode::CONFLICT,
-            "This sign-in link was already used. Start again from Jira to get a new one.",
-        );
+        return Ok(None);
     }
     let redirect = format!("{}/auth/microsoft/callback", state.internal_url);
     let to = ms
         .signin
         .authorize_url(&redirect, &auth.state, &auth.challenge(), &auth.nonce);
-    let cookie = Cookie::build(cookie_name(&state), browser)
+    let cookie = Cookie::build(cookie_name(state), browser)
         .path("/")
         .http_only(true)
         .secure(state.secure_cookies)
@@ -192,11 +226,13 @@ pub async fn start(
         .same_site(SameSite::Lax)
         .max_age(CookieDuration::minutes(FLOW_TTL_MINS))
         .finish();
-    Ok(HttpResponse::SeeOther()
-        .insert_header(("Location", to))
-        .insert_header(("Cache-Control", "no-store"))
-        .cookie(cookie)
-        .finish())
+    Ok(Some(
+        HttpResponse::SeeOther()
+            .insert_header(("Location", to))
+            .insert_header(("Cache-Control", "no-store"))
+            .cookie(cookie)
+            .finish(),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -312,6 +348,12 @@ pub async fn microsoft_callback(
             );
         }
     };
+    if flow.jira_user_key.is_none() {
+        // started from Teams: the Microsoft user must be the Teams user the URL was made for
+        if let Err((status, message)) = teams::microsoft_user_matches(&state, &flow, &who).await? {
+            return failed(&csrf, status, message);
+        }
+    }
     let instance = connections::instance(&state, flow.jira_instance_id)
         .await
         .map_err(PageError)?;
@@ -416,7 +458,11 @@ pub async fn jira_callback(
             );
         }
     };
-    if me.key != flow.jira_user_key {
+    let Some(expected) = flow.jira_user_key.clone() else {
+        // started from Teams: the link waits for the code the Teams user sends back
+        return teams::await_code(&state, &csrf, &flow, &instance, &me, &tokens).await;
+    };
+    if me.key != expected {
         tracing::warn!(flow.id = %flow.id, "Jira user of the browser differs from the link's user; nothing linked");
         return failed(
             &csrf,
@@ -442,7 +488,7 @@ pub async fn jira_callback(
         let ctx = ReadContext {
             actor: &actor,
             purpose: "complete account linking",
-            label: &f.jira_user_key,
+            label: &expected,
         };
         let ms_token = secret::read(conn, &vault, FLOW_MS_TOKEN, f.id, &ctx);
         let ms_refresh = f
@@ -457,57 +503,25 @@ pub async fn jira_callback(
                 "the Microsoft tokens of this sign-in are gone".to_owned()
             ));
         };
+        let ms_refresh_plain = ms_refresh.as_ref().map(|r| r.expose_secret().to_owned());
         let linked = conn.transaction::<_, diesel::result::Error, _>(|conn| {
-            let mapping = match UserMapping::link(
+            let stored = store_link(
                 conn,
+                &vault,
                 &NewLink {
                     instance: f.jira_instance_id,
-                    jira_user_key: &f.jira_user_key,
+                    jira_user_key: &expected,
                     jira_user_name: &jira_name,
                     ms_tenant_id: tenant,
                     ms_user_id: user,
                     ms_user_name: f.ms_user_name.as_deref().unwrap_or_default(),
                 },
-            ) {
-                Ok(m) => m,
-                Err(LinkError::MicrosoftAccountTaken) => {
-                    return Ok(Err(LinkError::MicrosoftAccountTaken.to_string()));
-                }
-                Err(LinkError::Db(e)) => return Err(e),
-            };
-            let ms_refresh_plain = ms_refresh.as_ref().map(|r| r.expose_secret().to_owned());
-            let store = |conn: &mut diesel::PgConnection, kind, tenant, set: &TokenSet<'_>| {
-                TokenRow::store(
-                    conn,
-                    &vault,
-                    kind,
-                    mapping.id,
-                    Some(f.jira_instance_id),
-                    tenant,
-                    set,
-                )
-                .map_err(|e| match e {
-                    access_token::TokenWriteError::Db(e) => e,
-                    access_token::TokenWriteError::Vault(_) => {
-                        diesel::result::Error::RollbackTransaction
-                    }
-                })
-            };
-            store(
-                conn,
-                access_token::MICROSOFT_USER,
-                Some(tenant),
                 &TokenSet {
                     access_token: ms_token.expose_secret(),
                     refresh_token: ms_refresh_plain.as_deref(),
                     expires_at: f.ms_expires_at.unwrap_or_else(Utc::now),
                     scopes: "",
                 },
-            )?;
-            store(
-                conn,
-                access_token::JIRA_USER,
-                None,
                 &TokenSet {
                     access_token: tokens.access_token.expose_secret(),
                     refresh_token: tokens.refresh_token.as_ref().map(|r| r.expose_secret()),
@@ -515,8 +529,13 @@ pub async fn jira_callback(
                     scopes: &tokens.scope,
                 },
             )?;
-            SignInFlow::close(conn, f.id, "done")?;
-            Ok(Ok(mapping))
+            match stored {
+                Ok(mapping) => {
+                    SignInFlow::close(conn, f.id, "done")?;
+                    Ok(Ok(mapping))
+                }
+                Err(e) => Ok(Err(e.to_string())),
+            }
         })?;
         Ok(linked)
     })
@@ -544,4 +563,44 @@ pub async fn jira_callback(
             failed(&csrf, StatusCode::CONFLICT, message)
         }
     }
+}
+
+/// Stores a proven link and both users' tokens, in the caller's transaction: the link (or a
+/// refusal such as [`LinkError::MicrosoftAccountTaken`], with nothing written), then the
+/// Microsoft and the Jira token pairs.
+pub(crate) fn store_link(
+    conn: &mut diesel::PgConnection,
+    vault: &crate::crypto::Vault,
+    link: &NewLink<'_>,
+    microsoft: &TokenSet<'_>,
+    jira: &TokenSet<'_>,
+) -> diesel::QueryResult<Result<UserMapping, LinkError>> {
+    let mapping = match UserMapping::link(conn, link) {
+        Ok(m) => m,
+        Err(LinkError::Db(e)) => return Err(e),
+        Err(e) => return Ok(Err(e)),
+    };
+    let store = |conn: &mut diesel::PgConnection, kind, tenant, set: &TokenSet<'_>| {
+        TokenRow::store(
+            conn,
+            vault,
+            kind,
+            mapping.id,
+            Some(link.instance),
+            tenant,
+            set,
+        )
+        .map_err(|e| match e {
+            access_token::TokenWriteError::Db(e) => e,
+            access_token::TokenWriteError::Vault(_) => diesel::result::Error::RollbackTransaction,
+        })
+    };
+    store(
+        conn,
+        access_token::MICROSOFT_USER,
+        Some(link.ms_tenant_id),
+        microsoft,
+    )?;
+    store(conn, access_token::JIRA_USER, None, jira)?;
+    Ok(Ok(mapping))
 }
