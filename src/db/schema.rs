@@ -274,3 +274,14 @@ diesel::joinable!(sign_in_flow -> jira_instance (jira_instance_id));
 diesel::joinable!(issue_chat_member -> issue_chat (issue_chat_id));
 diesel::allow_tables_to_appear_in_same_query!(issue_chat_member, issue_chat);
 diesel::allow_tables_to_appear_in_same_query!(issue_chat_member, user_mapping);
+
+diesel::table! {
+    teams_app_package (manifest_id) {
+        manifest_id -> Uuid,
+        singleton -> Bool,
+        version -> Text,
+        content_sha256 -> Bytea,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}

@@ -17,5 +17,6 @@ pub mod outbox;
 pub mod secret;
 pub mod setup_token;
 pub mod sign_in_flow;
+pub mod teams_app_package;
 pub mod teams_user_setting;
 pub mod user_mapping;
