@@ -319,3 +319,14 @@ diesel::table! {
 
 diesel::joinable!(teams_sign_in -> jira_instance (jira_instance_id));
 diesel::allow_tables_to_appear_in_same_query!(teams_sign_in, jira_instance);
+
+diesel::table! {
+    teams_app_package (manifest_id) {
+        manifest_id -> Uuid,
+        singleton -> Bool,
+        version -> Text,
+        content_sha256 -> Bytea,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}

@@ -12,6 +12,7 @@ pub mod service_url;
 pub mod settings;
 pub mod shared_secret;
 pub mod teams_chat_id;
+pub mod teams_manifest;
 
 pub use jira_base_url::{JiraBaseUrl, JiraBaseUrlError};
 pub use public_id::PublicId;

@@ -267,11 +267,16 @@ impl TestApp {
 
     /// The browser's CSRF cookie value (fetching a page first when there is none).
     pub async fn csrf(&self) -> String {
-        if let Some(v) = self.cookie("jtb_csrf") {
+        // `__Host-` prefixed when the internal URL is https (secure cookies)
+        let find = || {
+            self.cookie("jtb_csrf")
+                .or_else(|| self.cookie("__Host-jtb_csrf"))
+        };
+        if let Some(v) = find() {
             return v;
         }
         self.get("/login").await;
-        self.cookie("jtb_csrf").expect("csrf cookie set")
+        find().expect("csrf cookie set")
     }
 
     /// A cookie's value from the jar.

@@ -28,5 +28,6 @@ mod outbox;
 mod relay;
 mod schema;
 mod setup_and_login;
+mod teams_app;
 mod vault;
 mod webhooks;

@@ -102,3 +102,21 @@ impl JsmPortalApp {
         Ok(n == 1)
     }
 }
+
+/// Most portal apps read for the Teams app package (Teams shows 16 tabs; the rest are named as
+/// left out, up to this many).
+pub const PACKAGE_READ_LIMIT: i64 = 1000;
+
+impl JsmPortalApp {
+    /// Portal apps of the enabled instances, by id (for the Teams app package).
+    pub fn of_enabled_instances(conn: &mut PgConnection) -> QueryResult<Vec<JsmPortalApp>> {
+        use crate::db::schema::jira_instance;
+        jsm_portal_app::table
+            .inner_join(jira_instance::table)
+            .filter(jira_instance::enabled.eq(true))
+            .order(jsm_portal_app::id.asc())
+            .limit(PACKAGE_READ_LIMIT)
+            .select(JsmPortalApp::as_select())
+            .load(conn)
+    }
+}

@@ -19,5 +19,6 @@ pub mod secret;
 pub mod setup_token;
 pub mod sign_in_flow;
 pub mod teams_sign_in;
+pub mod teams_app_package;
 pub mod teams_user_setting;
 pub mod user_mapping;

@@ -9,6 +9,7 @@ mod microsoft;
 mod oauth;
 mod outbox;
 mod setup;
+mod teams_app;
 mod users;
 mod webhook;
 
@@ -114,6 +115,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/admin/users/{id}/unlink",
             web::post().to(users::unlink_submit),
+        )
+        .route("/admin/teams-app", web::get().to(teams_app::teams_app_page))
+        .route(
+            "/admin/teams-app/package.zip",
+            web::get().to(teams_app::teams_app_package),
         );
 }
 
