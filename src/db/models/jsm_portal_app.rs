@@ -102,3 +102,14 @@ impl JsmPortalApp {
         Ok(n == 1)
     }
 }
+
+impl JsmPortalApp {
+    /// A portal app by its id alone (the Teams tab knows only that).
+    pub fn get(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<JsmPortalApp>> {
+        jsm_portal_app::table
+            .find(id)
+            .select(JsmPortalApp::as_select())
+            .first(conn)
+            .optional()
+    }
+}
