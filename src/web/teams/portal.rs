@@ -367,7 +367,7 @@ pub async fn request_submit(
         })
         .map(|(d, t)| (d.to_owned(), t.to_owned()));
     if choice.is_none() {
-        errors.push("Choose one of this portal's request types.".to_owned());
+        errors.push("Choose a request type of this portal.".to_owned());
     }
     let renew = load(&mut page, &client, &token, &settings.desk_ids).await;
     if renew {
@@ -380,7 +380,7 @@ pub async fn request_submit(
             .iter()
             .any(|d| d.id == *desk && d.types.iter().any(|t| t.id == *kind))
     {
-        errors.push("Choose one of this portal's request types.".to_owned());
+        errors.push("Choose a request type of this portal.".to_owned());
     }
     let (Some((desk, kind)), true) = (choice, errors.is_empty()) else {
         errors.dedup();
