@@ -480,3 +480,21 @@ impl JiraClient {
         Ok(created.issue_key)
     }
 }
+
+#[cfg(test)]
+mod jsm_tests {
+    use super::*;
+
+    #[test]
+    fn jsm_and_jira_error_bodies_both_become_messages() {
+        let jsm: JsmErrorBody = serde_json::from_str(
+            r#"{"errorMessage":"Summary: required","i18nErrorMessage":{"i18nKey":"k","parameters":[]}}"#,
+        )
+        .unwrap();
+        assert_eq!(jsm.messages(), vec!["Summary: required"]);
+        let jira: JsmErrorBody =
+            serde_json::from_str(r#"{"errorMessages":["No."],"errors":{"summary":"Too long"}}"#)
+                .unwrap();
+        assert_eq!(jira.messages(), vec!["No.", "summary: Too long"]);
+    }
+}

@@ -185,9 +185,11 @@ async fn jira_as_user(
     .await
     {
         Ok((token, client)) => Ok(Ok((client, token))),
-        Err(AppError::Client { code, message, .. }) if code == "needs_sign_in" => {
-            Ok(Err((Stage::Renew, vec![message])))
-        }
+        Err(AppError::Client {
+            code: "needs_sign_in",
+            message,
+            ..
+        }) => Ok(Err((Stage::Renew, vec![message]))),
         Err(AppError::Client { message, .. }) => Ok(Err((Stage::Unavailable, vec![message]))),
         Err(e) => Err(e),
     }
