@@ -20,7 +20,9 @@ use crate::db;
 use crate::db::models::setup_token;
 use crate::error::{AppError, PageError};
 use crate::state::AppState;
-use crate::web::middleware::{csrf_cookie, request_log, security_headers, setup_gate};
+use crate::web::middleware::{
+    csrf_cookie, portal_framing, request_log, security_headers, setup_gate,
+};
 
 /// A built, bound, not yet running appliance.
 pub struct Application {
@@ -132,6 +134,7 @@ impl Application {
                 .wrap(from_fn(setup_gate))
                 .wrap(from_fn(csrf_cookie))
                 .wrap(security_headers(internal_tls))
+                .wrap(from_fn(portal_framing))
                 .wrap(from_fn(request_log))
                 .configure(crate::web::internal_routes)
                 .default_service(web::to(not_found))

@@ -388,3 +388,96 @@ impl EntraError {
         }
     }
 }
+
+/// The delegated scope a Teams tab SSO token carries (the app registration exposes it).
+pub const TAB_SSO_SCOPE: &str = "access_as_user";
+
+#[derive(Debug, Deserialize)]
+struct RawTabClaims {
+    tid: String,
+    oid: String,
+    #[serde(default)]
+    scp: String,
+    #[serde(default)]
+    preferred_username: Option<String>,
+    #[serde(default)]
+    upn: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+}
+
+impl SignInClient {
+    /// Validates a Teams tab SSO token (`authentication.getAuthToken()`): an Entra access token
+    /// issued to this app for the signed-in Teams user. RS256 with one of the tenant's keys; issuer
+    /// `<login>/<tid>/v2.0` (v2 tokens) or `https://sts.windows.net/<tid>/` (v1 tokens, global
+    /// cloud only); audience the client id or the Application ID URI `app_id_uri`; not expired
+    /// (5 min skew); the `access_as_user` scope (an ID token of this app has none, so a leaked ID
+    /// token is no tab token); the configured tenant when that is a tenant id.
+    pub async fn validate_tab_token(
+        &self,
+        token: &str,
+        app_id_uri: &str,
+    ) -> Result<IdClaims, IdTokenError> {
+        let header =
+            jsonwebtoken::decode_header(token).map_err(|e| IdTokenError::Invalid(e.to_string()))?;
+        if header.alg != Algorithm::RS256 {
+            return Err(IdTokenError::Invalid(format!("algorithm {:?}", header.alg)));
+        }
+        let kid = header
+            .kid
+            .ok_or_else(|| IdTokenError::Invalid("no key id".into()))?;
+        let unverified: RawTabClaims = {
+            use base64::Engine;
+            let payload = token
+                .split('.')
+                .nth(1)
+                .and_then(|p| {
+                    base64::engine::general_purpose::URL_SAFE_NO_PAD
+                        .decode(p)
+                        .ok()
+                })
+                .ok_or_else(|| IdTokenError::Invalid("malformed".into()))?;
+            serde_json::from_slice(&payload)
+                .map_err(|_| IdTokenError::Invalid("claims missing tid/oid".into()))?
+        };
+        // the tenant is checked before any key is fetched: a foreign tenant costs nothing
+        let tid = Uuid::parse_str(&unverified.tid)
+            .map_err(|_| IdTokenError::Invalid("tid is not a GUID".into()))?;
+        if let Ok(configured) = Uuid::parse_str(&self.tenant)
+            && tid != configured
+        {
+            return Err(IdTokenError::Tenant(unverified.tid));
+        }
+        let key = self.key(&kid).await?;
+        let mut issuers = vec![format!("{}/{tid}/v2.0", self.login)];
+        if self.login == "https://login.microsoftonline.com" {
+            issuers.push(format!("https://sts.windows.net/{tid}/"));
+        }
+        let mut v = Validation::new(Algorithm::RS256);
+        v.leeway = 300;
+        v.set_audience(&[self.client_id.as_str(), app_id_uri]);
+        v.set_issuer(&issuers);
+        v.set_required_spec_claims(&["exp", "iss", "aud"]);
+        let claims = jsonwebtoken::decode::<RawTabClaims>(token, &key, &v)
+            .map_err(|e| IdTokenError::Invalid(e.to_string()))?
+            .claims;
+        if !claims.scp.split_whitespace().any(|s| s == TAB_SSO_SCOPE) {
+            return Err(IdTokenError::Invalid(format!(
+                "the token lacks the {TAB_SSO_SCOPE} scope"
+            )));
+        }
+        let user_id = Uuid::parse_str(&claims.oid)
+            .map_err(|_| IdTokenError::Invalid("oid is not a GUID".into()))?;
+        Ok(IdClaims {
+            tenant_id: tid,
+            user_id,
+            username: claims.preferred_username.or(claims.upn).unwrap_or_default(),
+            name: claims.name.unwrap_or_default(),
+        })
+    }
+
+    /// The client id of the app registration.
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+}

@@ -169,3 +169,39 @@ pub async fn csrf_cookie(
     }
     Ok(res)
 }
+
+/// The hosts that may frame the Teams tab pages: Teams, Microsoft 365 and Outlook on the web
+/// (Microsoft's "tab requirements" list, including the `*.cloud.microsoft` migration).
+pub const TEAMS_FRAME_ANCESTORS: &str = "https://teams.microsoft.com https://*.teams.microsoft.com https://*.cloud.microsoft https://*.microsoft365.com https://*.office.com https://outlook.office.com https://outlook.office365.com";
+
+/// Content Security Policy of the Teams tab pages: [`CSP`] plus the tab's own script and the
+/// Teams JavaScript library (Microsoft's CDN, pinned with an integrity hash in the page), `fetch`
+/// to this site, and framing by [`TEAMS_FRAME_ANCESTORS`] only.
+pub fn portal_csp() -> String {
+    format!(
+        "default-src 'none'; script-src 'self' https://res.cdn.office.net; connect-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors {TEAMS_FRAME_ANCESTORS}; base-uri 'none'"
+    )
+}
+
+/// True for the pages Teams shows as tabs.
+pub fn is_teams_tab(path: &str) -> bool {
+    path.starts_with("/teams/portal/")
+}
+
+/// Lets Teams frame the tab pages (and nothing else): swaps their CSP for [`portal_csp`] and drops
+/// `X-Frame-Options: DENY`, which cannot name the Teams hosts. Wrapped outside
+/// [`security_headers`] so it sees the headers that one added.
+pub async fn portal_framing(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let tab = is_teams_tab(req.path());
+    let mut res = next.call(req).await?.map_into_boxed_body();
+    if tab {
+        if let Ok(v) = HeaderValue::from_str(&portal_csp()) {
+            res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
+        }
+        res.headers_mut().remove(header::X_FRAME_OPTIONS);
+    }
+    Ok(res)
+}

@@ -9,6 +9,7 @@ pub mod health;
 pub mod middleware;
 pub mod secrets;
 pub mod session;
+pub mod teams;
 pub mod tokens;
 pub mod webhooks;
 
@@ -22,6 +23,7 @@ pub fn internal_routes(cfg: &mut web::ServiceConfig) {
         .configure(admin::routes)
         .configure(api::routes)
         .configure(auth::routes)
+        .configure(teams::routes)
         .configure(webhooks::routes);
 }
 

@@ -174,7 +174,8 @@ fn forbidden_csrf() -> PageError {
     ))
 }
 
-fn origin_ok(req: &HttpRequest) -> bool {
+/// True when the request's Origin (when sent) is this site.
+pub fn origin_ok(req: &HttpRequest) -> bool {
     let Some(origin) = req
         .headers()
         .get(header::ORIGIN)

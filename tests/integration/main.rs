@@ -25,6 +25,7 @@ mod listeners;
 mod notify;
 mod outbound;
 mod outbox;
+mod portal;
 mod relay;
 mod schema;
 mod setup_and_login;

@@ -120,3 +120,14 @@ impl JsmPortalApp {
             .load(conn)
     }
 }
+
+impl JsmPortalApp {
+    /// A portal app by its id alone (the Teams tab knows only that).
+    pub fn get(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<JsmPortalApp>> {
+        jsm_portal_app::table
+            .find(id)
+            .select(JsmPortalApp::as_select())
+            .first(conn)
+            .optional()
+    }
+}
