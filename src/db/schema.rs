@@ -274,3 +274,13 @@ diesel::joinable!(sign_in_flow -> jira_instance (jira_instance_id));
 diesel::joinable!(issue_chat_member -> issue_chat (issue_chat_id));
 diesel::allow_tables_to_appear_in_same_query!(issue_chat_member, issue_chat);
 diesel::allow_tables_to_appear_in_same_query!(issue_chat_member, user_mapping);
+
+diesel::table! {
+    bot_action (dedupe_key) {
+        dedupe_key -> Text,
+        teams_user_id -> Text,
+        outcome -> Text,
+        result -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}

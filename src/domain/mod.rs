@@ -4,14 +4,18 @@ pub mod bot_activity;
 pub mod card;
 pub mod chat_html;
 pub mod cloud;
+pub mod issue_link;
 pub mod jira_base_url;
+pub mod jira_card;
 pub mod jira_event;
+pub mod jql;
 pub mod public_id;
 pub mod qsh;
 pub mod service_url;
 pub mod settings;
 pub mod shared_secret;
 pub mod teams_chat_id;
+pub mod wiki_markup;
 
 pub use jira_base_url::{JiraBaseUrl, JiraBaseUrlError};
 pub use public_id::PublicId;

@@ -4,6 +4,7 @@ pub mod access_token;
 pub mod admin_session;
 pub mod admin_user;
 pub mod audit;
+pub mod bot_action;
 pub mod bot_membership;
 pub mod instance_setting;
 pub mod inventory;
