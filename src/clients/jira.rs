@@ -410,9 +410,7 @@ impl JiraClient {
         &self.base
     }
 
-    async fn read(
-        res: reqwest::Response,
-    ) -> Result<(StatusCode, Vec<u8>), JiraCallError> {
+    async fn read(res: reqwest::Response) -> Result<(StatusCode, Vec<u8>), JiraCallError> {
         let status = res.status();
         let bytes = res.bytes().await.map_err(|_| JiraError::Malformed)?;
         Ok((status, bytes.to_vec()))

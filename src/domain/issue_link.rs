@@ -14,7 +14,7 @@ pub fn issue_key_in(url: &str, base: &str) -> Option<String> {
     let b = Url::parse(base).ok()?;
     if !matches!(u.scheme(), "http" | "https")
         || u.scheme() != b.scheme()
-        || u.host_str()?.to_ascii_lowercase() != b.host_str()?.to_ascii_lowercase()
+        || !u.host_str()?.eq_ignore_ascii_case(b.host_str()?)
         || u.port_or_known_default() != b.port_or_known_default()
     {
         return None;
@@ -47,8 +47,14 @@ mod tests {
         for (url, key) in [
             ("https://jira.example.com/jira/browse/ABC-12", "ABC-12"),
             ("https://JIRA.example.com:443/jira/browse/abc-12/", "ABC-12"),
-            ("https://jira.example.com/jira/browse/ABC-12?focusedCommentId=1", "ABC-12"),
-            ("https://jira.example.com/jira/projects/ABC/issues/ABC-3", "ABC-3"),
+            (
+                "https://jira.example.com/jira/browse/ABC-12?focusedCommentId=1",
+                "ABC-12",
+            ),
+            (
+                "https://jira.example.com/jira/projects/ABC/issues/ABC-3",
+                "ABC-3",
+            ),
             (
                 "https://jira.example.com/jira/secure/RapidBoard.jspa?rapidView=4&selectedIssue=ABC-9",
                 "ABC-9",

@@ -87,7 +87,9 @@ pub fn issue_card(base: &str, i: &IssueView) -> Value {
     }
     card(
         body,
-        vec![json!({"type": "Action.OpenUrl", "title": "Open in Jira", "url": browse_url(base, &i.key)})],
+        vec![
+            json!({"type": "Action.OpenUrl", "title": "Open in Jira", "url": browse_url(base, &i.key)}),
+        ],
     )
 }
 
@@ -150,9 +152,13 @@ pub fn create_form(
     nonce: &str,
     error: Option<&str>,
 ) -> Value {
-    let mut body = vec![json!({"type": "TextBlock", "text": "Create a Jira issue", "weight": "Bolder", "size": "Medium"})];
+    let mut body = vec![
+        json!({"type": "TextBlock", "text": "Create a Jira issue", "weight": "Bolder", "size": "Medium"}),
+    ];
     if let Some(e) = error {
-        body.push(json!({"type": "TextBlock", "text": text(e, 600), "wrap": true, "color": "Attention"}));
+        body.push(
+            json!({"type": "TextBlock", "text": text(e, 600), "wrap": true, "color": "Attention"}),
+        );
     }
     let choices: Vec<Value> = targets
         .iter()
@@ -176,7 +182,9 @@ pub fn create_form(
     }));
     card(
         body,
-        vec![json!({"type": "Action.Submit", "title": "Create", "data": {"action": "createIssue", "nonce": nonce}})],
+        vec![
+            json!({"type": "Action.Submit", "title": "Create", "data": {"action": "createIssue", "nonce": nonce}}),
+        ],
     )
 }
 
@@ -216,17 +224,26 @@ mod tests {
             a["content"]["body"][0]["text"],
             r"ABC-1 · Fix \*login\* \[now\](javascript:x)"
         );
-        assert_eq!(a["preview"]["contentType"], "application/vnd.microsoft.card.thumbnail");
+        assert_eq!(
+            a["preview"]["contentType"],
+            "application/vnd.microsoft.card.thumbnail"
+        );
         assert_eq!(a["preview"]["content"]["title"], "ABC-1");
         assert_eq!(a["preview"]["content"]["subtitle"], "Open");
     }
 
     #[test]
     fn the_form_prefills_and_submits_with_its_nonce() {
-        let t = [CreateTarget { value: "tHXLY2:ABC:1".into(), title: "ABC · Task".into() }];
+        let t = [CreateTarget {
+            value: "tHXLY2:ABC:1".into(),
+            title: "ABC · Task".into(),
+        }];
         let f = create_form(&t, &"s".repeat(300), "d", "n1", Some("summary: too long"));
         assert_eq!(f["body"][2]["value"], "tHXLY2:ABC:1");
         assert_eq!(f["body"][3]["value"].as_str().unwrap().len(), 255);
-        assert_eq!(f["actions"][0]["data"], json!({"action": "createIssue", "nonce": "n1"}));
+        assert_eq!(
+            f["actions"][0]["data"],
+            json!({"action": "createIssue", "nonce": "n1"})
+        );
     }
 }

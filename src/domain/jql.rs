@@ -83,7 +83,15 @@ mod tests {
     fn keys_are_recognised_and_upper_cased() {
         assert_eq!(issue_key("abc-12").as_deref(), Some("ABC-12"));
         assert_eq!(issue_key(" A_1-7 ").as_deref(), Some("A_1-7"));
-        for not in ["ABC", "ABC-", "1BC-2", "ABC-01", "ABC-1 OR x", "AB C-1", "ABC-1x"] {
+        for not in [
+            "ABC",
+            "ABC-",
+            "1BC-2",
+            "ABC-01",
+            "ABC-1 OR x",
+            "AB C-1",
+            "ABC-1x",
+        ] {
             assert_eq!(issue_key(not), None, "{not}");
         }
     }

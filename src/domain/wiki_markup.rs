@@ -77,9 +77,9 @@ fn decode(s: &str) -> String {
             "quot" => Some('"'),
             "apos" => Some('\''),
             "nbsp" => Some(' '),
-            e if e.starts_with("#x") || e.starts_with("#X") => {
-                u32::from_str_radix(&e[2..], 16).ok().and_then(char::from_u32)
-            }
+            e if e.starts_with("#x") || e.starts_with("#X") => u32::from_str_radix(&e[2..], 16)
+                .ok()
+                .and_then(char::from_u32),
             e if e.starts_with('#') => e[1..].parse().ok().and_then(char::from_u32),
             _ => None,
         };
@@ -259,7 +259,11 @@ pub fn plain_text(content: &str, content_type: &str) -> String {
 /// issue summary).
 pub fn first_line(content: &str, content_type: &str, max_chars: usize) -> String {
     let text = plain_text(content, content_type);
-    let line = text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
+    let line = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
     let collapsed = line.split_whitespace().collect::<Vec<_>>().join(" ");
     collapsed.chars().take(max_chars).collect()
 }
@@ -275,21 +279,35 @@ mod tests {
             <p>{html}&lt;img src=x&gt;{html} [evil|javascript:x] !https://x/y.png!</p>
             <pre>code {noformat} here</pre><img src="https://graph.microsoft.com/x" onerror="y()">"#;
         let wiki = from_message(html, "html");
-        for tag in ["<p", "<b", "<i>", "<ul", "<li", "<a ", "<script", "<pre", "onerror", "alert"] {
+        for tag in [
+            "<p", "<b", "<i>", "<ul", "<li", "<a ", "<script", "<pre", "onerror", "alert",
+        ] {
             assert!(!wiki.contains(tag), "{tag} in {wiki}");
         }
         // text that merely looks like HTML stays text (Jira's renderer escapes it)
         assert!(wiki.contains(r"\{html\}<img src=x>\{html\}"), "{wiki}");
         assert!(wiki.starts_with("Printer *on fire* & _smoking_"), "{wiki}");
-        assert!(wiki.contains("\n\n* one\n* two [ABC-1|https://jira.example.com/browse/ABC-1]"), "{wiki}");
+        assert!(
+            wiki.contains("\n\n* one\n* two [ABC-1|https://jira.example.com/browse/ABC-1]"),
+            "{wiki}"
+        );
         assert!(wiki.contains(r"\{html\}"), "{wiki}");
-        assert!(wiki.contains(r"\[evil\|javascript:x\] \!https://x/y.png\!"), "{wiki}");
-        assert!(wiki.contains("{noformat}\ncode { noformat} here\n{noformat}"), "{wiki}");
+        assert!(
+            wiki.contains(r"\[evil\|javascript:x\] \!https://x/y.png\!"),
+            "{wiki}"
+        );
+        assert!(
+            wiki.contains("{noformat}\ncode { noformat} here\n{noformat}"),
+            "{wiki}"
+        );
     }
 
     #[test]
     fn plain_text_bodies_are_escaped_and_the_first_line_makes_a_summary() {
-        assert_eq!(from_message("a *b* <c>\nnext", "text"), "a \\*b\\* <c>\nnext");
+        assert_eq!(
+            from_message("a *b* <c>\nnext", "text"),
+            "a \\*b\\* <c>\nnext"
+        );
         let html = "<p></p><p>  Login   <b>fails</b> for &quot;bob&quot;</p><p>details</p>";
         assert_eq!(first_line(html, "html", 255), "Login fails for \"bob\"");
         assert_eq!(first_line(html, "html", 5), "Login");

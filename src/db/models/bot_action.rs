@@ -26,11 +26,9 @@ pub struct BotAction;
 impl BotAction {
     /// Claims `key` for the Teams user (and forgets week-old keys).
     pub fn claim(conn: &mut PgConnection, key: &str, teams_user_id: &str) -> QueryResult<Claim> {
-        diesel::delete(
-            bot_action::table.filter(
-                bot_action::created_at.lt(chrono::Utc::now() - chrono::Duration::days(KEEP_DAYS)),
-            ),
-        )
+        diesel::delete(bot_action::table.filter(
+            bot_action::created_at.lt(chrono::Utc::now() - chrono::Duration::days(KEEP_DAYS)),
+        ))
         .execute(conn)?;
         let n = diesel::insert_into(bot_action::table)
             .values((

@@ -255,7 +255,11 @@ pub async fn submit_action(
 }
 
 /// `find <text or key>`: up to ten issues the sender can see, as a card.
-pub async fn find_command(state: &AppState, ctx: &TeamsContext, rest: &str) -> Result<(), AppError> {
+pub async fn find_command(
+    state: &AppState,
+    ctx: &TeamsContext,
+    rest: &str,
+) -> Result<(), AppError> {
     let Some(jql) = jql::find(rest) else {
         return ctx
             .reply_text(
@@ -292,7 +296,12 @@ pub async fn find_command(state: &AppState, ctx: &TeamsContext, rest: &str) -> R
             .await
         }
         Ok((base, page)) => {
-            let views: Vec<IssueView> = page.issues.iter().take(FIND_MAX as usize).map(view).collect();
+            let views: Vec<IssueView> = page
+                .issues
+                .iter()
+                .take(FIND_MAX as usize)
+                .map(view)
+                .collect();
             let card = jira_card::results_card(&base, &shown, &views, page.total);
             ctx.reply(
                 state,
@@ -330,7 +339,10 @@ pub async fn search(
         let _ = initial;
         return Ok(me_message("Type words or an issue key to search Jira."));
     };
-    let skip = value["queryOptions"]["skip"].as_u64().unwrap_or(0).min(1000);
+    let skip = value["queryOptions"]["skip"]
+        .as_u64()
+        .unwrap_or(0)
+        .min(1000);
     let count = value["queryOptions"]["count"]
         .as_u64()
         .unwrap_or(10)

@@ -61,14 +61,21 @@ impl Form {
     /// `(instance public id, project key, issue type id)`, or what is wrong with the form.
     fn parse(&self) -> Result<(&str, &str, &str), String> {
         let mut parts = self.target.splitn(3, ':');
-        let (Some(instance), Some(project), Some(kind)) = (parts.next(), parts.next(), parts.next())
+        let (Some(instance), Some(project), Some(kind)) =
+            (parts.next(), parts.next(), parts.next())
         else {
             return Err("Choose a project and issue type.".into());
         };
-        let project_ok = project.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        let project_ok = project
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic())
             && project.len() <= 255
-            && project.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        let kind_ok = !kind.is_empty() && kind.len() <= 18 && kind.bytes().all(|b| b.is_ascii_digit());
+            && project
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_');
+        let kind_ok =
+            !kind.is_empty() && kind.len() <= 18 && kind.bytes().all(|b| b.is_ascii_digit());
         if instance.is_empty() || !project_ok || !kind_ok {
             return Err("Choose a project and issue type.".into());
         }
@@ -76,7 +83,9 @@ impl Form {
             return Err("Enter a summary.".into());
         }
         if self.summary.chars().count() > SUMMARY_MAX_CHARS {
-            return Err(format!("The summary is longer than {SUMMARY_MAX_CHARS} characters."));
+            return Err(format!(
+                "The summary is longer than {SUMMARY_MAX_CHARS} characters."
+            ));
         }
         if self.description.chars().count() > DESCRIPTION_MAX_CHARS {
             return Err(format!(
@@ -170,9 +179,11 @@ async fn create(state: &AppState, ctx: &TeamsContext, form: &Form) -> Result<Cre
         (None, None) => format!("create:{}:{}", ctx.teams_user_id, random::token(16)),
     };
     let (k, user) = (key.clone(), ctx.teams_user_id.clone());
-    let claim = db::run(&state.pool, move |conn| Ok(BotAction::claim(conn, &k, &user)?))
-        .await
-        .map_err(|e| Trouble::from(AppError::from(e)))?;
+    let claim = db::run(&state.pool, move |conn| {
+        Ok(BotAction::claim(conn, &k, &user)?)
+    })
+    .await
+    .map_err(|e| Trouble::from(AppError::from(e)))?;
     match claim {
         Claim::Fresh => {}
         Claim::Pending => return Ok(Created::InProgress),
@@ -204,7 +215,11 @@ async fn create(state: &AppState, ctx: &TeamsContext, form: &Form) -> Result<Cre
         }
     };
     let (k, issue_key) = (key.clone(), created.key.clone());
-    if let Err(e) = db::run(&state.pool, move |conn| Ok(BotAction::finish(conn, &k, &issue_key)?)).await {
+    if let Err(e) = db::run(&state.pool, move |conn| {
+        Ok(BotAction::finish(conn, &k, &issue_key)?)
+    })
+    .await
+    {
         tracing::warn!(error = %e, "created issue not recorded against its form");
     }
     tracing::info!(instance.public_id = %a.instance.public_id, issue.key = %created.key, "issue created from Teams");
@@ -238,8 +253,12 @@ pub async fn create_command(
         Ok(t) => {
             let summary: String = rest.trim().chars().take(SUMMARY_MAX_CHARS).collect();
             let form = jira_card::create_form(&t, &summary, "", &random::token(16), None);
-            ctx.reply(state, "create", jira_card::message("Create a Jira issue", form))
-                .await
+            ctx.reply(
+                state,
+                "create",
+                jira_card::message("Create a Jira issue", form),
+            )
+            .await
         }
         Err(t) => ctx.reply_text(state, "create", &t.message()).await,
     }
@@ -258,8 +277,12 @@ pub async fn card_submit(
     let form = Form::of(&activity.value);
     match create(state, ctx, &form).await {
         Ok(Created::Now(key, card)) => {
-            ctx.reply(state, "created", jira_card::message(&format!("Created {key}"), card))
-                .await
+            ctx.reply(
+                state,
+                "created",
+                jira_card::message(&format!("Created {key}"), card),
+            )
+            .await
         }
         Ok(Created::Before(key)) => {
             ctx.reply_text(
