@@ -144,7 +144,8 @@ pub struct CreateTarget {
 }
 
 /// The create-issue form: where, summary, description; Action.Submit sends the inputs with
-/// `action: "createIssue"` and the form's `nonce` (one issue per form).
+/// `action: "createIssue"`, the form's `nonce` (one issue per form) and the offered choices (so
+/// a dialog can be shown again after an error without asking Jira for them again).
 pub fn create_form(
     targets: &[CreateTarget],
     summary: &str,
@@ -182,10 +183,25 @@ pub fn create_form(
     }));
     card(
         body,
-        vec![
-            json!({"type": "Action.Submit", "title": "Create", "data": {"action": "createIssue", "nonce": nonce}}),
-        ],
+        vec![json!({"type": "Action.Submit", "title": "Create",
+                "data": {"action": "createIssue", "nonce": nonce, "choices": choices}})],
     )
+}
+
+/// The choices a form's Action.Submit carried back (at most 100, titles cut).
+pub fn submitted_choices(data: &Value) -> Vec<CreateTarget> {
+    data["choices"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .take(100)
+        .filter_map(|c| {
+            Some(CreateTarget {
+                value: c["value"].as_str()?.chars().take(300).collect(),
+                title: c["title"].as_str()?.chars().take(200).collect(),
+            })
+        })
+        .collect()
 }
 
 /// A card asking the user to link their Jira account first.
@@ -243,7 +259,8 @@ mod tests {
         assert_eq!(f["body"][3]["value"].as_str().unwrap().len(), 255);
         assert_eq!(
             f["actions"][0]["data"],
-            json!({"action": "createIssue", "nonce": "n1"})
+            json!({"action": "createIssue", "nonce": "n1",
+                   "choices": [{"title": "ABC · Task", "value": "tHXLY2:ABC:1"}]})
         );
     }
 }

@@ -110,7 +110,15 @@ impl From<AppError> for Trouble {
 pub(super) async fn timed<T, E: Into<Trouble>>(
     f: impl std::future::Future<Output = Result<T, E>>,
 ) -> Result<T, Trouble> {
-    match actix_web::rt::time::timeout(JIRA_STEP, f).await {
+    timed_within(JIRA_STEP, f).await
+}
+
+/// Runs one Jira step with a limit of at most `limit`.
+pub(super) async fn timed_within<T, E: Into<Trouble>>(
+    limit: Duration,
+    f: impl std::future::Future<Output = Result<T, E>>,
+) -> Result<T, Trouble> {
+    match actix_web::rt::time::timeout(limit.min(JIRA_STEP), f).await {
         Ok(r) => r.map_err(Into::into),
         Err(_) => Err(Trouble::TimedOut),
     }
@@ -322,9 +330,6 @@ pub async fn search(
     value: &Value,
 ) -> Result<HttpResponse, AppError> {
     let params = value["parameters"].as_array().cloned().unwrap_or_default();
-    let initial = params
-        .iter()
-        .any(|p| p["name"] == "initialRun" && (p["value"] == "true" || p["value"] == true));
     let text = params
         .iter()
         .filter(|p| p["name"] != "initialRun")
@@ -336,7 +341,6 @@ pub async fn search(
         return Ok(me_sign_in(state, ctx).await);
     };
     let Some(jql) = jql::find(&text) else {
-        let _ = initial;
         return Ok(me_message("Type words or an issue key to search Jira."));
     };
     let skip = value["queryOptions"]["skip"]

@@ -23,11 +23,11 @@ use crate::domain::wiki_markup;
 use crate::error::AppError;
 use crate::state::AppState;
 
-use super::jira_actions::{Trouble, acting, me_sign_in, reply_sign_in, timed, view};
+use super::jira_actions::{Trouble, acting, me_sign_in, reply_sign_in, timed, timed_within, view};
 use super::teams::TeamsContext;
 
-/// Time spent collecting projects and issue types for one form.
-const FORM_BUDGET: Duration = Duration::from_millis(3500);
+/// Time spent collecting projects and issue types for one form (Teams waits 5 s in all).
+const FORM_BUDGET: Duration = Duration::from_millis(3800);
 /// Projects asked for their creatable issue types, per instance.
 const MAX_PROJECTS: usize = 15;
 /// Choices on one form.
@@ -113,7 +113,8 @@ async fn targets(
                 continue;
             }
         };
-        let projects = match timed(a.jira.projects(&a.token)).await {
+        let left = FORM_BUDGET.saturating_sub(started.elapsed());
+        let projects = match timed_within(left, a.jira.projects(&a.token)).await {
             Ok(p) => p,
             Err(t) => {
                 first_trouble.get_or_insert(t);
@@ -125,16 +126,18 @@ async fn targets(
             .and_then(|u| u.host_str().map(str::to_owned))
             .unwrap_or_default();
         for p in projects.iter().take(MAX_PROJECTS) {
-            if started.elapsed() > FORM_BUDGET || out.len() >= MAX_TARGETS {
+            let left = FORM_BUDGET.saturating_sub(started.elapsed());
+            if left < Duration::from_millis(200) || out.len() >= MAX_TARGETS {
                 break;
             }
-            let types = match timed(a.jira.creatable_issue_types(&a.token, &p.key)).await {
-                Ok(t) => t,
-                Err(t) => {
-                    first_trouble.get_or_insert(t);
-                    break;
-                }
-            };
+            let types =
+                match timed_within(left, a.jira.creatable_issue_types(&a.token, &p.key)).await {
+                    Ok(t) => t,
+                    Err(t) => {
+                        first_trouble.get_or_insert(t);
+                        break;
+                    }
+                };
             for t in types.iter().filter(|t| !t.subtask) {
                 let mut title = format!("{} · {} ({})", p.key, t.name, p.name);
                 if links.len() > 1 {
@@ -167,7 +170,13 @@ enum Created {
 }
 
 /// Creates the issue a form describes as the sender (at most once per form).
-async fn create(state: &AppState, ctx: &TeamsContext, form: &Form) -> Result<Created, Trouble> {
+/// `with_card`: read the new issue back for its card (one more call; message answers only).
+async fn create(
+    state: &AppState,
+    ctx: &TeamsContext,
+    form: &Form,
+    with_card: bool,
+) -> Result<Created, Trouble> {
     let (public_id, project, kind) = form.parse().map_err(Trouble::Failed)?;
     let links = ctx.links(state).await.map_err(Trouble::from)?;
     let Some(link) = links.iter().find(|(_, i)| i.public_id == public_id) else {
@@ -224,7 +233,12 @@ async fn create(state: &AppState, ctx: &TeamsContext, form: &Form) -> Result<Cre
     }
     tracing::info!(instance.public_id = %a.instance.public_id, issue.key = %created.key, "issue created from Teams");
     // the card shows what Jira now says; if that read fails, what was sent
-    let shown = match timed(a.jira.issue_card(&a.token, &created.key)).await {
+    let read = if with_card {
+        timed(a.jira.issue_card(&a.token, &created.key)).await
+    } else {
+        Ok(None)
+    };
+    let shown = match read {
         Ok(Some(found)) => view(&found),
         _ => jira_card::IssueView {
             key: created.key.clone(),
@@ -275,7 +289,7 @@ pub async fn card_submit(
         return Ok(());
     }
     let form = Form::of(&activity.value);
-    match create(state, ctx, &form).await {
+    match create(state, ctx, &form, true).await {
         Ok(Created::Now(key, card)) => {
             ctx.reply(
                 state,
@@ -363,7 +377,7 @@ pub async fn submit_action(
         return Ok(HttpResponse::Ok().json(json!({})));
     }
     let form = Form::of(data);
-    Ok(match create(state, ctx, &form).await {
+    Ok(match create(state, ctx, &form, false).await {
         Ok(Created::Now(key, _)) | Ok(Created::Before(key)) => {
             task_message(&format!("Created {key}"))
         }
@@ -371,8 +385,7 @@ pub async fn submit_action(
         Err(Trouble::NotLinked) => me_sign_in(state, ctx).await,
         Err(t) => {
             // the dialog stays usable: same choices offered again, inputs kept, error shown
-            let links = ctx.links(state).await?;
-            let choices = targets(state, &links).await.unwrap_or_default();
+            let choices = jira_card::submitted_choices(data);
             let nonce = form.nonce.clone().unwrap_or_else(|| random::token(16));
             let mut card = jira_card::create_form(
                 &choices,
