@@ -638,3 +638,28 @@ async fn the_search_double_evaluates_a_subscription_jql_against_one_issue_as_the
         other => panic!("{other:?}"),
     }
 }
+
+#[actix_web::test]
+async fn a_slow_jira_still_gets_an_answer_within_the_teams_time_limit() {
+    let s = setup().await;
+    // Jira throttles with a 10 s Retry-After: the appliance stops waiting after its 3 s limit
+    s.w.jira.throttle_next(5, 10);
+    let started = Instant::now();
+    let r = s
+        .invoke(
+            ALICE,
+            "composeExtension/query",
+            json!({"commandId": "search", "parameters": [{"name": "q", "value": "printer"}]}),
+        )
+        .await;
+    let took = started.elapsed();
+    assert_eq!(r["composeExtension"]["type"], "message", "{r}");
+    assert!(
+        r["composeExtension"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("did not answer in time"),
+        "{r}"
+    );
+    assert!(took < Duration::from_millis(4500), "{took:?}");
+}
