@@ -649,3 +649,353 @@ mod jsm_tests {
         assert_eq!(jira.messages(), vec!["No.", "summary: Too long"]);
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Search and create as the user (PROTOCOLS.md §4.5, §7.3, §7.4).
+
+/// Why Jira refused a request it understood: its `errorMessages` and field `errors`, joined
+/// into one sentence fit to show the user.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct JiraRefusal(pub String);
+
+/// A failed search or create: Jira's refusal (400/403, shown to the user) or anything else.
+#[derive(Debug, thiserror::Error)]
+pub enum JiraCallError {
+    #[error(transparent)]
+    Refused(JiraRefusal),
+    #[error(transparent)]
+    Other(#[from] JiraError),
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct RestErrorBody {
+    #[serde(default)]
+    error_messages: Vec<String>,
+    #[serde(default)]
+    errors: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// Jira's error body as one message: `errorMessages` first, then `field: message` pairs.
+fn refusal(bytes: &[u8], fallback: &str) -> JiraRefusal {
+    let body: RestErrorBody = serde_json::from_slice(bytes).unwrap_or_default();
+    let mut parts: Vec<String> = body
+        .error_messages
+        .into_iter()
+        .filter(|m| !m.trim().is_empty())
+        .collect();
+    for (field, message) in body.errors {
+        let text = match message {
+            serde_json::Value::String(s) => s,
+            other => other.to_string(),
+        };
+        parts.push(format!("{field}: {text}"));
+    }
+    let mut text = if parts.is_empty() {
+        fallback.to_owned()
+    } else {
+        parts.join(" ")
+    };
+    if text.chars().count() > 500 {
+        text = text.chars().take(500).collect::<String>() + "…";
+    }
+    JiraRefusal(text)
+}
+
+/// A JQL search (`POST /rest/api/2/search`).
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchQuery {
+    pub jql: String,
+    pub start_at: u32,
+    pub max_results: u32,
+    pub fields: Vec<String>,
+    /// DC takes a boolean (Cloud: `strict|warn|none`); off, unknown keys give no hits instead of
+    /// a 400.
+    pub validate_query: bool,
+}
+
+impl SearchQuery {
+    /// `jql`, first page of `max_results`, with the fields cards show, validation on.
+    pub fn new(jql: impl Into<String>, max_results: u32) -> SearchQuery {
+        SearchQuery {
+            jql: jql.into(),
+            start_at: 0,
+            max_results,
+            fields: ["summary", "status", "issuetype", "assignee"]
+                .map(String::from)
+                .to_vec(),
+            validate_query: true,
+        }
+    }
+}
+
+/// A named thing in an issue's fields (status, issue type).
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct Named {
+    #[serde(default)]
+    pub name: String,
+}
+
+/// A user in an issue's fields.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct FieldUser {
+    #[serde(default)]
+    pub display_name: String,
+}
+
+/// The fields a found issue's card shows.
+#[derive(Debug, Clone, Deserialize, Default)]
+pub struct FoundFields {
+    #[serde(default)]
+    pub summary: String,
+    #[serde(default)]
+    pub status: Option<Named>,
+    #[serde(default)]
+    pub issuetype: Option<Named>,
+    #[serde(default)]
+    pub assignee: Option<FieldUser>,
+}
+
+/// An issue found by a search or fetched by key.
+#[derive(Debug, Clone, Deserialize)]
+pub struct FoundIssue {
+    pub id: String,
+    pub key: String,
+    #[serde(default)]
+    pub fields: FoundFields,
+}
+
+/// One page of search results.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchPage {
+    #[serde(default)]
+    pub start_at: u32,
+    #[serde(default)]
+    pub max_results: u32,
+    #[serde(default)]
+    pub total: u32,
+    #[serde(default)]
+    pub issues: Vec<FoundIssue>,
+}
+
+/// A project the user can see (`GET /rest/api/2/project`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Project {
+    pub id: String,
+    pub key: String,
+    #[serde(default)]
+    pub name: String,
+}
+
+/// An issue type the user may create in a project.
+#[derive(Debug, Clone, Deserialize)]
+pub struct IssueType {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub subtask: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct IssueTypePage {
+    #[serde(default)]
+    values: Vec<IssueType>,
+    #[serde(default)]
+    is_last: Option<bool>,
+    #[serde(default)]
+    total: Option<u32>,
+}
+
+/// The issue to create; `description` is wiki markup (API v2).
+#[derive(Debug, Clone)]
+pub struct NewIssue {
+    pub project_key: String,
+    pub issue_type_id: String,
+    pub summary: String,
+    pub description: String,
+}
+
+/// A created issue (`201 {id,key,self}`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct CreatedIssue {
+    pub id: String,
+    pub key: String,
+}
+
+/// Most createmeta pages read for one project (50 types each).
+const MAX_TYPE_PAGES: u32 = 10;
+
+impl JiraClient {
+    /// The instance's base URL (context path included, no trailing slash).
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    async fn read(res: reqwest::Response) -> Result<(StatusCode, Vec<u8>), JiraCallError> {
+        let status = res.status();
+        let bytes = res.bytes().await.map_err(|_| JiraError::Malformed)?;
+        Ok((status, bytes.to_vec()))
+    }
+
+    /// Runs a JQL search as the token's user; a bad query is Jira's refusal (400).
+    pub async fn search(
+        &self,
+        token: &SecretString,
+        query: &SearchQuery,
+    ) -> Result<SearchPage, JiraCallError> {
+        let url = format!("{}/rest/api/2/search", self.base);
+        let res = self
+            .http
+            .send("jira", |c| {
+                c.post(&url).bearer_auth(token.expose_secret()).json(query)
+            })
+            .await
+            .map_err(JiraError::from)?;
+        let (status, bytes) = Self::read(res).await?;
+        match status {
+            StatusCode::OK => Ok(serde_json::from_slice(&bytes).map_err(|_| JiraError::Malformed)?),
+            StatusCode::BAD_REQUEST => Err(JiraCallError::Refused(refusal(
+                &bytes,
+                "Jira refused the search.",
+            ))),
+            StatusCode::UNAUTHORIZED => Err(JiraError::Unauthorized.into()),
+            s => Err(JiraError::Status(s.as_u16()).into()),
+        }
+    }
+
+    /// One issue with the fields cards show; `None` when missing or not visible to the user.
+    pub async fn issue_card(
+        &self,
+        token: &SecretString,
+        id_or_key: &str,
+    ) -> Result<Option<FoundIssue>, JiraError> {
+        let url = format!(
+            "{}/rest/api/2/issue/{}?fields=summary,status,issuetype,assignee",
+            self.base,
+            crate::domain::qsh::percent_encode(id_or_key)
+        );
+        let res = self
+            .http
+            .send("jira", |c| c.get(&url).bearer_auth(token.expose_secret()))
+            .await?;
+        match res.status() {
+            StatusCode::OK => res.json().await.map(Some).map_err(|_| JiraError::Malformed),
+            StatusCode::NOT_FOUND | StatusCode::FORBIDDEN => Ok(None),
+            StatusCode::UNAUTHORIZED => Err(JiraError::Unauthorized),
+            s => Err(JiraError::Status(s.as_u16())),
+        }
+    }
+
+    /// The projects the user can see (unpaged on DC).
+    pub async fn projects(&self, token: &SecretString) -> Result<Vec<Project>, JiraError> {
+        let url = format!("{}/rest/api/2/project", self.base);
+        let res = self
+            .http
+            .send("jira", |c| c.get(&url).bearer_auth(token.expose_secret()))
+            .await?;
+        match res.status() {
+            StatusCode::OK => res.json().await.map_err(|_| JiraError::Malformed),
+            StatusCode::UNAUTHORIZED => Err(JiraError::Unauthorized),
+            s => Err(JiraError::Status(s.as_u16())),
+        }
+    }
+
+    /// The issue types the user may create in `project` (every createmeta page; empty without
+    /// Create permission or for an unknown project).
+    pub async fn creatable_issue_types(
+        &self,
+        token: &SecretString,
+        project: &str,
+    ) -> Result<Vec<IssueType>, JiraError> {
+        let mut all = Vec::new();
+        for _ in 0..MAX_TYPE_PAGES {
+            let url = format!(
+                "{}/rest/api/2/issue/createmeta/{}/issuetypes?startAt={}&maxResults=50",
+                self.base,
+                crate::domain::qsh::percent_encode(project),
+                all.len()
+            );
+            let res = self
+                .http
+                .send("jira", |c| c.get(&url).bearer_auth(token.expose_secret()))
+                .await?;
+            let page: IssueTypePage = match res.status() {
+                StatusCode::OK => res.json().await.map_err(|_| JiraError::Malformed)?,
+                StatusCode::NOT_FOUND | StatusCode::FORBIDDEN => return Ok(all),
+                StatusCode::UNAUTHORIZED => return Err(JiraError::Unauthorized),
+                s => return Err(JiraError::Status(s.as_u16())),
+            };
+            let got = page.values.len();
+            all.extend(page.values);
+            let last = page
+                .is_last
+                .unwrap_or_else(|| page.total.is_none_or(|t| all.len() as u32 >= t));
+            if last || got == 0 {
+                break;
+            }
+        }
+        Ok(all)
+    }
+
+    /// Creates an issue as the token's user; validation errors are Jira's refusal.
+    pub async fn create_issue(
+        &self,
+        token: &SecretString,
+        issue: &NewIssue,
+    ) -> Result<CreatedIssue, JiraCallError> {
+        let url = format!("{}/rest/api/2/issue", self.base);
+        let body = serde_json::json!({"fields": {
+            "project": {"key": issue.project_key},
+            "issuetype": {"id": issue.issue_type_id},
+            "summary": issue.summary,
+            "description": issue.description,
+        }});
+        let res = self
+            .http
+            .send("jira", |c| {
+                c.post(&url).bearer_auth(token.expose_secret()).json(&body)
+            })
+            .await
+            .map_err(JiraError::from)?;
+        let (status, bytes) = Self::read(res).await?;
+        match status {
+            StatusCode::CREATED | StatusCode::OK => {
+                Ok(serde_json::from_slice(&bytes).map_err(|_| JiraError::Malformed)?)
+            }
+            StatusCode::BAD_REQUEST => Err(JiraCallError::Refused(refusal(
+                &bytes,
+                "Jira refused the issue.",
+            ))),
+            StatusCode::FORBIDDEN => Err(JiraCallError::Refused(refusal(
+                &bytes,
+                "You may not create issues in this project.",
+            ))),
+            StatusCode::UNAUTHORIZED => Err(JiraError::Unauthorized.into()),
+            s => Err(JiraError::Status(s.as_u16()).into()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod refusal_tests {
+    use super::*;
+
+    #[test]
+    fn jira_errors_become_one_readable_sentence() {
+        let r = refusal(
+            br#"{"errorMessages":["Bad."],"errors":{"summary":"You must specify a summary of the issue.","issuetype":"valid issue type is required"}}"#,
+            "x",
+        );
+        assert_eq!(
+            r.0,
+            "Bad. issuetype: valid issue type is required summary: You must specify a summary of the issue."
+        );
+        assert_eq!(refusal(b"<html>", "fallback").0, "fallback");
+    }
+}

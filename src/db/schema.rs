@@ -330,3 +330,13 @@ diesel::table! {
         updated_at -> Timestamptz,
     }
 }
+
+diesel::table! {
+    bot_action (dedupe_key) {
+        dedupe_key -> Text,
+        teams_user_id -> Text,
+        outcome -> Text,
+        result -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}

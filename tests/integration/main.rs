@@ -10,6 +10,7 @@ mod api_openapi;
 mod api_settings;
 mod bench;
 mod bot_endpoint;
+mod bot_jira;
 mod bot_signin;
 mod certificate;
 mod cli_and_config;

@@ -24,8 +24,9 @@ pub async fn handle(
         "composeExtension/query" | "composeExtension/selectItem" => {
             jira_actions::search(state, ctx, &activity.value).await
         }
-        "composeExtension/queryLink" | "composeExtension/anonymousQueryLink" => {
-            jira_actions::unfurl(state, ctx, &activity.value).await
+        "composeExtension/queryLink" => jira_actions::unfurl(state, ctx, &activity.value).await,
+        "composeExtension/anonymousQueryLink" => {
+            jira_actions::unfurl_anonymous(state, ctx, &activity.value).await
         }
         "composeExtension/fetchTask" | "task/fetch" => {
             jira_actions::fetch_task(state, ms, ctx, &activity.value).await

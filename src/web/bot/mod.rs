@@ -11,6 +11,7 @@
 pub mod commands;
 pub mod invoke;
 pub mod jira_actions;
+pub mod jira_create;
 pub mod signin;
 pub mod subscriptions;
 pub mod teams;

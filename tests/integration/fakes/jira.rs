@@ -90,6 +90,8 @@ pub struct Jira {
     refresh_tokens: Mutex<HashMap<String, RefreshGrant>>,
     /// Watchers and comments of issues (issue id → …).
     pub people: Mutex<People>,
+    /// Projects, created issues and searches (see the end of this file).
+    pub work: JiraWork,
 }
 
 /// Who watches which issue, and the comments restricted to some users.
@@ -141,6 +143,7 @@ impl Jira {
             access_tokens: Mutex::default(),
             refresh_tokens: Mutex::default(),
             people: Mutex::default(),
+            work: JiraWork::default(),
         }
     }
 
@@ -552,7 +555,14 @@ pub fn start(context_path: &str) -> (String, web::Data<Jira>) {
                 .route(
                     "/rest/servicedeskapi/request",
                     web::post().to(jsm_create_request),
-                ),
+                )
+                .route("/rest/api/2/project", web::get().to(projects))
+                .route(
+                    "/rest/api/2/issue/createmeta/{project}/issuetypes",
+                    web::get().to(createmeta_issue_types),
+                )
+                .route("/rest/api/2/issue", web::post().to(create_issue))
+                .route("/rest/api/2/search", web::post().to(search)),
         )
     })
     .workers(1)
@@ -1060,4 +1070,587 @@ async fn jsm_create_request(
         r
     };
     HttpResponse::Created().json(request_json(&fake, &created))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Projects, create-issue metadata, issue creation and JQL search as the calling user
+// (PROTOCOLS.md §4.5, §7.3, §7.4). An issue's project is the part of its key before the `-`.
+
+/// A project: its issue types `(id, name)`, who may not see it, who may not create in it, and
+/// fields its create screen requires (never filled by the appliance: 400 `errors.<field>`).
+#[derive(Clone, Debug)]
+pub struct FakeProject {
+    pub id: u64,
+    pub key: String,
+    pub name: String,
+    pub issue_types: Vec<(String, String)>,
+    pub hidden_from: Vec<String>,
+    pub no_create: Vec<String>,
+    pub required: Vec<(String, String)>,
+}
+
+/// An issue created through `POST /rest/api/2/issue`.
+#[derive(Clone, Debug)]
+pub struct CreatedIssue {
+    pub key: String,
+    /// The user key behind the bearer token.
+    pub creator: String,
+    /// The `fields` object as sent.
+    pub fields: Value,
+}
+
+/// What the fake knows beyond users and issues.
+#[derive(Default)]
+pub struct JiraWork {
+    pub projects: Mutex<Vec<FakeProject>>,
+    pub created: Mutex<Vec<CreatedIssue>>,
+    /// Descriptions and issue type names of issues, by key (searched by `text ~`).
+    pub descriptions: Mutex<HashMap<String, String>>,
+    pub issue_types: Mutex<HashMap<String, String>>,
+    /// Every search body received.
+    pub searches: Mutex<Vec<Value>>,
+    /// createmeta page size (0 = 2, so paging is exercised).
+    pub createmeta_page: AtomicUsize,
+}
+
+impl Jira {
+    /// Adds a project with issue types `(id, name)`, hidden from the given user keys.
+    pub fn add_project(
+        &self,
+        id: u64,
+        key: &str,
+        name: &str,
+        types: &[(&str, &str)],
+        hidden_from: &[&str],
+    ) {
+        self.work.projects.lock().unwrap().push(FakeProject {
+            id,
+            key: key.to_owned(),
+            name: name.to_owned(),
+            issue_types: types
+                .iter()
+                .map(|(i, n)| ((*i).to_owned(), (*n).to_owned()))
+                .collect(),
+            hidden_from: hidden_from.iter().map(|s| (*s).to_owned()).collect(),
+            no_create: Vec::new(),
+            required: Vec::new(),
+        });
+    }
+
+    /// The user may see but not create in the project.
+    pub fn deny_create(&self, project: &str, user_key: &str) {
+        for p in self.work.projects.lock().unwrap().iter_mut() {
+            if p.key == project {
+                p.no_create.push(user_key.to_owned());
+            }
+        }
+    }
+
+    /// The project's create screen requires `field` (Jira answers 400 with `message`).
+    pub fn require_field(&self, project: &str, field: &str, message: &str) {
+        for p in self.work.projects.lock().unwrap().iter_mut() {
+            if p.key == project {
+                p.required.push((field.to_owned(), message.to_owned()));
+            }
+        }
+    }
+
+    /// Issues created so far.
+    pub fn created(&self) -> Vec<CreatedIssue> {
+        self.work.created.lock().unwrap().clone()
+    }
+
+    /// The JQL of every search so far.
+    pub fn searched_jql(&self) -> Vec<String> {
+        self.work
+            .searches
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|b| b["jql"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    fn visible_project(&self, key_or_id: &str, user: &str) -> Option<FakeProject> {
+        self.work
+            .projects
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|p| {
+                (p.key.eq_ignore_ascii_case(key_or_id) || p.id.to_string() == key_or_id)
+                    && !p.hidden_from.iter().any(|h| h == user)
+            })
+            .cloned()
+    }
+}
+
+fn fields_error(errors: Value) -> HttpResponse {
+    HttpResponse::BadRequest().json(json!({"errorMessages": [], "errors": errors}))
+}
+
+async fn projects(req: HttpRequest, fake: web::Data<Jira>) -> HttpResponse {
+    let user = ok_or_return!(fake.caller(&req));
+    let list: Vec<Value> = fake
+        .work
+        .projects
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|p| !p.hidden_from.contains(&user.key))
+        .map(|p| {
+            json!({
+                "self": format!("{}/rest/api/2/project/{}", fake.base, p.id),
+                "id": p.id.to_string(), "key": p.key, "name": p.name,
+                "projectTypeKey": "software",
+            })
+        })
+        .collect();
+    HttpResponse::Ok().json(list)
+}
+
+async fn createmeta_issue_types(
+    req: HttpRequest,
+    path: web::Path<String>,
+    query: web::Query<Vec<(String, String)>>,
+    fake: web::Data<Jira>,
+) -> HttpResponse {
+    let user = ok_or_return!(fake.caller(&req));
+    let Some(project) = fake.visible_project(&path.into_inner(), &user.key) else {
+        return rest_error(404, "No project could be found with key or id.");
+    };
+    let get = |k: &str| {
+        query
+            .iter()
+            .find(|(n, _)| n == k)
+            .and_then(|(_, v)| v.parse::<usize>().ok())
+    };
+    let start = get("startAt").unwrap_or(0);
+    let page = match fake.work.createmeta_page.load(Ordering::SeqCst) {
+        0 => 2,
+        n => n,
+    };
+    let max = get("maxResults").unwrap_or(50).clamp(1, 50).min(page);
+    // without Create permission the list is empty (PROTOCOLS.md §7.4)
+    let types: Vec<(String, String)> = if project.no_create.contains(&user.key) {
+        Vec::new()
+    } else {
+        project.issue_types.clone()
+    };
+    let values: Vec<Value> = types
+        .iter()
+        .skip(start)
+        .take(max)
+        .map(|(id, name)| {
+            json!({
+                "self": format!("{}/rest/api/2/issuetype/{id}", fake.base),
+                "id": id, "name": name, "subtask": name == "Sub-task",
+                "description": "", "iconUrl": format!("{}/images/icons/{id}.png", fake.base),
+            })
+        })
+        .collect();
+    HttpResponse::Ok().json(json!({
+        "startAt": start, "maxResults": max, "total": types.len(),
+        "isLast": start + values.len() >= types.len(), "values": values,
+    }))
+}
+
+async fn create_issue(req: HttpRequest, body: web::Bytes, fake: web::Data<Jira>) -> HttpResponse {
+    let user = ok_or_return!(fake.caller(&req));
+    let Ok(body) = serde_json::from_slice::<Value>(&body) else {
+        return rest_error(400, "Unexpected character: the body is not JSON.");
+    };
+    let fields = body["fields"].clone();
+    let project_ref = fields["project"]["key"]
+        .as_str()
+        .map(str::to_owned)
+        .or_else(|| fields["project"]["id"].as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let Some(project) = fake.visible_project(&project_ref, &user.key) else {
+        return fields_error(json!({"project": "valid project is required"}));
+    };
+    if project.no_create.contains(&user.key) {
+        return rest_error(
+            403,
+            "You do not have permission to create issues in this project.",
+        );
+    }
+    let type_ref = |k: &str| fields["issuetype"][k].as_str().map(str::to_owned);
+    let Some((_, type_name)) = project.issue_types.iter().find(|(id, name)| {
+        type_ref("id").as_deref() == Some(id.as_str())
+            || type_ref("name").as_deref() == Some(name.as_str())
+    }) else {
+        return fields_error(json!({"issuetype": "valid issue type is required"}));
+    };
+    let mut errors = serde_json::Map::new();
+    let summary = fields["summary"].as_str().unwrap_or_default().to_owned();
+    if summary.trim().is_empty() {
+        errors.insert(
+            "summary".into(),
+            json!("You must specify a summary of the issue."),
+        );
+    } else if summary.chars().count() > 255 {
+        errors.insert(
+            "summary".into(),
+            json!("Summary must be less than 255 characters."),
+        );
+    }
+    for (field, message) in &project.required {
+        if fields.get(field).is_none() {
+            errors.insert(field.clone(), json!(message));
+        }
+    }
+    if !errors.is_empty() {
+        return fields_error(Value::Object(errors));
+    }
+    let (id, key) = {
+        let mut issues = fake.issues.lock().unwrap();
+        let id = issues
+            .values()
+            .map(|i| i.id)
+            .max()
+            .unwrap_or(10000)
+            .max(10000)
+            + 1;
+        let prefix = format!("{}-", project.key);
+        let n = issues
+            .keys()
+            .filter_map(|k| k.strip_prefix(&prefix).and_then(|n| n.parse::<u64>().ok()))
+            .max()
+            .unwrap_or(0)
+            + 1;
+        let key = format!("{}{n}", prefix);
+        issues.insert(
+            key.clone(),
+            Issue {
+                id,
+                key: key.clone(),
+                summary: summary.clone(),
+                hidden_from: Vec::new(),
+            },
+        );
+        (id, key)
+    };
+    let description = fields["description"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    fake.work
+        .descriptions
+        .lock()
+        .unwrap()
+        .insert(key.clone(), description);
+    fake.work
+        .issue_types
+        .lock()
+        .unwrap()
+        .insert(key.clone(), type_name.clone());
+    fake.work.created.lock().unwrap().push(CreatedIssue {
+        key: key.clone(),
+        creator: user.key.clone(),
+        fields,
+    });
+    HttpResponse::Created().json(json!({
+        "id": id.to_string(), "key": key,
+        "self": format!("{}/rest/api/2/issue/{id}", fake.base),
+    }))
+}
+
+/// A parsed JQL query: the clauses the fake understands, joined by AND.
+#[derive(Debug)]
+enum Jql {
+    And(Vec<Jql>),
+    Eq(String, String),
+    Contains(String, String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Tok {
+    Open,
+    Close,
+    Op(String),
+    Word(String),
+    Str(String),
+}
+
+fn jql_tokens(jql: &str) -> Result<Vec<Tok>, String> {
+    let mut out = Vec::new();
+    let mut chars = jql.chars().peekable();
+    while let Some(&c) = chars.peek() {
+        match c {
+            c if c.is_whitespace() => {
+                chars.next();
+            }
+            '(' => {
+                chars.next();
+                out.push(Tok::Open);
+            }
+            ')' => {
+                chars.next();
+                out.push(Tok::Close);
+            }
+            '"' | '\'' => {
+                let quote = c;
+                chars.next();
+                let mut s = String::new();
+                loop {
+                    match chars.next() {
+                        None => return Err("unterminated string literal".into()),
+                        Some('\\') => match chars.next() {
+                            Some(e) => s.push(e),
+                            None => return Err("unterminated escape".into()),
+                        },
+                        Some(c) if c == quote => break,
+                        Some(c) => s.push(c),
+                    }
+                }
+                out.push(Tok::Str(s));
+            }
+            '=' | '~' | '!' | '<' | '>' => {
+                let mut op = String::new();
+                while let Some(&c) = chars.peek() {
+                    if matches!(c, '=' | '~' | '!' | '<' | '>') {
+                        op.push(c);
+                        chars.next();
+                    } else {
+                        break;
+                    }
+                }
+                out.push(Tok::Op(op));
+            }
+            c if c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '@') => {
+                let mut w = String::new();
+                while let Some(&c) = chars.peek() {
+                    if c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '@') {
+                        w.push(c);
+                        chars.next();
+                    } else {
+                        break;
+                    }
+                }
+                out.push(Tok::Word(w));
+            }
+            c => return Err(format!("the character '{c}' is a reserved JQL character")),
+        }
+    }
+    Ok(out)
+}
+
+fn jql_expr(toks: &[Tok], pos: &mut usize) -> Result<Jql, String> {
+    let mut terms = vec![jql_term(toks, pos)?];
+    while let Some(Tok::Word(w)) = toks.get(*pos) {
+        if !w.eq_ignore_ascii_case("AND") {
+            return Err(format!("Expecting 'AND' but got '{w}'."));
+        }
+        *pos += 1;
+        terms.push(jql_term(toks, pos)?);
+    }
+    Ok(Jql::And(terms))
+}
+
+fn jql_term(toks: &[Tok], pos: &mut usize) -> Result<Jql, String> {
+    match toks.get(*pos) {
+        Some(Tok::Open) => {
+            *pos += 1;
+            let e = jql_expr(toks, pos)?;
+            if toks.get(*pos) != Some(&Tok::Close) {
+                return Err("Expecting ')'.".into());
+            }
+            *pos += 1;
+            Ok(e)
+        }
+        Some(Tok::Word(field)) => {
+            let field = field.to_ascii_lowercase();
+            let op = match toks.get(*pos + 1) {
+                Some(Tok::Op(op)) => op.clone(),
+                _ => return Err(format!("Expecting an operator after '{field}'.")),
+            };
+            let value = match toks.get(*pos + 2) {
+                Some(Tok::Word(v)) | Some(Tok::Str(v)) => v.clone(),
+                _ => return Err(format!("Expecting a value after '{field} {op}'.")),
+            };
+            *pos += 3;
+            match (field.as_str(), op.as_str()) {
+                ("project" | "key" | "issue" | "issuekey", "=") => Ok(Jql::Eq(field, value)),
+                ("text" | "summary", "~") => Ok(Jql::Contains(field, value)),
+                _ => Err(format!(
+                    "The operator '{op}' is not supported by the '{field}' field (in this fake)."
+                )),
+            }
+        }
+        other => Err(format!("Expecting a field name but got {other:?}.")),
+    }
+}
+
+fn words_of(s: &str) -> Vec<String> {
+    s.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
+impl Jira {
+    /// Whether the clause holds for the issue; with `validate`, a clause naming an issue or
+    /// project the caller cannot see is an error, as on DC.
+    fn jql_matches(
+        &self,
+        q: &Jql,
+        issue: &Issue,
+        user: &str,
+        validate: bool,
+    ) -> Result<bool, String> {
+        match q {
+            Jql::And(all) => {
+                let mut ok = true;
+                for c in all {
+                    ok &= self.jql_matches(c, issue, user, validate)?;
+                }
+                Ok(ok)
+            }
+            Jql::Eq(field, value) => {
+                if field == "project" {
+                    if validate && self.visible_project(value, user).is_none() {
+                        return Err(format!(
+                            "The value '{value}' does not exist for the field 'project'."
+                        ));
+                    }
+                    let prefix = issue.key.split('-').next().unwrap_or_default();
+                    let by_id = self
+                        .work
+                        .projects
+                        .lock()
+                        .unwrap()
+                        .iter()
+                        .any(|p| p.id.to_string() == *value && p.key == prefix);
+                    return Ok(prefix.eq_ignore_ascii_case(value) || by_id);
+                }
+                let named = |i: &Issue| {
+                    i.key.eq_ignore_ascii_case(value)
+                        || (field != "key" && i.id.to_string() == *value)
+                };
+                if validate {
+                    let visible = self
+                        .issues
+                        .lock()
+                        .unwrap()
+                        .values()
+                        .any(|i| named(i) && !i.hidden_from.iter().any(|h| h == user));
+                    if !visible {
+                        return Err(format!(
+                            "An issue with key '{value}' does not exist for field '{field}'."
+                        ));
+                    }
+                }
+                Ok(named(issue))
+            }
+            Jql::Contains(field, value) => {
+                let mut haystack = words_of(&issue.summary);
+                if field == "text"
+                    && let Some(d) = self.work.descriptions.lock().unwrap().get(&issue.key)
+                {
+                    haystack.extend(words_of(d));
+                }
+                let wanted = words_of(value);
+                Ok(!wanted.is_empty() && wanted.iter().all(|w| haystack.contains(w)))
+            }
+        }
+    }
+}
+
+async fn search(req: HttpRequest, body: web::Bytes, fake: web::Data<Jira>) -> HttpResponse {
+    let user = ok_or_return!(fake.caller(&req));
+    let Ok(body) = serde_json::from_slice::<Value>(&body) else {
+        return rest_error(400, "The request body is not JSON.");
+    };
+    fake.work.searches.lock().unwrap().push(body.clone());
+    let jql = body["jql"].as_str().unwrap_or_default();
+    let validate = body["validateQuery"].as_bool().unwrap_or(true);
+    let start = body["startAt"].as_u64().unwrap_or(0) as usize;
+    let max = body["maxResults"].as_u64().unwrap_or(50).min(1000) as usize;
+    let wants = |f: &str| {
+        body["fields"]
+            .as_array()
+            .is_none_or(|a| a.iter().any(|x| x == f || x == "*all" || x == "*navigable"))
+    };
+    let parsed = jql_tokens(jql).and_then(|toks| {
+        let mut pos = 0;
+        let q = jql_expr(&toks, &mut pos)?;
+        match toks.get(pos) {
+            None => Ok(q),
+            Some(t) => Err(format!(
+                "Expecting either 'AND' or the end of the query but got {t:?}."
+            )),
+        }
+    });
+    let q = match parsed {
+        Ok(q) => q,
+        Err(e) => return rest_error(400, &format!("Error in the JQL Query: {e}")),
+    };
+    let mut issues: Vec<Issue> = fake
+        .issues
+        .lock()
+        .unwrap()
+        .values()
+        .filter(|i| !i.hidden_from.contains(&user.key))
+        .cloned()
+        .collect();
+    issues.sort_by_key(|i| std::cmp::Reverse(i.id));
+    let mut hits = Vec::new();
+    for i in issues {
+        match fake.jql_matches(&q, &i, &user.key, validate) {
+            Ok(true) => hits.push(i),
+            Ok(false) => {}
+            Err(e) => {
+                return HttpResponse::BadRequest()
+                    .json(json!({"errorMessages": [e], "errors": {}}));
+            }
+        }
+    }
+    // validation also applies when nothing visible is left to test against
+    if hits.is_empty() && validate {
+        let probe = Issue {
+            id: 0,
+            key: String::new(),
+            summary: String::new(),
+            hidden_from: Vec::new(),
+        };
+        if let Err(e) = fake.jql_matches(&q, &probe, &user.key, true) {
+            return HttpResponse::BadRequest().json(json!({"errorMessages": [e], "errors": {}}));
+        }
+    }
+    let total = hits.len();
+    let page: Vec<Value> = hits
+        .iter()
+        .skip(start)
+        .take(max)
+        .map(|i| {
+            let mut fields = serde_json::Map::new();
+            if wants("summary") {
+                fields.insert("summary".into(), json!(i.summary));
+            }
+            if wants("status") {
+                fields.insert("status".into(), json!({"name": "Open", "id": "1"}));
+            }
+            if wants("issuetype") {
+                let t = fake
+                    .work
+                    .issue_types
+                    .lock()
+                    .unwrap()
+                    .get(&i.key)
+                    .cloned()
+                    .unwrap_or_else(|| "Task".into());
+                fields.insert("issuetype".into(), json!({"name": t}));
+            }
+            json!({
+                "id": i.id.to_string(), "key": i.key,
+                "self": format!("{}/rest/api/2/issue/{}", fake.base, i.id),
+                "fields": fields,
+            })
+        })
+        .collect();
+    HttpResponse::Ok().json(json!({
+        "expand": "schema,names", "startAt": start, "maxResults": max, "total": total,
+        "issues": page, "warningMessages": [],
+    }))
 }
