@@ -21,7 +21,7 @@ struct Fanout {
     hook: String,
 }
 
-async fn webhook_path(w: &World) -> String {
+pub async fn webhook_path(w: &World) -> String {
     let html = w
         .app
         .post_form(

@@ -548,7 +548,17 @@ async fn commit(
             };
             SignInFlow::close(conn, flow.id, "done")?;
             if confirm {
-                OutboxItem::enqueue(conn, BOT_MESSAGE, None, &reply_key, &payload)?;
+                let order = crate::jobs::fanout::conversation_order(
+                    payload["conversationId"].as_str().unwrap_or_default(),
+                );
+                OutboxItem::enqueue_ordered(
+                    conn,
+                    BOT_MESSAGE,
+                    None,
+                    &reply_key,
+                    &payload,
+                    Some(&order),
+                )?;
             }
             tracing::info!(mapping.id = %mapping.id, instance.public_id = %instance.public_id, "Jira user linked to Microsoft from Teams");
             Ok(Ok(()))

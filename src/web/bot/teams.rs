@@ -73,6 +73,7 @@ impl TeamsContext {
 
     /// Queues `message` (a Bot Framework message activity) as an answer in this conversation.
     /// `what` tells answers to the same activity apart; a repeat of the same answer is dropped.
+    /// Answers in one conversation are delivered in the order they were queued.
     pub async fn reply(
         &self,
         state: &AppState,
@@ -88,13 +89,16 @@ impl TeamsContext {
             "serviceUrl": self.service_url.as_str(),
             "activity": message,
         });
+        // answers in one conversation arrive in the order they were given
+        let order = crate::jobs::fanout::conversation_order(&self.conversation_id);
         db::run(&state.pool, move |conn| {
-            Ok(OutboxItem::enqueue(
+            Ok(OutboxItem::enqueue_ordered(
                 conn,
                 BOT_MESSAGE,
                 None,
                 &key,
                 &payload,
+                Some(&order),
             )?)
         })
         .await?;
