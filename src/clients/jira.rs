@@ -223,15 +223,6 @@ pub struct IssueFields {
     pub summary: String,
 }
 
-/// What Jira said about a JQL query (subscriptions; PROTOCOLS.md §7.3).
-#[derive(Debug, thiserror::Error)]
-pub enum JqlError {
-    #[error("{0}")]
-    Invalid(String),
-    #[error(transparent)]
-    Jira(#[from] JiraError),
-}
-
 impl JiraClient {
     async fn get_json(
         &self,
@@ -301,49 +292,11 @@ impl JiraClient {
         Ok(self.get_json(token, &path).await?.is_some())
     }
 
-    /// Runs a JQL search as the token's user and returns `total` (`max_results` 0 or 1).
-    async fn jql_total(
-        &self,
-        token: &SecretString,
-        jql: &str,
-        validate: bool,
-    ) -> Result<i64, JqlError> {
-        let url = format!("{}/rest/api/2/search", self.base);
-        let body = serde_json::json!({
-            "jql": jql, "startAt": 0, "maxResults": if validate { 0 } else { 1 },
-            "fields": ["id"], "validateQuery": validate,
-        });
-        let res = self
-            .http
-            .send("jira", |c| {
-                c.post(&url).bearer_auth(token.expose_secret()).json(&body)
-            })
-            .await
-            .map_err(JiraError::from)?;
-        match res.status() {
-            StatusCode::OK => {
-                let v: serde_json::Value = res.json().await.map_err(|_| JiraError::Malformed)?;
-                v["total"]
-                    .as_i64()
-                    .ok_or(JqlError::Jira(JiraError::Malformed))
-            }
-            StatusCode::BAD_REQUEST => {
-                let v: serde_json::Value = res.json().await.unwrap_or_default();
-                let msg = v["errorMessages"]
-                    .as_array()
-                    .and_then(|m| m.first())
-                    .and_then(|m| m.as_str())
-                    .unwrap_or("Jira refused the query.");
-                Err(JqlError::Invalid(msg.chars().take(300).collect()))
-            }
-            StatusCode::UNAUTHORIZED => Err(JiraError::Unauthorized.into()),
-            s => Err(JiraError::Status(s.as_u16()).into()),
-        }
-    }
-
     /// Checks a subscription's JQL once, when it is saved (validation on, PROTOCOLS.md §7.3).
-    pub async fn validate_jql(&self, token: &SecretString, jql: &str) -> Result<(), JqlError> {
-        self.jql_total(token, jql, true).await.map(|_| ())
+    pub async fn validate_jql(&self, token: &SecretString, jql: &str) -> Result<(), JiraCallError> {
+        let mut query = SearchQuery::new(jql, 0);
+        query.fields = vec!["id".into()];
+        self.search(token, &query).await.map(|_| ())
     }
 
     /// Whether an issue matches a JQL query for the token's user: `(<jql>) AND issue = <id>`
@@ -353,11 +306,11 @@ impl JiraClient {
         token: &SecretString,
         jql: &str,
         issue_id: i64,
-    ) -> Result<bool, JqlError> {
-        let total = self
-            .jql_total(token, &format!("({jql}) AND issue = {issue_id}"), false)
-            .await?;
-        Ok(total == 1)
+    ) -> Result<bool, JiraCallError> {
+        let mut query = SearchQuery::new(format!("({jql}) AND issue = {issue_id}"), 1);
+        query.fields = vec!["id".into()];
+        query.validate_query = false;
+        Ok(self.search(token, &query).await?.total == 1)
     }
 
     /// Whether a project exists and is visible to the token's user.

@@ -24,6 +24,7 @@ use diesel::prelude::*;
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::clients::jira::JiraCallError;
 use crate::db;
 use crate::db::models::audit::Actor;
 use crate::db::models::channel_subscription::ChannelSubscription;
@@ -404,11 +405,11 @@ impl EventFanout {
         };
         match jira.jql_matches(&token, jql, issue_id).await {
             Ok(m) => Ok(m),
-            Err(crate::clients::jira::JqlError::Invalid(why)) => {
+            Err(JiraCallError::Refused(why)) => {
                 tracing::warn!(jira.jql_error = %why, "a subscription's JQL is refused by Jira");
                 Ok(false)
             }
-            Err(crate::clients::jira::JqlError::Jira(e)) if e.needs_sign_in() => Ok(false),
+            Err(JiraCallError::Other(e)) if e.needs_sign_in() => Ok(false),
             Err(e) => Err(retry(e)),
         }
     }

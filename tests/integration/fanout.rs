@@ -411,3 +411,57 @@ async fn a_conversation_gets_its_cards_in_order_even_when_one_is_retried() {
     assert!(got[0].contains("field10000"), "{got:?}");
     assert!(got[1].contains("field20000"), "{got:?}");
 }
+
+#[actix_web::test]
+async fn a_subscriptions_jql_is_checked_when_saved_and_filters_as_its_owner() {
+    let f = fanout().await;
+    f.s.w.jira.add_issue(10047, "ABC-3", "Coffee machine", &[]);
+    let thread = format!("{CHANNEL};messageid=7");
+    f.alice_says(
+        &thread,
+        "channel",
+        "<at>Jira</at> subscribe ABC where bogus ~~ 1",
+    )
+    .await;
+    f.alice_says(
+        &thread,
+        "channel",
+        "<at>Jira</at> subscribe ABC updated where summary ~ \"fire\"",
+    )
+    .await;
+    f.settle().await;
+    let answers = f.answers(&thread);
+    assert_eq!(answers.len(), 2, "{answers:?}");
+    assert!(
+        answers[0].starts_with("Jira refused the JQL"),
+        "{answers:?}"
+    );
+    assert!(answers[1].starts_with("Subscribed"), "{answers:?}");
+    assert!(
+        answers[1].contains("where summary ~ \"fire\""),
+        "{answers:?}"
+    );
+    // ABC-1 ("Printer on fire") matches; ABC-3 ("Coffee machine") does not
+    f.event(issue_event(
+        "jira:issue_updated",
+        (10047, "ABC-3"),
+        "dave",
+        "dave",
+        "dave",
+        1,
+    ))
+    .await;
+    f.event(issue_event(
+        "jira:issue_updated",
+        (10045, "ABC-1"),
+        "dave",
+        "dave",
+        "dave",
+        2,
+    ))
+    .await;
+    f.settle().await;
+    let channel = f.cards(CHANNEL);
+    assert_eq!(channel.len(), 1, "{channel:?}");
+    assert!(channel[0].starts_with("ABC-1"), "{channel:?}");
+}

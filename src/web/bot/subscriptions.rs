@@ -194,7 +194,7 @@ pub async fn subscribe(state: &AppState, ctx: &TeamsContext, rest: &str) -> Resu
         if let Some(jql) = &args.jql {
             match jira.validate_jql(&token, jql).await {
                 Ok(()) => {}
-                Err(crate::clients::jira::JqlError::Invalid(why)) => {
+                Err(crate::clients::jira::JiraCallError::Refused(why)) => {
                     return ctx
                         .reply_text(state, "subscribe", &format!("Jira refused the JQL: {why}"))
                         .await;
