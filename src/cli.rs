@@ -114,6 +114,9 @@ fn check_config(settings: &Settings, out: &mut dyn Write) -> anyhow::Result<()> 
     Ok(())
 }
 
+/// The advisory lock that serialises key rotations (held for the CLI's session).
+const ROTATION_LOCK: i64 = 7_164_033;
+
 /// Adds a key version and re-encrypts every secret under it in one transaction. Old versions
 /// stay in the keyring (decrypt-only: older backups and daemons that have not reloaded yet need
 /// them) until `retire_old` removes them, which happens only when no ciphertext uses them.
@@ -127,6 +130,12 @@ fn rotate_key(settings: &Settings, retire_old: bool, out: &mut dyn Write) -> any
     let mut conn = connect(settings)?;
     if db::pending_migrations(&mut conn)? > 0 {
         anyhow::bail!("the database is not migrated; run `jira-teams-bridge migrate` first");
+    }
+    // one rotation at a time across every host on this database: two at once would both add
+    // "the next version" to the key file and one of the new keys would be lost
+    if !db::try_advisory_lock(&mut conn, ROTATION_LOCK)? {
+        writeln!(out, "waiting for another key rotation to finish…")?;
+        db::advisory_lock(&mut conn, ROTATION_LOCK)?;
     }
     let mut ring = Keyring::load(&path)?;
     let new_version = ring.add_version();

@@ -105,6 +105,29 @@ pub fn migrate(conn: &mut PgConnection) -> anyhow::Result<usize> {
     result.map_err(|e| anyhow::anyhow!("migration failed: {e}"))
 }
 
+/// Takes a session-level advisory lock if it is free; returns whether it was taken.
+pub fn try_advisory_lock(conn: &mut PgConnection, key: i64) -> diesel::QueryResult<bool> {
+    #[derive(diesel::QueryableByName)]
+    struct Taken {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        taken: bool,
+    }
+    use diesel::RunQueryDsl;
+    let t: Taken = diesel::sql_query("SELECT pg_try_advisory_lock($1) AS taken")
+        .bind::<diesel::sql_types::Int8, _>(key)
+        .get_result(conn)?;
+    Ok(t.taken)
+}
+
+/// Waits for a session-level advisory lock (released with the connection).
+pub fn advisory_lock(conn: &mut PgConnection, key: i64) -> diesel::QueryResult<()> {
+    use diesel::RunQueryDsl;
+    diesel::sql_query("SELECT pg_advisory_lock($1)")
+        .bind::<diesel::sql_types::Int8, _>(key)
+        .execute(conn)?;
+    Ok(())
+}
+
 /// Reverts every applied migration (tests and `migrate --revert-all`).
 pub fn revert_all(conn: &mut PgConnection) -> anyhow::Result<usize> {
     conn.revert_all_migrations(MIGRATIONS)

@@ -322,3 +322,30 @@ async fn a_rotation_that_meets_a_bad_ciphertext_rolls_back_every_secret_and_audi
         "old key still reads"
     );
 }
+
+#[actix_web::test]
+async fn two_key_rotations_at_once_take_turns_and_lose_no_key() {
+    let (app, rows) = with_two_instances().await;
+    let env = cli_env(&app);
+    let runs: Vec<_> = (0..2)
+        .map(|_| {
+            let env = env.clone();
+            std::thread::spawn(move || {
+                let env: Vec<(&str, String)> = env.iter().map(|(k, v)| (*k, v.clone())).collect();
+                run_cli(&["rotate-key"], &env)
+            })
+        })
+        .collect();
+    for r in runs {
+        let (code, stdout, stderr) = r.join().unwrap();
+        assert_eq!(code, 0, "{stdout}{stderr}");
+    }
+    // both added their own version (v2 and v3), and every secret is under the newest
+    let ring = std::fs::read_to_string(app.state_dir.0.join("master-key")).unwrap();
+    for v in ["\nv1 ", "\nv2 ", "\nv3 "] {
+        assert!(ring.contains(v), "{ring}");
+    }
+    for (id, plain) in &rows {
+        assert_eq!(&read(&app, JIRA_SHARED_SECRET, *id).unwrap(), plain);
+    }
+}
