@@ -1,10 +1,13 @@
 //! Delivery of `chat_notification` outbox items (and the one-time `bot_welcome`): the issue event as an Adaptive Card, posted by
 //! the bot to the Teams chat linked to the issue, through the Bot Connector at the chat's stored
-//! service URL (only when that host is on the allow-list) with the bot's app-only token. Short
-//! database reads happen before and after the network call, never across it.
+//! service URL (only when that host is on the allow-list) with the bot's app-only token. A
+//! comment's card is remembered (`posted_card`) so that the comment's edit or deletion replaces
+//! it in place. Short database reads happen before and after the network call, never across it.
 
 use std::future::Future;
 use std::pin::Pin;
+
+use secrecy::SecretString;
 
 use crate::clients::botframework::{BotConnector, BotError};
 use crate::db;
@@ -12,8 +15,9 @@ use crate::db::models::audit::Actor;
 use crate::db::models::bot_membership::BotMembership;
 use crate::db::models::jira_instance::JiraInstance;
 use crate::db::models::outbox::OutboxItem;
+use crate::db::models::posted_card::{CardKey, PostedCard};
 use crate::domain::card;
-use crate::domain::jira_event::JiraEvent;
+use crate::domain::jira_event::{EventKind, JiraEvent};
 use crate::domain::service_url::ServiceUrl;
 use crate::jobs::outbox::{Deliverer, DeliveryError};
 use crate::state::AppState;
@@ -57,9 +61,15 @@ impl ChatNotifier {
         .await
         .map_err(|e| retry(e.to_string()))?
         .ok_or_else(|| DeliveryError::Permanent("the Jira instance is gone".into()))?;
-        post_to_conversation(&self.state, &self.connector, &chat_id, None, |compact| {
-            card::issue_activity(&event, &instance.base_url, compact)
-        })
+        post_event_card(
+            &self.state,
+            &self.connector,
+            &chat_id,
+            None,
+            &instance,
+            &event,
+            |compact| card::issue_activity(&event, &instance.base_url, compact),
+        )
         .await
     }
 }
@@ -71,17 +81,22 @@ fn retry(e: String) -> DeliveryError {
     }
 }
 
-/// Posts the activity `build` makes (`build(true)` must be a shorter form) to a conversation,
-/// at the service URL stored with the bot's membership there or, for a conversation the bot
-/// has not recorded (an answer to a message), at `fallback_service_url`; either must be on the
-/// allow-list.
-async fn post_to_conversation(
+/// A conversation ready for the Bot Connector: the bot's membership there (when recorded), the
+/// trusted service URL and the bot's token.
+struct Target {
+    membership: Option<BotMembership>,
+    service_url: ServiceUrl,
+    token: SecretString,
+}
+
+/// Finds where to reach a conversation: the service URL stored with the bot's membership there
+/// or, for a conversation the bot has not recorded (an answer to a message), `fallback_service_url`;
+/// either must be on the allow-list. A conversation that blocked or removed the bot fails for good.
+async fn target(
     state: &AppState,
-    connector: &BotConnector,
     conversation_id: &str,
     fallback_service_url: Option<&str>,
-    build: impl Fn(bool) -> serde_json::Value,
-) -> Result<(), DeliveryError> {
+) -> Result<Target, DeliveryError> {
     let cid = conversation_id.to_owned();
     let membership = db::run(&state.pool, move |conn| {
         Ok(BotMembership::find(conn, &cid)?)
@@ -118,26 +133,170 @@ async fn post_to_conversation(
         .token(&ms.registration.tenant_id, &ms.endpoints.bot_scope)
         .await
         .map_err(|e| retry(format!("no Bot Connector token: {e}")))?;
+    Ok(Target {
+        membership,
+        service_url,
+        token,
+    })
+}
+
+/// Posts a new activity, or replaces one posted before.
+#[derive(Clone, Copy)]
+enum Write<'a> {
+    Post,
+    Replace(&'a str),
+}
+
+/// Writes the activity `build` makes (`build(true)` must be a shorter form, sent when Teams says
+/// the first is too big); returns the id of a posted activity. A conversation that blocked the
+/// bot is marked so that nothing more is sent there.
+async fn write(
+    state: &AppState,
+    connector: &BotConnector,
+    target: &Target,
+    conversation_id: &str,
+    how: Write<'_>,
+    build: &impl Fn(bool) -> serde_json::Value,
+) -> Result<String, BotError> {
     let mut compact = false;
     loop {
-        match connector
-            .send(&token, &service_url, conversation_id, &build(compact))
-            .await
-        {
-            Ok(_) => return Ok(()),
+        let activity = build(compact);
+        let sent = match how {
+            Write::Post => {
+                connector
+                    .send(&target.token, &target.service_url, conversation_id, &activity)
+                    .await
+            }
+            Write::Replace(id) => connector
+                .update(
+                    &target.token,
+                    &target.service_url,
+                    conversation_id,
+                    id,
+                    &activity,
+                )
+                .await
+                .map(|()| id.to_owned()),
+        };
+        match sent {
+            Ok(id) => return Ok(id),
             Err(BotError::TooBig) if !compact => compact = true,
             Err(BotError::Blocked) => {
-                if let Some(id) = membership.as_ref().map(|m| m.id) {
+                if let Some(id) = target.membership.as_ref().map(|m| m.id) {
                     let _ = db::run(&state.pool, move |conn| {
                         Ok(BotMembership::mark_blocked(conn, id)?)
                     })
                     .await;
                 }
                 tracing::warn!(bot.conversation = %conversation_id, "conversation blocked the bot; no more deliveries there");
-                return Err(DeliveryError::Permanent(BotError::Blocked.to_string()));
+                return Err(BotError::Blocked);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Posts the activity `build` makes (`build(true)` must be a shorter form) to a conversation
+/// (see [`target`] for where).
+async fn post_to_conversation(
+    state: &AppState,
+    connector: &BotConnector,
+    conversation_id: &str,
+    fallback_service_url: Option<&str>,
+    build: impl Fn(bool) -> serde_json::Value,
+) -> Result<(), DeliveryError> {
+    let target = target(state, conversation_id, fallback_service_url).await?;
+    write(state, connector, &target, conversation_id, Write::Post, &build)
+        .await
+        .map(|_| ())
+        .map_err(bot_failure)
+}
+
+/// Delivers an event's card to a conversation. A comment's card is remembered, and a later
+/// event of the same comment (an edit, a deletion, or a repeat of the delivery) replaces that
+/// card in place; when none is known, or Teams no longer has it (404), a new card is posted. A
+/// card already showing a newer event of the comment is left as it is (Jira DC sends webhooks
+/// asynchronously, so events can arrive out of order).
+async fn post_event_card(
+    state: &AppState,
+    connector: &BotConnector,
+    conversation_id: &str,
+    fallback_service_url: Option<&str>,
+    instance: &JiraInstance,
+    event: &JiraEvent,
+    build: impl Fn(bool) -> serde_json::Value,
+) -> Result<(), DeliveryError> {
+    let key = match (&event.kind, &event.comment_id) {
+        (
+            EventKind::CommentCreated | EventKind::CommentUpdated | EventKind::CommentDeleted,
+            Some(comment),
+        ) => CardKey {
+            conversation_id: conversation_id.to_owned(),
+            jira_instance_id: instance.id,
+            issue_id: event.issue_id,
+            comment_id: comment.clone(),
+        },
+        _ => {
+            return post_to_conversation(
+                state,
+                connector,
+                conversation_id,
+                fallback_service_url,
+                build,
+            )
+            .await;
+        }
+    };
+    let target = target(state, conversation_id, fallback_service_url).await?;
+    let k = key.clone();
+    let known = db::run(&state.pool, move |conn| Ok(PostedCard::find(conn, &k)?))
+        .await
+        .map_err(|e| retry(e.to_string()))?;
+    if let Some(card) = &known {
+        if card.last_event_ms > event.timestamp_ms {
+            tracing::info!(bot.conversation = %conversation_id, issue.id = event.issue_id, "the comment's card already shows a newer event; left as it is");
+            return Ok(());
+        }
+        match write(
+            state,
+            connector,
+            &target,
+            conversation_id,
+            Write::Replace(&card.activity_id),
+            &build,
+        )
+        .await
+        {
+            Ok(_) => {
+                remember(state, key, card.activity_id.clone(), event.timestamp_ms).await;
+                return Ok(());
+            }
+            Err(BotError::Status(404)) => {
+                tracing::info!(bot.conversation = %conversation_id, issue.id = event.issue_id, "the comment's card is gone from Teams; posting a new one");
             }
             Err(e) => return Err(bot_failure(e)),
         }
+    }
+    let id = write(state, connector, &target, conversation_id, Write::Post, &build)
+        .await
+        .map_err(bot_failure)?;
+    if id.is_empty() {
+        tracing::warn!(bot.conversation = %conversation_id, "the Bot Connector gave the card no id; an edit will post a new card");
+    } else {
+        remember(state, key, id, event.timestamp_ms).await;
+    }
+    Ok(())
+}
+
+/// Records which activity shows a comment. The card is in Teams already: a failure here is
+/// logged, not retried (that would post the card twice); the next edit then posts a new card.
+async fn remember(state: &AppState, key: CardKey, activity_id: String, event_ms: i64) {
+    if let Err(e) = db::run(&state.pool, move |conn| {
+        Ok(PostedCard::remember(conn, &key, &activity_id, event_ms)?)
+    })
+    .await
+    {
+        tracing::warn!(error = %e, "could not remember a comment's card; its next edit will post a new card");
     }
 }
 
@@ -294,11 +453,13 @@ impl PersonalNotifier {
         };
         if let Some((conversation, service_url)) = setting.as_ref().and_then(|s| s.personal_chat())
         {
-            return post_to_conversation(
+            return post_event_card(
                 &self.state,
                 &self.connector,
                 conversation,
                 Some(service_url),
+                &instance,
+                &event,
                 build,
             )
             .await;
@@ -330,11 +491,13 @@ impl PersonalNotifier {
             )
             .await
             .map_err(bot_failure)?;
-        post_to_conversation(
+        post_event_card(
             &self.state,
             &self.connector,
             &conversation,
             Some(&service_url),
+            &instance,
+            &event,
             build,
         )
         .await
