@@ -164,7 +164,12 @@ async fn write(
         let sent = match how {
             Write::Post => {
                 connector
-                    .send(&target.token, &target.service_url, conversation_id, &activity)
+                    .send(
+                        &target.token,
+                        &target.service_url,
+                        conversation_id,
+                        &activity,
+                    )
                     .await
             }
             Write::Replace(id) => connector
@@ -206,10 +211,17 @@ async fn post_to_conversation(
     build: impl Fn(bool) -> serde_json::Value,
 ) -> Result<(), DeliveryError> {
     let target = target(state, conversation_id, fallback_service_url).await?;
-    write(state, connector, &target, conversation_id, Write::Post, &build)
-        .await
-        .map(|_| ())
-        .map_err(bot_failure)
+    write(
+        state,
+        connector,
+        &target,
+        conversation_id,
+        Write::Post,
+        &build,
+    )
+    .await
+    .map(|_| ())
+    .map_err(bot_failure)
 }
 
 /// Delivers an event's card to a conversation. A comment's card is remembered, and a later
@@ -277,9 +289,16 @@ async fn post_event_card(
             Err(e) => return Err(bot_failure(e)),
         }
     }
-    let id = write(state, connector, &target, conversation_id, Write::Post, &build)
-        .await
-        .map_err(bot_failure)?;
+    let id = write(
+        state,
+        connector,
+        &target,
+        conversation_id,
+        Write::Post,
+        &build,
+    )
+    .await
+    .map_err(bot_failure)?;
     if id.is_empty() {
         tracing::warn!(bot.conversation = %conversation_id, "the Bot Connector gave the card no id; an edit will post a new card");
     } else {

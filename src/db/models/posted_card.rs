@@ -60,10 +60,9 @@ impl PostedCard {
         event_ms: i64,
     ) -> QueryResult<()> {
         conn.transaction(|conn| {
-            diesel::delete(
-                posted_card::table
-                    .filter(posted_card::updated_at.lt(Utc::now() - chrono::Duration::days(KEEP_DAYS))),
-            )
+            diesel::delete(posted_card::table.filter(
+                posted_card::updated_at.lt(Utc::now() - chrono::Duration::days(KEEP_DAYS)),
+            ))
             .execute(conn)?;
             let now = Utc::now();
             diesel::insert_into(posted_card::table)
