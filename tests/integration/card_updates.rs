@@ -346,3 +346,51 @@ async fn a_throttled_update_is_retried_and_a_blocked_one_stops_deliveries_to_the
     assert_eq!(c.posted(&c.chat).len(), 1);
     assert_eq!(c.membership_status(&c.chat), "messageWritesBlocked");
 }
+
+#[test]
+fn cards_unused_for_90_days_are_forgotten_when_another_is_remembered() {
+    use diesel::prelude::*;
+    use jira_teams_bridge::db::models::posted_card::{CardKey, PostedCard};
+    let db = crate::helpers::TestDb::migrated();
+    let mut conn = db.conn();
+    diesel::sql_query("INSERT INTO jira_instance (id, base_url, public_id, shared_secret, shared_secret_hint) \
+        VALUES ('00000000-0000-4000-8000-000000000001', 'https://jira.example.com', 'tHXLY2', decode(repeat('ab', 40), 'hex'), 'NqM6OM')")
+        .execute(&mut conn)
+        .unwrap();
+    let key = |comment: &str, conversation: &str| CardKey {
+        conversation_id: conversation.to_owned(),
+        jira_instance_id: uuid::Uuid::parse_str("00000000-0000-4000-8000-000000000001").unwrap(),
+        issue_id: 10045,
+        comment_id: comment.to_owned(),
+    };
+    PostedCard::remember(&mut conn, &key("1", "19:old@thread.v2"), "1:1", 1).unwrap();
+    PostedCard::remember(&mut conn, &key("2", "19:recent@thread.v2"), "1:2", 1).unwrap();
+    diesel::sql_query(
+        "UPDATE posted_card SET updated_at = now() - interval '91 days' WHERE comment_id = '1'",
+    )
+    .execute(&mut conn)
+    .unwrap();
+    diesel::sql_query(
+        "UPDATE posted_card SET updated_at = now() - interval '89 days' WHERE comment_id = '2'",
+    )
+    .execute(&mut conn)
+    .unwrap();
+    PostedCard::remember(&mut conn, &key("3", "a:someone"), "1:3", 1).unwrap();
+    assert!(
+        PostedCard::find(&mut conn, &key("1", "19:old@thread.v2"))
+            .unwrap()
+            .is_none()
+    );
+    let recent = PostedCard::find(&mut conn, &key("2", "19:recent@thread.v2")).unwrap();
+    assert_eq!(recent.unwrap().activity_id, "1:2");
+    // remembering again moves a card to its new activity and keeps it another 90 days
+    PostedCard::remember(&mut conn, &key("2", "19:recent@thread.v2"), "1:4", 2).unwrap();
+    let moved = PostedCard::find(&mut conn, &key("2", "19:recent@thread.v2"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (moved.activity_id.as_str(), moved.last_event_ms),
+        ("1:4", 2)
+    );
+    assert!(moved.updated_at > chrono::Utc::now() - chrono::Duration::minutes(1));
+}
