@@ -15,10 +15,10 @@ use crate::db::models::audit::Actor;
 use crate::db::models::bot_membership::BotMembership;
 use crate::db::models::jira_instance::JiraInstance;
 use crate::db::models::outbox::OutboxItem;
-use crate::db::models::posted_card::{CardKey, PostedCard};
 use crate::domain::card;
-use crate::domain::jira_event::{EventKind, JiraEvent};
+use crate::domain::jira_event::JiraEvent;
 use crate::domain::service_url::ServiceUrl;
+use crate::jobs::comment_card::post_event_card;
 use crate::jobs::outbox::{Deliverer, DeliveryError};
 use crate::state::AppState;
 use crate::web::connections;
@@ -74,7 +74,7 @@ impl ChatNotifier {
     }
 }
 
-fn retry(e: String) -> DeliveryError {
+pub(super) fn retry(e: String) -> DeliveryError {
     DeliveryError::Retry {
         error: e,
         retry_after: None,
@@ -83,7 +83,7 @@ fn retry(e: String) -> DeliveryError {
 
 /// A conversation ready for the Bot Connector: the bot's membership there (when recorded), the
 /// trusted service URL and the bot's token.
-struct Target {
+pub(super) struct Target {
     membership: Option<BotMembership>,
     service_url: ServiceUrl,
     token: SecretString,
@@ -92,7 +92,7 @@ struct Target {
 /// Finds where to reach a conversation: the service URL stored with the bot's membership there
 /// or, for a conversation the bot has not recorded (an answer to a message), `fallback_service_url`;
 /// either must be on the allow-list. A conversation that blocked or removed the bot fails for good.
-async fn target(
+pub(super) async fn target(
     state: &AppState,
     conversation_id: &str,
     fallback_service_url: Option<&str>,
@@ -142,7 +142,7 @@ async fn target(
 
 /// Posts a new activity, or replaces one posted before.
 #[derive(Clone, Copy)]
-enum Write<'a> {
+pub(super) enum Write<'a> {
     Post,
     Replace(&'a str),
 }
@@ -150,7 +150,7 @@ enum Write<'a> {
 /// Writes the activity `build` makes (`build(true)` must be a shorter form, sent when Teams says
 /// the first is too big); returns the id of a posted activity. A conversation that blocked the
 /// bot is marked so that nothing more is sent there.
-async fn write(
+pub(super) async fn write(
     state: &AppState,
     connector: &BotConnector,
     target: &Target,
@@ -203,7 +203,7 @@ async fn write(
 
 /// Posts the activity `build` makes (`build(true)` must be a shorter form) to a conversation
 /// (see [`target`] for where).
-async fn post_to_conversation(
+pub(super) async fn post_to_conversation(
     state: &AppState,
     connector: &BotConnector,
     conversation_id: &str,
@@ -222,101 +222,6 @@ async fn post_to_conversation(
     .await
     .map(|_| ())
     .map_err(bot_failure)
-}
-
-/// Delivers an event's card to a conversation. A comment's card is remembered, and a later
-/// event of the same comment (an edit, a deletion, or a repeat of the delivery) replaces that
-/// card in place; when none is known, or Teams no longer has it (404), a new card is posted. A
-/// card already showing a newer event of the comment is left as it is (Jira DC sends webhooks
-/// asynchronously, so events can arrive out of order).
-async fn post_event_card(
-    state: &AppState,
-    connector: &BotConnector,
-    conversation_id: &str,
-    fallback_service_url: Option<&str>,
-    instance: &JiraInstance,
-    event: &JiraEvent,
-    build: impl Fn(bool) -> serde_json::Value,
-) -> Result<(), DeliveryError> {
-    let key = match (&event.kind, &event.comment_id) {
-        (
-            EventKind::CommentCreated | EventKind::CommentUpdated | EventKind::CommentDeleted,
-            Some(comment),
-        ) => CardKey {
-            conversation_id: conversation_id.to_owned(),
-            jira_instance_id: instance.id,
-            issue_id: event.issue_id,
-            comment_id: comment.clone(),
-        },
-        _ => {
-            return post_to_conversation(
-                state,
-                connector,
-                conversation_id,
-                fallback_service_url,
-                build,
-            )
-            .await;
-        }
-    };
-    let target = target(state, conversation_id, fallback_service_url).await?;
-    let k = key.clone();
-    let known = db::run(&state.pool, move |conn| Ok(PostedCard::find(conn, &k)?))
-        .await
-        .map_err(|e| retry(e.to_string()))?;
-    if let Some(card) = &known {
-        if card.last_event_ms > event.timestamp_ms {
-            tracing::info!(bot.conversation = %conversation_id, issue.id = event.issue_id, "the comment's card already shows a newer event; left as it is");
-            return Ok(());
-        }
-        match write(
-            state,
-            connector,
-            &target,
-            conversation_id,
-            Write::Replace(&card.activity_id),
-            &build,
-        )
-        .await
-        {
-            Ok(_) => {
-                remember(state, key, card.activity_id.clone(), event.timestamp_ms).await;
-                return Ok(());
-            }
-            Err(BotError::Status(404)) => {
-                tracing::info!(bot.conversation = %conversation_id, issue.id = event.issue_id, "the comment's card is gone from Teams; posting a new one");
-            }
-            Err(e) => return Err(bot_failure(e)),
-        }
-    }
-    let id = write(
-        state,
-        connector,
-        &target,
-        conversation_id,
-        Write::Post,
-        &build,
-    )
-    .await
-    .map_err(bot_failure)?;
-    if id.is_empty() {
-        tracing::warn!(bot.conversation = %conversation_id, "the Bot Connector gave the card no id; an edit will post a new card");
-    } else {
-        remember(state, key, id, event.timestamp_ms).await;
-    }
-    Ok(())
-}
-
-/// Records which activity shows a comment. The card is in Teams already: a failure here is
-/// logged, not retried (that would post the card twice); the next edit then posts a new card.
-async fn remember(state: &AppState, key: CardKey, activity_id: String, event_ms: i64) {
-    if let Err(e) = db::run(&state.pool, move |conn| {
-        Ok(PostedCard::remember(conn, &key, &activity_id, event_ms)?)
-    })
-    .await
-    {
-        tracing::warn!(error = %e, "could not remember a comment's card; its next edit will post a new card");
-    }
 }
 
 /// Sends the one welcome message a Teams user gets when they install the app personally.
@@ -524,7 +429,7 @@ impl PersonalNotifier {
 }
 
 /// What a Bot Connector failure means for the outbox.
-fn bot_failure(e: BotError) -> DeliveryError {
+pub(super) fn bot_failure(e: BotError) -> DeliveryError {
     match e {
         BotError::Transient {
             status,
