@@ -1,5 +1,5 @@
-//! The Bot Connector (PROTOCOLS.md §3.3): sending activities to a conversation at a trusted
-//! service URL with the bot's app-only token. Answers are classified so the outbox knows what to
+//! The Bot Connector (PROTOCOLS.md §3.3): sending activities to a conversation (and replacing
+//! ones sent before) at a trusted service URL with the bot's app-only token. Answers are classified so the outbox knows what to
 //! do: blocked by the user or not installed (stop), too big (shorten), throttled or transient
 //! (retry after `Retry-After`).
 
@@ -88,6 +88,43 @@ impl BotConnector {
         let body = res.text().await.unwrap_or_default();
         classify(status, retry_after, &body)
             .map(|v| v["id"].as_str().map(str::to_owned).unwrap_or_default())
+    }
+
+    /// Replaces an activity the bot posted earlier (`PUT .../activities/{activityId}`, PROTOCOLS.md
+    /// §3.3), answers classified as for [`BotConnector::send`]; a message that is gone (deleted
+    /// in Teams, or never known there) is `BotError::Status(404)`.
+    pub async fn update(
+        &self,
+        token: &SecretString,
+        service_url: &ServiceUrl,
+        conversation_id: &str,
+        activity_id: &str,
+        activity: &Value,
+    ) -> Result<(), BotError> {
+        let url = format!(
+            "{}v3/conversations/{}/activities/{}",
+            service_url.as_str(),
+            component(conversation_id),
+            component(activity_id)
+        );
+        // the SDKs send the id of the activity being replaced in the body too
+        let mut activity = activity.clone();
+        activity["id"] = Value::String(activity_id.to_owned());
+        let res = self
+            .http
+            .send("bot connector", |c| {
+                c.put(&url)
+                    .bearer_auth(token.expose_secret())
+                    .json(&activity)
+            })
+            .await?;
+        let status = res.status();
+        let retry_after = super::http::retry_after(&res);
+        if let Some(op) = res.headers().get("x-correlating-operationid") {
+            tracing::debug!(bot.operation_id = ?op, http.status = status.as_u16(), "Bot Connector answered an update");
+        }
+        let body = res.text().await.unwrap_or_default();
+        classify(status, retry_after, &body).map(|_| ())
     }
 }
 

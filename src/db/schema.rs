@@ -340,3 +340,19 @@ diesel::table! {
         created_at -> Timestamptz,
     }
 }
+
+diesel::table! {
+    posted_card (conversation_id, jira_instance_id, issue_id, comment_id) {
+        conversation_id -> Text,
+        jira_instance_id -> Uuid,
+        issue_id -> Int8,
+        comment_id -> Text,
+        activity_id -> Text,
+        last_event_ms -> Int8,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(posted_card -> jira_instance (jira_instance_id));
+diesel::allow_tables_to_appear_in_same_query!(posted_card, jira_instance);

@@ -1,10 +1,13 @@
 //! Delivery of `chat_notification` outbox items (and the one-time `bot_welcome`): the issue event as an Adaptive Card, posted by
 //! the bot to the Teams chat linked to the issue, through the Bot Connector at the chat's stored
-//! service URL (only when that host is on the allow-list) with the bot's app-only token. Short
-//! database reads happen before and after the network call, never across it.
+//! service URL (only when that host is on the allow-list) with the bot's app-only token. A
+//! comment's card is remembered (`posted_card`) so that the comment's edit or deletion replaces
+//! it in place. Short database reads happen before and after the network call, never across it.
 
 use std::future::Future;
 use std::pin::Pin;
+
+use secrecy::SecretString;
 
 use crate::clients::botframework::{BotConnector, BotError};
 use crate::db;
@@ -15,6 +18,7 @@ use crate::db::models::outbox::OutboxItem;
 use crate::domain::card;
 use crate::domain::jira_event::JiraEvent;
 use crate::domain::service_url::ServiceUrl;
+use crate::jobs::comment_card::post_event_card;
 use crate::jobs::outbox::{Deliverer, DeliveryError};
 use crate::state::AppState;
 use crate::web::connections;
@@ -57,31 +61,42 @@ impl ChatNotifier {
         .await
         .map_err(|e| retry(e.to_string()))?
         .ok_or_else(|| DeliveryError::Permanent("the Jira instance is gone".into()))?;
-        post_to_conversation(&self.state, &self.connector, &chat_id, None, |compact| {
-            card::issue_activity(&event, &instance.base_url, compact)
-        })
+        post_event_card(
+            &self.state,
+            &self.connector,
+            &chat_id,
+            None,
+            &instance,
+            &event,
+            |compact| card::issue_activity(&event, &instance.base_url, compact),
+        )
         .await
     }
 }
 
-fn retry(e: String) -> DeliveryError {
+pub(super) fn retry(e: String) -> DeliveryError {
     DeliveryError::Retry {
         error: e,
         retry_after: None,
     }
 }
 
-/// Posts the activity `build` makes (`build(true)` must be a shorter form) to a conversation,
-/// at the service URL stored with the bot's membership there or, for a conversation the bot
-/// has not recorded (an answer to a message), at `fallback_service_url`; either must be on the
-/// allow-list.
-async fn post_to_conversation(
+/// A conversation ready for the Bot Connector: the bot's membership there (when recorded), the
+/// trusted service URL and the bot's token.
+pub(super) struct Target {
+    membership: Option<BotMembership>,
+    service_url: ServiceUrl,
+    token: SecretString,
+}
+
+/// Finds where to reach a conversation: the service URL stored with the bot's membership there
+/// or, for a conversation the bot has not recorded (an answer to a message), `fallback_service_url`;
+/// either must be on the allow-list. A conversation that blocked or removed the bot fails for good.
+pub(super) async fn target(
     state: &AppState,
-    connector: &BotConnector,
     conversation_id: &str,
     fallback_service_url: Option<&str>,
-    build: impl Fn(bool) -> serde_json::Value,
-) -> Result<(), DeliveryError> {
+) -> Result<Target, DeliveryError> {
     let cid = conversation_id.to_owned();
     let membership = db::run(&state.pool, move |conn| {
         Ok(BotMembership::find(conn, &cid)?)
@@ -118,27 +133,95 @@ async fn post_to_conversation(
         .token(&ms.registration.tenant_id, &ms.endpoints.bot_scope)
         .await
         .map_err(|e| retry(format!("no Bot Connector token: {e}")))?;
+    Ok(Target {
+        membership,
+        service_url,
+        token,
+    })
+}
+
+/// Posts a new activity, or replaces one posted before.
+#[derive(Clone, Copy)]
+pub(super) enum Write<'a> {
+    Post,
+    Replace(&'a str),
+}
+
+/// Writes the activity `build` makes (`build(true)` must be a shorter form, sent when Teams says
+/// the first is too big); returns the id of a posted activity. A conversation that blocked the
+/// bot is marked so that nothing more is sent there.
+pub(super) async fn write(
+    state: &AppState,
+    connector: &BotConnector,
+    target: &Target,
+    conversation_id: &str,
+    how: Write<'_>,
+    build: &impl Fn(bool) -> serde_json::Value,
+) -> Result<String, BotError> {
     let mut compact = false;
     loop {
-        match connector
-            .send(&token, &service_url, conversation_id, &build(compact))
-            .await
-        {
-            Ok(_) => return Ok(()),
+        let activity = build(compact);
+        let sent = match how {
+            Write::Post => {
+                connector
+                    .send(
+                        &target.token,
+                        &target.service_url,
+                        conversation_id,
+                        &activity,
+                    )
+                    .await
+            }
+            Write::Replace(id) => connector
+                .update(
+                    &target.token,
+                    &target.service_url,
+                    conversation_id,
+                    id,
+                    &activity,
+                )
+                .await
+                .map(|()| id.to_owned()),
+        };
+        match sent {
+            Ok(id) => return Ok(id),
             Err(BotError::TooBig) if !compact => compact = true,
             Err(BotError::Blocked) => {
-                if let Some(id) = membership.as_ref().map(|m| m.id) {
+                if let Some(id) = target.membership.as_ref().map(|m| m.id) {
                     let _ = db::run(&state.pool, move |conn| {
                         Ok(BotMembership::mark_blocked(conn, id)?)
                     })
                     .await;
                 }
                 tracing::warn!(bot.conversation = %conversation_id, "conversation blocked the bot; no more deliveries there");
-                return Err(DeliveryError::Permanent(BotError::Blocked.to_string()));
+                return Err(BotError::Blocked);
             }
-            Err(e) => return Err(bot_failure(e)),
+            Err(e) => return Err(e),
         }
     }
+}
+
+/// Posts the activity `build` makes (`build(true)` must be a shorter form) to a conversation
+/// (see [`target`] for where).
+pub(super) async fn post_to_conversation(
+    state: &AppState,
+    connector: &BotConnector,
+    conversation_id: &str,
+    fallback_service_url: Option<&str>,
+    build: impl Fn(bool) -> serde_json::Value,
+) -> Result<(), DeliveryError> {
+    let target = target(state, conversation_id, fallback_service_url).await?;
+    write(
+        state,
+        connector,
+        &target,
+        conversation_id,
+        Write::Post,
+        &build,
+    )
+    .await
+    .map(|_| ())
+    .map_err(bot_failure)
 }
 
 /// Sends the one welcome message a Teams user gets when they install the app personally.
@@ -294,11 +377,13 @@ impl PersonalNotifier {
         };
         if let Some((conversation, service_url)) = setting.as_ref().and_then(|s| s.personal_chat())
         {
-            return post_to_conversation(
+            return post_event_card(
                 &self.state,
                 &self.connector,
                 conversation,
                 Some(service_url),
+                &instance,
+                &event,
                 build,
             )
             .await;
@@ -330,11 +415,13 @@ impl PersonalNotifier {
             )
             .await
             .map_err(bot_failure)?;
-        post_to_conversation(
+        post_event_card(
             &self.state,
             &self.connector,
             &conversation,
             Some(&service_url),
+            &instance,
+            &event,
             build,
         )
         .await
@@ -342,7 +429,7 @@ impl PersonalNotifier {
 }
 
 /// What a Bot Connector failure means for the outbox.
-fn bot_failure(e: BotError) -> DeliveryError {
+pub(super) fn bot_failure(e: BotError) -> DeliveryError {
     match e {
         BotError::Transient {
             status,

@@ -25,7 +25,7 @@ fn migrations_go_up_down_and_up_again() {
     let mut conn = db.conn();
     let applied = jira_teams_bridge::db::migrate(&mut conn).unwrap();
     assert!(applied >= 8);
-    assert_eq!(table_count(&mut conn), 23);
+    assert_eq!(table_count(&mut conn), 24);
     assert_eq!(
         jira_teams_bridge::db::pending_migrations(&mut conn).unwrap(),
         0
@@ -34,7 +34,7 @@ fn migrations_go_up_down_and_up_again() {
     assert_eq!(reverted, applied);
     assert_eq!(table_count(&mut conn), 0);
     assert_eq!(jira_teams_bridge::db::migrate(&mut conn).unwrap(), applied);
-    assert_eq!(table_count(&mut conn), 23);
+    assert_eq!(table_count(&mut conn), 24);
 }
 
 fn exec(conn: &mut PgConnection, sql: &str) -> Result<usize, String> {
@@ -77,6 +77,8 @@ fn the_database_refuses_malformed_rows() {
         "INSERT INTO access_token (id, kind, token) VALUES (gen_random_uuid(), 'microsoft_user', decode(repeat('ab', 40), 'hex'))",
         // a Jira app token belongs to an instance
         "INSERT INTO access_token (id, kind, token) VALUES (gen_random_uuid(), 'jira_app', decode(repeat('ab', 40), 'hex'))",
+        // a posted card belongs to a Teams conversation
+        "INSERT INTO posted_card (conversation_id, jira_instance_id, issue_id, comment_id, activity_id, last_event_ms) VALUES ('not-a-conversation', '00000000-0000-4000-8000-000000000001', 10045, '10600', '1:1', 1)",
         // http and https spellings of one URL are one instance
         "INSERT INTO jira_instance (id, base_url, public_id, shared_secret, shared_secret_hint) VALUES (gen_random_uuid(), 'http://jira.example.com', 'abcdef', decode(repeat('ab', 40), 'hex'), 'abcd')",
     ];
@@ -117,6 +119,7 @@ fn deleting_an_instance_deletes_its_data() {
     exec(&mut c, "INSERT INTO instance_setting (id, jira_instance_id, name, value) VALUES (gen_random_uuid(), '00000000-0000-4000-8000-000000000001', 'appearance', '{}')").unwrap();
     exec(&mut c, "INSERT INTO access_token (id, kind, jira_instance_id, user_mapping_id, token) VALUES (gen_random_uuid(), 'jira_user', '00000000-0000-4000-8000-000000000001', '00000000-0000-4000-8000-0000000000a1', decode(repeat('ab', 40), 'hex'))").unwrap();
     exec(&mut c, "INSERT INTO outbox (kind, jira_instance_id, payload) VALUES ('notify', '00000000-0000-4000-8000-000000000001', '{}')").unwrap();
+    exec(&mut c, "INSERT INTO posted_card (conversation_id, jira_instance_id, issue_id, comment_id, activity_id, last_event_ms) VALUES ('19:abc@thread.v2', '00000000-0000-4000-8000-000000000001', 10045, '10600', '1:1', 1)").unwrap();
     exec(&mut c, "DELETE FROM jira_instance").unwrap();
     for t in [
         "user_mapping",
@@ -125,6 +128,7 @@ fn deleting_an_instance_deletes_its_data() {
         "instance_setting",
         "access_token",
         "outbox",
+        "posted_card",
     ] {
         let n: N = diesel::sql_query(format!("SELECT count(*) AS n FROM {t}"))
             .get_result(&mut c)

@@ -16,6 +16,7 @@ pub mod jwt_replay;
 pub mod login_attempt;
 pub mod microsoft_app;
 pub mod outbox;
+pub mod posted_card;
 pub mod secret;
 pub mod setup_token;
 pub mod sign_in_flow;

@@ -1,11 +1,12 @@
 //! A fake Bot Connector (PROTOCOLS.md §3.3, §5) on HTTPS: `POST
-//! /{region}/v3/conversations/{id}/activities` with the bot's app-only token from the fake Entra
+//! /{region}/v3/conversations/{id}/activities` and `PUT .../activities/{activityId}` (only ids
+//! it handed out in that conversation, else 404 `NotFound`) with the bot's app-only token from the fake Entra
 //! (audience `https://api.botframework.com`, else 401), conversation ids percent-decoded once,
 //! `X-Correlating-OperationId` on every answer, and scriptable failures (403
 //! `MessageWritesBlocked` with its string-encoded JSON body, 403 not installed, 413, 429 with
 //! `Retry-After`, 412/502/504) and an artificial delay.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -120,6 +121,10 @@ pub struct Bot {
     pub delay_ms: AtomicU64,
     /// Bodies of accepted `POST /v3/conversations` (proactive 1:1 conversations).
     pub created: Mutex<Vec<Value>>,
+    /// The activity ids handed out, per conversation (what `PUT` may replace).
+    activities: Mutex<HashMap<String, HashSet<String>>>,
+    /// Every accepted update: conversation id (decoded), activity id, body.
+    pub updated: Mutex<Vec<(String, String, Value)>>,
 }
 
 impl Bot {
@@ -136,6 +141,36 @@ impl Bot {
     /// Queues answers for the next sends, in order.
     pub fn script(&self, answers: &[Scripted]) {
         self.script.lock().unwrap().extend(answers.iter().cloned());
+    }
+
+    /// Updates accepted for one conversation: activity id and the new body, in order.
+    pub fn updated_for(&self, conversation: &str) -> Vec<(String, Value)> {
+        self.updated
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(c, _, _)| c == conversation)
+            .map(|(_, id, a)| (id.clone(), a.clone()))
+            .collect()
+    }
+
+    /// The ids of the activities posted to one conversation, in order.
+    pub fn posted_ids_for(&self, conversation: &str) -> Vec<String> {
+        self.received
+            .lock()
+            .unwrap()
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, c, _))| c == conversation)
+            .map(|(i, _)| format!("1:{}", i + 1))
+            .collect()
+    }
+
+    /// Someone deletes the bot's message in Teams: updates of it are answered 404 from now on.
+    pub fn delete_message(&self, conversation: &str, activity_id: &str) {
+        if let Some(ids) = self.activities.lock().unwrap().get_mut(conversation) {
+            ids.remove(activity_id);
+        }
     }
 
     /// Activities received for one conversation.
@@ -156,6 +191,57 @@ fn error(status: u16, code: &str, message: &str) -> HttpResponse {
         .json(json!({"error": {"code": code, "message": message}}))
 }
 
+/// The 401 Teams gives without a valid Bot Connector token from the fake Entra.
+fn unauthorized(req: &HttpRequest, fake: &Bot) -> Option<HttpResponse> {
+    let token = req
+        .headers()
+        .get("authorization")
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.strip_prefix("Bearer "));
+    let issued = token.and_then(|t| fake.entra.tokens.lock().unwrap().get(t).cloned());
+    match issued {
+        Some(t) if t.oid.is_none() && t.audience == AUDIENCE && t.expires_at > Instant::now() => {
+            None
+        }
+        _ => Some(
+            HttpResponse::Unauthorized()
+                .json(json!({"message": "Authorization has been denied for this request."})),
+        ),
+    }
+}
+
+/// The next scripted failure, if one is queued.
+fn scripted_failure(fake: &Bot) -> Option<HttpResponse> {
+    let scripted = fake.script.lock().unwrap().pop_front();
+    Some(match scripted? {
+        Scripted::Blocked => HttpResponse::Forbidden().json(json!({
+            "errorCode": 209,
+            "message": "{\"subCode\":\"MessageWritesBlocked\",\"details\":\"Thread is blocked\"}",
+        })),
+        Scripted::NotInstalled => error(
+            403,
+            "ForbiddenOperationException",
+            "Bot is not part of the conversation roster.",
+        ),
+        Scripted::TooBig => error(413, "MessageSizeTooBig", "Message size too large."),
+        Scripted::Throttled(secs) => HttpResponse::TooManyRequests()
+            .insert_header(("Retry-After", secs.to_string()))
+            .json(json!({"error": {"code": "Throttled", "message": "Too many requests."}})),
+        Scripted::Status(s) => error(s, "ServiceError", "Transient failure."),
+    })
+}
+
+async fn arrive(fake: &Bot, conversation: &str) {
+    fake.attempts
+        .lock()
+        .unwrap()
+        .push((Instant::now(), conversation.to_owned()));
+    let delay = fake.delay_ms.load(Ordering::SeqCst);
+    if delay > 0 {
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(delay)).await;
+    }
+}
+
 async fn send(
     req: HttpRequest,
     path: web::Path<(String, String)>,
@@ -165,64 +251,68 @@ async fn send(
     let (_, raw) = path.into_inner();
     // actix has decoded the segment once already; a double-encoded id would still show `%`
     let conversation = raw;
-    fake.attempts
-        .lock()
-        .unwrap()
-        .push((Instant::now(), conversation.clone()));
-    let delay = fake.delay_ms.load(Ordering::SeqCst);
-    if delay > 0 {
-        actix_web::rt::time::sleep(std::time::Duration::from_millis(delay)).await;
-    }
-    let token = req
-        .headers()
-        .get("authorization")
-        .and_then(|h| h.to_str().ok())
-        .and_then(|h| h.strip_prefix("Bearer "));
-    let issued = token.and_then(|t| fake.entra.tokens.lock().unwrap().get(t).cloned());
-    match issued {
-        Some(t) if t.oid.is_none() && t.audience == AUDIENCE && t.expires_at > Instant::now() => {}
-        _ => {
-            return HttpResponse::Unauthorized()
-                .json(json!({"message": "Authorization has been denied for this request."}));
-        }
+    arrive(&fake, &conversation).await;
+    if let Some(denied) = unauthorized(&req, &fake) {
+        return denied;
     }
     if body["type"] != "message" {
         return error(400, "BadArgument", "Activity type is required.");
     }
-    let scripted = fake.script.lock().unwrap().pop_front();
-    match scripted {
-        Some(Scripted::Blocked) => {
-            return HttpResponse::Forbidden().json(json!({
-                "errorCode": 209,
-                "message": "{\"subCode\":\"MessageWritesBlocked\",\"details\":\"Thread is blocked\"}",
-            }));
-        }
-        Some(Scripted::NotInstalled) => {
-            return error(
-                403,
-                "ForbiddenOperationException",
-                "Bot is not part of the conversation roster.",
-            );
-        }
-        Some(Scripted::TooBig) => {
-            return error(413, "MessageSizeTooBig", "Message size too large.");
-        }
-        Some(Scripted::Throttled(secs)) => {
-            return HttpResponse::TooManyRequests()
-                .insert_header(("Retry-After", secs.to_string()))
-                .json(json!({"error": {"code": "Throttled", "message": "Too many requests."}}));
-        }
-        Some(Scripted::Status(s)) => return error(s, "ServiceError", "Transient failure."),
-        None => {}
+    if let Some(failure) = scripted_failure(&fake) {
+        return failure;
     }
-    let id = format!("1:{}", fake.received.lock().unwrap().len() + 1);
-    fake.received
+    let id = {
+        let mut received = fake.received.lock().unwrap();
+        let id = format!("1:{}", received.len() + 1);
+        received.push((Instant::now(), conversation.clone(), body.into_inner()));
+        id
+    };
+    fake.activities
         .lock()
         .unwrap()
-        .push((Instant::now(), conversation, body.into_inner()));
+        .entry(conversation)
+        .or_default()
+        .insert(id.clone());
     HttpResponse::Ok()
         .insert_header(("X-Correlating-OperationId", "fake-op"))
         .json(json!({ "id": id }))
+}
+
+/// `PUT /{region}/v3/conversations/{id}/activities/{activityId}`: replaces an activity this
+/// fake handed out in that conversation; 404 `NotFound` for any other id.
+async fn update(
+    req: HttpRequest,
+    path: web::Path<(String, String, String)>,
+    body: web::Json<Value>,
+    fake: web::Data<Bot>,
+) -> HttpResponse {
+    let (_, conversation, activity) = path.into_inner();
+    arrive(&fake, &conversation).await;
+    if let Some(denied) = unauthorized(&req, &fake) {
+        return denied;
+    }
+    if body["type"] != "message" {
+        return error(400, "BadArgument", "Activity type is required.");
+    }
+    if let Some(failure) = scripted_failure(&fake) {
+        return failure;
+    }
+    let known = fake
+        .activities
+        .lock()
+        .unwrap()
+        .get(&conversation)
+        .is_some_and(|ids| ids.contains(&activity));
+    if !known {
+        return error(404, "NotFound", "The activity was not found.");
+    }
+    fake.updated
+        .lock()
+        .unwrap()
+        .push((conversation, activity.clone(), body.into_inner()));
+    HttpResponse::Ok()
+        .insert_header(("X-Correlating-OperationId", "fake-op"))
+        .json(json!({ "id": activity }))
 }
 
 /// `POST /v3/conversations` (PROTOCOLS.md §3.4): needs the bot, one member and the tenant in
@@ -292,6 +382,8 @@ pub fn start_tls(
         script: Mutex::default(),
         delay_ms: AtomicU64::new(0),
         created: Mutex::default(),
+        activities: Mutex::default(),
+        updated: Mutex::default(),
     });
     let f = fake.clone();
     let server = HttpServer::new(move || {
@@ -300,6 +392,10 @@ pub fn start_tls(
             .route(
                 "/{region}/v3/conversations/{id}/activities",
                 web::post().to(send),
+            )
+            .route(
+                "/{region}/v3/conversations/{id}/activities/{activity}",
+                web::put().to(update),
             )
             .route(
                 "/{region}/v3/conversations",

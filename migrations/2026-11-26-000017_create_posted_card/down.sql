@@ -1,0 +1,1 @@
+DROP TABLE posted_card;

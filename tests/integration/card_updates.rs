@@ -1,0 +1,396 @@
+//! Edits and deletions of a Jira comment replace the card the bot posted for it, in place
+//! (Bot Connector `PUT .../activities/{id}`, PROTOCOLS.md §3.3), in linked chats, personal chats
+//! and subscribed channels; a card that is unknown (posted before the appliance remembered
+//! cards) or gone from Teams is posted anew; failures of an update are handled as for a send.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::bot_endpoint::{Setup, claims, post, setup};
+use crate::fakes::{self, bot::Scripted};
+use crate::linking::{ALICE_KEY, ALICE_OID, BOB_KEY, BOB_OID};
+
+const ALICE_TEAMS: &str = "29:alice";
+const ALICE_CHAT: &str = "a:alice-personal";
+const CHANNEL: &str = "19:general@thread.tacv2";
+
+struct Cards {
+    s: Setup,
+    hook: String,
+    /// The Teams chat linked to ABC-1, with the bot installed.
+    chat: String,
+}
+
+/// Alice and Bob linked; ABC-1 linked to a chat of theirs where the bot is installed; Alice has
+/// the app installed personally too.
+async fn cards() -> Cards {
+    let s = setup().await;
+    s.w.jira.add_issue(10045, "ABC-1", "Printer on fire", &[]);
+    s.w.link(ALICE_KEY, ALICE_OID).await;
+    s.w.link(BOB_KEY, BOB_OID).await;
+    let res = crate::api_auth::call(
+        &s.w.app,
+        &s.w.jira_app,
+        "POST",
+        "/api/v1/issues/10045/chats/create",
+        ALICE_KEY,
+        Some(json!({"members": [{"jiraUser": BOB_KEY}]})),
+    )
+    .await;
+    assert_eq!(res.status(), 201);
+    let chat = res.json::<Value>().await.unwrap()["chatId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let hook = crate::fanout::webhook_path(&s.w).await;
+    let c = Cards { s, hook, chat };
+    for (conversation, kind) in [(c.chat.as_str(), "groupChat"), (ALICE_CHAT, "personal")] {
+        c.activity(json!({
+            "type": "installationUpdate", "action": "add", "id": format!("f:{conversation}"),
+            "from": {"id": ALICE_TEAMS, "aadObjectId": ALICE_OID},
+            "conversation": {"id": conversation, "conversationType": kind, "tenantId": fakes::entra::TENANT_ID},
+        }))
+        .await;
+    }
+    c.settle().await;
+    c
+}
+
+impl Cards {
+    /// Posts an activity from Teams with a valid token.
+    async fn activity(&self, mut a: Value) {
+        let service_url = self.s.bot.service_url();
+        a["channelId"] = json!("msteams");
+        a["serviceUrl"] = json!(service_url);
+        a["recipient"] = json!({"id": format!("28:{}", fakes::entra::CLIENT_ID)});
+        let token = self
+            .s
+            .bot
+            .signer
+            .mint("bf-key-1", &claims(&self.s, &service_url));
+        let res = post(&self.s, Some(token), &a).await;
+        assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    }
+
+    /// Jira sends a comment event of comment 10600 on ABC-1 (Alice is the assignee, Dave acts).
+    async fn comment(&self, name: &str, ts: i64) {
+        self.comment_with_assignee(name, ts, ALICE_KEY).await;
+    }
+
+    /// As [`Cards::comment`], with another assignee.
+    async fn comment_with_assignee(&self, name: &str, ts: i64, assignee: &str) {
+        let body = json!({
+            "timestamp": ts,
+            "webhookEvent": name,
+            "comment": {
+                "id": "10600",
+                "author": {"key": "dave", "name": "dave"},
+                "updateAuthor": {"key": "dave", "name": "dave", "displayName": "Dave"},
+                "body": "the toner is the culprit",
+            },
+            "issue": {"id": "10045", "key": "ABC-1", "fields": {
+                "summary": "Printer on fire", "project": {"key": "ABC"},
+                "assignee": {"key": assignee}, "reporter": {"key": "dave"},
+            }},
+        });
+        let res = self
+            .s
+            .w
+            .app
+            .client
+            .post(self.s.w.app.url(&self.hook))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+        self.settle().await;
+    }
+
+    /// The texts of the cards posted (not updated) to a conversation, in order.
+    fn posted(&self, conversation: &str) -> Vec<String> {
+        self.s
+            .bot
+            .received_for(conversation)
+            .iter()
+            .filter(|a| a["attachments"].is_array())
+            .map(|a| a["text"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    /// The ids of the cards posted to a conversation (the welcome message left out).
+    fn posted_ids(&self, conversation: &str) -> Vec<String> {
+        let received = self.s.bot.received_for(conversation);
+        self.s
+            .bot
+            .posted_ids_for(conversation)
+            .into_iter()
+            .zip(received)
+            .filter(|(_, a)| a["attachments"].is_array())
+            .map(|(id, _)| id)
+            .collect()
+    }
+
+    /// The updates of a conversation: activity id and the card's text.
+    fn updates(&self, conversation: &str) -> Vec<(String, String)> {
+        self.s
+            .bot
+            .updated_for(conversation)
+            .into_iter()
+            .map(|(id, a)| (id, a["text"].as_str().unwrap_or_default().to_owned()))
+            .collect()
+    }
+
+    /// Status of the chat's membership row.
+    fn membership_status(&self, conversation: &str) -> String {
+        use diesel::prelude::*;
+        use jira_teams_bridge::db::schema::bot_membership as b;
+        let mut conn = self.s.w.conn();
+        b::table
+            .filter(b::conversation_id.eq(conversation))
+            .select(b::status)
+            .first(&mut conn)
+            .unwrap()
+    }
+
+    /// Waits until the outbox has nothing left to do (fan-outs produce more items).
+    async fn settle(&self) {
+        let until = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let pending: i64 = {
+                use diesel::prelude::*;
+                use jira_teams_bridge::db::schema::outbox;
+                let mut conn = self.s.w.conn();
+                outbox::table
+                    .filter(outbox::status.eq("pending"))
+                    .count()
+                    .get_result(&mut conn)
+                    .unwrap()
+            };
+            if pending == 0 {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < until,
+                "the outbox did not settle"
+            );
+            actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+#[actix_web::test]
+async fn an_edited_then_deleted_comment_updates_its_one_card_in_the_linked_chat() {
+    let c = cards().await;
+    c.comment("comment_created", 1_000).await;
+    assert_eq!(c.posted(&c.chat), ["ABC-1: Dave commented"]);
+    let card = c.posted_ids(&c.chat)[0].clone();
+
+    c.comment("comment_updated", 2_000).await;
+    assert_eq!(c.posted(&c.chat).len(), 1, "an edit posts no new card");
+    assert_eq!(
+        c.updates(&c.chat),
+        [(card.clone(), "ABC-1: Dave edited a comment".to_owned())]
+    );
+    let edited = &c.s.bot.updated_for(&c.chat)[0].1;
+    assert_eq!(
+        edited["attachments"][0]["content"]["body"][1]["text"], "Dave edited a comment",
+        "the same card layout"
+    );
+
+    c.comment("comment_deleted", 3_000).await;
+    assert_eq!(c.posted(&c.chat).len(), 1, "a deletion posts no new card");
+    let updates = c.s.bot.updated_for(&c.chat);
+    assert_eq!(updates.len(), 2);
+    assert_eq!(updates[1].0, card);
+    assert_eq!(updates[1].1["text"], "ABC-1: Dave deleted a comment");
+    assert!(
+        !updates[1].1.to_string().contains("toner"),
+        "a deleted comment's content is not shown"
+    );
+}
+
+#[actix_web::test]
+async fn an_edit_of_a_comment_whose_card_is_unknown_posts_a_new_card_that_later_edits_update() {
+    let c = cards().await;
+    // the comment was made before the appliance remembered cards: its first event is an edit
+    c.comment("comment_updated", 2_000).await;
+    assert_eq!(c.posted(&c.chat), ["ABC-1: Dave edited a comment"]);
+    assert!(c.updates(&c.chat).is_empty());
+    let card = c.posted_ids(&c.chat)[0].clone();
+    c.comment("comment_updated", 3_000).await;
+    assert_eq!(c.posted(&c.chat).len(), 1);
+    assert_eq!(
+        c.updates(&c.chat),
+        [(card, "ABC-1: Dave edited a comment".to_owned())]
+    );
+}
+
+#[actix_web::test]
+async fn a_card_gone_from_teams_is_posted_anew_when_its_comment_is_edited() {
+    let c = cards().await;
+    c.comment("comment_created", 1_000).await;
+    let first = c.posted_ids(&c.chat)[0].clone();
+    c.s.bot.delete_message(&c.chat, &first);
+    // Teams answers 404 to the update: a new card is posted instead, and remembered
+    c.comment("comment_updated", 2_000).await;
+    assert_eq!(
+        c.posted(&c.chat),
+        ["ABC-1: Dave commented", "ABC-1: Dave edited a comment"]
+    );
+    assert!(c.updates(&c.chat).is_empty());
+    let second = c.posted_ids(&c.chat)[1].clone();
+    c.comment("comment_deleted", 3_000).await;
+    assert_eq!(c.posted(&c.chat).len(), 2);
+    assert_eq!(
+        c.updates(&c.chat),
+        [(second, "ABC-1: Dave deleted a comment".to_owned())]
+    );
+}
+
+#[actix_web::test]
+async fn an_older_edit_arriving_late_does_not_overwrite_a_newer_card() {
+    let c = cards().await;
+    c.comment("comment_created", 1_000).await;
+    c.comment("comment_deleted", 3_000).await;
+    // Jira DC sends webhooks asynchronously: the edit made before the deletion comes last
+    c.comment("comment_updated", 2_000).await;
+    let updates = c.updates(&c.chat);
+    assert_eq!(updates.len(), 1, "{updates:?}");
+    assert_eq!(updates[0].1, "ABC-1: Dave deleted a comment");
+    assert_eq!(c.posted(&c.chat).len(), 1);
+}
+
+#[actix_web::test]
+async fn a_persons_card_for_a_comment_is_updated_in_their_own_chat() {
+    let c = cards().await;
+    c.comment("comment_created", 1_000).await;
+    let mine = c.posted(ALICE_CHAT);
+    assert_eq!(mine, ["You are the assignee · ABC-1: Dave commented"]);
+    let card = c.posted_ids(ALICE_CHAT)[0].clone();
+    c.comment("comment_updated", 2_000).await;
+    assert_eq!(c.posted(ALICE_CHAT).len(), 1, "{:?}", c.posted(ALICE_CHAT));
+    assert_eq!(
+        c.updates(ALICE_CHAT),
+        [(
+            card,
+            "You are the assignee · ABC-1: Dave edited a comment".to_owned()
+        )]
+    );
+    // the linked chat's card is a different activity, updated on its own
+    let chat_card = c.posted_ids(&c.chat)[0].clone();
+    assert_eq!(
+        c.updates(&c.chat),
+        [(chat_card, "ABC-1: Dave edited a comment".to_owned())]
+    );
+}
+
+#[actix_web::test]
+async fn a_subscribed_channels_comment_card_is_updated_in_place() {
+    let c = cards().await;
+    c.activity(json!({
+        "type": "conversationUpdate", "id": "f:team",
+        "from": {"id": ALICE_TEAMS, "aadObjectId": ALICE_OID},
+        "membersAdded": [{"id": format!("28:{}", fakes::entra::CLIENT_ID)}],
+        "conversation": {"id": CHANNEL, "conversationType": "channel", "isGroup": true, "tenantId": fakes::entra::TENANT_ID},
+        "channelData": {"eventType": "teamMemberAdded", "team": {"id": CHANNEL}, "tenant": {"id": fakes::entra::TENANT_ID}},
+    }))
+    .await;
+    c.activity(json!({
+        "type": "message", "id": "m:subscribe", "text": "<at>Jira</at> subscribe ABC comments",
+        "from": {"id": ALICE_TEAMS, "aadObjectId": ALICE_OID, "name": "Alice"},
+        "conversation": {"id": format!("{CHANNEL};messageid=1"), "conversationType": "channel", "tenantId": fakes::entra::TENANT_ID},
+    }))
+    .await;
+    c.settle().await;
+    c.comment("comment_created", 1_000).await;
+    assert_eq!(c.posted(CHANNEL), ["ABC-1: Dave commented"]);
+    let card = c.posted_ids(CHANNEL)[0].clone();
+    c.comment("comment_updated", 2_000).await;
+    c.comment("comment_deleted", 3_000).await;
+    assert_eq!(c.posted(CHANNEL).len(), 1);
+    assert_eq!(
+        c.updates(CHANNEL),
+        [
+            (card.clone(), "ABC-1: Dave edited a comment".to_owned()),
+            (card, "ABC-1: Dave deleted a comment".to_owned())
+        ]
+    );
+}
+
+#[actix_web::test]
+async fn a_throttled_update_is_retried_and_a_blocked_one_stops_deliveries_to_the_chat() {
+    let c = cards().await;
+    // nobody but the linked chat hears of these comments, so the scripted answers are its own
+    c.comment_with_assignee("comment_created", 1_000, "dave")
+        .await;
+    let card = c.posted_ids(&c.chat)[0].clone();
+    // the update is throttled once, then a gateway fails: retried, never posted as a new card
+    c.s.bot
+        .script(&[Scripted::Throttled(1), Scripted::Status(502)]);
+    let tries = c.s.bot.attempts.lock().unwrap().len();
+    c.comment_with_assignee("comment_updated", 2_000, "dave")
+        .await;
+    assert_eq!(c.posted(&c.chat).len(), 1);
+    assert_eq!(
+        c.updates(&c.chat),
+        [(card, "ABC-1: Dave edited a comment".to_owned())]
+    );
+    assert!(c.s.bot.attempts.lock().unwrap().len() - tries >= 3);
+    // the chat blocks the bot: the update fails for good and the chat is marked blocked
+    c.s.bot.script(&[Scripted::Blocked]);
+    c.comment_with_assignee("comment_deleted", 3_000, "dave")
+        .await;
+    assert_eq!(c.updates(&c.chat).len(), 1);
+    assert_eq!(c.posted(&c.chat).len(), 1);
+    assert_eq!(c.membership_status(&c.chat), "messageWritesBlocked");
+}
+
+#[test]
+fn cards_unused_for_90_days_are_forgotten_when_another_is_remembered() {
+    use diesel::prelude::*;
+    use jira_teams_bridge::db::models::posted_card::{CardKey, PostedCard};
+    let db = crate::helpers::TestDb::migrated();
+    let mut conn = db.conn();
+    diesel::sql_query("INSERT INTO jira_instance (id, base_url, public_id, shared_secret, shared_secret_hint) \
+        VALUES ('00000000-0000-4000-8000-000000000001', 'https://jira.example.com', 'tHXLY2', decode(repeat('ab', 40), 'hex'), 'NqM6OM')")
+        .execute(&mut conn)
+        .unwrap();
+    let key = |comment: &str, conversation: &str| CardKey {
+        conversation_id: conversation.to_owned(),
+        jira_instance_id: uuid::Uuid::parse_str("00000000-0000-4000-8000-000000000001").unwrap(),
+        issue_id: 10045,
+        comment_id: comment.to_owned(),
+    };
+    PostedCard::remember(&mut conn, &key("1", "19:old@thread.v2"), "1:1", 1).unwrap();
+    PostedCard::remember(&mut conn, &key("2", "19:recent@thread.v2"), "1:2", 1).unwrap();
+    diesel::sql_query(
+        "UPDATE posted_card SET updated_at = now() - interval '91 days' WHERE comment_id = '1'",
+    )
+    .execute(&mut conn)
+    .unwrap();
+    diesel::sql_query(
+        "UPDATE posted_card SET updated_at = now() - interval '89 days' WHERE comment_id = '2'",
+    )
+    .execute(&mut conn)
+    .unwrap();
+    PostedCard::remember(&mut conn, &key("3", "a:someone"), "1:3", 1).unwrap();
+    assert!(
+        PostedCard::find(&mut conn, &key("1", "19:old@thread.v2"))
+            .unwrap()
+            .is_none()
+    );
+    let recent = PostedCard::find(&mut conn, &key("2", "19:recent@thread.v2")).unwrap();
+    assert_eq!(recent.unwrap().activity_id, "1:2");
+    // remembering again moves a card to its new activity and keeps it another 90 days
+    PostedCard::remember(&mut conn, &key("2", "19:recent@thread.v2"), "1:4", 2).unwrap();
+    let moved = PostedCard::find(&mut conn, &key("2", "19:recent@thread.v2"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (moved.activity_id.as_str(), moved.last_event_ms),
+        ("1:4", 2)
+    );
+    assert!(moved.updated_at > chrono::Utc::now() - chrono::Duration::minutes(1));
+}
