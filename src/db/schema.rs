@@ -340,3 +340,11 @@ diesel::table! {
         created_at -> Timestamptz,
     }
 }
+
+diesel::table! {
+    activity_bucket (bucket_start, counter) {
+        bucket_start -> Timestamptz,
+        counter -> Text,
+        value -> Int8,
+    }
+}

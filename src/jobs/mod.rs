@@ -1,5 +1,6 @@
 //! Background work: the outbox runner and its lease reaper.
 
+pub mod activity;
 pub mod doctor;
 pub mod fanout;
 pub mod notify;
