@@ -19,7 +19,10 @@ pub async fn flush(state: &AppState) {
         .iter()
         .map(|(hour, what, n)| (*hour, what.as_str(), *n))
         .collect();
-    let written = db::run(&state.pool, move |conn| Ok(ActivityBucket::add(conn, &rows)?)).await;
+    let written = db::run(&state.pool, move |conn| {
+        Ok(ActivityBucket::add(conn, &rows)?)
+    })
+    .await;
     if let Err(e) = written {
         tracing::warn!(error = %e, "cannot store dashboard activity counts; keeping them for the next try");
         state.metrics.restore_activity(pending);
@@ -30,7 +33,11 @@ pub async fn flush(state: &AppState) {
 pub async fn prune(state: &AppState) {
     let days = i64::from(state.settings.metrics.activity_retention_days);
     let before = chrono::Utc::now() - chrono::Duration::days(days);
-    match db::run(&state.pool, move |conn| Ok(ActivityBucket::prune(conn, before)?)).await {
+    match db::run(&state.pool, move |conn| {
+        Ok(ActivityBucket::prune(conn, before)?)
+    })
+    .await
+    {
         Ok(n) if n > 0 => tracing::info!(activity.pruned = n, "old dashboard activity removed"),
         Ok(_) => {}
         Err(e) => tracing::warn!(error = %e, "cannot prune dashboard activity"),

@@ -295,7 +295,9 @@ impl Metrics {
     /// A Jira webhook was answered: `accepted`, `ignored` (not an event we act on) or
     /// `refused` (unknown instance, bad token or body).
     pub fn webhook(&self, outcome: &'static str) {
-        self.webhooks.get_or_create(&OutcomeLabels { outcome }).inc();
+        self.webhooks
+            .get_or_create(&OutcomeLabels { outcome })
+            .inc();
         if outcome != "refused" {
             self.activity(Activity::WebhookReceived);
         }
@@ -316,7 +318,9 @@ impl Metrics {
                 ("in_flight", q.in_flight),
                 ("dead", q.dead),
             ] {
-                self.outbox_items.get_or_create(&StateLabels { state }).set(n);
+                self.outbox_items
+                    .get_or_create(&StateLabels { state })
+                    .set(n);
             }
             self.outbox_oldest.set(q.oldest_pending_secs);
         }

@@ -92,8 +92,7 @@ fn allowed_during_setup(path: &str) -> bool {
     matches!(
         path,
         "/setup" | "/healthz" | "/readyz" | "/metrics" | "/static/app.css"
-    )
-        || path.starts_with("/api/")
+    ) || path.starts_with("/api/")
         || path.starts_with("/webhooks/")
 }
 
@@ -141,8 +140,7 @@ pub async fn csrf_cookie(
     if matches!(
         req.path(),
         "/healthz" | "/readyz" | "/metrics" | "/static/app.css"
-    )
-        || req.path().starts_with("/api/")
+    ) || req.path().starts_with("/api/")
         || req.path().starts_with("/webhooks/")
     {
         return next

@@ -39,7 +39,10 @@ impl ActivityBucket {
             .values(rows)
             .on_conflict((activity_bucket::bucket_start, activity_bucket::counter))
             .do_update()
-            .set(activity_bucket::value.eq(activity_bucket::value + excluded(activity_bucket::value)))
+            .set(
+                activity_bucket::value
+                    .eq(activity_bucket::value + excluded(activity_bucket::value)),
+            )
             .execute(conn)
     }
 

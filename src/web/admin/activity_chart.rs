@@ -93,7 +93,10 @@ pub async fn last_day(state: &AppState) -> Result<Vec<Chart>, db::DbError> {
     crate::jobs::activity::flush(state).await;
     let now = Utc::now();
     let from = hour_of(now) - Duration::hours(HOURS - 1);
-    let buckets = db::run(&state.pool, move |conn| Ok(ActivityBucket::since(conn, from)?)).await?;
+    let buckets = db::run(&state.pool, move |conn| {
+        Ok(ActivityBucket::since(conn, from)?)
+    })
+    .await?;
     Ok(charts(&buckets, now))
 }
 
@@ -119,7 +122,11 @@ mod tests {
             now,
         );
         let delivered = &charts[0];
-        assert_eq!((delivered.total, delivered.peak), (5, 4), "older than 24 h is left out");
+        assert_eq!(
+            (delivered.total, delivered.peak),
+            (5, 4),
+            "older than 24 h is left out"
+        );
         assert_eq!(delivered.bars.len(), 24);
         assert_eq!(delivered.bars[23].height, HEIGHT - 2);
         assert_eq!(delivered.bars[20].height, (HEIGHT - 2) / 4);
