@@ -66,7 +66,9 @@ pub fn run(command: Command, settings: &Settings, out: &mut dyn Write) -> anyhow
         Command::CheckConfig => check_config(settings, out),
         Command::Migrate => {
             let mut conn = connect(settings)?;
-            let n = db::migrate(&mut conn)?;
+            let n = db::migrate_reporting(&mut conn, |name| {
+                let _ = writeln!(std::io::stderr(), "applying migration {name}");
+            })?;
             writeln!(
                 out,
                 "applied {n} migration(s); schema version {}",
@@ -150,9 +152,17 @@ fn rotate_key(settings: &Settings, retire_old: bool, out: &mut dyn Write) -> any
     let actor = Actor::Cli("rotate-key".into());
     let mut audits = Vec::new();
     let result = conn.transaction(|conn| {
-        let report = secret::reencrypt_all(conn, &vault, &mut audits, |col, done, total| {
-            if done == total || done % 500 == 0 {
-                let _ = writeln!(std::io::stderr(), "  {col}: {done}/{total}");
+        // progress goes to stderr (stdout keeps the result): about every 5 %, and the last one
+        let total = secret::count_all(conn)?;
+        let step = (total / 20).max(1);
+        let mut done = 0;
+        let report = secret::reencrypt_all(conn, &vault, &mut audits, |col, _, _| {
+            done += 1;
+            if done % step == 0 || done == total {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "re-encrypting: {done} of {total} secrets ({col})"
+                );
             }
         })
         .map_err(|e| anyhow::anyhow!("{e}"))?;

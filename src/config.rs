@@ -53,6 +53,8 @@ pub struct Settings {
     pub jira: JiraSettings,
     #[serde(default)]
     pub outbox: OutboxSettings,
+    #[serde(default)]
+    pub metrics: MetricsSettings,
 }
 
 /// `[outbox]`: the delivery queue.
@@ -270,6 +272,51 @@ impl Default for LogSettings {
     }
 }
 
+/// `[metrics]`: `/metrics` and the dashboard's activity charts.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsSettings {
+    /// A file holding a bearer token; when set, `/metrics` answers only requests with
+    /// `Authorization: Bearer <token>`. Empty: open, like `/healthz` (internal listener only).
+    pub token_file: String,
+    /// How often this process adds its activity counts to the database (dashboard charts).
+    pub activity_flush_secs: u64,
+    /// Hourly activity counts older than this are deleted.
+    pub activity_retention_days: u32,
+}
+
+impl Default for MetricsSettings {
+    fn default() -> Self {
+        Self {
+            token_file: String::new(),
+            activity_flush_secs: 15,
+            activity_retention_days: 7,
+        }
+    }
+}
+
+impl MetricsSettings {
+    /// The token of `token_file`, if set: read, trimmed, never empty.
+    pub fn token(&self) -> Result<Option<SecretString>, ConfigError> {
+        const KEY: &str = "metrics.token_file";
+        if self.token_file.is_empty() {
+            return Ok(None);
+        }
+        let raw = zeroize::Zeroizing::new(
+            std::fs::read_to_string(&self.token_file)
+                .map_err(|e| ConfigError::new(KEY, format!("cannot read it: {e}")))?,
+        );
+        let token = raw.trim();
+        if token.len() < 16 {
+            return Err(ConfigError::new(
+                KEY,
+                "the token must be at least 16 characters",
+            ));
+        }
+        Ok(Some(SecretString::from(token.to_owned())))
+    }
+}
+
 /// `[admin]`: admin sessions and login throttling.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -480,6 +527,19 @@ impl Settings {
             return Err(ConfigError::new(
                 "outbound.timeout_secs",
                 "timeouts must be at least 1 second",
+            ));
+        }
+        self.metrics.token()?;
+        if !(1..=3600).contains(&self.metrics.activity_flush_secs) {
+            return Err(ConfigError::new(
+                "metrics.activity_flush_secs",
+                "must be between 1 and 3600 seconds",
+            ));
+        }
+        if !(1..=366).contains(&self.metrics.activity_retention_days) {
+            return Err(ConfigError::new(
+                "metrics.activity_retention_days",
+                "must be between 1 and 366 days",
             ));
         }
         if !(5..=3600).contains(&self.outbox.lease_secs) {

@@ -78,6 +78,9 @@ impl Application {
         let internal_addr = internal_listener.local_addr()?;
         let internal_url = settings.internal_base_url(display_addr(internal_addr));
         let internal_tls = !settings.listen.internal_tls_cert_file.is_empty();
+        let metrics = Arc::new(crate::telemetry::metrics::Metrics::new(
+            settings.metrics.token()?,
+        ));
         let state = AppState {
             pool,
             settings: settings.clone(),
@@ -87,9 +90,11 @@ impl Application {
             setup_done: Arc::new(AtomicBool::new(setup.is_none())),
             started_at: Instant::now(),
             secret_cache: Default::default(),
-            http: OutboundHttp::from_settings(&settings.outbound, RetryPolicy::default())?,
+            http: OutboundHttp::from_settings(&settings.outbound, RetryPolicy::default())?
+                .with_metrics(metrics.clone()),
             microsoft: Default::default(),
             refresh_locks: Default::default(),
+            metrics,
         };
 
         let setup_url = setup.map(|(token, fresh)| {
@@ -136,6 +141,7 @@ impl Application {
                 .wrap(security_headers(internal_tls))
                 .wrap(from_fn(portal_framing))
                 .wrap(from_fn(request_log))
+                .wrap(from_fn(crate::web::metrics::http_metrics))
                 .configure(crate::web::internal_routes)
                 .default_service(web::to(not_found))
         })
@@ -164,6 +170,7 @@ impl Application {
                         .app_data(web::PayloadConfig::new(256 * 1024))
                         .wrap(security_headers(public_tls))
                         .wrap(from_fn(request_log))
+                        .wrap(from_fn(crate::web::metrics::http_metrics))
                         .configure(crate::web::public_routes)
                         .default_service(web::to(not_found))
                 })
@@ -196,8 +203,10 @@ impl Application {
                 max_attempts: settings.outbox.max_attempts,
                 ..Default::default()
             },
-        );
+        )
+        .with_metrics(state.metrics.clone());
         actix_web::rt::spawn(runner.run_forever());
+        actix_web::rt::spawn(crate::jobs::activity::flush_forever(state.clone()));
         tracing::info!(listen.internal = %internal_addr, listen.public = ?public_addr, "listening");
         Ok(Application {
             internal_addr,
@@ -253,6 +262,7 @@ impl Application {
         }
         let result = self.internal.await;
         sd_notify("STOPPING=1");
+        crate::jobs::activity::flush(&self.state).await;
         if let Some(p) = public {
             p.await.map_err(std::io::Error::other)??;
         }

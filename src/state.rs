@@ -36,6 +36,8 @@ pub struct AppState {
     /// One lock per token row: refreshes of one user's token never run concurrently here (a
     /// database lease covers other daemons).
     pub refresh_locks: Arc<Mutex<HashMap<Uuid, Arc<tokio::sync::Mutex<()>>>>>,
+    /// This process's metrics (`/metrics`) and unflushed dashboard activity counts.
+    pub metrics: Arc<crate::telemetry::metrics::Metrics>,
 }
 
 /// The built Microsoft clients, the fingerprint of the registration they were built from, and

@@ -1,6 +1,8 @@
 //! Logging: structured key=value lines (or JSON) on stdout, fit for journald (no ANSI colours and
 //! no timestamps when the journal adds its own). Never log secrets, tokens or message bodies.
 
+pub mod metrics;
+
 use tracing_subscriber::EnvFilter;
 
 /// Installs the global subscriber. `level` is a tracing filter; `RUST_LOG` wins when set.

@@ -48,6 +48,7 @@ impl Default for RetryPolicy {
 pub struct OutboundHttp {
     client: Client,
     retry: RetryPolicy,
+    metrics: Option<std::sync::Arc<crate::telemetry::metrics::Metrics>>,
 }
 
 impl OutboundHttp {
@@ -90,7 +91,17 @@ impl OutboundHttp {
                 .build()
                 .map_err(|e| anyhow::anyhow!("cannot build the HTTP client: {e}"))?,
             retry,
+            metrics: None,
         })
+    }
+
+    /// Counts every call (each try of a retried one) in `metrics`, by service and status.
+    pub fn with_metrics(
+        mut self,
+        metrics: std::sync::Arc<crate::telemetry::metrics::Metrics>,
+    ) -> OutboundHttp {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// The underlying client.
@@ -108,10 +119,17 @@ impl OutboundHttp {
         let mut tries = 0;
         loop {
             tries += 1;
-            let res = build(&self.client)
-                .send()
-                .await
-                .map_err(|e| describe(service, e))?;
+            let started = std::time::Instant::now();
+            let sent = build(&self.client).send().await;
+            if let Some(m) = &self.metrics {
+                let status = match &sent {
+                    Ok(r) => Ok(r.status().as_u16()),
+                    Err(e) if e.is_timeout() => Err("timeout"),
+                    Err(_) => Err("error"),
+                };
+                m.outbound(service, status, started.elapsed().as_secs_f64());
+            }
+            let res = sent.map_err(|e| describe(service, e))?;
             if !matches!(
                 res.status(),
                 StatusCode::TOO_MANY_REQUESTS

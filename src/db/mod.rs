@@ -96,13 +96,35 @@ where
     .map_err(|_| DbError::Cancelled)?
 }
 
-/// Applies pending migrations; returns how many ran.
+/// Applies pending migrations, logging each; returns how many ran.
 pub fn migrate(conn: &mut PgConnection) -> anyhow::Result<usize> {
-    // One migrator at a time when several daemons start together.
+    migrate_reporting(conn, |name| {
+        tracing::info!(migration = name, "applying migration");
+    })
+}
+
+/// Applies pending migrations one by one, calling `report` with each name before it runs;
+/// returns how many ran. One migrator at a time when several daemons start together.
+pub fn migrate_reporting(
+    conn: &mut PgConnection,
+    mut report: impl FnMut(&str),
+) -> anyhow::Result<usize> {
     diesel::sql_query("SELECT pg_advisory_lock(7164031)").execute_ext(conn)?;
-    let result = conn.run_pending_migrations(MIGRATIONS).map(|v| v.len());
+    let result = (|| {
+        let pending = conn
+            .pending_migrations(MIGRATIONS)
+            .map_err(|e| anyhow::anyhow!("cannot read migration state: {e}"))?;
+        let n = pending.len();
+        for m in pending {
+            let name = m.name().to_string();
+            report(&name);
+            conn.run_migration(&*m)
+                .map_err(|e| anyhow::anyhow!("migration {name} failed: {e}"))?;
+        }
+        Ok(n)
+    })();
     diesel::sql_query("SELECT pg_advisory_unlock(7164031)").execute_ext(conn)?;
-    result.map_err(|e| anyhow::anyhow!("migration failed: {e}"))
+    result
 }
 
 /// Takes a session-level advisory lock if it is free; returns whether it was taken.

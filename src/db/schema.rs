@@ -356,3 +356,11 @@ diesel::table! {
 
 diesel::joinable!(posted_card -> jira_instance (jira_instance_id));
 diesel::allow_tables_to_appear_in_same_query!(posted_card, jira_instance);
+
+diesel::table! {
+    activity_bucket (bucket_start, counter) {
+        bucket_start -> Timestamptz,
+        counter -> Text,
+        value -> Int8,
+    }
+}

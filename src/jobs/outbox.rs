@@ -64,6 +64,7 @@ pub struct OutboxRunner {
     deliverers: Arc<Vec<Arc<dyn Deliverer>>>,
     owner: String,
     config: RunnerConfig,
+    metrics: Option<Arc<crate::telemetry::metrics::Metrics>>,
 }
 
 impl OutboxRunner {
@@ -79,6 +80,19 @@ impl OutboxRunner {
             deliverers: Arc::new(deliverers),
             owner,
             config,
+            metrics: None,
+        }
+    }
+
+    /// Counts every delivery outcome (done, retry, dead) by kind in `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<crate::telemetry::metrics::Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    fn count(&self, kind: &str, outcome: &'static str) {
+        if let Some(m) = &self.metrics {
+            m.delivery(kind, outcome);
         }
     }
 
@@ -126,6 +140,16 @@ impl OutboxRunner {
             return Ok(());
         };
         let outcome = d.deliver(&item).await;
+        self.count(
+            &item.kind,
+            match &outcome {
+                Ok(()) => "done",
+                Err(DeliveryError::Retry { .. }) if item.attempts < self.config.max_attempts => {
+                    "retry"
+                }
+                Err(_) => "dead",
+            },
+        );
         let (owner, id, attempts, max) = (
             self.owner.clone(),
             item.id,

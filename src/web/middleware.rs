@@ -89,8 +89,10 @@ pub async fn request_log(
 
 /// Machine endpoints authenticate themselves and need no admin; they pass the setup gate.
 fn allowed_during_setup(path: &str) -> bool {
-    matches!(path, "/setup" | "/healthz" | "/readyz" | "/static/app.css")
-        || path.starts_with("/api/")
+    matches!(
+        path,
+        "/setup" | "/healthz" | "/readyz" | "/metrics" | "/static/app.css"
+    ) || path.starts_with("/api/")
         || path.starts_with("/webhooks/")
 }
 
@@ -135,8 +137,10 @@ pub async fn csrf_cookie(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     // machine endpoints carry no forms
-    if matches!(req.path(), "/healthz" | "/readyz" | "/static/app.css")
-        || req.path().starts_with("/api/")
+    if matches!(
+        req.path(),
+        "/healthz" | "/readyz" | "/metrics" | "/static/app.css"
+    ) || req.path().starts_with("/api/")
         || req.path().starts_with("/webhooks/")
     {
         return next

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod bot;
 pub mod connections;
 pub mod health;
+pub mod metrics;
 pub mod middleware;
 pub mod secrets;
 pub mod session;
@@ -19,6 +20,7 @@ use actix_web::web;
 pub fn internal_routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
+        .route("/metrics", web::get().to(metrics::metrics))
         .route("/static/app.css", web::get().to(admin::static_css))
         .configure(admin::routes)
         .configure(api::routes)

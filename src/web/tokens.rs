@@ -226,7 +226,16 @@ where
             return Err(e);
         }
     };
-    match refresh(rt).await {
+    let refreshed = refresh(rt).await;
+    state.metrics.token_refresh(
+        &row.kind,
+        match &refreshed {
+            Ok(_) => "ok",
+            Err(RefreshError::SignIn(_)) => "sign_in_required",
+            Err(RefreshError::Other(_)) => "error",
+        },
+    );
+    match refreshed {
         Ok(t) => {
             let (vault, kind, mapping_id) = (state.vault.clone(), row.kind.clone(), mapping.id);
             let instance = mapping.jira_instance_id;

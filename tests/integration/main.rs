@@ -24,6 +24,7 @@ mod instances;
 mod inventory;
 mod linking;
 mod listeners;
+mod metrics;
 mod notify;
 mod outbound;
 mod outbox;

@@ -1,6 +1,7 @@
 //! One file per table: `X` (read), `NewX` (insert) and inherent functions over `&mut PgConnection`.
 
 pub mod access_token;
+pub mod activity_bucket;
 pub mod admin_session;
 pub mod admin_user;
 pub mod audit;

@@ -288,3 +288,46 @@ mod tests {
         );
     }
 }
+
+/// What `/metrics` reads at every scrape: only undelivered rows (the `status = 'pending'` and
+/// `status = 'dead'` partial indexes), never the delivered history.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueDepth {
+    pub pending: i64,
+    pub in_flight: i64,
+    pub dead: i64,
+    /// Seconds since the oldest pending item was queued; 0 when none is.
+    pub oldest_pending_secs: i64,
+}
+
+impl QueueDepth {
+    /// Reads the figures in one statement.
+    pub fn read(conn: &mut PgConnection) -> QueryResult<QueueDepth> {
+        #[derive(QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            pending: i64,
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            in_flight: i64,
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            dead: i64,
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            oldest: i64,
+        }
+        let r: Row = diesel::sql_query(
+            "SELECT p.pending, p.in_flight, p.oldest, \
+                    (SELECT count(*) FROM outbox WHERE status = 'dead') AS dead \
+             FROM (SELECT count(*) FILTER (WHERE leased_until IS NULL OR leased_until < now()) AS pending, \
+                          count(*) FILTER (WHERE leased_until >= now()) AS in_flight, \
+                          coalesce(extract(epoch FROM now() - min(created_at))::bigint, 0) AS oldest \
+                     FROM outbox WHERE status = 'pending') p",
+        )
+        .get_result(conn)?;
+        Ok(QueueDepth {
+            pending: r.pending,
+            in_flight: r.in_flight,
+            dead: r.dead,
+            oldest_pending_secs: r.oldest.max(0),
+        })
+    }
+}

@@ -345,3 +345,23 @@ pub fn versions_in_use(conn: &mut PgConnection) -> Result<Vec<u32>, DbError> {
     out.dedup();
     Ok(out)
 }
+
+/// How many secrets are stored, over every secret column (the total `rotate-key` reports
+/// progress against).
+pub fn count_all(conn: &mut PgConnection) -> QueryResult<usize> {
+    #[derive(QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let mut total = 0;
+    for col in ALL_SECRET_COLUMNS {
+        let sql = format!(
+            "SELECT count(*) AS n FROM {t} WHERE {c} IS NOT NULL",
+            c = col.column,
+            t = col.table
+        );
+        total += diesel::sql_query(sql).get_result::<N>(conn)?.n as usize;
+    }
+    Ok(total)
+}

@@ -1,4 +1,5 @@
-//! The dashboard: version, database status, schema version, key version, counts per entity.
+//! The dashboard: version, database status, schema version, key version, the last 24 hours of
+//! activity (SVG charts), counts per entity.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -33,6 +34,10 @@ struct DashboardPage {
     uptime: String,
     counts: Vec<CountRow>,
     instances: i64,
+    /// Last 24 hours; `None` when the database did not answer.
+    activity: Option<Vec<super::activity_chart::Chart>>,
+    chart_width: i64,
+    chart_height: i64,
 }
 
 #[derive(Deserialize)]
@@ -103,6 +108,7 @@ pub async fn dashboard_page(
                 .map(|(_, n)| *n)
         })
         .unwrap_or(0);
+    let activity = super::activity_chart::last_day(&state).await.ok();
     let secs = state.started_at.elapsed().as_secs();
     let page = DashboardPage {
         layout: Layout::for_admin(&admin, &csrf, super::notice_text(q.notice.as_deref())),
@@ -118,6 +124,9 @@ pub async fn dashboard_page(
         uptime: format!("{}h {}m {}s", secs / 3600, (secs / 60) % 60, secs % 60),
         counts: count_rows(&counts),
         instances,
+        activity,
+        chart_width: super::activity_chart::WIDTH,
+        chart_height: super::activity_chart::HEIGHT,
     };
     super::html(page.render(), StatusCode::OK)
 }

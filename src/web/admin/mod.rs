@@ -1,5 +1,6 @@
 //! The browser UI: first-run setup, sign-in, dashboard, Jira instances, data inventory, audit.
 
+mod activity_chart;
 mod audit;
 mod dashboard;
 mod data;

@@ -149,8 +149,25 @@ fn fan_out(
     })
 }
 
-/// `POST /webhooks/jira/{public_id}`.
+/// `POST /webhooks/jira/{public_id}`; counted for `/metrics` and the dashboard by outcome.
 pub async fn receive_jira_webhook(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    query: web::Query<TokenQuery>,
+    payload: web::Payload,
+) -> Result<HttpResponse, AppError> {
+    let metrics = state.metrics.clone();
+    let result = receive(state, req, path, query, payload).await;
+    metrics.webhook(match &result {
+        Ok(r) if r.status() == StatusCode::ACCEPTED => "ignored",
+        Ok(_) => "accepted",
+        Err(_) => "refused",
+    });
+    result
+}
+
+async fn receive(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,

@@ -1,0 +1,2 @@
+DROP INDEX outbox_dead_idx;
+DROP TABLE activity_bucket;
