@@ -90,6 +90,9 @@ impl Application {
             http: OutboundHttp::from_settings(&settings.outbound, RetryPolicy::default())?,
             microsoft: Default::default(),
             refresh_locks: Default::default(),
+            bot_rate: Arc::new(crate::clients::bot_rate::BotRateLimiter::new(
+                settings.outbound.bot_rps_per_tenant,
+            )),
         };
 
         let setup_url = setup.map(|(token, fresh)| {

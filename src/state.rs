@@ -36,6 +36,8 @@ pub struct AppState {
     /// One lock per token row: refreshes of one user's token never run concurrently here (a
     /// database lease covers other daemons).
     pub refresh_locks: Arc<Mutex<HashMap<Uuid, Arc<tokio::sync::Mutex<()>>>>>,
+    /// Paces Bot Connector calls per tenant and conversation (`outbound.bot_rps_per_tenant`).
+    pub bot_rate: Arc<crate::clients::bot_rate::BotRateLimiter>,
 }
 
 /// The built Microsoft clients, the fingerprint of the registration they were built from, and

@@ -118,11 +118,14 @@ async fn post_to_conversation(
         .token(&ms.registration.tenant_id, &ms.endpoints.bot_scope)
         .await
         .map_err(|e| retry(format!("no Bot Connector token: {e}")))?;
+    let tenant = pacing_tenant(membership.as_ref(), &ms.registration.tenant_id);
     let mut compact = false;
     loop {
-        match connector
-            .send(&token, &service_url, conversation_id, &build(compact))
-            .await
+        let activity = build(compact);
+        match paced(state, &tenant, conversation_id, || {
+            connector.send(&token, &service_url, conversation_id, &activity)
+        })
+        .await
         {
             Ok(_) => return Ok(()),
             Err(BotError::TooBig) if !compact => compact = true,
@@ -319,17 +322,18 @@ impl PersonalNotifier {
             .token(&ms.registration.tenant_id, &ms.endpoints.bot_scope)
             .await
             .map_err(|e| retry(format!("no Bot Connector token: {e}")))?;
-        let conversation = self
-            .connector
-            .create_personal_conversation(
+        let (tenant, oid) = (tenant.to_string(), oid.to_string());
+        let conversation = paced(&self.state, &tenant, &format!("new-personal:{oid}"), || {
+            self.connector.create_personal_conversation(
                 &token,
                 &url,
                 &ms.registration.bot_app_id,
-                &tenant.to_string(),
-                &oid.to_string(),
+                &tenant,
+                &oid,
             )
-            .await
-            .map_err(bot_failure)?;
+        })
+        .await
+        .map_err(bot_failure)?;
         post_to_conversation(
             &self.state,
             &self.connector,
@@ -354,6 +358,10 @@ fn bot_failure(e: BotError) -> DeliveryError {
         e @ (BotError::Blocked | BotError::Forbidden(_) | BotError::TooBig) => {
             DeliveryError::Permanent(e.to_string())
         }
+        e @ BotError::Paced(wait) => DeliveryError::Retry {
+            error: e.to_string(),
+            retry_after: Some(wait),
+        },
         e => retry(e.to_string()),
     }
 }
@@ -369,4 +377,32 @@ impl Deliverer for PersonalNotifier {
     ) -> Pin<Box<dyn Future<Output = Result<(), DeliveryError>> + Send + 'a>> {
         Box::pin(self.deliver_item(item))
     }
+}
+
+// Pacing of Bot Connector calls (`clients::bot_rate`, PROTOCOLS.md §3.6).
+
+/// The tenant whose budget a call spends: the installation's, else the app registration's.
+fn pacing_tenant(membership: Option<&BotMembership>, registration_tenant: &str) -> String {
+    membership.map_or_else(
+        || registration_tenant.to_ascii_lowercase(),
+        |m| m.tenant_id.to_string(),
+    )
+}
+
+/// Runs one Bot Connector call in its rate-limit slot. A tenant slot is waited for at most half
+/// a lease, so the item is recorded before its lease runs out; waiting holds no connection.
+async fn paced<T, Fut>(
+    state: &AppState,
+    tenant: &str,
+    conversation: &str,
+    call: impl FnOnce() -> Fut,
+) -> Result<T, BotError>
+where
+    Fut: Future<Output = Result<T, BotError>>,
+{
+    let max_wait = std::time::Duration::from_secs(state.settings.outbox.lease_secs / 2);
+    state
+        .bot_rate
+        .paced(tenant, conversation, max_wait, call)
+        .await
 }
