@@ -7,8 +7,8 @@
 //! Teams states its limits as "N per window", several windows at once, so this is a sliding
 //! window log (the times of recent calls), which can promise "never more than N in any window"
 //! exactly; a token bucket (GCRA, e.g. the `governor` crate) with a burst lets up to about 2·N
-//! through in one window, or without a burst forbids the bursts Teams allows. Every window is
-//! widened by [`MARGIN`] because Teams counts arrivals, not departures. Memory is bounded by
+//! through in one window, or without a burst forbids the bursts Teams allows. Every call is
+//! counted from its answer, because Teams counts arrivals (see `Log`). Memory is bounded by
 //! the calls of the last hour.
 //!
 //! Waiting happens in memory, never holding a database connection. A wait that would be long
@@ -24,8 +24,11 @@ use std::time::{Duration, Instant};
 
 use super::botframework::BotError;
 
-/// Added to every window: two calls sent a window apart may arrive closer together.
-pub const MARGIN: Duration = Duration::from_millis(100);
+/// Added to every window, for clock granularity and scheduling.
+pub const MARGIN: Duration = Duration::from_millis(50);
+
+/// How often a caller blocked by calls still in flight looks again.
+const POLL: Duration = Duration::from_millis(20);
 
 /// Teams' per-bot, per-conversation limits for sends and conversation creation.
 pub const CONVERSATION_LIMITS: [Limit; 4] = [
@@ -54,26 +57,56 @@ impl Limit {
         Limit { count, window }
     }
 
-    /// When the next call may go, given the times of earlier calls (oldest first); `None` now.
-    fn free_at(&self, log: &VecDeque<Instant>, now: Instant) -> Option<Instant> {
-        let n = log.len();
-        if n < self.count {
+    /// When the next call may go; `None`: now. A call in flight counts as arriving any moment.
+    fn free_at(&self, log: &Log, now: Instant) -> Option<Instant> {
+        if log.in_flight >= self.count {
+            return Some(now + POLL);
+        }
+        let k = self.count - log.in_flight;
+        let n = log.done.len();
+        if n < k {
             return None;
         }
-        let free = log[n - self.count] + self.window + MARGIN;
+        let free = log.done[n - k] + self.window + MARGIN;
         (free > now).then_some(free)
+    }
+}
+
+/// Recent calls of one tenant or conversation. A call counts from when its answer came back:
+/// Teams counts arrivals, and an arrival lies between the call's start and its answer, so
+/// spacing answers and starts by a window keeps arrivals a window apart whatever the network
+/// did (a burst of new TLS connections can delay the first calls by hundreds of ms).
+#[derive(Default)]
+struct Log {
+    /// Times of answers, oldest first.
+    done: VecDeque<Instant>,
+    in_flight: usize,
+}
+
+impl Log {
+    fn finish(&mut self, at: Instant, keep: usize, max_age: Duration) {
+        self.in_flight = self.in_flight.saturating_sub(1);
+        let i = self.done.partition_point(|t| *t <= at);
+        self.done.insert(i, at);
+        while self.done.len() > keep || self.done.front().is_some_and(|t| *t + max_age <= at) {
+            self.done.pop_front();
+        }
+    }
+
+    fn idle_since(&self, now: Instant, max_age: Duration) -> bool {
+        self.in_flight == 0 && self.done.back().is_none_or(|t| *t + max_age <= now)
     }
 }
 
 #[derive(Default)]
 struct Conversation {
-    log: VecDeque<Instant>,
+    log: Log,
     paused_until: Option<Instant>,
 }
 
 #[derive(Default)]
 struct Logs {
-    tenants: HashMap<String, VecDeque<Instant>>,
+    tenants: HashMap<String, Log>,
     conversations: HashMap<String, Conversation>,
     taken: u64,
 }
@@ -81,9 +114,9 @@ struct Logs {
 /// Why a call may not go now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Wait {
-    /// The conversation's own limit or pause: free at this instant.
+    /// The conversation's own limit or pause: look again at this instant.
     Conversation(Instant),
-    /// The tenant's limit: free at this instant.
+    /// The tenant's limit: look again at this instant.
     Tenant(Instant),
 }
 
@@ -92,6 +125,23 @@ pub struct BotRateLimiter {
     tenant: Limit,
     logs: Mutex<Logs>,
 }
+
+/// A call's place in the limits, taken by [`BotRateLimiter::acquire`]; dropping it records the
+/// call as answered (also when the call failed or was cancelled).
+pub struct Slot<'a> {
+    limiter: &'a BotRateLimiter,
+    tenant: String,
+    conversation: String,
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        self.limiter
+            .finish(&self.tenant, &self.conversation, Instant::now());
+    }
+}
+
+const LONGEST: Limit = CONVERSATION_LIMITS[CONVERSATION_LIMITS.len() - 1];
 
 impl BotRateLimiter {
     /// A pacer allowing `per_tenant_per_sec` calls per tenant in any second.
@@ -106,7 +156,8 @@ impl BotRateLimiter {
         self.logs.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Takes a slot for a call at `now`, or says until when to wait.
+    /// Takes a slot for a call starting at `now` (to be closed with
+    /// [`BotRateLimiter::finish`]), or says until when to wait.
     pub fn try_take(&self, tenant: &str, conversation: &str, now: Instant) -> Result<(), Wait> {
         let mut logs = self.logs();
         let conv = logs
@@ -120,37 +171,35 @@ impl BotRateLimiter {
         if let Some(at) = conv_free {
             return Err(Wait::Conversation(at));
         }
+        conv.log.in_flight += 1;
         let tenant_log = logs.tenants.entry(tenant.to_owned()).or_default();
         if let Some(at) = self.tenant.free_at(tenant_log, now) {
+            if let Some(c) = logs.conversations.get_mut(conversation) {
+                c.log.in_flight -= 1;
+            }
             return Err(Wait::Tenant(at));
         }
-        tenant_log.push_back(now);
-        while tenant_log.len() > self.tenant.count {
-            tenant_log.pop_front();
-        }
-        let longest = CONVERSATION_LIMITS[CONVERSATION_LIMITS.len() - 1];
-        if let Some(conv) = logs.conversations.get_mut(conversation) {
-            conv.log.push_back(now);
-            while conv.log.len() > longest.count
-                || conv
-                    .log
-                    .front()
-                    .is_some_and(|t| *t + longest.window + MARGIN <= now)
-            {
-                conv.log.pop_front();
-            }
-        }
+        tenant_log.in_flight += 1;
         logs.taken += 1;
         if logs.taken.is_multiple_of(1024) {
             // forget conversations quiet for longer than the longest window
+            let max_age = LONGEST.window + MARGIN;
             logs.conversations.retain(|_, c| {
-                c.paused_until.is_some_and(|p| p > now)
-                    || c.log
-                        .back()
-                        .is_some_and(|t| *t + longest.window + MARGIN > now)
+                c.paused_until.is_some_and(|p| p > now) || !c.log.idle_since(now, max_age)
             });
         }
         Ok(())
+    }
+
+    /// Records that a call taken with [`BotRateLimiter::try_take`] was answered at `at`.
+    pub fn finish(&self, tenant: &str, conversation: &str, at: Instant) {
+        let mut logs = self.logs();
+        if let Some(t) = logs.tenants.get_mut(tenant) {
+            t.finish(at, self.tenant.count, self.tenant.window + MARGIN);
+        }
+        if let Some(c) = logs.conversations.get_mut(conversation) {
+            c.log.finish(at, LONGEST.count, LONGEST.window + MARGIN);
+        }
     }
 
     /// Holds a conversation back until `retry_after` from now (Teams answered 429).
@@ -171,12 +220,18 @@ impl BotRateLimiter {
         tenant: &str,
         conversation: &str,
         max_tenant_wait: Duration,
-    ) -> Result<(), Duration> {
+    ) -> Result<Slot<'_>, Duration> {
         let started = Instant::now();
         loop {
             let now = Instant::now();
             let at = match self.try_take(tenant, conversation, now) {
-                Ok(()) => return Ok(()),
+                Ok(()) => {
+                    return Ok(Slot {
+                        limiter: self,
+                        tenant: tenant.to_owned(),
+                        conversation: conversation.to_owned(),
+                    });
+                }
                 Err(Wait::Conversation(at)) if at - now > CONVERSATION_INLINE_WAIT => {
                     return Err(at - now);
                 }
@@ -202,10 +257,12 @@ impl BotRateLimiter {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, BotError>>,
     {
-        self.acquire(tenant, conversation, max_tenant_wait)
+        let slot = self
+            .acquire(tenant, conversation, max_tenant_wait)
             .await
             .map_err(BotError::Paced)?;
         let res = call().await;
+        drop(slot);
         if let Err(BotError::Transient {
             status: 429,
             retry_after,
@@ -244,6 +301,7 @@ mod tests {
         while now < start + Duration::from_secs(secs) {
             match l.try_take(tenant, convs[i % convs.len()], now) {
                 Ok(()) => {
+                    l.finish(tenant, convs[i % convs.len()], now);
                     out.push(now);
                     i += 1;
                 }
@@ -286,9 +344,27 @@ mod tests {
             Err(Wait::Conversation(now + Duration::from_secs(5)))
         );
         assert!(l.try_take("t1", "19:cold", now).is_ok());
+        l.finish("t1", "19:cold", now);
         assert!(
             l.try_take("t1", "19:hot", now + Duration::from_secs(5))
                 .is_ok()
+        );
+    }
+
+    #[test]
+    fn a_call_counts_from_its_answer_and_calls_in_flight_count_too() {
+        let l = BotRateLimiter::new(2);
+        let t0 = Instant::now();
+        assert!(l.try_take("t1", "19:a", t0).is_ok());
+        assert!(l.try_take("t1", "19:b", t0).is_ok());
+        // both in flight: the third waits for an answer
+        assert!(matches!(l.try_take("t1", "19:c", t0), Err(Wait::Tenant(_))));
+        let answered = t0 + Duration::from_millis(400);
+        l.finish("t1", "19:a", answered);
+        l.finish("t1", "19:b", answered);
+        assert_eq!(
+            l.try_take("t1", "19:c", answered),
+            Err(Wait::Tenant(answered + Duration::from_secs(1) + MARGIN))
         );
     }
 
@@ -297,10 +373,9 @@ mod tests {
         let l = BotRateLimiter::new(50);
         l.pause("19:hot", Duration::from_secs(60), Instant::now());
         let t = Instant::now();
-        let wait = l
-            .acquire("t1", "19:hot", Duration::from_secs(30))
-            .await
-            .unwrap_err();
+        let Err(wait) = l.acquire("t1", "19:hot", Duration::from_secs(30)).await else {
+            panic!("a paused conversation got a slot");
+        };
         assert!(wait > Duration::from_secs(55), "{wait:?}");
         assert!(t.elapsed() < Duration::from_millis(100));
     }

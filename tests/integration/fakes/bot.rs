@@ -3,7 +3,8 @@
 //! (audience `https://api.botframework.com`, else 401), conversation ids percent-decoded once,
 //! `X-Correlating-OperationId` on every answer, and scriptable failures (403
 //! `MessageWritesBlocked` with its string-encoded JSON body, 403 not installed, 413, 429 with
-//! `Retry-After`, 412/502/504) and an artificial delay.
+//! `Retry-After`, 412/502/504), a 429 storm (every send in a time window, or a share of sends,
+//! answered 429 with `Retry-After`, each one recorded) and an artificial delay.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -27,6 +28,18 @@ pub enum Scripted {
     TooBig,
     Throttled(u64),
     Status(u16),
+}
+
+/// A 429 storm: sends in the window (from the first send after it was set) or every
+/// `every`-th send (at most `left` more times) are throttled.
+#[derive(Debug, Clone)]
+struct Storm {
+    window: std::time::Duration,
+    started: Option<Instant>,
+    every: u64,
+    seen: u64,
+    left: u64,
+    retry_after_secs: u64,
 }
 
 /// One signing key: its id, private key (PEM), whether the JWKS lists it, and its endorsements.
@@ -120,6 +133,9 @@ pub struct Bot {
     pub delay_ms: AtomicU64,
     /// Bodies of accepted `POST /v3/conversations` (proactive 1:1 conversations).
     pub created: Mutex<Vec<Value>>,
+    storm: Mutex<Option<Storm>>,
+    /// Every 429 answered: when, conversation, the `Retry-After` given.
+    pub throttled: Mutex<Vec<(Instant, String, std::time::Duration)>>,
 }
 
 impl Bot {
@@ -136,6 +152,47 @@ impl Bot {
     /// Queues answers for the next sends, in order.
     pub fn script(&self, answers: &[Scripted]) {
         self.script.lock().unwrap().extend(answers.iter().cloned());
+    }
+
+    /// Throttles every send for `window` from the next one on, with `Retry-After`.
+    pub fn storm_for(&self, window: std::time::Duration, retry_after_secs: u64) {
+        *self.storm.lock().unwrap() = Some(Storm {
+            window,
+            started: None,
+            every: 0,
+            seen: 0,
+            left: u64::MAX,
+            retry_after_secs,
+        });
+    }
+
+    /// Throttles every `every`-th send from now on, `times` times, with `Retry-After`.
+    pub fn storm_every(&self, every: u64, times: u64, retry_after_secs: u64) {
+        *self.storm.lock().unwrap() = Some(Storm {
+            window: std::time::Duration::ZERO,
+            started: None,
+            every: every.max(1),
+            seen: 0,
+            left: times,
+            retry_after_secs,
+        });
+    }
+
+    /// Whether this send falls in the storm; its `Retry-After` when it does.
+    fn storm_hits(&self, now: Instant) -> Option<u64> {
+        let mut storm = self.storm.lock().unwrap();
+        let s = storm.as_mut()?;
+        s.seen += 1;
+        let hit = if s.every > 0 {
+            s.seen % s.every == 0
+        } else {
+            now < *s.started.get_or_insert(now) + s.window
+        };
+        if !hit || s.left == 0 {
+            return None;
+        }
+        s.left -= 1;
+        Some(s.retry_after_secs)
     }
 
     /// Activities received for one conversation.
@@ -190,6 +247,7 @@ async fn send(
         return error(400, "BadArgument", "Activity type is required.");
     }
     let scripted = fake.script.lock().unwrap().pop_front();
+    let scripted = scripted.or_else(|| fake.storm_hits(Instant::now()).map(Scripted::Throttled));
     match scripted {
         Some(Scripted::Blocked) => {
             return HttpResponse::Forbidden().json(json!({
@@ -208,6 +266,11 @@ async fn send(
             return error(413, "MessageSizeTooBig", "Message size too large.");
         }
         Some(Scripted::Throttled(secs)) => {
+            fake.throttled.lock().unwrap().push((
+                Instant::now(),
+                conversation,
+                std::time::Duration::from_secs(secs),
+            ));
             return HttpResponse::TooManyRequests()
                 .insert_header(("Retry-After", secs.to_string()))
                 .json(json!({"error": {"code": "Throttled", "message": "Too many requests."}}));
@@ -292,6 +355,8 @@ pub fn start_tls(
         script: Mutex::default(),
         delay_ms: AtomicU64::new(0),
         created: Mutex::default(),
+        storm: Mutex::default(),
+        throttled: Mutex::default(),
     });
     let f = fake.clone();
     let server = HttpServer::new(move || {
