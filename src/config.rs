@@ -238,6 +238,8 @@ pub struct OutboundSettings {
     pub timeout_secs: u64,
     /// Calls to Microsoft in flight at once per tenant (Graph throttles per app and tenant).
     pub max_concurrent_per_tenant: usize,
+    /// Bot Connector calls per second per tenant (Teams allows an app 50; PROTOCOLS.md §3.6).
+    pub bot_rps_per_tenant: u32,
 }
 
 impl Default for OutboundSettings {
@@ -249,6 +251,7 @@ impl Default for OutboundSettings {
             connect_timeout_secs: 5,
             timeout_secs: 30,
             max_concurrent_per_tenant: 16,
+            bot_rps_per_tenant: 50,
         }
     }
 }
@@ -560,6 +563,12 @@ impl Settings {
                 "must be between 1 and 256",
             ));
         }
+        if !(1..=50).contains(&self.outbound.bot_rps_per_tenant) {
+            return Err(ConfigError::new(
+                "outbound.bot_rps_per_tenant",
+                "must be between 1 and 50 (Teams allows a bot 50 sends per second per tenant)",
+            ));
+        }
         if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
             return Err(ConfigError::new(
                 "log.level",
@@ -792,5 +801,18 @@ mod tests {
         let s = Settings::load_from(None, env(&[("JTB__MICROSOFT__CLOUD", "mars")])).unwrap();
         let err = s.validate().unwrap_err();
         assert_eq!(err.key, "microsoft.cloud");
+    }
+
+    #[test]
+    fn a_bot_rate_beyond_what_teams_allows_is_refused_with_its_key() {
+        for bad in ["0", "51", "5000"] {
+            let s = Settings::load_from(None, env(&[("JTB__OUTBOUND__BOT_RPS_PER_TENANT", bad)]))
+                .unwrap();
+            assert_eq!(s.validate().unwrap_err().key, "outbound.bot_rps_per_tenant");
+        }
+        let s =
+            Settings::load_from(None, env(&[("JTB__OUTBOUND__BOT_RPS_PER_TENANT", "20")])).unwrap();
+        s.validate().unwrap();
+        assert_eq!(s.outbound.bot_rps_per_tenant, 20);
     }
 }

@@ -95,6 +95,9 @@ impl Application {
             microsoft: Default::default(),
             refresh_locks: Default::default(),
             metrics,
+            bot_rate: Arc::new(crate::clients::bot_rate::BotRateLimiter::new(
+                settings.outbound.bot_rps_per_tenant,
+            )),
         };
 
         let setup_url = setup.map(|(token, fresh)| {

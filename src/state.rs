@@ -38,6 +38,8 @@ pub struct AppState {
     pub refresh_locks: Arc<Mutex<HashMap<Uuid, Arc<tokio::sync::Mutex<()>>>>>,
     /// This process's metrics (`/metrics`) and unflushed dashboard activity counts.
     pub metrics: Arc<crate::telemetry::metrics::Metrics>,
+    /// Paces Bot Connector calls per tenant and conversation (`outbound.bot_rps_per_tenant`).
+    pub bot_rate: Arc<crate::clients::bot_rate::BotRateLimiter>,
 }
 
 /// The built Microsoft clients, the fingerprint of the registration they were built from, and

@@ -30,6 +30,9 @@ pub enum BotError {
     },
     #[error("the Bot Connector answered HTTP {0}")]
     Status(u16),
+    /// Held back by the daemon's own pacing (`clients::bot_rate`): try again after this long.
+    #[error("held back by the bot's rate limit for {0:?}")]
+    Paced(Duration),
     #[error(transparent)]
     Outbound(#[from] OutboundError),
 }
@@ -54,9 +57,13 @@ pub struct BotConnector {
 }
 
 impl BotConnector {
-    /// A connector client over the shared outbound stack.
+    /// A connector client over the shared outbound stack. Throttled answers come straight
+    /// back (no in-call retry): the outbox reschedules them after `Retry-After`, and every new
+    /// try passes the rate limiter again (`clients::bot_rate`).
     pub fn new(http: OutboundHttp) -> BotConnector {
-        BotConnector { http }
+        BotConnector {
+            http: http.without_retries(),
+        }
     }
 
     /// Posts an activity to a conversation; returns the new activity id.

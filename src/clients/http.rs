@@ -104,6 +104,18 @@ impl OutboundHttp {
         self
     }
 
+    /// The same stack without in-call retries: every answer goes back to the caller.
+    pub fn without_retries(&self) -> OutboundHttp {
+        OutboundHttp {
+            client: self.client.clone(),
+            metrics: self.metrics.clone(),
+            retry: RetryPolicy {
+                max_tries: 1,
+                ..self.retry.clone()
+            },
+        }
+    }
+
     /// The underlying client.
     pub fn client(&self) -> &Client {
         &self.client

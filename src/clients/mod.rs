@@ -1,6 +1,7 @@
 //! Outbound HTTP to Entra ID, Graph, the Bot Connector and Jira. No database access here.
 
 pub mod bot_auth;
+pub mod bot_rate;
 pub mod botframework;
 pub mod entra;
 pub mod entra_signin;

@@ -87,6 +87,8 @@ pub(super) struct Target {
     membership: Option<BotMembership>,
     service_url: ServiceUrl,
     token: SecretString,
+    /// The tenant whose Bot API budget the calls spend.
+    tenant: String,
 }
 
 /// Finds where to reach a conversation: the service URL stored with the bot's membership there
@@ -133,10 +135,12 @@ pub(super) async fn target(
         .token(&ms.registration.tenant_id, &ms.endpoints.bot_scope)
         .await
         .map_err(|e| retry(format!("no Bot Connector token: {e}")))?;
+    let tenant = pacing_tenant(membership.as_ref(), &ms.registration.tenant_id);
     Ok(Target {
         membership,
         service_url,
         token,
+        tenant,
     })
 }
 
@@ -161,28 +165,31 @@ pub(super) async fn write(
     let mut compact = false;
     loop {
         let activity = build(compact);
-        let sent = match how {
-            Write::Post => {
-                connector
-                    .send(
+        let sent = paced(state, &target.tenant, conversation_id, || async {
+            match how {
+                Write::Post => {
+                    connector
+                        .send(
+                            &target.token,
+                            &target.service_url,
+                            conversation_id,
+                            &activity,
+                        )
+                        .await
+                }
+                Write::Replace(id) => connector
+                    .update(
                         &target.token,
                         &target.service_url,
                         conversation_id,
+                        id,
                         &activity,
                     )
                     .await
+                    .map(|()| id.to_owned()),
             }
-            Write::Replace(id) => connector
-                .update(
-                    &target.token,
-                    &target.service_url,
-                    conversation_id,
-                    id,
-                    &activity,
-                )
-                .await
-                .map(|()| id.to_owned()),
-        };
+        })
+        .await;
         match sent {
             Ok(id) => return Ok(id),
             Err(BotError::TooBig) if !compact => compact = true,
@@ -404,17 +411,18 @@ impl PersonalNotifier {
             .token(&ms.registration.tenant_id, &ms.endpoints.bot_scope)
             .await
             .map_err(|e| retry(format!("no Bot Connector token: {e}")))?;
-        let conversation = self
-            .connector
-            .create_personal_conversation(
+        let (tenant, oid) = (tenant.to_string(), oid.to_string());
+        let conversation = paced(&self.state, &tenant, &format!("new-personal:{oid}"), || {
+            self.connector.create_personal_conversation(
                 &token,
                 &url,
                 &ms.registration.bot_app_id,
-                &tenant.to_string(),
-                &oid.to_string(),
+                &tenant,
+                &oid,
             )
-            .await
-            .map_err(bot_failure)?;
+        })
+        .await
+        .map_err(bot_failure)?;
         post_event_card(
             &self.state,
             &self.connector,
@@ -441,6 +449,10 @@ pub(super) fn bot_failure(e: BotError) -> DeliveryError {
         e @ (BotError::Blocked | BotError::Forbidden(_) | BotError::TooBig) => {
             DeliveryError::Permanent(e.to_string())
         }
+        e @ BotError::Paced(wait) => DeliveryError::Retry {
+            error: e.to_string(),
+            retry_after: Some(wait),
+        },
         e => retry(e.to_string()),
     }
 }
@@ -456,4 +468,32 @@ impl Deliverer for PersonalNotifier {
     ) -> Pin<Box<dyn Future<Output = Result<(), DeliveryError>> + Send + 'a>> {
         Box::pin(self.deliver_item(item))
     }
+}
+
+// Pacing of Bot Connector calls (`clients::bot_rate`, PROTOCOLS.md §3.6).
+
+/// The tenant whose budget a call spends: the installation's, else the app registration's.
+fn pacing_tenant(membership: Option<&BotMembership>, registration_tenant: &str) -> String {
+    membership.map_or_else(
+        || registration_tenant.to_ascii_lowercase(),
+        |m| m.tenant_id.to_string(),
+    )
+}
+
+/// Runs one Bot Connector call in its rate-limit slot. A tenant slot is waited for at most half
+/// a lease, so the item is recorded before its lease runs out; waiting holds no connection.
+async fn paced<T, Fut>(
+    state: &AppState,
+    tenant: &str,
+    conversation: &str,
+    call: impl FnOnce() -> Fut,
+) -> Result<T, BotError>
+where
+    Fut: Future<Output = Result<T, BotError>>,
+{
+    let max_wait = std::time::Duration::from_secs(state.settings.outbox.lease_secs / 2);
+    state
+        .bot_rate
+        .paced(tenant, conversation, max_wait, call)
+        .await
 }

@@ -576,3 +576,114 @@ async fn with_several_instances_link_and_unlink_name_one_and_unlink_all_removes_
     assert!(links(&s).is_empty());
     assert!(token_kinds(&s).is_empty());
 }
+
+#[actix_web::test]
+async fn the_link_card_offers_the_browser_and_the_teams_sign_in_pop_up_with_one_url() {
+    let s = setup().await;
+    let url = link_url(&s, ALICE).await;
+    let card = s.bot.received_for(ALICE_CHAT).last().unwrap().clone();
+    let signin = &card["attachments"][1];
+    assert_eq!(
+        signin["contentType"], "application/vnd.microsoft.card.signin",
+        "{card}"
+    );
+    let button = &signin["content"]["buttons"][0];
+    assert_eq!(button["type"], "signin");
+    assert_eq!(button["value"], url.as_str(), "the same one-time URL");
+    // the pop-up opens only hosts in the app's validDomains: the URL is on the internal host
+    let host = url::Url::parse(&url)
+        .unwrap()
+        .host_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        s.w.app.state.internal_url.contains(&host),
+        "{url} is not on the internal URL's host"
+    );
+}
+
+#[actix_web::test]
+async fn in_the_teams_pop_up_the_code_page_hands_the_code_to_teams_by_a_script_not_inline() {
+    let s = setup().await;
+    let url = link_url(&s, ALICE).await;
+    s.w.entra.sign_in_as(ALICE_OID);
+    s.w.jira.sign_in_as(ALICE_KEY);
+    // follow the pop-up's redirects: every page of ours keeps the opener (Teams talks to the
+    // pop-up through window.opener)
+    let b = browser();
+    let mut res = b.get(&url).send().await.unwrap();
+    let mut ours = 0;
+    loop {
+        if res.url().as_str().starts_with(&s.w.app.state.internal_url) {
+            ours += 1;
+            assert_eq!(
+                res.headers()["cross-origin-opener-policy"],
+                "unsafe-none",
+                "{}",
+                res.url()
+            );
+        }
+        if !res.status().is_redirection() {
+            break;
+        }
+        let next = crate::helpers::location(&res);
+        res = b.get(&next).send().await.unwrap();
+    }
+    assert!(ours >= 3, "start, Microsoft callback and code page: {ours}");
+    assert_eq!(res.status(), 200);
+    let csp = res.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("script-src 'self' https://res.cdn.office.net"),
+        "{csp}"
+    );
+    assert!(
+        !csp.contains("unsafe-inline") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    let page = res.text().await.unwrap();
+    let code = code_of(&page);
+    assert!(
+        page.contains(&format!("id=\"teams-signin\" data-code=\"{code}\"")),
+        "{page}"
+    );
+    assert!(page.contains("<script src=\"/static/teams-signin.js\"></script>"));
+    assert!(page.contains(
+        "<script src=\"https://res.cdn.office.net/teams-js/2.23.0/js/MicrosoftTeams.min.js\" integrity=\"sha384-"
+    ));
+    assert_eq!(
+        page.matches("<script").count(),
+        page.matches("<script src=").count(),
+        "no inline script"
+    );
+    // without JavaScript the code is still shown, to be typed back
+    assert_eq!(code.len(), 6);
+
+    let js = s.w.app.get("/static/teams-signin.js").await;
+    assert_eq!(js.status(), 200);
+    assert_eq!(
+        js.headers()["content-type"],
+        "text/javascript; charset=utf-8"
+    );
+    let js = js.text().await.unwrap();
+    assert!(js.contains("authentication.notifySuccess(code)") && js.contains("data-code"));
+
+    // what Teams does with the code: signin/verifyState from Alice's client links
+    let res = post(
+        &s,
+        &activity(
+            &s,
+            ALICE,
+            "invoke",
+            json!({"name": "signin/verifyState", "value": {"state": code}}),
+        ),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        links(&s),
+        vec![(ALICE_KEY.to_owned(), ALICE_OID.parse().unwrap())]
+    );
+}

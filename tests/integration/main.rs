@@ -12,6 +12,7 @@ mod bench;
 mod bot_endpoint;
 mod bot_jira;
 mod bot_signin;
+mod bot_storm;
 mod card_updates;
 mod certificate;
 mod cli_and_config;

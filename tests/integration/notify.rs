@@ -185,7 +185,8 @@ async fn a_throttled_bot_connector_is_retried_after_retry_after_not_before() {
     s.bot
         .script(&[Scripted::Throttled(2), Scripted::Status(502)]);
     send_event(&s, "issue_updated").await;
-    wait_for("the card", 20, || !s.bot.received_for(&s.chat).is_empty()).await;
+    // each failure goes back to the outbox (no in-call retry): ~5 s, then ~10 s
+    wait_for("the card", 30, || !s.bot.received_for(&s.chat).is_empty()).await;
     let attempts = s.bot.attempts.lock().unwrap().clone();
     assert!(attempts.len() >= 3, "{attempts:?}");
     assert!(

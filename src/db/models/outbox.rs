@@ -252,15 +252,19 @@ impl OutboxItem {
 }
 
 /// Backoff before attempt `attempts + 1`: exponential from 5 s, capped at one hour, with ±20 %
-/// jitter; a `retry_after` from the remote side is honoured when longer.
+/// jitter; a `retry_after` from the remote side is honoured when longer, plus up to 20 % so
+/// that many items throttled together (a 429 storm) do not all come back at the same instant.
 pub fn backoff(attempts: i32, retry_after: Option<Duration>, jitter_unit: f64) -> Duration {
+    let jitter_unit = jitter_unit.clamp(0.0, 1.0);
     let base = 5_i64
         .saturating_mul(1_i64 << attempts.clamp(0, 20))
         .min(3600);
-    let jitter = 0.8 + 0.4 * jitter_unit.clamp(0.0, 1.0);
+    let jitter = 0.8 + 0.4 * jitter_unit;
     let computed = Duration::milliseconds((base as f64 * 1000.0 * jitter) as i64);
     match retry_after {
-        Some(r) if r > computed => r,
+        Some(r) if r > computed => {
+            r + Duration::milliseconds((r.num_milliseconds() as f64 * 0.2 * jitter_unit) as i64)
+        }
         _ => computed,
     }
 }
@@ -279,8 +283,14 @@ mod tests {
             "jitter spreads retries"
         );
         assert_eq!(
+            backoff(0, Some(Duration::seconds(120)), 0.0),
+            Duration::seconds(120),
+            "never before Retry-After"
+        );
+        assert_eq!(
             backoff(0, Some(Duration::seconds(120)), 0.5),
-            Duration::seconds(120)
+            Duration::seconds(132),
+            "spread a little after it"
         );
         assert_eq!(
             backoff(5, Some(Duration::seconds(1)), 0.5),

@@ -42,7 +42,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/auth/microsoft/callback",
             web::get().to(microsoft_callback),
         )
-        .route("/auth/jira/callback", web::get().to(jira_callback));
+        .route("/auth/jira/callback", web::get().to(jira_callback))
+        .route("/static/teams-signin.js", web::get().to(teams::static_js));
 }
 
 #[derive(Template)]
@@ -406,10 +407,14 @@ pub async fn microsoft_callback(
     }
     let redirect = format!("{}/auth/jira/callback", state.internal_url);
     let to = jira.authorize_url(&redirect, &next.state, &next.challenge());
-    Ok(HttpResponse::SeeOther()
+    let mut res = HttpResponse::SeeOther()
         .insert_header(("Location", to))
         .insert_header(("Cache-Control", "no-store"))
-        .finish())
+        .finish();
+    if flow.jira_user_key.is_none() {
+        teams::keep_opener(&mut res);
+    }
+    Ok(res)
 }
 
 /// `GET /auth/jira/callback`: redeems the Jira code, proves the Jira user, stores the link.

@@ -7,7 +7,9 @@
 //! Teams user the URL was made for, and nothing is linked at the end. The page shows a short
 //! code instead, which that same Teams user must send back (typed into the chat or through
 //! `signin/verifyState`, see `web::bot::signin`) within a few minutes; until then the tokens
-//! wait encrypted, and they are purged with the sign-in when it expires.
+//! wait encrypted, and they are purged with the sign-in when it expires. Opened in Teams'
+//! sign-in pop-up, the code page hands the code to Teams itself (`/static/teams-signin.js`,
+//! TeamsJS `authentication.notifySuccess`), and Teams sends it as `signin/verifyState`.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -117,7 +119,10 @@ pub async fn start(
     let claim =
         move |conn: &mut diesel::PgConnection| Ok(TeamsSignIn::open(conn, &h, until)?.is_some());
     match begin(&state, &csrf, row.jira_instance_id, None, hash, claim).await? {
-        Some(res) => Ok(res),
+        Some(mut res) => {
+            keep_opener(&mut res);
+            Ok(res)
+        }
         None => failed(
             &csrf,
             StatusCode::CONFLICT,
@@ -324,6 +329,11 @@ pub(super) async fn await_code(
         actix_web::http::header::CACHE_CONTROL,
         actix_web::http::header::HeaderValue::from_static("no-store"),
     );
+    res.headers_mut().insert(
+        actix_web::http::header::CONTENT_SECURITY_POLICY,
+        actix_web::http::header::HeaderValue::from_static(CODE_PAGE_CSP),
+    );
+    keep_opener(&mut res);
     Ok(res)
 }
 
@@ -345,4 +355,27 @@ async fn end(
     })
     .await?;
     failed(csrf, status, message)
+}
+
+/// Content Security Policy of the code page: the usual one (no inline script, no framing) plus
+/// its own script and the Teams JavaScript library from Microsoft's CDN (pinned with an
+/// integrity hash in the page).
+pub const CODE_PAGE_CSP: &str = "default-src 'none'; script-src 'self' https://res.cdn.office.net; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// Lets the pages of a Teams-started sign-in keep their opener: Teams' sign-in pop-up reaches
+/// Teams through `window.opener`, which `Cross-Origin-Opener-Policy: same-origin` (the default
+/// header) would cut on the first response from this site.
+pub fn keep_opener(res: &mut HttpResponse) {
+    res.headers_mut().insert(
+        actix_web::http::header::HeaderName::from_static("cross-origin-opener-policy"),
+        actix_web::http::header::HeaderValue::from_static("unsafe-none"),
+    );
+}
+
+/// `GET /static/teams-signin.js`: the code page's script, compiled in.
+pub async fn static_js() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header(("Cache-Control", "public, max-age=3600"))
+        .body(include_str!("../../../templates/static/teams-signin.js"))
 }

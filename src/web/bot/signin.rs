@@ -5,8 +5,10 @@
 //! hashed, ten minutes) bound to the asking Teams user and one Jira instance. The browser side
 //! (`web::auth::teams`) proves the Microsoft user is that Teams user and ends with a six-digit
 //! code; the link is stored only when the same Teams user (same `29:` id) sends the code back,
-//! typed into the chat or as `signin/verifyState`. A wrong code counts against the pending link
-//! (dropped after [`MAX_ATTEMPTS`]); an expired or used code links nothing.
+//! typed into the chat or as `signin/verifyState` (the card's Teams sign-in button opens the URL
+//! in a Teams pop-up, whose last page hands the code to Teams with TeamsJS `notifySuccess`). A
+//! wrong code counts against the pending link (dropped after [`MAX_ATTEMPTS`]); an expired or
+//! used code links nothing.
 
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
@@ -131,6 +133,15 @@ fn link_card(url: &str, instance: &str) -> serde_json::Value {
                     )},
                 ],
                 "actions": [{"type": "Action.OpenUrl", "title": "Link Jira", "url": url}],
+            },
+        }, {
+            // Teams' own sign-in (PROTOCOLS.md §6.4): the same URL in a Teams pop-up (its host,
+            // the internal URL's, is in the app's validDomains); the code page there hands the
+            // code to Teams, which sends it back as `signin/verifyState`
+            "contentType": "application/vnd.microsoft.card.signin",
+            "content": {
+                "text": "Or sign in without leaving Teams:",
+                "buttons": [{"type": "signin", "title": "Sign in here", "value": url}],
             },
         }],
     })

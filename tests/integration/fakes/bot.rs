@@ -4,7 +4,8 @@
 //! (audience `https://api.botframework.com`, else 401), conversation ids percent-decoded once,
 //! `X-Correlating-OperationId` on every answer, and scriptable failures (403
 //! `MessageWritesBlocked` with its string-encoded JSON body, 403 not installed, 413, 429 with
-//! `Retry-After`, 412/502/504) and an artificial delay.
+//! `Retry-After`, 412/502/504), a 429 storm (every send in a time window, or a share of sends,
+//! answered 429 with `Retry-After`, each one recorded) and an artificial delay.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
@@ -28,6 +29,18 @@ pub enum Scripted {
     TooBig,
     Throttled(u64),
     Status(u16),
+}
+
+/// A 429 storm: sends in the window (from the first send after it was set) or every
+/// `every`-th send (at most `left` more times) are throttled.
+#[derive(Debug, Clone)]
+struct Storm {
+    window: std::time::Duration,
+    started: Option<Instant>,
+    every: u64,
+    seen: u64,
+    left: u64,
+    retry_after_secs: u64,
 }
 
 /// One signing key: its id, private key (PEM), whether the JWKS lists it, and its endorsements.
@@ -125,6 +138,9 @@ pub struct Bot {
     activities: Mutex<HashMap<String, HashSet<String>>>,
     /// Every accepted update: conversation id (decoded), activity id, body.
     pub updated: Mutex<Vec<(String, String, Value)>>,
+    storm: Mutex<Option<Storm>>,
+    /// Every 429 answered: when, conversation, the `Retry-After` given.
+    pub throttled: Mutex<Vec<(Instant, String, std::time::Duration)>>,
 }
 
 impl Bot {
@@ -173,6 +189,47 @@ impl Bot {
         }
     }
 
+    /// Throttles every send for `window` from the next one on, with `Retry-After`.
+    pub fn storm_for(&self, window: std::time::Duration, retry_after_secs: u64) {
+        *self.storm.lock().unwrap() = Some(Storm {
+            window,
+            started: None,
+            every: 0,
+            seen: 0,
+            left: u64::MAX,
+            retry_after_secs,
+        });
+    }
+
+    /// Throttles every `every`-th send from now on, `times` times, with `Retry-After`.
+    pub fn storm_every(&self, every: u64, times: u64, retry_after_secs: u64) {
+        *self.storm.lock().unwrap() = Some(Storm {
+            window: std::time::Duration::ZERO,
+            started: None,
+            every: every.max(1),
+            seen: 0,
+            left: times,
+            retry_after_secs,
+        });
+    }
+
+    /// Whether this send falls in the storm; its `Retry-After` when it does.
+    fn storm_hits(&self, now: Instant) -> Option<u64> {
+        let mut storm = self.storm.lock().unwrap();
+        let s = storm.as_mut()?;
+        s.seen += 1;
+        let hit = if s.every > 0 {
+            s.seen % s.every == 0
+        } else {
+            now < *s.started.get_or_insert(now) + s.window
+        };
+        if !hit || s.left == 0 {
+            return None;
+        }
+        s.left -= 1;
+        Some(s.retry_after_secs)
+    }
+
     /// Activities received for one conversation.
     pub fn received_for(&self, conversation: &str) -> Vec<Value> {
         self.received
@@ -211,8 +268,17 @@ fn unauthorized(req: &HttpRequest, fake: &Bot) -> Option<HttpResponse> {
 }
 
 /// The next scripted failure, if one is queued.
-fn scripted_failure(fake: &Bot) -> Option<HttpResponse> {
+/// The next scripted failure, or a 429 of a storm (recorded with its `Retry-After`).
+fn scripted_failure(fake: &Bot, conversation: &str) -> Option<HttpResponse> {
     let scripted = fake.script.lock().unwrap().pop_front();
+    let scripted = scripted.or_else(|| fake.storm_hits(Instant::now()).map(Scripted::Throttled));
+    if let Some(Scripted::Throttled(secs)) = scripted {
+        fake.throttled.lock().unwrap().push((
+            Instant::now(),
+            conversation.to_owned(),
+            std::time::Duration::from_secs(secs),
+        ));
+    }
     Some(match scripted? {
         Scripted::Blocked => HttpResponse::Forbidden().json(json!({
             "errorCode": 209,
@@ -258,7 +324,7 @@ async fn send(
     if body["type"] != "message" {
         return error(400, "BadArgument", "Activity type is required.");
     }
-    if let Some(failure) = scripted_failure(&fake) {
+    if let Some(failure) = scripted_failure(&fake, &conversation) {
         return failure;
     }
     let id = {
@@ -294,7 +360,7 @@ async fn update(
     if body["type"] != "message" {
         return error(400, "BadArgument", "Activity type is required.");
     }
-    if let Some(failure) = scripted_failure(&fake) {
+    if let Some(failure) = scripted_failure(&fake, &conversation) {
         return failure;
     }
     let known = fake
@@ -384,6 +450,8 @@ pub fn start_tls(
         created: Mutex::default(),
         activities: Mutex::default(),
         updated: Mutex::default(),
+        storm: Mutex::default(),
+        throttled: Mutex::default(),
     });
     let f = fake.clone();
     let server = HttpServer::new(move || {
