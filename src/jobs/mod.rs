@@ -1,6 +1,7 @@
-//! Background work: the outbox runner and its lease reaper.
+//! Background work: the outbox runner and its lease reaper, retention pruning.
 
 pub mod doctor;
 pub mod fanout;
 pub mod notify;
 pub mod outbox;
+pub mod retention;
