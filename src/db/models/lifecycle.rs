@@ -349,7 +349,7 @@ fn export_scope(conn: &mut PgConnection, subject: &Subject, s: &Scope) -> QueryR
     let mut notes = serde_json::Map::new();
     for spec in specs() {
         let sql = format!(
-            "SELECT to_jsonb(t) AS row FROM {} t WHERE {}",
+            "SELECT to_jsonb(t) AS row FROM {} t WHERE {} ORDER BY 1",
             spec.table, spec.filter
         );
         let rows: Vec<JsonRow> = bind(sql, s).load(conn)?;
