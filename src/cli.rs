@@ -266,7 +266,8 @@ fn subject(target: &Target) -> anyhow::Result<Subject> {
             public_id: i.trim().to_owned(),
         }),
         _ => Err(LifecycleError::BadArgument(
-            "give exactly one of --user <public_id>:<jira_user_key> or --instance <public_id>".into(),
+            "give exactly one of --user <public_id>:<jira_user_key> or --instance <public_id>"
+                .into(),
         )),
     };
     parsed.map_err(lifecycle_exit)
@@ -274,8 +275,16 @@ fn subject(target: &Target) -> anyhow::Result<Subject> {
 
 fn lifecycle_exit(e: LifecycleError) -> anyhow::Error {
     match e {
-        LifecycleError::NotFound(m) => ExitStatus { code: 1, message: m }.into(),
-        LifecycleError::BadArgument(m) => ExitStatus { code: 2, message: m }.into(),
+        LifecycleError::NotFound(m) => ExitStatus {
+            code: 1,
+            message: m,
+        }
+        .into(),
+        LifecycleError::BadArgument(m) => ExitStatus {
+            code: 2,
+            message: m,
+        }
+        .into(),
         LifecycleError::Db(e) => anyhow::anyhow!("database error: {e}"),
     }
 }

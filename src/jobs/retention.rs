@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use crate::config::RetentionSettings;
-use crate::db::{self, DbPool};
 use crate::db::models::retention;
+use crate::db::{self, DbPool};
 
 /// Time between passes.
 const EVERY: Duration = Duration::from_secs(3600);

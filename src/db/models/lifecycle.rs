@@ -24,7 +24,10 @@ use super::user_mapping::UserMapping;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Subject {
     /// `<public_id>:<jira_user_key>`.
-    User { public_id: String, jira_user_key: String },
+    User {
+        public_id: String,
+        jira_user_key: String,
+    },
     /// A Jira instance by public ID.
     Instance { public_id: String },
 }
@@ -113,55 +116,97 @@ fn specs() -> Vec<TableSpec> {
     };
     vec![
         TableSpec {
-            note: Some("queued deliveries naming the user (personal notifications, events about them, messages to their personal bot chat), any status"),
-            ..t("outbox", "(jira_instance_id = $1 AND ($8 \
+            note: Some(
+                "queued deliveries naming the user (personal notifications, events about them, messages to their personal bot chat), any status",
+            ),
+            ..t(
+                "outbox",
+                "(jira_instance_id = $1 AND ($8 \
                 OR payload -> 'event' -> 'involved' ->> 'actor_key' = ANY($2) \
                 OR payload -> 'event' -> 'involved' ->> 'assignee_key' = ANY($2) \
                 OR payload -> 'event' -> 'involved' ->> 'reporter_key' = ANY($2) \
                 OR payload ->> 'aadObjectId' = ANY(CAST($3 AS text[])))) \
                 OR payload ->> 'conversationId' = ANY($7) \
-                OR dedupe_key = ANY(ARRAY(SELECT 'welcome:' || s FROM unnest($6) s))")
+                OR dedupe_key = ANY(ARRAY(SELECT 'welcome:' || s FROM unnest($6) s))",
+            )
         },
         TableSpec {
-            note: Some("instance-independent (keyed by Teams user id); erased only when no other instance links this Microsoft user"),
+            note: Some(
+                "instance-independent (keyed by Teams user id); erased only when no other instance links this Microsoft user",
+            ),
             ..t("bot_action", "teams_user_id = ANY($6)")
         },
         TableSpec {
-            note: Some("instance-independent (matched by aadObjectId in settings); erased only when no other instance links this Microsoft user"),
+            note: Some(
+                "instance-independent (matched by aadObjectId in settings); erased only when no other instance links this Microsoft user",
+            ),
             ..t("teams_user_setting", "teams_user_id = ANY($6)")
         },
         TableSpec {
-            note: Some("instance-independent: only the user's personal bot installation (their 1:1 chat); erased only when no other instance links this Microsoft user"),
+            note: Some(
+                "instance-independent: only the user's personal bot installation (their 1:1 chat); erased only when no other instance links this Microsoft user",
+            ),
             ..t("bot_membership", "conversation_id = ANY($7)")
         },
         TableSpec {
             encrypted: &["ms_token", "ms_refresh_token"],
             hashed: &["start_hash", "browser_hash", "state_hash"],
             redacted: &["pkce_verifier", "nonce"],
-            ..t("sign_in_flow", "jira_instance_id = $1 AND ($8 OR jira_user_key = ANY($2) OR ms_user_id = ANY($3))")
+            ..t(
+                "sign_in_flow",
+                "jira_instance_id = $1 AND ($8 OR jira_user_key = ANY($2) OR ms_user_id = ANY($3))",
+            )
         },
         TableSpec {
             encrypted: &["jira_token", "jira_refresh_token"],
             hashed: &["token_hash", "code_hash"],
-            ..t("teams_sign_in", "jira_instance_id = $1 AND ($8 OR jira_user_key = ANY($2) OR aad_object_id = ANY($3))")
+            ..t(
+                "teams_sign_in",
+                "jira_instance_id = $1 AND ($8 OR jira_user_key = ANY($2) OR aad_object_id = ANY($3))",
+            )
         },
-        t("channel_subscription", "jira_instance_id = $1 AND ($8 OR owner_mapping_id = ANY($4) OR created_by = ANY($5))"),
+        t(
+            "channel_subscription",
+            "jira_instance_id = $1 AND ($8 OR owner_mapping_id = ANY($4) OR created_by = ANY($5))",
+        ),
         TableSpec {
-            note: Some("access settings of the user's chats, and those the user set on other chats (on erase the latter keep their setting, `set_by` becomes \"(erased user)\")"),
-            ..t("shared_chat_access", &format!("{IN_OWN_CHATS} OR (set_by = ANY($2) AND {IN_CHATS})"))
+            note: Some(
+                "access settings of the user's chats, and those the user set on other chats (on erase the latter keep their setting, `set_by` becomes \"(erased user)\")",
+            ),
+            ..t(
+                "shared_chat_access",
+                &format!("{IN_OWN_CHATS} OR (set_by = ANY($2) AND {IN_CHATS})"),
+            )
         },
-        t("issue_chat_member", &format!("{IN_OWN_CHATS} OR (ms_user_id = ANY($3) AND {IN_CHATS})")),
-        t("issue_chat", "jira_instance_id = $1 AND ($8 OR created_by = ANY($2))"),
+        t(
+            "issue_chat_member",
+            &format!("{IN_OWN_CHATS} OR (ms_user_id = ANY($3) AND {IN_CHATS})"),
+        ),
+        t(
+            "issue_chat",
+            "jira_instance_id = $1 AND ($8 OR created_by = ANY($2))",
+        ),
         TableSpec {
-            note: Some("for a user: settings they changed last (on erase the setting stays, `updated_by` is cleared)"),
-            ..t("instance_setting", "jira_instance_id = $1 AND ($8 OR updated_by = ANY($2))")
+            note: Some(
+                "for a user: settings they changed last (on erase the setting stays, `updated_by` is cleared)",
+            ),
+            ..t(
+                "instance_setting",
+                "jira_instance_id = $1 AND ($8 OR updated_by = ANY($2))",
+            )
         },
         TableSpec {
             encrypted: &["token", "refresh_token"],
             note: Some("token values are never exported"),
-            ..t("access_token", "($8 AND jira_instance_id = $1) OR user_mapping_id = ANY($4)")
+            ..t(
+                "access_token",
+                "($8 AND jira_instance_id = $1) OR user_mapping_id = ANY($4)",
+            )
         },
-        t("user_mapping", "jira_instance_id = $1 AND ($8 OR id = ANY($4))"),
+        t(
+            "user_mapping",
+            "jira_instance_id = $1 AND ($8 OR id = ANY($4))",
+        ),
         t("jsm_portal_app", "$8 AND jira_instance_id = $1"),
         TableSpec {
             hashed: &["token_hash"],
@@ -589,7 +634,10 @@ pub fn erase(
                     )
                     .execute(conn)?;
                     let cleared = bind(
-                        format!("UPDATE {table} SET {column} = {value} WHERE {}", spec.filter),
+                        format!(
+                            "UPDATE {table} SET {column} = {value} WHERE {}",
+                            spec.filter
+                        ),
                         &s,
                     )
                     .execute(conn)?;

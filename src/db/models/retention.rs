@@ -92,8 +92,8 @@ pub fn prune(
         #[diesel(sql_type = diesel::sql_types::Bool)]
         locked: bool,
     }
-    let got: Locked = diesel::sql_query("SELECT pg_try_advisory_lock(7164033) AS locked")
-        .get_result(conn)?;
+    let got: Locked =
+        diesel::sql_query("SELECT pg_try_advisory_lock(7164033) AS locked").get_result(conn)?;
     if !got.locked {
         return Ok(None);
     }

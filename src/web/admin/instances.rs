@@ -327,7 +327,13 @@ pub async fn delete_submit(
     };
     let actor = Actor::Admin(admin.username.clone());
     let report = db::run(&state.pool, move |conn| {
-        Ok(lifecycle::erase(conn, &subject, &actor, "erase instance", |_, _| {}))
+        Ok(lifecycle::erase(
+            conn,
+            &subject,
+            &actor,
+            "erase instance",
+            |_, _| {},
+        ))
     })
     .await?
     .map_err(|e| match e {

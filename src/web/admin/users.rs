@@ -185,9 +185,11 @@ async fn erase_page(
 ) -> Result<HttpResponse, PageError> {
     let (subject, jira_key) = user_subject(state, id).await?;
     let s = subject.clone();
-    let report = db::run(&state.pool, move |conn| Ok(lifecycle::erase_preview(conn, &s)))
-        .await?
-        .map_err(|e| PageError(AppError::internal(e)))?;
+    let report = db::run(&state.pool, move |conn| {
+        Ok(lifecycle::erase_preview(conn, &s))
+    })
+    .await?
+    .map_err(|e| PageError(AppError::internal(e)))?;
     let status = if error.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
@@ -238,7 +240,13 @@ pub async fn user_erase_submit(
     }
     let actor = Actor::Admin(admin.username.clone());
     let report = db::run(&state.pool, move |conn| {
-        Ok(lifecycle::erase(conn, &subject, &actor, "erase user", |_, _| {}))
+        Ok(lifecycle::erase(
+            conn,
+            &subject,
+            &actor,
+            "erase user",
+            |_, _| {},
+        ))
     })
     .await?
     .map_err(|e| PageError(AppError::internal(e)))?;
