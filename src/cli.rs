@@ -1,4 +1,5 @@
-//! The command line: `serve`, `migrate`, `setup-url`, `rotate-key`, `check-config`.
+//! The command line: `serve`, `migrate`, `setup-url`, `rotate-key`, `check-config`, and the
+//! data lifecycle: `export`, `erase`, `prune`.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -13,6 +14,8 @@ use crate::config::Settings;
 use crate::crypto::{Keyring, Vault};
 use crate::db;
 use crate::db::models::audit::Actor;
+use crate::db::models::lifecycle::{self, EraseReport, LifecycleError, Subject};
+use crate::db::models::retention;
 use crate::db::models::secret;
 use crate::db::models::setup_token;
 
@@ -51,6 +54,40 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print everything stored about one user or one Jira instance as JSON (secrets redacted).
+    /// Exit 0 ok, 1 not found, 2 bad argument.
+    Export(Target),
+    /// Erase everything stored about one user or one Jira instance, in one transaction, leaving
+    /// an audit tombstone. Without --yes, prints what would be erased and exits 2.
+    Erase {
+        #[command(flatten)]
+        target: Target,
+        /// Really erase.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Delete delivered/dead deliveries and audit rows older than `[retention]` allows.
+    Prune,
+}
+
+/// Whose data (`export`, `erase`).
+#[derive(Debug, clap::Args)]
+#[group(required = true, multiple = false)]
+pub struct Target {
+    /// A linked user: <public_id>:<jira_user_key>, e.g. tHXLY2:JIRAUSER10100.
+    #[arg(long, value_name = "PUBLIC_ID:JIRA_USER_KEY")]
+    pub user: Option<String>,
+    /// A Jira instance by public ID.
+    #[arg(long, value_name = "PUBLIC_ID")]
+    pub instance: Option<String>,
+}
+
+/// A command's failure with its own exit code (1 not found, 2 bad argument).
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct ExitStatus {
+    pub code: u8,
+    pub message: String,
 }
 
 fn connect(settings: &Settings) -> anyhow::Result<PgConnection> {
@@ -91,6 +128,9 @@ pub fn run(command: Command, settings: &Settings, out: &mut dyn Write) -> anyhow
             Ok(())
         }
         Command::RotateKey { retire_old } => rotate_key(settings, retire_old, out),
+        Command::Export(target) => export(settings, &target, out),
+        Command::Erase { target, yes } => erase(settings, &target, yes, out),
+        Command::Prune => prune(settings, out),
     }
 }
 
@@ -236,4 +276,142 @@ fn retire_old_keys(
         writeln!(out, "retired key version(s) {:?} to {} — keep it with backups taken before now, or delete it", retired.versions(), side.display())?;
         Ok(())
     })
+}
+
+fn subject(target: &Target) -> anyhow::Result<Subject> {
+    let parsed = match (&target.user, &target.instance) {
+        (Some(u), None) => Subject::parse_user(u),
+        (None, Some(i)) if !i.trim().is_empty() => Ok(Subject::Instance {
+            public_id: i.trim().to_owned(),
+        }),
+        _ => Err(LifecycleError::BadArgument(
+            "give exactly one of --user <public_id>:<jira_user_key> or --instance <public_id>"
+                .into(),
+        )),
+    };
+    parsed.map_err(lifecycle_exit)
+}
+
+fn lifecycle_exit(e: LifecycleError) -> anyhow::Error {
+    match e {
+        LifecycleError::NotFound(m) => ExitStatus {
+            code: 1,
+            message: m,
+        }
+        .into(),
+        LifecycleError::BadArgument(m) => ExitStatus {
+            code: 2,
+            message: m,
+        }
+        .into(),
+        LifecycleError::Db(e) => anyhow::anyhow!("database error: {e}"),
+    }
+}
+
+fn migrated(settings: &Settings) -> anyhow::Result<PgConnection> {
+    let mut conn = connect(settings)?;
+    if db::pending_migrations(&mut conn)? > 0 {
+        anyhow::bail!("the database is not migrated; run `jira-teams-bridge migrate` first");
+    }
+    Ok(conn)
+}
+
+fn export(settings: &Settings, target: &Target, out: &mut dyn Write) -> anyhow::Result<()> {
+    let subject = subject(target)?;
+    let mut conn = migrated(settings)?;
+    let data = lifecycle::export(&mut conn, &subject).map_err(lifecycle_exit)?;
+    for (table, n) in lifecycle::counts(&data) {
+        if n > 0 {
+            let _ = writeln!(std::io::stderr(), "  {table}: {n} row(s)");
+        }
+    }
+    serde_json::to_writer_pretty(&mut *out, &data)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+fn print_report(out: &mut dyn Write, report: &EraseReport) -> std::io::Result<()> {
+    for (table, n) in &report.deleted {
+        if *n > 0 {
+            writeln!(out, "  {table}: {n} row(s)")?;
+        }
+    }
+    for (table, n) in &report.pseudonymised {
+        if *n > 0 {
+            writeln!(out, "  {table}: {n} row(s) kept, the user's name cleared")?;
+        }
+    }
+    writeln!(
+        out,
+        "  kept: {} audit row(s) naming them (append-only; removed after retention.audit_days)",
+        report.audit_kept
+    )?;
+    if report.kept_shared_ms_users > 0 {
+        writeln!(
+            out,
+            "  kept: Teams settings of {} Microsoft user(s) still linked in another instance",
+            report.kept_shared_ms_users
+        )?;
+    }
+    Ok(())
+}
+
+fn erase(
+    settings: &Settings,
+    target: &Target,
+    yes: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let subject = subject(target)?;
+    let mut conn = migrated(settings)?;
+    if !yes {
+        let report = lifecycle::erase_preview(&mut conn, &subject).map_err(lifecycle_exit)?;
+        writeln!(out, "would erase, for {}:", subject.label())?;
+        print_report(out, &report)?;
+        return Err(ExitStatus {
+            code: 2,
+            message: "nothing erased: run again with --yes to erase".into(),
+        }
+        .into());
+    }
+    let who = ["SUDO_USER", "USER", "LOGNAME"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
+        .unwrap_or_else(|| "unknown".into());
+    let actor = Actor::Cli(format!("erase (by {who})"));
+    let purpose = match subject {
+        Subject::User { .. } => "erase user",
+        Subject::Instance { .. } => "erase instance",
+    };
+    let report = lifecycle::erase(&mut conn, &subject, &actor, purpose, |table, n| {
+        let _ = writeln!(std::io::stderr(), "  {table}: {n} row(s)");
+    })
+    .map_err(lifecycle_exit)?;
+    writeln!(
+        out,
+        "erased {} row(s) for {} in one transaction; tombstone written to the audit log:",
+        report.total(),
+        subject.label()
+    )?;
+    print_report(out, &report)?;
+    Ok(())
+}
+
+fn prune(settings: &Settings, out: &mut dyn Write) -> anyhow::Result<()> {
+    let mut conn = migrated(settings)?;
+    let r = settings.retention.clone();
+    let report = retention::prune(&mut conn, r.outbox_done_days, r.audit_days, |t, n| {
+        if n > 0 {
+            let _ = writeln!(std::io::stderr(), "  {t}: {n} row(s) so far");
+        }
+    })?;
+    match report {
+        None => writeln!(out, "another daemon is pruning right now; nothing done")?,
+        Some(p) => writeln!(
+            out,
+            "deleted {} finished deliveries older than {} day(s) and {} audit row(s) older than {} day(s)",
+            p.outbox, r.outbox_done_days, p.audit, r.audit_days
+        )?,
+    }
+    Ok(())
 }

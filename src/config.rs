@@ -55,6 +55,28 @@ pub struct Settings {
     pub outbox: OutboxSettings,
     #[serde(default)]
     pub metrics: MetricsSettings,
+    #[serde(default)]
+    pub retention: RetentionSettings,
+}
+
+/// `[retention]`: how long finished deliveries and audit rows are kept.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionSettings {
+    /// Delivered and dead outbox rows older than this many days are deleted (0 = keep).
+    pub outbox_done_days: u32,
+    /// Secret access audit rows older than this many days are deleted (0 = keep forever;
+    /// otherwise at least 30, the database refuses shorter horizons).
+    pub audit_days: u32,
+}
+
+impl Default for RetentionSettings {
+    fn default() -> Self {
+        Self {
+            outbox_done_days: 14,
+            audit_days: 400,
+        }
+    }
 }
 
 /// `[outbox]`: the delivery queue.
@@ -399,6 +421,19 @@ impl Settings {
 
     /// Checks every value that can be checked without IO on the network.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.retention.outbox_done_days > 3650 {
+            return Err(ConfigError::new(
+                "retention.outbox_done_days",
+                "must be between 0 (keep) and 3650",
+            ));
+        }
+        let audit = self.retention.audit_days;
+        if audit != 0 && !(30..=36500).contains(&audit) {
+            return Err(ConfigError::new(
+                "retention.audit_days",
+                "must be 0 (keep forever) or between 30 and 36500",
+            ));
+        }
         parse_addr("listen.internal", &self.listen.internal)?;
         if !self.listen.public.is_empty() {
             parse_addr("listen.public", &self.listen.public)?;
@@ -814,5 +849,20 @@ mod tests {
             Settings::load_from(None, env(&[("JTB__OUTBOUND__BOT_RPS_PER_TENANT", "20")])).unwrap();
         s.validate().unwrap();
         assert_eq!(s.outbound.bot_rps_per_tenant, 20);
+    }
+
+    #[test]
+    fn retention_horizons_are_validated() {
+        for (key, value) in [
+            ("JTB__RETENTION__AUDIT_DAYS", "7"),
+            ("JTB__RETENTION__OUTBOX_DONE_DAYS", "99999"),
+        ] {
+            let s = Settings::load_from(None, env(&[(key, value)])).unwrap();
+            let err = s.validate().unwrap_err();
+            assert!(err.key.starts_with("retention."), "{key}");
+        }
+        let s = Settings::load_from(None, env(&[("JTB__RETENTION__AUDIT_DAYS", "0")])).unwrap();
+        s.validate().unwrap();
+        assert_eq!(Settings::default().retention.outbox_done_days, 14);
     }
 }

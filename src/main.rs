@@ -51,6 +51,10 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
+            if let Some(status) = e.downcast_ref::<jira_teams_bridge::cli::ExitStatus>() {
+                eprintln!("{}", status.message);
+                return ExitCode::from(status.code);
+            }
             tracing::error!(error = %format!("{e:#}"), "failed");
             eprintln!("error: {e:#}");
             ExitCode::FAILURE

@@ -210,6 +210,10 @@ impl Application {
         .with_metrics(state.metrics.clone());
         actix_web::rt::spawn(runner.run_forever());
         actix_web::rt::spawn(crate::jobs::activity::flush_forever(state.clone()));
+        actix_web::rt::spawn(crate::jobs::retention::run_forever(
+            state.pool.clone(),
+            settings.retention.clone(),
+        ));
         tracing::info!(listen.internal = %internal_addr, listen.public = ?public_addr, "listening");
         Ok(Application {
             internal_addr,

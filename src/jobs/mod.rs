@@ -1,4 +1,4 @@
-//! Background work: the outbox runner and its lease reaper.
+//! Background work: the outbox runner and its lease reaper, retention pruning.
 
 pub mod activity;
 pub mod comment_card;
@@ -6,3 +6,4 @@ pub mod doctor;
 pub mod fanout;
 pub mod notify;
 pub mod outbox;
+pub mod retention;

@@ -23,6 +23,7 @@ mod fakes_selftest;
 mod fanout;
 mod instances;
 mod inventory;
+mod lifecycle;
 mod linking;
 mod listeners;
 mod metrics;

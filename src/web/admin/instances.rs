@@ -1,4 +1,5 @@
-//! Jira instances: register (secret shown once), regenerate secret, enable/disable, delete.
+//! Jira instances: register (secret shown once), regenerate secret, enable/disable, export,
+//! and delete, which is the data lifecycle's erase (one transaction, audit tombstone).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -9,7 +10,9 @@ use uuid::Uuid;
 
 use super::{Layout, see_other};
 use crate::db;
+use crate::db::models::audit::Actor;
 use crate::db::models::jira_instance::{CreateInstanceError, JiraInstance};
+use crate::db::models::lifecycle::{self, LifecycleError, Subject};
 use crate::domain::{JiraBaseUrl, SharedSecret};
 use crate::error::{AppError, PageError};
 use crate::state::AppState;
@@ -270,9 +273,9 @@ fn delete_confirm(
 ) -> InstanceConfirmPage {
     InstanceConfirmPage {
         layout: Layout::for_admin(admin, csrf, None),
-        heading: "Delete Jira instance",
-        warning: "This deletes the instance and everything stored for it: user mappings, chat links, shared access, settings, portal apps, tokens and queued deliveries. It cannot be undone.",
-        button: "Delete instance and its data",
+        heading: "Erase (delete) Jira instance",
+        warning: "This erases the instance and everything stored for it, in one transaction: user mappings, chat links, shared access, subscriptions, settings, portal apps, tokens, sign-ins in progress and queued deliveries, and the Teams settings of its users unless another instance links them. Audit rows stay, and a tombstone records the erasure. It cannot be undone: download the export first if you need it.",
+        button: "Erase instance and its data",
         action: format!("/admin/instances/{}/delete", i.id),
         base_url: i.base_url,
         public_id: i.public_id,
@@ -318,11 +321,43 @@ pub async fn delete_submit(
             StatusCode::UNPROCESSABLE_ENTITY,
         );
     }
-    let id = i.id;
-    let deleted = db::run(&state.pool, move |conn| Ok(JiraInstance::delete(conn, id)?)).await?;
-    if !deleted {
-        return Err(PageError(AppError::not_found("This Jira instance")));
-    }
-    tracing::info!(instance.public_id = %i.public_id, admin.id = %admin.id, "Jira instance deleted with its data");
+    // delete = erase: one transaction, Teams-side rows of its users, tombstone in the audit log
+    let subject = Subject::Instance {
+        public_id: i.public_id.clone(),
+    };
+    let actor = Actor::Admin(admin.username.clone());
+    let report = db::run(&state.pool, move |conn| {
+        Ok(lifecycle::erase(
+            conn,
+            &subject,
+            &actor,
+            "erase instance",
+            |_, _| {},
+        ))
+    })
+    .await?
+    .map_err(|e| match e {
+        LifecycleError::NotFound(_) => PageError(AppError::not_found("This Jira instance")),
+        e => PageError(AppError::internal(e)),
+    })?;
+    tracing::info!(instance.public_id = %i.public_id, admin.id = %admin.id, erased.rows = report.total(), "Jira instance erased with its data");
     Ok(see_other("/admin/instances?notice=deleted"))
+}
+
+/// `GET /admin/instances/{id}/export`: everything stored about the instance, as a JSON
+/// download (secrets redacted).
+pub async fn instance_export(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, PageError> {
+    let i = load(&state, path.into_inner()).await?;
+    super::users::export_download(
+        &state,
+        &admin,
+        Subject::Instance {
+            public_id: i.public_id,
+        },
+    )
+    .await
 }

@@ -117,6 +117,22 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/admin/users/{id}/unlink",
             web::post().to(users::unlink_submit),
         )
+        .route(
+            "/admin/users/{id}/export",
+            web::get().to(users::user_export),
+        )
+        .route(
+            "/admin/users/{id}/erase",
+            web::get().to(users::user_erase_page),
+        )
+        .route(
+            "/admin/users/{id}/erase",
+            web::post().to(users::user_erase_submit),
+        )
+        .route(
+            "/admin/instances/{id}/export",
+            web::get().to(instances::instance_export),
+        )
         .route("/admin/teams-app", web::get().to(teams_app::teams_app_page))
         .route(
             "/admin/teams-app/package.zip",
@@ -192,7 +208,12 @@ pub fn notice_text(key: Option<&str>) -> Option<&'static str> {
             Some("The instance is disabled: its requests are refused until it is enabled again.")
         }
         "enabled" => Some("The instance is enabled."),
-        "deleted" => Some("The instance and all its data were deleted."),
+        "deleted" => {
+            Some("The instance and all its data were erased; a tombstone is in the audit log.")
+        }
+        "erased" => {
+            Some("Everything stored about the user was erased; a tombstone is in the audit log.")
+        }
         "welcome" => Some("Setup is complete. Register your first Jira instance below."),
         "signed_in" => Some("Signed in."),
         "retried" => Some("The delivery is queued again."),

@@ -1,5 +1,6 @@
 //! Linked users: every Jira ↔ Microsoft link with its status (linked, or needs sign-in again
-//! and why), and unlink (the user's tokens are erased with the link).
+//! and why), unlink (the user's tokens are erased with the link), and export or erase
+//! everything stored about a user.
 
 use std::collections::HashMap;
 
@@ -12,11 +13,13 @@ use uuid::Uuid;
 
 use super::{Layout, Pager, notice_text, see_other};
 use crate::db;
+use crate::db::models::audit::Actor;
 use crate::db::models::jira_instance::JiraInstance;
+use crate::db::models::lifecycle::{self, EraseReport, LifecycleError, Subject};
 use crate::db::models::user_mapping::UserMapping;
-use crate::error::PageError;
+use crate::error::{AppError, PageError};
 use crate::state::AppState;
-use crate::web::session::{Admin, CsrfToken, EmptyForm};
+use crate::web::session::{Admin, CsrfForm, CsrfToken, EmptyForm};
 
 struct UserRow {
     id: Uuid,
@@ -100,4 +103,153 @@ pub async fn unlink_submit(
         tracing::info!(admin.id = %admin.id, mapping.id = %id, "user unlinked by an admin; tokens erased");
     }
     Ok(see_other("/admin/users?notice=unlinked"))
+}
+
+/// The subject of a linked user's export or erase, by mapping id.
+async fn user_subject(state: &AppState, id: Uuid) -> Result<(Subject, String), PageError> {
+    let found = db::run(&state.pool, move |conn| {
+        let Some(m) = UserMapping::get(conn, id)? else {
+            return Ok(None);
+        };
+        Ok(JiraInstance::find(conn, m.jira_instance_id)?.map(|i| (i.public_id, m.jira_user_key)))
+    })
+    .await?;
+    let (public_id, key) = found.ok_or_else(|| PageError(AppError::not_found("This link")))?;
+    Ok((
+        Subject::User {
+            public_id,
+            jira_user_key: key.clone(),
+        },
+        key,
+    ))
+}
+
+/// Answers an export as a JSON download.
+pub(super) async fn export_download(
+    state: &AppState,
+    admin: &Admin,
+    subject: Subject,
+) -> Result<HttpResponse, PageError> {
+    let s = subject.clone();
+    let data = db::run(&state.pool, move |conn| Ok(lifecycle::export(conn, &s)))
+        .await?
+        .map_err(|e| match e {
+            LifecycleError::NotFound(m) => {
+                PageError(AppError::client(StatusCode::NOT_FOUND, "not_found", m))
+            }
+            e => PageError(AppError::internal(e)),
+        })?;
+    tracing::info!(admin.id = %admin.id, "data export downloaded");
+    let name: String = subject
+        .label()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .insert_header((
+            "Content-Disposition",
+            format!("attachment; filename=\"jira-teams-bridge-export-{name}.json\""),
+        ))
+        .insert_header(("Cache-Control", "no-store"))
+        .body(serde_json::to_vec_pretty(&data).map_err(|e| PageError(AppError::internal(e)))?))
+}
+
+/// `GET /admin/users/{id}/export`: everything stored about the user, as a JSON download.
+pub async fn user_export(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, PageError> {
+    let (subject, _) = user_subject(&state, path.into_inner()).await?;
+    export_download(&state, &admin, subject).await
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin/user_erase.html")]
+struct UserErasePage {
+    layout: Layout,
+    id: Uuid,
+    label: String,
+    jira_key: String,
+    report: EraseReport,
+    error: Option<String>,
+}
+
+async fn erase_page(
+    state: &AppState,
+    admin: &Admin,
+    csrf: &CsrfToken,
+    id: Uuid,
+    error: Option<String>,
+) -> Result<HttpResponse, PageError> {
+    let (subject, jira_key) = user_subject(state, id).await?;
+    let s = subject.clone();
+    let report = db::run(&state.pool, move |conn| {
+        Ok(lifecycle::erase_preview(conn, &s))
+    })
+    .await?
+    .map_err(|e| PageError(AppError::internal(e)))?;
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let page = UserErasePage {
+        layout: Layout::for_admin(admin, csrf, None),
+        id,
+        label: subject.label(),
+        jira_key,
+        report,
+        error,
+    };
+    super::html(page.render(), status)
+}
+
+/// `GET /admin/users/{id}/erase`: what erasing would remove, and the confirmation form.
+pub async fn user_erase_page(
+    state: web::Data<AppState>,
+    admin: Admin,
+    csrf: CsrfToken,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, PageError> {
+    erase_page(&state, &admin, &csrf, path.into_inner(), None).await
+}
+
+/// The erase confirmation: the Jira user key, typed.
+#[derive(Deserialize)]
+pub struct EraseForm {
+    #[serde(default)]
+    confirm: String,
+}
+
+/// `POST /admin/users/{id}/erase`: erases everything stored about the user once the typed
+/// Jira user key matches (one transaction, tombstone in the audit log).
+pub async fn user_erase_submit(
+    state: web::Data<AppState>,
+    admin: Admin,
+    csrf: CsrfToken,
+    path: web::Path<Uuid>,
+    form: CsrfForm<EraseForm>,
+) -> Result<HttpResponse, PageError> {
+    let id = path.into_inner();
+    let (subject, jira_key) = user_subject(&state, id).await?;
+    if form.0.confirm.trim() != jira_key {
+        let error = "The Jira user key does not match; nothing was erased.".to_owned();
+        return erase_page(&state, &admin, &csrf, id, Some(error)).await;
+    }
+    let actor = Actor::Admin(admin.username.clone());
+    let report = db::run(&state.pool, move |conn| {
+        Ok(lifecycle::erase(
+            conn,
+            &subject,
+            &actor,
+            "erase user",
+            |_, _| {},
+        ))
+    })
+    .await?
+    .map_err(|e| PageError(AppError::internal(e)))?;
+    tracing::info!(admin.id = %admin.id, mapping.id = %id, erased.rows = report.total(), "user data erased by an admin");
+    Ok(see_other("/admin/users?notice=erased"))
 }

@@ -1,0 +1,835 @@
+//! Data lifecycle: export and erase of one user or one instance (CLI and admin UI), retention
+//! pruning, and the backup/restore drill (pg_dump + the master key).
+
+use std::collections::BTreeMap;
+
+use diesel::prelude::*;
+use jira_teams_bridge::db::models::access_token::{JIRA_USER, MICROSOFT_USER, TokenRow, TokenSet};
+use jira_teams_bridge::db::models::secret::{self, FLOW_MS_TOKEN, TEAMS_FLOW_JIRA_TOKEN};
+use jira_teams_bridge::db::models::user_mapping::{NewLink, UserMapping};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::helpers::{TestApp, cli_env, location, run_cli, spawn_app};
+
+const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+const ALICE: &str = "JIRAUSER10100";
+const ALICE_OID: &str = "3f2504e0-4f89-41d3-9a0c-0305e82c3301";
+const BOB: &str = "JIRAUSER10200";
+const BOB_OID: &str = "7c9e6679-7425-40de-944b-e07fc1f90ae7";
+const CAROL: &str = "JIRAUSER10300";
+const CAROL_OID: &str = "16fd2706-8baf-433b-82eb-8c7fada847da";
+
+/// Tables the lifecycle covers (plus the audit table, checked on its own).
+const TABLES: &[&str] = &[
+    "jira_instance",
+    "user_mapping",
+    "access_token",
+    "issue_chat",
+    "issue_chat_member",
+    "shared_chat_access",
+    "channel_subscription",
+    "teams_user_setting",
+    "bot_action",
+    "bot_membership",
+    "sign_in_flow",
+    "teams_sign_in",
+    "outbox",
+    "instance_setting",
+    "jsm_portal_app",
+];
+
+fn exec(conn: &mut PgConnection, sql: &str) {
+    diesel::sql_query(sql)
+        .execute(conn)
+        .unwrap_or_else(|e| panic!("{e}: {sql}"));
+}
+
+fn scalar(conn: &mut PgConnection, sql: &str) -> i64 {
+    #[derive(QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    diesel::sql_query(sql).get_result::<N>(conn).unwrap().n
+}
+
+fn counts(conn: &mut PgConnection) -> BTreeMap<&'static str, i64> {
+    TABLES
+        .iter()
+        .map(|t| (*t, scalar(conn, &format!("SELECT count(*) AS n FROM {t}"))))
+        .collect()
+}
+
+fn instance_id(conn: &mut PgConnection, public_id: &str) -> Uuid {
+    jira_teams_bridge::db::models::jira_instance::JiraInstance::find_by_public_id(conn, public_id)
+        .unwrap()
+        .unwrap()
+        .id
+}
+
+fn secrets_of(who: &str) -> Vec<String> {
+    [
+        "jira-access",
+        "jira-refresh",
+        "ms-access",
+        "flow-ms",
+        "teams-flow-jira",
+    ]
+    .iter()
+    .map(|s| format!("{who}-{s}-PLAINTEXT-secret-value"))
+    .collect()
+}
+
+/// Stores everything the appliance can hold about one user, each secret sealed by the vault.
+fn seed_user(app: &TestApp, public_id: &str, key: &str, oid: &str, n: u32) -> Uuid {
+    let mut conn = app.db.conn();
+    let vault = &app.state.vault;
+    let inst = instance_id(&mut conn, public_id);
+    let ms_user: Uuid = oid.parse().unwrap();
+    let m = UserMapping::link(
+        &mut conn,
+        &NewLink {
+            instance: inst,
+            jira_user_key: key,
+            jira_user_name: key,
+            ms_tenant_id: TENANT.parse().unwrap(),
+            ms_user_id: ms_user,
+            ms_user_name: "Someone",
+        },
+    )
+    .unwrap();
+    let s = secrets_of(key);
+    let exp = chrono::Utc::now() + chrono::Duration::hours(1);
+    for (kind, access, refresh) in [
+        (JIRA_USER, &s[0], Some(s[1].as_str())),
+        (MICROSOFT_USER, &s[2], None),
+    ] {
+        TokenRow::store(
+            &mut conn,
+            vault,
+            kind,
+            m.id,
+            Some(inst),
+            None,
+            &TokenSet {
+                access_token: access,
+                refresh_token: refresh,
+                expires_at: exp,
+                scopes: "WRITE",
+            },
+        )
+        .unwrap();
+    }
+    let teams = format!("29:{key}-teams");
+    let conv = format!("a:{key}-personal");
+    let chat = Uuid::new_v4();
+    exec(
+        &mut conn,
+        &format!(
+            "INSERT INTO issue_chat (id, jira_instance_id, issue_id, created_by, chat_id) \
+         VALUES ('{chat}', '{inst}', {}, '{key}', '19:{key}{n}@thread.v2')",
+            10045 + n
+        ),
+    );
+    exec(
+        &mut conn,
+        &format!("INSERT INTO issue_chat_member VALUES ('{chat}', '{ms_user}')"),
+    );
+    exec(
+        &mut conn,
+        &format!(
+            "INSERT INTO shared_chat_access (id, issue_chat_id, restrictions, set_by) \
+         VALUES (gen_random_uuid(), '{chat}', '{{\"publicAccess\":\"share\"}}', '{key}')"
+        ),
+    );
+    exec(
+        &mut conn,
+        &format!(
+            "INSERT INTO channel_subscription (id, jira_instance_id, conversation_id, tenant_id, project_key, events, owner_mapping_id, created_by) \
+         VALUES (gen_random_uuid(), '{inst}', '19:chan{n}@thread.tacv2', '{TENANT}', 'PRJ', ARRAY['issue_created'], '{}', '{teams}')",
+            m.id
+        ),
+    );
+    exec(
+        &mut conn,
+        &format!(
+            "INSERT INTO teams_user_setting (teams_user_id, settings) VALUES ('{teams}', \
+         '{{\"botWelcomeSent\":true,\"aadObjectId\":\"{ms_user}\",\"tenantId\":\"{TENANT}\",\"personalConversationId\":\"{conv}\",\"serviceUrl\":\"https://smba.trafficmanager.net/amer/\"}}')"
+        ),
+    );
+    exec(
+        &mut conn,
+        &format!(
+            "INSERT INTO bot_action (dedupe_key, teams_user_id, outcome, result) VALUES ('form:{key}', '{teams}', 'done', 'PRJ-{n}')"
+        ),
+    );
+    exec(
+        &mut conn,
+        &format!(
+            "INSERT INTO bot_membership (id, conversation_id, tenant_id, scope, service_url, status) \
+         VALUES (gen_random_uuid(), '{conv}', '{TENANT}', 'personal', 'https://smba.trafficmanager.net/amer/', 'installationAdded')"
+        ),
+    );
+    let flow = Uuid::new_v4();
+    let flow_token = hex::encode(secret::seal(vault, FLOW_MS_TOKEN, flow, &s[3]).unwrap());
+    exec(
+        &mut conn,
+        &format!(
+            "INSERT INTO sign_in_flow (id, jira_instance_id, jira_user_key, start_hash, browser_hash, stage, ms_user_id, ms_token, expires_at) \
+         VALUES ('{flow}', '{inst}', '{key}', sha256('s{flow}'), sha256('b{flow}'), 'jira', '{ms_user}', '\\x{flow_token}', now() + interval '1 hour')"
+        ),
+    );
+    let tsi = Uuid::new_v4();
+    let tsi_token = hex::encode(secret::seal(vault, TEAMS_FLOW_JIRA_TOKEN, tsi, &s[4]).unwrap());
+    exec(
+        &mut conn,
+        &format!(
+            "INSERT INTO teams_sign_in (id, token_hash, tenant_id, aad_object_id, teams_user_id, jira_instance_id, stage, jira_user_key, jira_token, expires_at) \
+         VALUES ('{tsi}', sha256('{tsi}'), '{TENANT}', '{ms_user}', '{teams}', '{inst}', 'started', '{key}', '\\x{tsi_token}', now() + interval '1 hour')"
+        ),
+    );
+    // deliveries that name the user: a personal notification, an event about them, a welcome
+    // (not due yet, so the running daemon leaves them alone)
+    exec(
+        &mut conn,
+        &format!(
+            "INSERT INTO outbox (kind, jira_instance_id, dedupe_key, payload, status, run_after) VALUES \
+         ('personal_notification', '{inst}', 'e{n}:user:{}', '{{\"aadObjectId\":\"{ms_user}\",\"tenantId\":\"{TENANT}\",\"event\":{{}}}}', 'pending', now() + interval '1 day'), \
+         ('chat_notification', '{inst}', 'ev{n}', '{{\"chatId\":\"19:x@thread.v2\",\"event\":{{\"involved\":{{\"assignee_key\":\"{key}\"}}}}}}', 'done', now()), \
+         ('bot_welcome', NULL, 'welcome:{teams}', '{{\"conversationId\":\"{conv}\"}}', 'pending', now() + interval '1 day')",
+            m.id
+        ),
+    );
+    exec(
+        &mut conn,
+        &format!(
+            "INSERT INTO instance_setting (id, jira_instance_id, name, value, updated_by) \
+         VALUES (gen_random_uuid(), '{inst}', 'appearance{n}', '{{}}', '{key}')"
+        ),
+    );
+    exec(
+        &mut conn,
+        &format!(
+            "INSERT INTO secret_access_audit (actor_kind, actor, secret_kind, secret_table, secret_row, purpose, outcome) \
+         VALUES ('api', '{public_id}:{key}', 'jira_shared_secret', 'jira_instance', '{inst}', 'verify', 'ok')"
+        ),
+    );
+    m.id
+}
+
+/// Two instances: A with Alice and Bob (Alice also set the shared access of Bob's chat), B
+/// with Carol and a portal app. Returns (A, B) public IDs and their shared secrets.
+async fn world() -> (TestApp, (String, String), (String, String)) {
+    let app = spawn_app().await;
+    app.complete_setup().await;
+    let a = app.register_instance("https://jira-a.example.com").await;
+    let b = app.register_instance("https://jira-b.example.com").await;
+    seed_user(&app, &a.0, ALICE, ALICE_OID, 1);
+    seed_user(&app, &a.0, BOB, BOB_OID, 2);
+    seed_user(&app, &b.0, CAROL, CAROL_OID, 3);
+    let mut conn = app.db.conn();
+    exec(
+        &mut conn,
+        &format!(
+            "UPDATE shared_chat_access SET set_by = '{ALICE}' WHERE issue_chat_id IN (SELECT id FROM issue_chat WHERE created_by = '{BOB}')"
+        ),
+    );
+    let b_id = instance_id(&mut conn, &b.0);
+    exec(
+        &mut conn,
+        &format!(
+            "INSERT INTO jsm_portal_app (id, jira_instance_id, settings) VALUES (gen_random_uuid(), '{b_id}', '{{\"tabName\":\"Help\"}}')"
+        ),
+    );
+    (app, a, b)
+}
+
+fn export_cli(app: &TestApp, args: &[&str]) -> (i32, Value, String) {
+    let mut all = vec!["export"];
+    all.extend_from_slice(args);
+    let (code, out, err) = run_cli(&all, &cli_env(app));
+    let v = serde_json::from_str(&out).unwrap_or(Value::Null);
+    (code, v, format!("{out}{err}"))
+}
+
+fn rows<'a>(export: &'a Value, table: &str) -> &'a Vec<Value> {
+    export["tables"][table]
+        .as_array()
+        .unwrap_or_else(|| panic!("no {table} in export"))
+}
+
+fn assert_no_secret(text: &str, secrets: &[String]) {
+    for s in secrets {
+        assert!(!text.contains(s.as_str()), "secret {s} leaked");
+    }
+}
+
+#[actix_web::test]
+async fn a_user_export_holds_every_table_of_theirs_and_no_secret_value() {
+    let (app, (a, a_secret), _) = world().await;
+    let (code, export, raw) = export_cli(&app, &["--user", &format!("{a}:{ALICE}")]);
+    assert_eq!(code, 0, "{raw}");
+    for (table, n) in [
+        ("user_mapping", 1),
+        ("access_token", 2),
+        ("issue_chat", 1),
+        ("issue_chat_member", 1),
+        // her own chat's, and the one she set on Bob's chat
+        ("shared_chat_access", 2),
+        ("channel_subscription", 1),
+        ("teams_user_setting", 1),
+        ("bot_action", 1),
+        ("bot_membership", 1),
+        ("sign_in_flow", 1),
+        ("teams_sign_in", 1),
+        ("outbox", 3),
+        ("instance_setting", 1),
+        ("secret_access_audit", 1),
+    ] {
+        assert_eq!(
+            rows(&export, table).len(),
+            n,
+            "{table}: {}",
+            export["tables"][table]
+        );
+    }
+    // nothing of Bob, Carol or the instance itself
+    assert!(rows(&export, "jira_instance").is_empty());
+    assert!(!raw.contains(BOB_OID) && !raw.contains(CAROL));
+    let token = &rows(&export, "access_token")[0];
+    assert_eq!(token["token"], "<encrypted, 1 value>");
+    assert!(
+        export["notes"]["bot_membership"]
+            .as_str()
+            .unwrap()
+            .contains("instance-independent")
+    );
+    let mut secrets = secrets_of(ALICE);
+    secrets.push(a_secret);
+    assert_no_secret(&raw, &secrets);
+    // no ciphertext either (bytea renders as \x…)
+    assert!(!raw.contains("\\\\x"), "ciphertext in the export");
+}
+
+#[actix_web::test]
+async fn an_instance_export_redacts_its_secrets_and_leaves_other_instances_out() {
+    let (app, (a, a_secret), (_, b_secret)) = world().await;
+    let (code, export, raw) = export_cli(&app, &["--instance", &a]);
+    assert_eq!(code, 0, "{raw}");
+    let inst = &rows(&export, "jira_instance")[0];
+    assert_eq!(inst["public_id"], a.as_str());
+    assert_eq!(inst["shared_secret"], "<encrypted, 1 value>");
+    assert_eq!(rows(&export, "user_mapping").len(), 2);
+    assert_eq!(rows(&export, "access_token").len(), 4);
+    assert!(
+        rows(&export, "jsm_portal_app").is_empty(),
+        "B's portal app is not A's"
+    );
+    let mut secrets = secrets_of(ALICE);
+    secrets.extend(secrets_of(BOB));
+    secrets.extend([a_secret, b_secret]);
+    assert_no_secret(&raw, &secrets);
+    assert!(!raw.contains(CAROL));
+}
+
+#[actix_web::test]
+async fn erasing_a_user_removes_all_of_theirs_nothing_else_and_leaves_a_tombstone() {
+    let (app, (a, _), (b, _)) = world().await;
+    let mut conn = app.db.conn();
+    let (_, alice, _) = export_cli(&app, &["--user", &format!("{a}:{ALICE}")]);
+    let (_, bob_before, _) = export_cli(&app, &["--user", &format!("{a}:{BOB}")]);
+    let (_, carol_before, _) = export_cli(&app, &["--user", &format!("{b}:{CAROL}")]);
+    let before = counts(&mut conn);
+
+    let (code, out, err) = run_cli(
+        &["erase", "--user", &format!("{a}:{ALICE}"), "--yes"],
+        &cli_env(&app),
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("user_mapping: 1 row(s)"), "{out}");
+    assert!(
+        err.contains("access_token: 2 row(s)"),
+        "progress per table: {err}"
+    );
+
+    let after = counts(&mut conn);
+    for t in TABLES {
+        // the shared access Alice set on Bob's chat stays (Bob's), with her name cleared
+        let expected = match *t {
+            "shared_chat_access" => 1,
+            "instance_setting" => 0,
+            _ => rows(&alice, t).len() as i64,
+        };
+        assert_eq!(before[t] - after[t], expected, "{t}");
+    }
+    let (code, _, raw) = export_cli(&app, &["--user", &format!("{a}:{ALICE}")]);
+    assert_eq!(
+        code, 1,
+        "nothing left about Alice (audit rows aside): {raw}"
+    );
+    assert_eq!(
+        scalar(
+            &mut conn,
+            &format!("SELECT count(*) AS n FROM shared_chat_access WHERE set_by = '{ALICE}'")
+        ),
+        0
+    );
+    assert_eq!(
+        scalar(
+            &mut conn,
+            &format!("SELECT count(*) AS n FROM instance_setting WHERE updated_by = '{ALICE}'")
+        ),
+        0
+    );
+    // Bob and Carol: the same rows as before (Bob's chat's shared access only lost Alice's name)
+    let (_, bob_after, _) = export_cli(&app, &["--user", &format!("{a}:{BOB}")]);
+    let (_, carol_after, _) = export_cli(&app, &["--user", &format!("{b}:{CAROL}")]);
+    for t in TABLES {
+        assert_eq!(
+            rows(&bob_after, t).len(),
+            rows(&bob_before, t).len(),
+            "bob {t}"
+        );
+        if *t != "shared_chat_access" {
+            assert_eq!(rows(&bob_after, t), rows(&bob_before, t), "bob {t}");
+        }
+        assert_eq!(rows(&carol_after, t), rows(&carol_before, t), "carol {t}");
+    }
+    // the tombstone: who, what, counts; no Microsoft id or name of hers
+    #[derive(QueryableByName)]
+    struct Tomb {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        actor_kind: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        secret_label: String,
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+        detail: Option<String>,
+    }
+    let t: Tomb = diesel::sql_query(
+        "SELECT actor_kind, secret_label, detail FROM secret_access_audit WHERE secret_kind = 'erasure'",
+    )
+    .get_result(&mut conn)
+    .unwrap();
+    assert_eq!(t.actor_kind, "cli");
+    assert_eq!(t.secret_label, format!("{a}:{ALICE}"));
+    let detail = t.detail.unwrap();
+    assert!(
+        detail.contains("user_mapping=1") && detail.contains("access_token=2"),
+        "{detail}"
+    );
+    assert!(
+        !detail.contains(ALICE_OID) && !detail.contains("-teams"),
+        "{detail}"
+    );
+}
+
+#[actix_web::test]
+async fn erase_without_yes_or_of_an_unknown_user_changes_nothing() {
+    let (app, (a, _), _) = world().await;
+    let mut conn = app.db.conn();
+    let before = counts(&mut conn);
+    let audit = scalar(&mut conn, "SELECT count(*) AS n FROM secret_access_audit");
+
+    let (code, out, err) = run_cli(
+        &["erase", "--user", &format!("{a}:{ALICE}")],
+        &cli_env(&app),
+    );
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        out.contains("would erase") && out.contains("access_token: 2 row(s)"),
+        "{out}"
+    );
+    assert!(err.contains("--yes"), "{err}");
+
+    let (code, _, err) = run_cli(
+        &["erase", "--user", &format!("{a}:JIRAUSER99999"), "--yes"],
+        &cli_env(&app),
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("nothing is stored about"), "{err}");
+    let (code, _, err) = run_cli(&["erase", "--instance", "ZZZZZZ", "--yes"], &cli_env(&app));
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("no Jira instance has the public ID ZZZZZZ"),
+        "{err}"
+    );
+    let (code, _, err) = run_cli(&["export", "--user", "no-colon-here"], &cli_env(&app));
+    assert_eq!(code, 2);
+    assert!(err.contains("<public_id>:<jira_user_key>"), "{err}");
+    let (code, _, _) = run_cli(
+        &["erase", "--user", "x:y", "--instance", "x"],
+        &cli_env(&app),
+    );
+    assert_eq!(code, 2, "both targets at once is a usage error");
+
+    assert_eq!(counts(&mut conn), before);
+    assert_eq!(
+        scalar(&mut conn, "SELECT count(*) AS n FROM secret_access_audit"),
+        audit
+    );
+}
+
+#[actix_web::test]
+async fn the_admin_erases_a_user_only_with_the_typed_key_and_a_valid_form() {
+    let (app, (a, _), _) = world().await;
+    let mut conn = app.db.conn();
+    let a_id = instance_id(&mut conn, &a);
+    let alice = UserMapping::find(&mut conn, a_id, ALICE).unwrap().unwrap();
+    let page = app.get("/admin/users").await.text().await.unwrap();
+    assert!(page.contains(&format!("/admin/users/{}/erase", alice.id)));
+
+    let res = app.get(&format!("/admin/users/{}/export", alice.id)).await;
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment")
+    );
+    let body = res.text().await.unwrap();
+    assert_no_secret(&body, &secrets_of(ALICE));
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap()["tables"]["user_mapping"][0]["jira_user_key"],
+        ALICE
+    );
+
+    let before = counts(&mut conn);
+    let path = format!("/admin/users/{}/erase", alice.id);
+    let res = app.post_raw(&path, &[("confirm", ALICE)]).await;
+    assert_eq!(res.status(), 403, "no CSRF token");
+    let res = app.post_form(&path, &[("confirm", BOB)]).await;
+    assert_eq!(res.status(), 422);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("does not match; nothing was erased")
+    );
+    assert_eq!(counts(&mut conn), before);
+
+    let page = app.get(&path).await.text().await.unwrap();
+    assert!(
+        page.contains("<code>user_mapping</code>: 1 row(s)"),
+        "{page}"
+    );
+    let res = app.post_form(&path, &[("confirm", ALICE)]).await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(location(&res), "/admin/users?notice=erased");
+    assert!(
+        UserMapping::find(&mut conn, alice.jira_instance_id, ALICE)
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        scalar(
+            &mut conn,
+            "SELECT count(*) AS n FROM secret_access_audit WHERE secret_kind = 'erasure' AND actor_kind = 'admin' AND actor = 'admin'"
+        ),
+        1
+    );
+}
+
+#[actix_web::test]
+async fn deleting_an_instance_in_the_admin_ui_erases_it_with_a_tombstone_and_spares_the_other() {
+    let (app, (a, _), (b, _)) = world().await;
+    let mut conn = app.db.conn();
+    let a_id = instance_id(&mut conn, &a);
+    let (_, carol_before, _) = export_cli(&app, &["--user", &format!("{b}:{CAROL}")]);
+    let res = app.get(&format!("/admin/instances/{a_id}/export")).await;
+    assert_eq!(res.status(), 200);
+    let res = app
+        .post_form(
+            &format!("/admin/instances/{a_id}/delete"),
+            &[("confirm", &a)],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let after = counts(&mut conn);
+    assert_eq!(after["jira_instance"], 1);
+    assert_eq!(after["user_mapping"], 1);
+    // Teams-side rows of Alice and Bob went with their only instance; Carol's stayed
+    assert_eq!(after["teams_user_setting"], 1);
+    assert_eq!(after["bot_membership"], 1);
+    assert_eq!(after["bot_action"], 1);
+    let (_, carol_after, _) = export_cli(&app, &["--user", &format!("{b}:{CAROL}")]);
+    for t in TABLES {
+        assert_eq!(rows(&carol_after, t), rows(&carol_before, t), "carol {t}");
+    }
+    assert_eq!(
+        scalar(
+            &mut conn,
+            &format!(
+                "SELECT count(*) AS n FROM secret_access_audit WHERE secret_kind = 'erasure' \
+          AND secret_table = 'jira_instance' AND secret_label = '{a}' AND detail LIKE '%user_mapping=2%'"
+            )
+        ),
+        1
+    );
+}
+
+#[actix_web::test]
+async fn teams_settings_stay_while_another_instance_links_the_same_microsoft_user() {
+    let (app, (a, _), (b, _)) = world().await;
+    let mut conn = app.db.conn();
+    // Alice's Microsoft account is linked in B too
+    let b_id = instance_id(&mut conn, &b);
+    UserMapping::link(
+        &mut conn,
+        &NewLink {
+            instance: b_id,
+            jira_user_key: "alice-b",
+            jira_user_name: "Alice",
+            ms_tenant_id: TENANT.parse().unwrap(),
+            ms_user_id: ALICE_OID.parse().unwrap(),
+            ms_user_name: "Alice",
+        },
+    )
+    .unwrap();
+    let (code, out, _) = run_cli(
+        &["erase", "--user", &format!("{a}:{ALICE}"), "--yes"],
+        &cli_env(&app),
+    );
+    assert_eq!(code, 0);
+    assert!(out.contains("still linked in another instance"), "{out}");
+    assert_eq!(
+        scalar(
+            &mut conn,
+            &format!(
+                "SELECT count(*) AS n FROM teams_user_setting WHERE teams_user_id = '29:{ALICE}-teams'"
+            )
+        ),
+        1
+    );
+}
+
+fn audit_at(conn: &mut PgConnection, days_ago: i64) -> i64 {
+    #[derive(QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        id: i64,
+    }
+    diesel::sql_query(format!(
+        "INSERT INTO secret_access_audit (at, actor_kind, actor, secret_kind, secret_table, secret_row, purpose, outcome) \
+         VALUES (now() - interval '{days_ago} days', 'system', 'test', 'x', 'y', gen_random_uuid(), 'test', 'ok') RETURNING id"))
+        .get_result::<Id>(conn)
+        .unwrap()
+        .id
+}
+
+#[actix_web::test]
+async fn pruning_deletes_only_old_finished_deliveries_and_audit_rows_past_retention() {
+    let app = spawn_app().await;
+    let mut conn = app.db.conn();
+    exec(
+        &mut conn,
+        "INSERT INTO outbox (kind, dedupe_key, payload, status, updated_at) VALUES \
+         ('k', 'old-done', '{}', 'done', now() - interval '20 days'), \
+         ('k', 'old-dead', '{}', 'dead', now() - interval '20 days'), \
+         ('k', 'old-pending', '{}', 'pending', now() - interval '20 days'), \
+         ('k', 'new-done', '{}', 'done', now() - interval '2 days')",
+    );
+    let old = audit_at(&mut conn, 500);
+    let recent = audit_at(&mut conn, 10);
+    let (code, out, err) = run_cli(&["prune"], &cli_env(&app));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("deleted 2 finished deliveries older than 14 day(s) and 1 audit row(s) older than 400 day(s)"), "{out}");
+    assert_eq!(
+        scalar(
+            &mut conn,
+            "SELECT count(*) AS n FROM outbox WHERE dedupe_key IN ('old-pending', 'new-done')"
+        ),
+        2
+    );
+    assert_eq!(scalar(&mut conn, "SELECT count(*) AS n FROM outbox"), 2);
+    assert_eq!(
+        scalar(
+            &mut conn,
+            &format!("SELECT count(*) AS n FROM secret_access_audit WHERE id = {old}")
+        ),
+        0
+    );
+    assert_eq!(
+        scalar(
+            &mut conn,
+            &format!("SELECT count(*) AS n FROM secret_access_audit WHERE id = {recent}")
+        ),
+        1
+    );
+    // audit_days = 0 keeps everything
+    let mut env = cli_env(&app);
+    env.push(("JTB__RETENTION__AUDIT_DAYS", "0".into()));
+    audit_at(&mut conn, 900);
+    let (code, out, _) = run_cli(&["prune"], &env);
+    assert_eq!(code, 0);
+    assert!(out.contains("and 0 audit row(s)"), "{out}");
+}
+
+#[actix_web::test]
+async fn the_audit_table_refuses_deleting_recent_rows_updates_and_truncate() {
+    let app = spawn_app().await;
+    let mut conn = app.db.conn();
+    let recent = audit_at(&mut conn, 10);
+    let old = audit_at(&mut conn, 100);
+    let try_sql =
+        |conn: &mut PgConnection, setting: Option<&str>, sql: &str| -> Result<usize, String> {
+            conn.transaction(|conn| {
+                if let Some(days) = setting {
+                    diesel::sql_query(format!("SET LOCAL jtb.audit_retention_days = '{days}'"))
+                        .execute(conn)?;
+                }
+                diesel::sql_query(sql).execute(conn)
+            })
+            .map_err(|e| e.to_string())
+        };
+    let del = |id: i64| format!("DELETE FROM secret_access_audit WHERE id = {id}");
+    // no horizon set: even an old row stays
+    assert!(
+        try_sql(&mut conn, None, &del(old))
+            .unwrap_err()
+            .contains("append-only")
+    );
+    // a horizon that would reach the recent row
+    assert!(
+        try_sql(&mut conn, Some("30"), &del(recent))
+            .unwrap_err()
+            .contains("append-only")
+    );
+    // a horizon shorter than the 30-day floor
+    assert!(
+        try_sql(&mut conn, Some("5"), &del(recent))
+            .unwrap_err()
+            .contains("append-only")
+    );
+    assert!(
+        try_sql(&mut conn, Some("junk"), &del(old))
+            .unwrap_err()
+            .contains("append-only")
+    );
+    assert!(
+        try_sql(
+            &mut conn,
+            Some("30"),
+            &format!("UPDATE secret_access_audit SET actor = 'x' WHERE id = {old}")
+        )
+        .unwrap_err()
+        .contains("append-only")
+    );
+    assert!(
+        try_sql(&mut conn, Some("30"), "TRUNCATE secret_access_audit")
+            .unwrap_err()
+            .contains("append-only")
+    );
+    assert_eq!(
+        scalar(&mut conn, "SELECT count(*) AS n FROM secret_access_audit"),
+        2
+    );
+    // the controlled path: an old row under a valid horizon
+    assert_eq!(try_sql(&mut conn, Some("30"), &del(old)), Ok(1));
+    assert_eq!(
+        scalar(
+            &mut conn,
+            &format!("SELECT count(*) AS n FROM secret_access_audit WHERE id = {recent}")
+        ),
+        1
+    );
+}
+
+/// Restores a plain `pg_dump` into a fresh database with `psql`.
+fn restore_copy(dump: &std::path::Path) -> crate::helpers::TestDb {
+    let to = crate::helpers::TestDb::empty();
+    let out = std::process::Command::new("psql")
+        .args(["-q", "-X", "-v", "ON_ERROR_STOP=1", "-d", &to.url, "-f"])
+        .arg(dump)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "restore: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    to
+}
+
+#[actix_web::test]
+async fn a_backup_restores_with_its_key_and_refuses_another_key_without_decrypting() {
+    use crate::api_auth::{Jira, call};
+    use crate::helpers::{TempDir, start, test_settings};
+    let app = spawn_app().await;
+    app.complete_setup().await;
+    let (public_id, secret) = app.register_instance("https://jira.example.com").await;
+    let jira = Jira {
+        public_id: public_id.clone(),
+        secret,
+    };
+    assert_eq!(
+        call(&app, &jira, "GET", "/api/v1/me", ALICE, None)
+            .await
+            .status(),
+        200
+    );
+
+    // the backup: pg_dump of the database, and the master key file
+    let backup = TempDir::new();
+    let dump = backup.0.join("jtb.sql");
+    let out = std::process::Command::new("pg_dump")
+        .args(["--no-owner", "--no-privileges", "-d", &app.db.url, "-f"])
+        .arg(&dump)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "pg_dump: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::copy(
+        app.state_dir.0.join("master-key"),
+        backup.0.join("master-key"),
+    )
+    .unwrap();
+
+    // restored with the same key: the Jira app's signed requests are accepted again
+    let db = restore_copy(&dump);
+    let dir = TempDir::new();
+    std::fs::copy(backup.0.join("master-key"), dir.0.join("master-key")).unwrap();
+    let restored = start(test_settings(&db, &dir.0), db, dir).await;
+    assert_eq!(
+        call(&restored, &jira, "GET", "/api/v1/me", ALICE, None)
+            .await
+            .status(),
+        200
+    );
+
+    // restored without the key (the daemon makes a new one): the secret cannot be decrypted,
+    // requests are refused, and the failed read is audited
+    let db = restore_copy(&dump);
+    let dir = TempDir::new();
+    let lost = start(test_settings(&db, &dir.0), db, dir).await;
+    let res = call(&lost, &jira, "GET", "/api/v1/me", ALICE, None).await;
+    assert!(res.status().is_server_error(), "{}", res.status());
+    let body = res.text().await.unwrap();
+    assert!(!body.contains(&jira.secret));
+    let mut conn = lost.db.conn();
+    let inst = instance_id(&mut conn, &public_id);
+    let actor = jira_teams_bridge::db::models::audit::Actor::Cli("restore drill".into());
+    let ctx = secret::ReadContext {
+        actor: &actor,
+        purpose: "restore drill",
+        label: "",
+    };
+    let err = secret::read(
+        &mut conn,
+        &lost.state.vault,
+        secret::JIRA_SHARED_SECRET,
+        inst,
+        &ctx,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("wrong key"), "{err}");
+    assert!(
+        scalar(
+            &mut conn,
+            "SELECT count(*) AS n FROM secret_access_audit WHERE outcome = 'failed'"
+        ) >= 1
+    );
+}
