@@ -7,7 +7,9 @@
 # metadata, file list, file modes and scriptlets. Prints package sizes and install-to-ready time.
 #
 # Run as root on Debian 12 from the repository root (CI: .ci/run):
-#   ./tests/packaging/deb-install.sh
+#   ./tests/packaging/deb-install.sh [DEB RPM]
+# With DEB and RPM (already built packages, e.g. from another job) it tests those instead of
+# building.
 # The package must not be installed already. What this test creates and the package
 # deliberately keeps (database, role, system user, master key) is removed at the end when it did
 # not exist before the test.
@@ -81,8 +83,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-jtb_log "building the packages"
-mapfile -t built < <(./packaging/build-packages.sh)
+if [[ $# -eq 2 ]]; then
+    built=("$1" "$2")
+else
+    jtb_log "building the packages"
+    mapfile -t built < <(./packaging/build-packages.sh)
+fi
 deb=$(printf '%s\n' "${built[@]}" | grep '\.deb$')
 rpm_file=$(printf '%s\n' "${built[@]}" | grep '\.rpm$')
 [[ -f ${deb} && -f ${rpm_file} ]] || jtb_die "build-packages.sh did not produce a .deb and an .rpm"
@@ -220,6 +226,7 @@ expect_eq "rpm config file" \
 check "rpm marks the config %config(noreplace)" grep -qx "${config}" <(rpm -qcp "${rpm_file}")
 rpm -qp --requires "${rpm_file}" >"${work}/rpm-requires"
 check "rpm requires libpq.so.5 (computed)" grep -q '^libpq.so.5' "${work}/rpm-requires"
+check "rpm provides the group its config file needs" grep -qx 'group(jira-teams-bridge)' <(rpm -qp --provides "${rpm_file}")
 check "rpm recommends postgresql-server" grep -q postgresql-server <(rpm -qp --recommends "${rpm_file}")
 rpm -qp --scripts "${rpm_file}" >"${work}/rpm-scripts"
 check "rpm %pre creates the user" grep -q 'systemd-sysusers' "${work}/rpm-scripts"
