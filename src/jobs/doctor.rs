@@ -69,8 +69,12 @@ pub async fn run(settings: &Settings) -> Vec<Check> {
 
     // master key
     let key_path = settings.master_key_path();
+    let mut working_vault = None;
     match Vault::open(&key_path, false) {
-        Ok((vault, _)) if vault.self_test() => checks.push(ok("master key", format!("{} (current version v{})", key_path.display(), vault.current_version()))),
+        Ok((vault, _)) if vault.self_test() => {
+            checks.push(ok("master key", format!("{} (current version v{})", key_path.display(), vault.current_version())));
+            working_vault = Some(vault);
+        }
         Ok(_) => checks.push(fail("master key", "the key does not encrypt and decrypt", "restore the key file from the backup taken with the database")),
         Err(e) => checks.push(fail("master key", e.to_string(), "the daemon creates it on first start; otherwise restore it from backup and make it 0600, owned by the service user")),
     }
@@ -82,6 +86,7 @@ pub async fn run(settings: &Settings) -> Vec<Check> {
         .unwrap_or_default();
     let conn = PgConnection::establish(&url);
     let mut instances = Vec::new();
+    let mut admin_registration = None;
     match conn {
         Err(e) => {
             checks.push(fail("database", format!("cannot connect: {e}"), "check database.url, and that PostgreSQL runs (systemctl status postgresql) and accepts this user"));
@@ -96,6 +101,10 @@ pub async fn run(settings: &Settings) -> Vec<Check> {
                 Err(e) => checks.push(fail("migrations", e.to_string(), "check that the database user owns the schema")),
             }
             checks.push(clock_check(&mut conn));
+            if settings.microsoft.client_id.is_empty() {
+                admin_registration =
+                    Some(registration_from_admin(&mut conn, working_vault.as_ref()));
+            }
             match JiraInstance::list(&mut conn) {
                 Ok(list) => instances = list,
                 Err(e) => checks.push(fail(
@@ -155,7 +164,24 @@ pub async fn run(settings: &Settings) -> Vec<Check> {
         }
     }
 
-    microsoft_checks(settings, &http, &mut checks).await;
+    match admin_registration {
+        // entered on the admin UI's Microsoft page (nothing pinned in the config)
+        Some(Ok(Some(registration))) => {
+            microsoft_token_and_graph(settings, &http, registration, &mut checks).await;
+        }
+        Some(Ok(None)) => {
+            checks.push(skipped("microsoft token", "no Microsoft app registration (admin UI › Microsoft, or [microsoft] in the config)"));
+            checks.push(skipped("graph", "no Microsoft app registration"));
+        }
+        Some(Err(check)) => {
+            checks.push(check);
+            checks.push(skipped(
+                "graph",
+                "the Microsoft app registration cannot be used",
+            ));
+        }
+        None => microsoft_checks(settings, &http, &mut checks).await,
+    }
 
     if settings.listen.public_url.is_empty() {
         checks.push(skipped("public bot URL", "listen.public_url not set"));
@@ -237,7 +263,94 @@ async fn microsoft_checks(settings: &Settings, http: &OutboundHttp, checks: &mut
         checks.push(skipped("graph", "no Microsoft app registration"));
         return;
     };
-    let endpoints = Cloud::parse(&m.cloud)
+    let registration = Registration {
+        cloud: m.cloud.clone(),
+        tenant_id: m.tenant_id.clone(),
+        client_id: m.client_id.clone(),
+        credential,
+    };
+    microsoft_token_and_graph(settings, http, registration, checks).await;
+}
+
+/// The app registration doctor checks: from the config or from the admin UI.
+struct Registration {
+    cloud: String,
+    tenant_id: String,
+    client_id: String,
+    credential: ClientCredential,
+}
+
+/// The registration entered on the admin UI, its secret read through the audited vault.
+fn registration_from_admin(
+    conn: &mut PgConnection,
+    vault: Option<&Vault>,
+) -> Result<Option<Registration>, Check> {
+    use crate::db::models::audit::Actor;
+    use crate::db::models::microsoft_app::MicrosoftApp;
+    use crate::db::models::secret::{
+        self, MICROSOFT_CLIENT_CERTIFICATE, MICROSOFT_CLIENT_SECRET, ReadContext,
+    };
+    let fail_with = |detail: String, fix: &str| fail("microsoft token", detail, fix);
+    let row = match MicrosoftApp::get(conn) {
+        Ok(Some(row)) => row,
+        Ok(None) => return Ok(None),
+        Err(e) => return Err(fail_with(e.to_string(), "run `jira-teams-bridge migrate`")),
+    };
+    let column = match (&row.client_certificate, &row.client_secret) {
+        (Some(_), _) => MICROSOFT_CLIENT_CERTIFICATE,
+        (None, Some(_)) => MICROSOFT_CLIENT_SECRET,
+        (None, None) => {
+            return Err(fail_with(
+                "the registration on the admin UI has neither a client secret nor a certificate"
+                    .into(),
+                "enter one on the admin UI's Microsoft page",
+            ));
+        }
+    };
+    let Some(vault) = vault else {
+        return Err(fail_with(
+            "the client secret cannot be decrypted without the master key".into(),
+            "fix the master key first (see above)",
+        ));
+    };
+    let ctx = ReadContext {
+        actor: &Actor::Cli("doctor".into()),
+        purpose: "check the Microsoft app registration",
+        label: "microsoft app",
+    };
+    let value = secret::read(conn, vault, column, row.id, &ctx).map_err(|e| {
+        fail_with(
+            format!("the stored client secret cannot be read: {e}"),
+            "check that this is the key the secrets were stored with; otherwise enter the secret again on the admin UI",
+        )
+    })?;
+    let credential = if column == MICROSOFT_CLIENT_CERTIFICATE {
+        ClientCredential::from_pem(value.expose_secret().as_bytes()).map_err(|e| {
+            fail_with(
+                format!("the stored client certificate: {e}"),
+                "upload the certificate again on the admin UI's Microsoft page",
+            )
+        })?
+    } else {
+        ClientCredential::Secret(value)
+    };
+    Ok(Some(Registration {
+        cloud: row.cloud,
+        tenant_id: row.tenant_id,
+        client_id: row.client_id.to_string(),
+        credential,
+    }))
+}
+
+/// An app-only token for Graph, then Graph itself, through the outbound stack (proxy included).
+async fn microsoft_token_and_graph(
+    settings: &Settings,
+    http: &OutboundHttp,
+    r: Registration,
+    checks: &mut Vec<Check>,
+) {
+    let m = &settings.microsoft;
+    let endpoints = Cloud::parse(&r.cloud)
         .unwrap_or(Cloud::Global)
         .endpoints()
         .with_overrides(
@@ -246,10 +359,10 @@ async fn microsoft_checks(settings: &Settings, http: &OutboundHttp, checks: &mut
             &m.bot_openid_metadata_url,
             &m.service_url_hosts,
         );
-    let tokens = AppTokens::new(http.clone(), &endpoints.login, &m.client_id, credential);
-    match tokens.token(&m.tenant_id, &endpoints.graph_scope).await {
+    let tokens = AppTokens::new(http.clone(), &endpoints.login, &r.client_id, r.credential);
+    match tokens.token(&r.tenant_id, &endpoints.graph_scope).await {
         Ok(_) => checks.push(ok("microsoft token", format!("app-only token for {} acquired", endpoints.graph))),
-        Err(e) if e.is_configuration() => checks.push(fail("microsoft token", e.to_string(), "check microsoft.tenant_id, client_id, the client secret or certificate (expired? uploaded to the app?) and microsoft.cloud")),
+        Err(e) if e.is_configuration() => checks.push(fail("microsoft token", e.to_string(), "check the tenant, client id, the client secret or certificate (expired? uploaded to the app?) and the cloud, in the config or on the admin UI's Microsoft page")),
         Err(e) => checks.push(fail("microsoft token", e.to_string(), "check outbound.proxy and that the login host is reachable")),
     }
     let graph = format!("{}/v1.0/", endpoints.graph);

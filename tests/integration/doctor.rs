@@ -139,3 +139,57 @@ async fn a_broken_installation_fails_with_what_to_do() {
     assert_eq!(check(&report, "graph")["status"], "fail");
     assert_eq!(check(&report, "database")["status"], "ok");
 }
+
+#[actix_web::test]
+async fn doctor_checks_the_registration_entered_on_the_admin_page_and_audits_the_read() {
+    let w = crate::linking::world().await;
+    let urls = vec![
+        ("JTB__MICROSOFT__LOGIN_URL", w.entra.base.clone()),
+        ("JTB__MICROSOFT__GRAPH_URL", w.graph.base.clone()),
+    ];
+    let (_, report, stderr) = doctor(&w.app, urls.clone()).await;
+    assert_eq!(
+        check(&report, "microsoft token")["status"],
+        "ok",
+        "{report} {stderr}"
+    );
+    assert_eq!(check(&report, "graph")["status"], "ok", "{report}");
+    {
+        use diesel::prelude::*;
+        use jira_teams_bridge::db::schema::secret_access_audit as a;
+        let mut conn = w.conn();
+        let reads: i64 = a::table
+            .filter(a::actor.eq("doctor"))
+            .filter(a::outcome.eq("ok"))
+            .count()
+            .get_result(&mut conn)
+            .unwrap();
+        assert_eq!(
+            reads, 1,
+            "the doctor's read of the client secret is audited"
+        );
+    }
+    // a wrong secret saved on the admin page: doctor names the problem and where to fix it
+    let res = w
+        .app
+        .post_form(
+            "/admin/microsoft",
+            &[
+                ("cloud", "global"),
+                ("tenant_id", crate::fakes::entra::TENANT_ID),
+                ("client_id", crate::fakes::entra::CLIENT_ID),
+                ("client_secret", "not-the-secret-value-0123456789"),
+                ("bot_app_id", crate::fakes::entra::CLIENT_ID),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let (code, report, _) = doctor(&w.app, urls).await;
+    assert_ne!(code, 0);
+    let token = check(&report, "microsoft token");
+    assert_eq!(token["status"], "fail", "{report}");
+    assert!(
+        token["fix"].as_str().unwrap().contains("admin UI"),
+        "{token}"
+    );
+}

@@ -32,6 +32,7 @@ mod outbound;
 mod outbox;
 mod portal;
 mod relay;
+mod scale_out;
 mod schema;
 mod setup_and_login;
 mod teams_app;

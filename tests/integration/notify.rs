@@ -210,7 +210,7 @@ async fn a_service_url_off_the_allow_list_is_never_called() {
 }
 
 /// Starts the real daemon binary against `env`; its log goes to `log`.
-fn serve(env: &[(&str, String)], log: &std::path::Path) -> std::process::Child {
+pub fn serve(env: &[(&str, String)], log: &std::path::Path) -> std::process::Child {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_jira-teams-bridge"));
     let empty = log.with_file_name("empty.toml");
     std::fs::write(&empty, "").unwrap();

@@ -1,0 +1,236 @@
+//! Two `serve` processes on one database, as behind a load balancer (issue 6): they start at the
+//! same moment and migrate once, the one-time setup token is used once, a session made on one is
+//! valid on the other, and queued deliveries are delivered exactly once between them.
+
+use std::time::{Duration, Instant};
+
+use diesel::prelude::*;
+use serde_json::json;
+
+use crate::fakes;
+use crate::helpers::{TempDir, TestDb, run_cli};
+use crate::notify::serve;
+use crate::webhooks::fixture;
+
+const ORIGIN: &str = "http://bridge.test";
+const ITEMS: usize = 30;
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A browser: cookies (shared by both daemons' host, as behind one load-balanced name).
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+async fn wait_ready(port: u16, log: &std::path::Path) {
+    let until = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(r) = reqwest::get(format!("http://127.0.0.1:{port}/readyz")).await
+            && r.status() == 200
+        {
+            return;
+        }
+        assert!(
+            Instant::now() < until,
+            "daemon on {port} not ready; log:\n{}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Submits the setup form on one daemon with `token`; returns the status.
+async fn set_up(b: &reqwest::Client, port: u16, token: &str) -> u16 {
+    let base = format!("http://127.0.0.1:{port}");
+    let page = b
+        .get(format!("{base}/setup?token={token}"))
+        .send()
+        .await
+        .unwrap();
+    let csrf = page
+        .cookies()
+        .find(|c| c.name() == "jtb_csrf")
+        .map(|c| c.value().to_owned())
+        .expect("csrf cookie");
+    let password = "correct horse battery staple";
+    b.post(format!("{base}/setup"))
+        .header("Origin", ORIGIN)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("token", token),
+            ("username", "admin"),
+            ("password", password),
+            ("password_confirm", password),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[actix_web::test]
+async fn two_daemons_on_one_database_migrate_once_share_sessions_and_never_deliver_twice() {
+    use jira_teams_bridge::crypto::Vault;
+    use jira_teams_bridge::db::models::jira_instance::JiraInstance;
+    use jira_teams_bridge::db::models::outbox::OutboxItem;
+    use jira_teams_bridge::domain::{JiraBaseUrl, SharedSecret};
+
+    let dir = TempDir::new();
+    let (cert, key, _) = crate::listeners::self_signed(&dir.0);
+    let (_, entra) = fakes::entra::start(3600);
+    let (bot_addr, bot) = fakes::bot::start_tls(entra.clone(), &cert, &key);
+    // an empty database: both daemons find it unmigrated
+    let db = TestDb::empty();
+    let state_dir = TempDir::new();
+    // the key every host of the installation shares (copied to each, or one credential)
+    Vault::open(&state_dir.0.join("master-key"), true).unwrap();
+    let (a, b) = (free_port(), free_port());
+    let env = |port: u16| {
+        vec![
+            ("JTB__DATABASE__URL", db.url.clone()),
+            ("JTB__PATHS__STATE_DIR", state_dir.0.display().to_string()),
+            ("JTB__LISTEN__INTERNAL", format!("127.0.0.1:{port}")),
+            ("JTB__LISTEN__INTERNAL_URL", ORIGIN.to_owned()),
+            (
+                "JTB__MICROSOFT__TENANT_ID",
+                fakes::entra::TENANT_ID.to_owned(),
+            ),
+            (
+                "JTB__MICROSOFT__CLIENT_ID",
+                fakes::entra::CLIENT_ID.to_owned(),
+            ),
+            (
+                "JTB__MICROSOFT__CLIENT_SECRET",
+                fakes::entra::CLIENT_SECRET.to_owned(),
+            ),
+            (
+                "JTB__MICROSOFT__BOT_APP_ID",
+                fakes::entra::CLIENT_ID.to_owned(),
+            ),
+            ("JTB__MICROSOFT__LOGIN_URL", entra.base.clone()),
+            ("JTB__MICROSOFT__SERVICE_URL_HOSTS", bot_addr.to_string()),
+            ("JTB__OUTBOUND__CA_FILE", cert.clone()),
+            ("JTB__OUTBOX__LEASE_SECS", "10".to_owned()),
+        ]
+    };
+    let (log_a, log_b) = (state_dir.0.join("a.log"), state_dir.0.join("b.log"));
+    let mut first = serve(&env(a), &log_a);
+    let mut second = serve(&env(b), &log_b);
+    wait_ready(a, &log_a).await;
+    wait_ready(b, &log_b).await;
+
+    // migrations ran once: every migration recorded exactly once
+    let mut conn = db.conn();
+    #[derive(QueryableByName)]
+    struct Counts {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        rows: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        versions: i64,
+    }
+    let c: Counts = diesel::sql_query(
+        "SELECT count(*) AS rows, count(DISTINCT version) AS versions FROM __diesel_schema_migrations",
+    )
+    .get_result(&mut conn)
+    .unwrap();
+    let dirs = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().is_dir())
+        .count() as i64;
+    assert_eq!((c.rows, c.versions), (dirs, dirs));
+
+    // the one-time setup token works once, whichever daemon gets it
+    let (_, url, _) = run_cli(&["setup-url"], &env(a));
+    let token = url
+        .trim()
+        .split("token=")
+        .nth(1)
+        .expect("a setup URL")
+        .to_owned();
+    let (ba, bb) = (browser(), browser());
+    let both = [(ba.clone(), a), (bb.clone(), b)].map(|(client, port)| {
+        let token = token.clone();
+        actix_web::rt::spawn(async move { set_up(&client, port, &token).await })
+    });
+    let [ta, tb] = both;
+    let (sa, sb) = (ta.await.unwrap(), tb.await.unwrap());
+    let mut statuses = [sa, sb];
+    statuses.sort();
+    assert_eq!(statuses[0], 303, "{statuses:?}");
+    assert!((400..500).contains(&statuses[1]), "{statuses:?}");
+    let (winner, other) = if sa == 303 { (&ba, b) } else { (&bb, a) };
+    // ... and its admin session is valid on the other daemon
+    let res = winner
+        .get(format!("http://127.0.0.1:{other}/admin"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "the session works on the other daemon");
+    assert!(res.text().await.unwrap().contains("Log out"));
+
+    // deliveries queued for both: each chat gets its card exactly once
+    let (vault, _) = Vault::open(&state_dir.0.join("master-key"), false).unwrap();
+    let instance = JiraInstance::create(
+        &mut conn,
+        &vault,
+        &JiraBaseUrl::parse("https://jira.example.com").unwrap(),
+        &SharedSecret::generate(),
+    )
+    .unwrap();
+    let event = jira_teams_bridge::domain::jira_event::parse(&fixture("issue_updated"))
+        .unwrap()
+        .unwrap();
+    for i in 0..ITEMS {
+        let chat = format!("19:scale{i}@thread.v2");
+        diesel::sql_query(
+            "INSERT INTO bot_membership (id, conversation_id, tenant_id, scope, service_url, status) \
+             VALUES (gen_random_uuid(), $1, $2::uuid, 'groupChat', $3, 'installationAdded')",
+        )
+        .bind::<diesel::sql_types::Text, _>(&chat)
+        .bind::<diesel::sql_types::Text, _>(fakes::entra::TENANT_ID)
+        .bind::<diesel::sql_types::Text, _>(bot.service_url())
+        .execute(&mut conn)
+        .unwrap();
+        OutboxItem::enqueue(
+            &mut conn,
+            jira_teams_bridge::jobs::notify::CHAT_NOTIFICATION,
+            Some(instance.id),
+            &format!("scale:{chat}"),
+            &json!({"chatId": chat, "event": event}),
+        )
+        .unwrap();
+    }
+    let until = Instant::now() + Duration::from_secs(60);
+    while bot.received.lock().unwrap().len() < ITEMS {
+        assert!(Instant::now() < until, "not every card arrived");
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    actix_web::rt::time::sleep(Duration::from_secs(2)).await;
+    for i in 0..ITEMS {
+        assert_eq!(bot.received_for(&format!("19:scale{i}@thread.v2")).len(), 1);
+    }
+    let owners: Vec<Option<String>> = {
+        use jira_teams_bridge::db::schema::outbox;
+        outbox::table
+            .filter(outbox::status.eq("done"))
+            .select(outbox::lease_owner)
+            .load(&mut conn)
+            .unwrap()
+    };
+    assert_eq!(owners.len(), ITEMS);
+    for child in [&mut first, &mut second] {
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+}
