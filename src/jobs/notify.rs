@@ -61,6 +61,18 @@ impl ChatNotifier {
         .await
         .map_err(|e| retry(e.to_string()))?
         .ok_or_else(|| DeliveryError::Permanent("the Jira instance is gone".into()))?;
+        if event.involved.comment_restricted
+            && !crate::jobs::fanout::restricted_comment_may_reach(
+                &self.state,
+                &instance,
+                &chat_id,
+                &event,
+            )
+            .await?
+        {
+            tracing::info!(bot.conversation = %chat_id, "a restricted comment is not shown in a chat where not every member may read it");
+            return Ok(());
+        }
         post_event_card(
             &self.state,
             &self.connector,

@@ -408,3 +408,34 @@ async fn a_card_too_big_is_shortened_and_a_chat_without_the_bot_fails_for_good()
     let html = s.w.app.get("/admin/outbox").await.text().await.unwrap();
     assert!(html.contains("not installed"), "{html}");
 }
+
+#[actix_web::test]
+async fn a_restricted_comment_reaches_a_chat_only_when_every_member_may_read_it() {
+    let s = setup().await;
+    let comment = |id: &str, ts: i64| {
+        json!({
+            "timestamp": ts, "webhookEvent": "comment_created",
+            "comment": {"id": id, "body": "internal note",
+                        "updateAuthor": {"key": "dave", "displayName": "Dave"},
+                        "visibility": {"type": "role", "value": "Developers"}},
+            "issue": {"id": "10045", "key": "ABC-1", "fields": {"summary": "Printer on fire"}},
+        })
+    };
+    let post = |body: serde_json::Value| {
+        let (client, url) = (s.w.app.client.clone(), s.w.app.url(&s.hook_path));
+        async move {
+            let res = client.post(url).json(&body).send().await.unwrap();
+            assert!(res.status().is_success());
+        }
+    };
+    // Alice may read the first comment, Bob may not: the chat (Alice and Bob) gets nothing
+    s.w.jira.add_comment(10045, "20001", Some(&[ALICE_KEY]));
+    post(comment("20001", 1)).await;
+    wait_for("the outbox to finish", 10, || outbox_status(&s) == ["done"]).await;
+    assert!(s.bot.received_for(&s.chat).is_empty());
+    // both may read the second: its card arrives
+    s.w.jira
+        .add_comment(10045, "20002", Some(&[ALICE_KEY, BOB_KEY]));
+    post(comment("20002", 2)).await;
+    wait_for("the card", 10, || s.bot.received_for(&s.chat).len() == 1).await;
+}

@@ -157,6 +157,23 @@ impl IssueChat {
         Ok(())
     }
 
+    /// The Microsoft users known to be members of a chat linked to an issue (empty when the chat
+    /// was linked by id, not created by the appliance, or is not linked to that issue).
+    pub fn known_members(
+        conn: &mut PgConnection,
+        instance: Uuid,
+        issue_id: i64,
+        chat_id: &str,
+    ) -> QueryResult<Vec<Uuid>> {
+        issue_chat_member::table
+            .inner_join(issue_chat::table)
+            .filter(issue_chat::jira_instance_id.eq(instance))
+            .filter(issue_chat::issue_id.eq(issue_id))
+            .filter(issue_chat::chat_id.eq(chat_id))
+            .select(issue_chat_member::ms_user_id)
+            .load(conn)
+    }
+
     /// Which of `links` the Jira user is a known member of (through their Microsoft link).
     pub fn member_links(
         conn: &mut PgConnection,
