@@ -68,7 +68,7 @@ else
 jira-teams-bridge: installed. Configuration: $config
 Next steps:
   sudo systemctl enable --now jira-teams-bridge
-  sudo -u $user jira-teams-bridge setup-url      # prints the one-time setup URL
+  sudo jira-teams-bridge setup-url      # prints the one-time setup URL
 The master key is created in /var/lib/jira-teams-bridge/master-key on first start: back it up
 together with the database (pg_dump $db).
 MSG

@@ -415,3 +415,33 @@ fn prune(settings: &Settings, out: &mut dyn Write) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// The system user the packages create and the unit runs as.
+pub const SERVICE_USER: &str = "jira-teams-bridge";
+
+/// `sudo jira-teams-bridge setup-url` (or `migrate`, `doctor`, `rotate-key`, …) on a packaged
+/// install: run as root with the packaged config, the command re-runs itself as the service
+/// user through `runuser` (which also drops root's groups), so that PostgreSQL's peer
+/// authentication maps it to the service's role and files it writes (the setup token, the key)
+/// belong to the service. Returns the child's exit code when it re-ran; `None` to go on here.
+pub fn rerun_as_service_user(cli: &Cli) -> Option<i32> {
+    use std::os::unix::fs::MetadataExt;
+    if matches!(cli.command, Command::Serve) || cli.config.is_some() {
+        return None;
+    }
+    let root = std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0);
+    let user_exists = std::fs::read_to_string("/etc/passwd")
+        .is_ok_and(|p| p.lines().any(|l| l.split(':').next() == Some(SERVICE_USER)));
+    if !root || !user_exists || !std::path::Path::new("/etc/jira-teams-bridge/config.toml").exists()
+    {
+        return None;
+    }
+    let exe = std::env::current_exe().ok()?;
+    let status = std::process::Command::new("runuser")
+        .args(["-u", SERVICE_USER, "--"])
+        .arg(exe)
+        .args(std::env::args_os().skip(1))
+        .status()
+        .ok()?;
+    Some(status.code().unwrap_or(1))
+}

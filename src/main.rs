@@ -11,6 +11,9 @@ use jira_teams_bridge::telemetry;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(code) = jira_teams_bridge::cli::rerun_as_service_user(&cli) {
+        return ExitCode::from(u8::try_from(code).unwrap_or(1));
+    }
     let settings =
         match Settings::load(cli.config.as_deref()).and_then(|s| s.validate().map(|()| s)) {
             Ok(s) => s,

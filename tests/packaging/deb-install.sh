@@ -189,6 +189,9 @@ fi
 expect_eq "master key" "$(stat_of "${state_dir}/master-key")" "600 ${user}:${user}"
 setup_url=$(cd / && runuser -u "${user}" -- "${bin}" setup-url 2>&1 || true)
 check "setup-url as ${user} prints the setup URL (${setup_url})" grep -q "/setup?token=" <<<"${setup_url}"
+# as the admin types it: root re-runs the command as the service user (peer auth, file owners)
+setup_url_root=$(cd / && "${bin}" setup-url 2>&1 || true)
+check "setup-url as root prints the same setup URL" test "${setup_url_root}" = "${setup_url}"
 kill -TERM "${server_pid}"
 if wait "${server_pid}"; then pass "SIGTERM: clean exit"; else fail "SIGTERM: exit status $?"; fi
 check "the daemon logged its stop" grep -q 'stopped' "${work}/serve.log"
