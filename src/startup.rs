@@ -95,6 +95,7 @@ impl Application {
             microsoft: Default::default(),
             refresh_locks: Default::default(),
             metrics,
+            outbox_wake: Arc::new(tokio::sync::Notify::new()),
             bot_rate: Arc::new(crate::clients::bot_rate::BotRateLimiter::new(
                 settings.outbound.bot_rps_per_tenant,
             )),
@@ -207,6 +208,7 @@ impl Application {
                 ..Default::default()
             },
         )
+        .with_wake(state.outbox_wake.clone())
         .with_metrics(state.metrics.clone());
         actix_web::rt::spawn(runner.run_forever());
         actix_web::rt::spawn(crate::jobs::activity::flush_forever(state.clone()));

@@ -40,6 +40,8 @@ pub struct AppState {
     pub metrics: Arc<crate::telemetry::metrics::Metrics>,
     /// Paces Bot Connector calls per tenant and conversation (`outbound.bot_rps_per_tenant`).
     pub bot_rate: Arc<crate::clients::bot_rate::BotRateLimiter>,
+    /// Wakes this process's outbox runner when something was queued (other daemons poll).
+    pub outbox_wake: Arc<tokio::sync::Notify>,
 }
 
 /// The built Microsoft clients, the fingerprint of the registration they were built from, and

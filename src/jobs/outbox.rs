@@ -65,6 +65,7 @@ pub struct OutboxRunner {
     owner: String,
     config: RunnerConfig,
     metrics: Option<Arc<crate::telemetry::metrics::Metrics>>,
+    wake: Option<Arc<tokio::sync::Notify>>,
 }
 
 impl OutboxRunner {
@@ -81,7 +82,15 @@ impl OutboxRunner {
             owner,
             config,
             metrics: None,
+            wake: None,
         }
+    }
+
+    /// Wakes the idle runner as soon as `wake` is notified (something was queued in this
+    /// process), instead of at the next poll.
+    pub fn with_wake(mut self, wake: Arc<tokio::sync::Notify>) -> Self {
+        self.wake = Some(wake);
+        self
     }
 
     /// Counts every delivery outcome (done, retry, dead) by kind in `metrics`.
@@ -220,7 +229,13 @@ impl OutboxRunner {
                     tracing::warn!(error = %e, "outbox runner could not reach the database; retrying")
                 }
             }
-            actix_web::rt::time::sleep(self.config.idle_poll).await;
+            match &self.wake {
+                Some(wake) => {
+                    let _ =
+                        actix_web::rt::time::timeout(self.config.idle_poll, wake.notified()).await;
+                }
+                None => actix_web::rt::time::sleep(self.config.idle_poll).await,
+            }
         }
     }
 }

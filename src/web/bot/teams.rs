@@ -102,6 +102,7 @@ impl TeamsContext {
             )?)
         })
         .await?;
+        state.outbox_wake.notify_one();
         Ok(())
     }
 

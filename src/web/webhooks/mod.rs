@@ -228,6 +228,7 @@ async fn receive(
     let id = instance.id;
     let ev = event.clone();
     let (added, chats) = db::run(&state.pool, move |conn| fan_out(conn, id, &ev)).await?;
+    state.outbox_wake.notify_one();
     tracing::info!(instance.public_id = %instance.public_id, issue.id = event.issue_id, webhook.event = ?event.kind, deliveries.queued = added, chats, "Jira webhook accepted");
     Ok(HttpResponse::Ok()
         .json(json!({ "status": "accepted", "queued": added, "duplicates": chats - added })))
