@@ -342,7 +342,7 @@ async fn bench_notification_latency() {
         ref_lat.push(t1.elapsed());
     }
     let reference = stats(ref_lat, t.elapsed());
-    let ms = |d: Duration| format!("{:.1} ms", d.as_secs_f64() * 1000.0);
+    let ms = |d: Duration| format!("{:.2} ms", d.as_secs_f64() * 1000.0);
     println!("\n| measure | value | reference (direct post to the double) | ratio |");
     println!("|---|---|---|---|");
     println!(
