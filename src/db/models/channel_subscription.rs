@@ -117,12 +117,4 @@ impl ChannelSubscription {
             .select(ChannelSubscription::as_select())
             .load(conn)
     }
-
-    /// Whether an instance has any subscription.
-    pub fn any(conn: &mut PgConnection, instance: Uuid) -> QueryResult<bool> {
-        diesel::select(diesel::dsl::exists(
-            channel_subscription::table.filter(channel_subscription::jira_instance_id.eq(instance)),
-        ))
-        .get_result(conn)
-    }
 }
