@@ -118,7 +118,7 @@ dpkg -i "${deb}" >"${work}/install.log" 2>&1 || { cat "${work}/install.log" >&2;
 installed_at=$(date +%s.%N)
 sed 's/^/    /' "${work}/install.log"
 check "postinst prints the next steps" grep -q 'systemctl enable --now jira-teams-bridge' "${work}/install.log"
-check "postinst applied the migrations" grep -q "database ${db}: applied" "${work}/install.log"
+check "postinst applied the migrations" grep -Eq "applied [0-9]+ migration" "${work}/install.log"
 
 jtb_log "system user, files and modes"
 check "system user ${user} exists" id -u "${user}" >/dev/null
