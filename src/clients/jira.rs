@@ -190,11 +190,21 @@ impl JiraClient {
         token: &SecretString,
         id_or_key: &str,
     ) -> Result<Option<JiraIssue>, JiraError> {
-        let url = format!(
-            "{}/rest/api/2/issue/{}?fields=summary",
-            self.base,
+        let path = format!(
+            "/rest/api/2/issue/{}?fields=summary",
             crate::domain::qsh::percent_encode(id_or_key)
         );
+        self.get_visible(token, &path).await
+    }
+
+    /// GETs `path_and_query` as the token's user: `None` when Jira answers 404 or 403 (missing
+    /// or not visible to them: DC tells these apart, the appliance does not).
+    async fn get_visible<T: serde::de::DeserializeOwned>(
+        &self,
+        token: &SecretString,
+        path_and_query: &str,
+    ) -> Result<Option<T>, JiraError> {
+        let url = format!("{}{path_and_query}", self.base);
         let res = self
             .http
             .send("jira", |c| c.get(&url).bearer_auth(token.expose_secret()))
@@ -224,24 +234,6 @@ pub struct IssueFields {
 }
 
 impl JiraClient {
-    async fn get_json(
-        &self,
-        token: &SecretString,
-        path_and_query: &str,
-    ) -> Result<Option<serde_json::Value>, JiraError> {
-        let url = format!("{}{path_and_query}", self.base);
-        let res = self
-            .http
-            .send("jira", |c| c.get(&url).bearer_auth(token.expose_secret()))
-            .await?;
-        match res.status() {
-            StatusCode::OK => res.json().await.map(Some).map_err(|_| JiraError::Malformed),
-            StatusCode::NOT_FOUND | StatusCode::FORBIDDEN => Ok(None),
-            StatusCode::UNAUTHORIZED => Err(JiraError::Unauthorized),
-            s => Err(JiraError::Status(s.as_u16())),
-        }
-    }
-
     /// Keys of the users watching an issue, as the token's user may see them (empty when the
     /// issue is not visible to them or they may not see watchers).
     pub async fn watcher_keys(
@@ -250,7 +242,10 @@ impl JiraClient {
         issue_id: i64,
     ) -> Result<Vec<String>, JiraError> {
         let v = self
-            .get_json(token, &format!("/rest/api/2/issue/{issue_id}/watchers"))
+            .get_visible::<serde_json::Value>(
+                token,
+                &format!("/rest/api/2/issue/{issue_id}/watchers"),
+            )
             .await?;
         Ok(v.and_then(|v| v["watchers"].as_array().cloned())
             .unwrap_or_default()
@@ -272,7 +267,7 @@ impl JiraClient {
             crate::domain::qsh::percent_encode(name)
         );
         Ok(self
-            .get_json(token, &path)
+            .get_visible::<serde_json::Value>(token, &path)
             .await?
             .and_then(|u| u["key"].as_str().map(str::to_owned)))
     }
@@ -289,7 +284,10 @@ impl JiraClient {
             "/rest/api/2/issue/{issue_id}/comment/{}",
             crate::domain::qsh::percent_encode(comment_id)
         );
-        Ok(self.get_json(token, &path).await?.is_some())
+        Ok(self
+            .get_visible::<serde_json::Value>(token, &path)
+            .await?
+            .is_some())
     }
 
     /// Checks a subscription's JQL once, when it is saved (validation on, PROTOCOLS.md §7.3).
@@ -323,7 +321,10 @@ impl JiraClient {
             "/rest/api/2/project/{}",
             crate::domain::qsh::percent_encode(key)
         );
-        Ok(self.get_json(token, &path).await?.is_some())
+        Ok(self
+            .get_visible::<serde_json::Value>(token, &path)
+            .await?
+            .is_some())
     }
 }
 
@@ -828,21 +829,11 @@ impl JiraClient {
         token: &SecretString,
         id_or_key: &str,
     ) -> Result<Option<FoundIssue>, JiraError> {
-        let url = format!(
-            "{}/rest/api/2/issue/{}?fields=summary,status,issuetype,assignee",
-            self.base,
+        let path = format!(
+            "/rest/api/2/issue/{}?fields=summary,status,issuetype,assignee",
             crate::domain::qsh::percent_encode(id_or_key)
         );
-        let res = self
-            .http
-            .send("jira", |c| c.get(&url).bearer_auth(token.expose_secret()))
-            .await?;
-        match res.status() {
-            StatusCode::OK => res.json().await.map(Some).map_err(|_| JiraError::Malformed),
-            StatusCode::NOT_FOUND | StatusCode::FORBIDDEN => Ok(None),
-            StatusCode::UNAUTHORIZED => Err(JiraError::Unauthorized),
-            s => Err(JiraError::Status(s.as_u16())),
-        }
+        self.get_visible(token, &path).await
     }
 
     /// The projects the user can see (unpaged on DC).

@@ -272,10 +272,7 @@ impl EventFanout {
     }
 
     async fn deliver_item(&self, item: &OutboxItem) -> Result<(), DeliveryError> {
-        let event: JiraEvent =
-            serde_json::from_value(item.payload["event"].clone()).map_err(|e| {
-                DeliveryError::Permanent(format!("the item's event is unreadable: {e}"))
-            })?;
+        let event = crate::jobs::notify::item_event(item)?;
         let Some(instance_id) = item.jira_instance_id else {
             return Err(DeliveryError::Permanent(
                 "the item names no instance".into(),

@@ -47,10 +47,7 @@ impl ChatNotifier {
             .as_str()
             .ok_or_else(|| DeliveryError::Permanent("the item names no chat".into()))?
             .to_owned();
-        let event: JiraEvent =
-            serde_json::from_value(item.payload["event"].clone()).map_err(|e| {
-                DeliveryError::Permanent(format!("the item's event is unreadable: {e}"))
-            })?;
+        let event = item_event(item)?;
         let instance = item.jira_instance_id;
         let instance = db::run(&self.state.pool, move |conn| {
             Ok(match instance {
@@ -84,6 +81,12 @@ impl ChatNotifier {
         )
         .await
     }
+}
+
+/// The Jira event an outbox item carries (`payload.event`).
+pub(crate) fn item_event(item: &OutboxItem) -> Result<JiraEvent, DeliveryError> {
+    serde_json::from_value(item.payload["event"].clone())
+        .map_err(|e| DeliveryError::Permanent(format!("the item's event is unreadable: {e}")))
 }
 
 pub(super) fn retry(e: String) -> DeliveryError {
@@ -355,10 +358,7 @@ impl PersonalNotifier {
     }
 
     async fn deliver_item(&self, item: &OutboxItem) -> Result<(), DeliveryError> {
-        let event: JiraEvent =
-            serde_json::from_value(item.payload["event"].clone()).map_err(|e| {
-                DeliveryError::Permanent(format!("the item's event is unreadable: {e}"))
-            })?;
+        let event = item_event(item)?;
         let ids = |k: &str| {
             item.payload[k]
                 .as_str()

@@ -3,8 +3,6 @@
 //! and subscribed channels; a card that is unknown (posted before the appliance remembered
 //! cards) or gone from Teams is posted anew; failures of an update are handled as for a send.
 
-use std::time::Duration;
-
 use serde_json::{Value, json};
 
 use crate::bot_endpoint::{Setup, claims, post, setup};
@@ -154,29 +152,8 @@ impl Cards {
             .unwrap()
     }
 
-    /// Waits until the outbox has nothing left to do (fan-outs produce more items).
     async fn settle(&self) {
-        let until = std::time::Instant::now() + Duration::from_secs(20);
-        loop {
-            let pending: i64 = {
-                use diesel::prelude::*;
-                use jira_teams_bridge::db::schema::outbox;
-                let mut conn = self.s.w.conn();
-                outbox::table
-                    .filter(outbox::status.eq("pending"))
-                    .count()
-                    .get_result(&mut conn)
-                    .unwrap()
-            };
-            if pending == 0 {
-                return;
-            }
-            assert!(
-                std::time::Instant::now() < until,
-                "the outbox did not settle"
-            );
-            actix_web::rt::time::sleep(Duration::from_millis(50)).await;
-        }
+        crate::fanout::settle(&self.s.w, 20).await;
     }
 }
 

@@ -132,29 +132,30 @@ impl Fanout {
             .collect()
     }
 
-    /// Waits until the outbox has nothing left to do (fan-outs produce more items).
     async fn settle(&self) {
-        let until = std::time::Instant::now() + Duration::from_secs(15);
-        loop {
-            let pending: i64 = {
-                use diesel::prelude::*;
-                use jira_teams_bridge::db::schema::outbox;
-                let mut conn = self.s.w.conn();
-                outbox::table
-                    .filter(outbox::status.eq("pending"))
-                    .count()
-                    .get_result(&mut conn)
-                    .unwrap()
-            };
-            if pending == 0 {
-                return;
-            }
-            assert!(
-                std::time::Instant::now() < until,
-                "the outbox did not settle"
-            );
-            actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+        settle(&self.s.w, 15).await;
+    }
+}
+
+/// Waits up to `secs` until the outbox has nothing pending (fan-outs produce more items).
+pub async fn settle(w: &World, secs: u64) {
+    use diesel::prelude::*;
+    use jira_teams_bridge::db::schema::outbox;
+    let until = std::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        let pending: i64 = outbox::table
+            .filter(outbox::status.eq("pending"))
+            .count()
+            .get_result(&mut w.conn())
+            .unwrap();
+        if pending == 0 {
+            return;
         }
+        assert!(
+            std::time::Instant::now() < until,
+            "the outbox did not settle"
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
