@@ -1,20 +1,20 @@
 #!/usr/bin/env bash
 # Builds the Debian and RPM packages of jira-teams-bridge from this checkout: one release build,
-# then `cargo deb --no-build` and `cargo generate-rpm` (metadata in Cargo.toml,
-# [package.metadata.deb] and [package.metadata.generate-rpm]; maintainer scripts under
-# packaging/debian and packaging/rpm).
+# then `cargo deb --no-build` (metadata in Cargo.toml, [package.metadata.deb]; maintainer scripts
+# under packaging/debian) and `rpmbuild -bb packaging/rpm/jira-teams-bridge.spec` (scriptlets
+# under packaging/rpm).
 #
 #   ./packaging/build-packages.sh [--deb-only | --rpm-only]
 #
 # Needs Rust (rustup), libpq-dev, libssl-dev and pkg-config (packaging/prepare-host.sh installs
-# them). cargo-deb and cargo-generate-rpm are installed with `cargo install --locked` at the
-# pinned versions below when missing, into ${JTB_TOOLS_DIR:-target/packaging-tools} (kept with
-# the build, so a second run reuses them). Packages land in target/packages/; their paths are
+# them). cargo-deb is installed with `cargo install --locked` at the pinned version below when
+# missing, into ${JTB_TOOLS_DIR:-target/packaging-tools} (kept with the build, so a second run
+# reuses it); rpmbuild comes from Debian's `rpm` package, installed when missing. (rpmbuild
+# replaced cargo-generate-rpm, whose `cargo install` took four minutes of every CI run.) Packages land in target/packages/; their paths are
 # printed last, one per line, and written to target/packages/built.txt.
 set -euo pipefail
 
 CARGO_DEB_VERSION=3.8.0
-CARGO_GENERATE_RPM_VERSION=0.21.1
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "${repo_root}"
@@ -50,7 +50,10 @@ ensure_tool() {
     cargo install --locked --quiet --version "${version}" --root "${tools_dir}" "${crate}"
 }
 [[ ${build_deb} == true ]] && ensure_tool deb cargo-deb "${CARGO_DEB_VERSION}"
-[[ ${build_rpm} == true ]] && ensure_tool generate-rpm cargo-generate-rpm "${CARGO_GENERATE_RPM_VERSION}"
+if [[ ${build_rpm} == true ]] && ! command -v rpmbuild >/dev/null 2>&1; then
+    JTB_PACKAGES=(rpm)
+    jtb_install_packages
+fi
 
 locked=()
 [[ -f Cargo.lock ]] && locked=(--locked)
@@ -65,8 +68,19 @@ if [[ ${build_deb} == true ]]; then
     built+=("$(cargo deb --no-build --no-strip "${locked[@]}" --output "${out_dir}" | tail -n 1)")
 fi
 if [[ ${build_rpm} == true ]]; then
-    jtb_log "cargo generate-rpm"
-    cargo generate-rpm --output "${out_dir}/"
+    jtb_log "rpmbuild -bb packaging/rpm/jira-teams-bridge.spec"
+    version=$(cargo metadata --format-version 1 --no-deps \
+        | sed -n 's/.*"name":"jira-teams-bridge","version":"\([^"]*\)".*/\1/p')
+    [[ -n ${version} ]] || jtb_die "cannot read the package version from cargo metadata"
+    rpm_top=${target_dir}/rpmbuild
+    rm -rf "${rpm_top}"
+    rpmbuild -bb --quiet \
+        --define "_topdir ${rpm_top}" \
+        --define "jtb_src ${repo_root}" \
+        --define "jtb_version ${version}" \
+        --define "_rpmdir ${out_dir}" \
+        --define '_build_name_fmt %%{NAME}-%%{VERSION}-%%{RELEASE}.%%{ARCH}.rpm' \
+        packaging/rpm/jira-teams-bridge.spec
     built+=("$(find "${out_dir}" -maxdepth 1 -name '*.rpm' | head -n 1)")
 fi
 printf '%s\n' "${built[@]}" >"${out_dir}/built.txt"
