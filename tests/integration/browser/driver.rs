@@ -11,6 +11,26 @@ use std::time::{Duration, Instant};
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 /// Debian's Chromium (package `chromium`).
 pub const CHROMIUM: &str = "/usr/bin/chromium";
+/// util-linux's setpriv: ties a child's life to its parent's (`--pdeathsig`).
+const SETPRIV: &str = "/usr/bin/setpriv";
+
+/// Writes into `dir` the program chromedriver is told to start as Chromium: Debian's Chromium
+/// under `setpriv --pdeathsig KILL`, so that Chromium dies with its chromedriver even when
+/// chromedriver could not close it (chromedriver itself killed). Returns its path.
+pub fn chromium_launcher(dir: &Path) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    if !Path::new(SETPRIV).exists() {
+        return CHROMIUM.to_owned();
+    }
+    let launcher = dir.join("chromium");
+    std::fs::write(
+        &launcher,
+        format!("#!/bin/sh\nexec {SETPRIV} --pdeathsig KILL -- {CHROMIUM} \"$@\"\n"),
+    )
+    .unwrap();
+    std::fs::set_permissions(&launcher, std::fs::Permissions::from_mode(0o755)).unwrap();
+    launcher.display().to_string()
+}
 
 /// A running chromedriver.
 pub struct Chromedriver {
@@ -28,11 +48,11 @@ impl Chromedriver {
                  (apt-get install chromium chromium-driver; tests/run.sh does it)"
             );
         }
-        // setpriv (util-linux) makes the kernel send chromedriver SIGTERM if this test's
-        // thread dies without running Drop (the test binary killed); on SIGTERM chromedriver
-        // closes its Chromium, so nothing is left behind listening on loopback
-        let mut cmd = if Path::new("/usr/bin/setpriv").exists() {
-            let mut c = Command::new("/usr/bin/setpriv");
+        // setpriv makes the kernel end chromedriver if this test's thread dies without running
+        // Drop (the test binary killed), and chromium_launcher ends Chromium with it: nothing
+        // is left behind listening on loopback
+        let mut cmd = if Path::new(SETPRIV).exists() {
+            let mut c = Command::new(SETPRIV);
             c.args(["--pdeathsig", "TERM", "--", CHROMEDRIVER]);
             c
         } else {

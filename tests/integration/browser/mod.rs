@@ -58,7 +58,7 @@ impl Browser {
         let driver = Chromedriver::start(&shots.join("chromedriver.log"));
         let profile = TempDir::new();
         let mut options = json!({
-            "binary": driver::CHROMIUM,
+            "binary": driver::chromium_launcher(&profile.0),
             "args": [
                 "--headless",
                 "--no-sandbox",
@@ -72,7 +72,7 @@ impl Browser {
                 "--disable-sync",
                 "--disable-dev-shm-usage",
                 "--window-size=1280,900",
-                format!("--user-data-dir={}", profile.0.display()),
+                format!("--user-data-dir={}", profile.0.join("profile").display()),
             ],
         });
         if js == Javascript::Off {
