@@ -13,6 +13,7 @@ mod bot_endpoint;
 mod bot_jira;
 mod bot_signin;
 mod bot_storm;
+mod browser;
 mod card_updates;
 mod certificate;
 mod cli_and_config;
