@@ -4,7 +4,8 @@
 #
 #   ./tests/run.sh [extra cargo test arguments, e.g. -- --nocapture]
 #
-# It installs the missing packages, starts PostgreSQL, makes sure the PostgreSQL role named after
+# It installs the missing packages (PostgreSQL, build headers, Chromium and its WebDriver for the
+# browser tests), starts PostgreSQL, makes sure the PostgreSQL role named after
 # the current OS user may create databases (each test gets its own database, cloned from a
 # migrated template), drops test databases left over by aborted runs and runs
 # `cargo test --all-targets`. The exit status is cargo's.
@@ -21,6 +22,11 @@ cd "${repo_root}"
 
 jtb_prepare_host --createdb --no-database
 jtb_ensure_cargo
+
+# The browser tests (tests/integration/browser/) drive Debian's headless Chromium over WebDriver;
+# their screenshots land in target/browser-screenshots/<test>/.
+JTB_PACKAGES=(chromium chromium-driver fonts-dejavu-core)
+jtb_install_packages
 
 export JTB_TEST_DATABASE_URL=${JTB_TEST_DATABASE_URL:-postgresql:///postgres?host=/var/run/postgresql}
 
