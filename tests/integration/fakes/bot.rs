@@ -242,7 +242,7 @@ impl Bot {
         if s.share {
             let hit = super::in_failing_share(s.seen);
             // the 3s and 9s are throttled, the 6s unavailable
-            return hit.then(|| match s.seen % 10 {
+            return hit.then_some(match s.seen % 10 {
                 6 => Scripted::Unavailable(s.retry_after_secs),
                 _ => Scripted::Throttled(s.retry_after_secs),
             });

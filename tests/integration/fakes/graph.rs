@@ -171,7 +171,7 @@ impl Graph {
         let mut share = self.share.lock().unwrap();
         let (seen, secs) = share.as_mut()?;
         *seen += 1;
-        super::in_failing_share(*seen).then(|| (if *seen % 10 == 6 { 503 } else { 429 }, *secs))
+        super::in_failing_share(*seen).then_some((if *seen % 10 == 6 { 503 } else { 429 }, *secs))
     }
 
     /// Member object ids of a chat (empty when unknown).
