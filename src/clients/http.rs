@@ -192,10 +192,10 @@ pub fn failure_reason(e: &reqwest::Error) -> &'static str {
     let mut source = std::error::Error::source(e);
     let mut text = String::new();
     while let Some(s) = source {
-        if let Some(io) = s.downcast_ref::<std::io::Error>() {
-            if io.kind() == std::io::ErrorKind::ConnectionRefused {
-                return "connection_refused";
-            }
+        if let Some(io) = s.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::ConnectionRefused
+        {
+            return "connection_refused";
         }
         text.push_str(&s.to_string().to_ascii_lowercase());
         text.push(' ');
