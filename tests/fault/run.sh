@@ -20,15 +20,14 @@ started=${SECONDS}
 status=0
 cargo test --locked --test integration "$@" fault:: -- --nocapture --test-threads=1 2>&1 \
     | tee "${log}" || status=$?
-[[ ${status} -eq 0 ]] && status=${PIPESTATUS[0]}
 
 echo
-echo "| fault | accepted | delivered | lost | duplicates (bound) |"
-echo "|---|---:|---:|---:|---|"
-grep -a '^FAULT-SUMMARY|' "${log}" | while IFS='|' read -r _ fault accepted delivered lost dups bound; do
-    echo "| ${fault} | ${accepted} | ${delivered} | ${lost} | ${dups} (${bound}) |"
+echo "| fault | accepted | delivered | lost | duplicates | bound on duplicates, notes |"
+echo "|---|---:|---:|---:|---:|---|"
+# a test's line follows cargo's `test name ... ` on the same line
+grep -ao 'FAULT-SUMMARY|.*' "${log}" | while IFS='|' read -r _ fault accepted delivered lost dups bound; do
+    echo "| ${fault} | ${accepted} | ${delivered} | ${lost} | ${dups} | ${bound} |"
 done
 echo
-failed=$(grep -ac '^test fault::.* FAILED$' "${log}" || true)
-echo "fault suite: $((SECONDS - started)) s, ${failed} test(s) failed"
+echo "fault suite: $((SECONDS - started)) s; $(grep -a '^test result:' "${log}" | tail -1)"
 exit "${status}"

@@ -31,12 +31,18 @@ async fn a_sigkill_with_a_thousand_cards_in_flight_loses_none_and_duplicates_at_
     let mut first = Daemon::start(&env, port, &log).await;
     let accepted = post_all(&first.base, &a.hook_path(), ISSUES, 0..WEBHOOKS).await;
     assert_eq!(accepted.len(), WEBHOOKS, "every webhook was accepted");
-    // sends the double has taken but not answered yet are the ones in flight
-    let (before_kill, in_flight) = {
-        let received = a.bot.received.lock().unwrap();
-        let attempts = a.bot.attempts.lock().unwrap();
-        first.kill();
-        (received.len(), attempts.len() - received.len())
+    // kill at an instant when the double holds sends it has not answered yet
+    let until = Instant::now() + Duration::from_secs(20);
+    let (before_kill, in_flight) = loop {
+        {
+            let received = a.bot.received.lock().unwrap();
+            let attempts = a.bot.attempts.lock().unwrap();
+            if attempts.len() > received.len() || Instant::now() > until {
+                first.kill();
+                break (received.len(), attempts.len() - received.len());
+            }
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(2)).await;
     };
     assert!(
         before_kill < WEBHOOKS && in_flight > 0,

@@ -31,12 +31,21 @@ async fn bot_connector_refusing_thirty_percent_with_429_and_503_still_gets_every
         items + refused,
         "each refusal cost one retry, no more"
     );
+    let cards: Vec<(String, String)> = s
+        .bot
+        .received
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, chat, a)| (chat.clone(), a["text"].to_string()))
+        .collect();
+    let distinct = cards.iter().collect::<std::collections::HashSet<_>>().len();
     summary(
         "Bot Connector 429/503 on 30 % of calls",
         items,
-        s.bot.received.lock().unwrap().len(),
-        0,
-        0,
+        distinct,
+        items - distinct,
+        cards.len() - distinct,
         &format!("0 ({refused} of {sends} sends refused)"),
     );
 }
