@@ -348,12 +348,13 @@ fn prepare_state_dir(dir: &Path) -> anyhow::Result<()> {
             })?;
     }
     let probe = dir.join(".write-probe");
-    std::fs::write(&probe, b"ok").with_context(|| {
+    let written = std::fs::write(&probe, b"ok");
+    // a full disk may leave an empty probe behind: never leave litter in the state dir
+    let _ = std::fs::remove_file(&probe);
+    written.with_context(|| {
         format!(
             "the state dir {} is not writable (paths.state_dir)",
             dir.display()
         )
-    })?;
-    let _ = std::fs::remove_file(probe);
-    Ok(())
+    })
 }

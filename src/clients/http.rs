@@ -136,8 +136,7 @@ impl OutboundHttp {
             if let Some(m) = &self.metrics {
                 let status = match &sent {
                     Ok(r) => Ok(r.status().as_u16()),
-                    Err(e) if e.is_timeout() => Err("timeout"),
-                    Err(_) => Err("error"),
+                    Err(e) => Err(failure_reason(e)),
                 };
                 m.outbound(service, status, started.elapsed().as_secs_f64());
             }
@@ -184,11 +183,56 @@ pub fn retry_after(res: &Response) -> Option<Duration> {
         .or(Some(Duration::ZERO))
 }
 
+/// Why a call got no answer, as a bounded metrics label: `timeout`, `dns` (the host name did
+/// not resolve), `connection_refused`, `tls` or `error` (anything else).
+pub fn failure_reason(e: &reqwest::Error) -> &'static str {
+    if e.is_timeout() {
+        return "timeout";
+    }
+    let mut source = std::error::Error::source(e);
+    let mut text = String::new();
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::ConnectionRefused
+        {
+            return "connection_refused";
+        }
+        text.push_str(&s.to_string().to_ascii_lowercase());
+        text.push(' ');
+        source = s.source();
+    }
+    if text.contains("dns error") || text.contains("failed to lookup address") {
+        "dns"
+    } else if text.contains("connection refused") {
+        "connection_refused"
+    } else if text.contains("certificate") || text.contains("tls") {
+        "tls"
+    } else {
+        "error"
+    }
+}
+
 fn describe(service: &'static str, e: reqwest::Error) -> OutboundError {
     if e.is_timeout() {
         return OutboundError::Timeout { service };
     }
-    // the URL may carry tokens in its query: never show it
+    // host and port only: the URL may carry tokens in its query, never show it
+    let host = e
+        .url()
+        .and_then(|u| {
+            u.host_str()
+                .map(|h| (h.to_owned(), u.port_or_known_default()))
+        })
+        .map(|(h, port)| match port {
+            Some(p) => format!("{h}:{p}"),
+            None => h,
+        })
+        .unwrap_or_else(|| "the host".to_owned());
+    let summary = match failure_reason(&e) {
+        "dns" => Some(format!("could not resolve host {host}")),
+        "connection_refused" => Some(format!("connection refused by {host}")),
+        _ => None,
+    };
     let e = e.without_url();
     let mut detail = e.to_string();
     let mut source = std::error::Error::source(&e);
@@ -197,5 +241,10 @@ fn describe(service: &'static str, e: reqwest::Error) -> OutboundError {
         detail.push_str(&s.to_string());
         source = s.source();
     }
+    // the readable cause first (what the admin UI shows), the library's chain after it for logs
+    let detail = match summary {
+        Some(summary) => format!("{summary} ({detail})"),
+        None => detail,
+    };
     OutboundError::Unreachable { service, detail }
 }

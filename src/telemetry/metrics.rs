@@ -184,7 +184,7 @@ impl Metrics {
         );
         registry.register(
             "outbound_requests",
-            "Outbound HTTP calls by service (graph, entra, jira, botframework) and status (HTTP code, error or timeout)",
+            "Outbound HTTP calls by service (graph, entra, jira, botframework) and status (HTTP code, or why no answer came: timeout, dns, connection_refused, tls, error)",
             m.outbound.clone(),
         );
         registry.register(
@@ -262,8 +262,8 @@ impl Metrics {
         });
     }
 
-    /// An outbound call ended with an HTTP status, or without one (`None`: `error`/`timeout`
-    /// given in `failure`).
+    /// An outbound call ended with an HTTP status, or without one (`Err`: why, one of
+    /// `timeout`, `dns`, `connection_refused`, `tls`, `error`).
     pub fn outbound(&self, service: &'static str, status: Result<u16, &'static str>, secs: f64) {
         let status_label = match status {
             Ok(code) => code.to_string(),

@@ -14,12 +14,12 @@ use crate::helpers::TempDir;
 use crate::linking::{World, world_with_fakes};
 use crate::webhooks::fixture;
 
-const CHATS: usize = 30;
-const EVENTS: [&str; 3] = ["issue_created", "issue_updated", "comment_created"];
+pub const CHATS: usize = 30;
+pub const EVENTS: [&str; 3] = ["issue_created", "issue_updated", "comment_created"];
 
-struct Storm {
-    w: World,
-    bot: web::Data<Bot>,
+pub struct Storm {
+    pub w: World,
+    pub bot: web::Data<Bot>,
     hook: String,
     chats: Vec<String>,
     _dir: TempDir,
@@ -27,7 +27,7 @@ struct Storm {
 
 /// `CHATS` group chats linked to issue 10045, the bot installed in each, the tenant limited to
 /// `rate` sends per second.
-async fn storm_world(rate: u32) -> Storm {
+pub async fn storm_world(rate: u32) -> Storm {
     let dir = TempDir::new();
     let (cert, key, _) = crate::listeners::self_signed(&dir.0);
     let (_, entra) = fakes::entra::start(3600);
@@ -74,7 +74,7 @@ async fn storm_world(rate: u32) -> Storm {
 }
 
 impl Storm {
-    async fn send_events(&self) {
+    pub async fn send_events(&self) {
         for name in EVENTS {
             let res = self
                 .w
@@ -91,7 +91,7 @@ impl Storm {
     }
 
     /// Statuses of the chat deliveries and how many there are of each.
-    fn outbox(&self) -> HashMap<String, i64> {
+    pub fn outbox(&self) -> HashMap<String, i64> {
         use jira_teams_bridge::db::schema::outbox;
         let mut conn = self.w.conn();
         outbox::table
@@ -105,7 +105,7 @@ impl Storm {
     }
 
     /// Waits until every delivery is done (or fails the test with what is left).
-    async fn settle(&self, secs: u64) {
+    pub async fn settle(&self, secs: u64) {
         let until = Instant::now() + Duration::from_secs(secs);
         let all = (CHATS * EVENTS.len()) as i64;
         loop {
@@ -119,7 +119,7 @@ impl Storm {
     }
 
     /// Every chat got each event's card exactly once.
-    fn assert_every_card_once(&self) {
+    pub fn assert_every_card_once(&self) {
         let received = self.bot.received.lock().unwrap().len();
         assert_eq!(received, CHATS * EVENTS.len(), "cards received in all");
         for chat in &self.chats {
@@ -139,8 +139,8 @@ impl Storm {
         }
     }
 
-    /// No conversation was called again before the `Retry-After` of a 429 it got.
-    fn assert_retry_after_kept(&self) -> usize {
+    /// No conversation was called again before the `Retry-After` of a 429 (or 503) it got.
+    pub fn assert_retry_after_kept(&self) -> usize {
         let attempts = self.bot.attempts.lock().unwrap().clone();
         let throttled = self.bot.throttled.lock().unwrap().clone();
         for (at, conv, retry_after) in &throttled {
@@ -156,7 +156,7 @@ impl Storm {
     }
 
     /// The most sends the double saw in any second: in all, and in one conversation.
-    fn peak_rates(&self) -> (usize, usize) {
+    pub fn peak_rates(&self) -> (usize, usize) {
         let mut attempts = self.bot.attempts.lock().unwrap().clone();
         attempts.sort_by_key(|(t, _)| *t);
         let times: Vec<Instant> = attempts.iter().map(|(t, _)| *t).collect();

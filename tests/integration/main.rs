@@ -22,6 +22,7 @@ mod entra;
 mod fakes;
 mod fakes_selftest;
 mod fanout;
+mod fault;
 mod instances;
 mod inventory;
 mod lifecycle;

@@ -19,7 +19,7 @@ use crate::webhooks::fixture;
 
 /// One sample line of the text format.
 #[derive(Debug, Clone)]
-struct Sample {
+pub struct Sample {
     name: String,
     labels: BTreeMap<String, String>,
     value: f64,
@@ -114,7 +114,7 @@ fn parse(text: &str) -> Vec<Sample> {
 }
 
 /// Sum of the samples named `name` whose labels include `want`.
-fn value(samples: &[Sample], name: &str, want: &[(&str, &str)]) -> f64 {
+pub fn value(samples: &[Sample], name: &str, want: &[(&str, &str)]) -> f64 {
     samples
         .iter()
         .filter(|s| s.name == name)
@@ -138,7 +138,7 @@ async fn scrape_text(base: &str) -> String {
     res.text().await.unwrap()
 }
 
-async fn scrape(base: &str) -> Vec<Sample> {
+pub async fn scrape(base: &str) -> Vec<Sample> {
     parse(&scrape_text(base).await)
 }
 

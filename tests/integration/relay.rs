@@ -16,7 +16,7 @@ use crate::linking::{
 
 const ISSUE: u64 = 10045;
 
-async fn linked_world() -> World {
+pub async fn linked_world() -> World {
     let w = world().await;
     w.jira.add_issue(ISSUE, "ABC-1", "Printer on fire", &[]);
     assert_eq!(w.link(ALICE_KEY, ALICE_OID).await.0, 200);
@@ -24,14 +24,20 @@ async fn linked_world() -> World {
     w
 }
 
-async fn api(w: &World, method: &str, path: &str, user: &str, body: Option<Value>) -> (u16, Value) {
+pub async fn api(
+    w: &World,
+    method: &str,
+    path: &str,
+    user: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
     let res = call(&w.app, &w.jira_app, method, path, user, body).await;
     let status = res.status().as_u16();
     let body = res.json().await.unwrap_or(Value::Null);
     (status, body)
 }
 
-async fn create_chat(w: &World) -> String {
+pub async fn create_chat(w: &World) -> String {
     let (status, body) = api(
         w,
         "POST",
@@ -56,7 +62,7 @@ async fn create_with_bob(w: &World) -> (u16, Value) {
     .await
 }
 
-fn messages_path(chat: &str) -> String {
+pub fn messages_path(chat: &str) -> String {
     format!("/api/v1/issues/{ISSUE}/chats/{chat}/messages")
 }
 

@@ -222,6 +222,17 @@ impl OutboxItem {
             .load(conn)
     }
 
+    /// Items still queued after a failed attempt (they will be tried again), next try first.
+    pub fn retrying(conn: &mut PgConnection, limit: i64) -> QueryResult<Vec<OutboxItem>> {
+        outbox::table
+            .filter(outbox::status.eq("pending"))
+            .filter(outbox::last_error.is_not_null())
+            .order(outbox::run_after.asc())
+            .limit(limit)
+            .select(OutboxItem::as_select())
+            .load(conn)
+    }
+
     /// Puts a dead item back in the queue with a fresh attempt budget.
     pub fn retry(conn: &mut PgConnection, id: i64) -> QueryResult<bool> {
         let n = diesel::update(

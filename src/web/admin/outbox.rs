@@ -14,14 +14,15 @@ use crate::error::{AppError, PageError};
 use crate::state::AppState;
 use crate::web::session::{Admin, CsrfToken, EmptyForm};
 
-/// A failed item for display.
+/// A failed item (for good, or waiting for its next try) for display.
 pub struct DeadView {
     pub id: i64,
     pub kind: String,
     pub target: String,
     pub attempts: i32,
     pub last_error: String,
-    pub updated_at: String,
+    /// When it failed for good, or when it is tried next.
+    pub at: String,
 }
 
 #[derive(Template, WebTemplate)]
@@ -30,6 +31,7 @@ struct OutboxPage {
     layout: Layout,
     stats: OutboxStats,
     oldest: String,
+    retrying: Vec<DeadView>,
     dead: Vec<DeadView>,
 }
 
@@ -45,8 +47,12 @@ pub async fn outbox_page(
     csrf: CsrfToken,
     q: web::Query<NoticeQuery>,
 ) -> Result<HttpResponse, PageError> {
-    let (stats, dead) = db::run(&state.pool, |conn| {
-        Ok((OutboxItem::stats(conn)?, OutboxItem::dead(conn, 0, 100)?))
+    let (stats, retrying, dead) = db::run(&state.pool, |conn| {
+        Ok((
+            OutboxItem::stats(conn)?,
+            OutboxItem::retrying(conn, 100)?,
+            OutboxItem::dead(conn, 0, 100)?,
+        ))
     })
     .await?;
     let oldest = match stats.oldest_pending_secs {
@@ -55,26 +61,38 @@ pub async fn outbox_page(
         Some(s) if s < 7200 => format!("{} min", s / 60),
         Some(s) => format!("{} h", s / 3600),
     };
+    let view = |d: OutboxItem, when: chrono::DateTime<chrono::Utc>| DeadView {
+        id: d.id,
+        target: d
+            .payload
+            .get("chatId")
+            .and_then(|c| c.as_str())
+            .unwrap_or("")
+            .to_owned(),
+        kind: d.kind,
+        attempts: d.attempts,
+        last_error: d.last_error.unwrap_or_default(),
+        at: when.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+    };
+    let retrying = retrying
+        .into_iter()
+        .map(|d| {
+            let next = d.run_after;
+            view(d, next)
+        })
+        .collect();
     let dead = dead
         .into_iter()
-        .map(|d| DeadView {
-            id: d.id,
-            target: d
-                .payload
-                .get("chatId")
-                .and_then(|c| c.as_str())
-                .unwrap_or("")
-                .to_owned(),
-            kind: d.kind,
-            attempts: d.attempts,
-            last_error: d.last_error.unwrap_or_default(),
-            updated_at: d.updated_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        .map(|d| {
+            let since = d.updated_at;
+            view(d, since)
         })
         .collect();
     let page = OutboxPage {
         layout: Layout::for_admin(&admin, &csrf, super::notice_text(q.notice.as_deref())),
         stats,
         oldest,
+        retrying,
         dead,
     };
     super::html(page.render(), StatusCode::OK)

@@ -5,7 +5,8 @@
 //! `X-Correlating-OperationId` on every answer, and scriptable failures (403
 //! `MessageWritesBlocked` with its string-encoded JSON body, 403 not installed, 413, 429 with
 //! `Retry-After`, 412/502/504), a 429 storm (every send in a time window, or a share of sends,
-//! answered 429 with `Retry-After`, each one recorded) and an artificial delay.
+//! answered 429 with `Retry-After`, each one recorded), a steady 30 % of sends answered 429 or
+//! 503 in turn (both with `Retry-After`) and an artificial delay.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
@@ -28,6 +29,8 @@ pub enum Scripted {
     NotInstalled,
     TooBig,
     Throttled(u64),
+    /// 503 with `Retry-After` (seconds).
+    Unavailable(u64),
     Status(u16),
 }
 
@@ -35,6 +38,8 @@ pub enum Scripted {
 /// `every`-th send (at most `left` more times) are throttled.
 #[derive(Debug, Clone)]
 struct Storm {
+    /// The steady 30 % of [`super::in_failing_share`], answered 429 and 503 in turn.
+    share: bool,
     window: std::time::Duration,
     started: Option<Instant>,
     every: u64,
@@ -139,7 +144,7 @@ pub struct Bot {
     /// Every accepted update: conversation id (decoded), activity id, body.
     pub updated: Mutex<Vec<(String, String, Value)>>,
     storm: Mutex<Option<Storm>>,
-    /// Every 429 answered: when, conversation, the `Retry-After` given.
+    /// Every 429 (and 503 with `Retry-After`) answered: when, conversation, the wait given.
     pub throttled: Mutex<Vec<(Instant, String, std::time::Duration)>>,
 }
 
@@ -192,6 +197,7 @@ impl Bot {
     /// Throttles every send for `window` from the next one on, with `Retry-After`.
     pub fn storm_for(&self, window: std::time::Duration, retry_after_secs: u64) {
         *self.storm.lock().unwrap() = Some(Storm {
+            share: false,
             window,
             started: None,
             every: 0,
@@ -204,6 +210,7 @@ impl Bot {
     /// Throttles every `every`-th send from now on, `times` times, with `Retry-After`.
     pub fn storm_every(&self, every: u64, times: u64, retry_after_secs: u64) {
         *self.storm.lock().unwrap() = Some(Storm {
+            share: false,
             window: std::time::Duration::ZERO,
             started: None,
             every: every.max(1),
@@ -213,11 +220,33 @@ impl Bot {
         });
     }
 
-    /// Whether this send falls in the storm; its `Retry-After` when it does.
-    fn storm_hits(&self, now: Instant) -> Option<u64> {
+    /// Fails 30 % of the sends from now on ([`super::in_failing_share`]): 429 and 503 in turn,
+    /// each with `Retry-After`.
+    pub fn fail_share(&self, retry_after_secs: u64) {
+        *self.storm.lock().unwrap() = Some(Storm {
+            share: true,
+            window: std::time::Duration::ZERO,
+            started: None,
+            every: 0,
+            seen: 0,
+            left: u64::MAX,
+            retry_after_secs,
+        });
+    }
+
+    /// Whether this send falls in the storm: the failure to answer when it does.
+    fn storm_hits(&self, now: Instant) -> Option<Scripted> {
         let mut storm = self.storm.lock().unwrap();
         let s = storm.as_mut()?;
         s.seen += 1;
+        if s.share {
+            let hit = super::in_failing_share(s.seen);
+            // the 3s and 9s are throttled, the 6s unavailable
+            return hit.then_some(match s.seen % 10 {
+                6 => Scripted::Unavailable(s.retry_after_secs),
+                _ => Scripted::Throttled(s.retry_after_secs),
+            });
+        }
         let hit = if s.every > 0 {
             s.seen % s.every == 0
         } else {
@@ -227,7 +256,7 @@ impl Bot {
             return None;
         }
         s.left -= 1;
-        Some(s.retry_after_secs)
+        Some(Scripted::Throttled(s.retry_after_secs))
     }
 
     /// Activities received for one conversation.
@@ -267,12 +296,11 @@ fn unauthorized(req: &HttpRequest, fake: &Bot) -> Option<HttpResponse> {
     }
 }
 
-/// The next scripted failure, if one is queued.
-/// The next scripted failure, or a 429 of a storm (recorded with its `Retry-After`).
+/// The next scripted failure, or a 429/503 of a storm (recorded with its `Retry-After`).
 fn scripted_failure(fake: &Bot, conversation: &str) -> Option<HttpResponse> {
     let scripted = fake.script.lock().unwrap().pop_front();
-    let scripted = scripted.or_else(|| fake.storm_hits(Instant::now()).map(Scripted::Throttled));
-    if let Some(Scripted::Throttled(secs)) = scripted {
+    let scripted = scripted.or_else(|| fake.storm_hits(Instant::now()));
+    if let Some(Scripted::Throttled(secs) | Scripted::Unavailable(secs)) = scripted {
         fake.throttled.lock().unwrap().push((
             Instant::now(),
             conversation.to_owned(),
@@ -293,6 +321,10 @@ fn scripted_failure(fake: &Bot, conversation: &str) -> Option<HttpResponse> {
         Scripted::Throttled(secs) => HttpResponse::TooManyRequests()
             .insert_header(("Retry-After", secs.to_string()))
             .json(json!({"error": {"code": "Throttled", "message": "Too many requests."}})),
+        Scripted::Unavailable(secs) => HttpResponse::ServiceUnavailable()
+            .insert_header(("Retry-After", secs.to_string()))
+            .insert_header(("X-Correlating-OperationId", "fake-op"))
+            .json(json!({"error": {"code": "ServiceUnavailable", "message": "Try again later."}})),
         Scripted::Status(s) => error(s, "ServiceError", "Transient failure."),
     })
 }

@@ -7,8 +7,9 @@
 //! absolute `@odata.nextLink` carrying an opaque `$skiptoken`, message posting (delegated members
 //! only; `<attachment id>` tags must match `attachments[].id`, `content` a string), app
 //! installation into chats (201 / 409 / 404), `/me`, JSON batching (`$batch`), raw or
-//! percent-encoded chat ids, and scripted 429 throttling with `Retry-After`. Every request
-//! (batch items included) is logged with its arrival time.
+//! percent-encoded chat ids, scripted 429 throttling with `Retry-After`, and a steady 30 % of
+//! requests answered 429 or 503 in turn (with `Retry-After`, each refusal recorded). Every
+//! request (batch items included) is logged with its arrival time.
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -66,6 +67,10 @@ pub struct Graph {
     pub requests: Mutex<Vec<(Instant, String, String)>>,
     /// Scripted throttling: (requests left to refuse, Retry-After seconds).
     throttle: Mutex<(usize, u64)>,
+    /// A steady share of failures: (requests seen since it was set, Retry-After seconds).
+    share: Mutex<Option<(u64, u64)>>,
+    /// Every refusal of the steady share: arrival, path and query, status, the wait given.
+    pub refused: Mutex<Vec<(Instant, String, u16, std::time::Duration)>>,
     /// Last message timestamp handed out, milliseconds; keeps ids and dates strictly increasing.
     clock_ms: AtomicI64,
 }
@@ -144,6 +149,8 @@ impl Graph {
             installs: Mutex::default(),
             requests: Mutex::default(),
             throttle: Mutex::default(),
+            share: Mutex::default(),
+            refused: Mutex::default(),
             clock_ms: AtomicI64::new(0),
         }
     }
@@ -151,6 +158,20 @@ impl Graph {
     /// The next `n` requests answer 429 with `Retry-After: retry_after_secs`.
     pub fn throttle_next(&self, n: usize, retry_after_secs: u64) {
         *self.throttle.lock().unwrap() = (n, retry_after_secs);
+    }
+
+    /// Fails 30 % of the requests from now on ([`super::in_failing_share`]): 429 and 503 in
+    /// turn, each with `Retry-After: retry_after_secs`.
+    pub fn fail_share(&self, retry_after_secs: u64) {
+        *self.share.lock().unwrap() = Some((0, retry_after_secs));
+    }
+
+    /// Whether this request falls in the steady share: its status and `Retry-After` if so.
+    fn share_hits(&self) -> Option<(u16, u64)> {
+        let mut share = self.share.lock().unwrap();
+        let (seen, secs) = share.as_mut()?;
+        *seen += 1;
+        super::in_failing_share(*seen).then_some((if *seen % 10 == 6 { 503 } else { 429 }, *secs))
     }
 
     /// Member object ids of a chat (empty when unknown).
@@ -397,7 +418,7 @@ async fn gate(
     fake.requests
         .lock()
         .unwrap()
-        .push((Instant::now(), req.method().to_string(), path));
+        .push((Instant::now(), req.method().to_string(), path.clone()));
     let retry_after = {
         let mut t = fake.throttle.lock().unwrap();
         (t.0 > 0).then(|| {
@@ -405,6 +426,27 @@ async fn gate(
             t.1
         })
     };
+    if let Some((status, secs)) = fake.share_hits() {
+        fake.refused.lock().unwrap().push((
+            Instant::now(),
+            path,
+            status,
+            std::time::Duration::from_secs(secs),
+        ));
+        let (code, message) = match status {
+            429 => ("TooManyRequests", "Please retry again later."),
+            _ => (
+                "ServiceNotAvailable",
+                "The service is temporarily unavailable.",
+            ),
+        };
+        let res = HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap())
+            .insert_header(("Retry-After", secs.to_string()))
+            .json(
+                json!({"error": {"code": code, "message": message, "innerError": inner_error()}}),
+            );
+        return Ok(req.into_response(res));
+    }
     if let Some(secs) = retry_after {
         let mut inner = inner_error();
         inner["code"] = json!("429");

@@ -1,0 +1,327 @@
+//! The fault-injection suite (issue 7): one file per fault, each a test that fails when an
+//! accepted item is lost, duplicated beyond its bound, or the failure is hidden. Each test prints
+//! one `FAULT-SUMMARY|fault|accepted|delivered|lost|duplicates|bound` line that
+//! `tests/fault/run.sh` turns into a table. This file owns what the faults share: an appliance
+//! laid out directly in a database (a Jira instance taking webhooks with a URL token, issues
+//! each linked to a chat the bot is installed in, spread over tenants) for the real daemon
+//! binary, the webhook bodies, and counting the cards the Bot Connector double got.
+
+mod postgres_restart;
+mod sigkill;
+mod state_dir;
+mod throttling;
+mod unreachable;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use actix_web::web;
+use diesel::prelude::*;
+use serde_json::json;
+
+use crate::fakes::{self, bot::Bot, entra::Entra};
+use crate::helpers::TempDir;
+
+/// Prints the line `tests/fault/run.sh` collects (shown with `--nocapture`).
+pub fn summary(
+    fault: &str,
+    accepted: usize,
+    delivered: usize,
+    lost: usize,
+    dups: usize,
+    bound: &str,
+) {
+    println!("FAULT-SUMMARY|{fault}|{accepted}|{delivered}|{lost}|{dups}|{bound}");
+}
+
+/// The webhook URL token of every appliance laid out here.
+const HOOK_TOKEN: &str = "fault-suite-webhook-token";
+
+/// An appliance's data in a migrated database, and the doubles it talks to.
+pub struct Appliance {
+    pub db_url: String,
+    pub state_dir: TempDir,
+    pub entra: web::Data<Entra>,
+    pub bot: web::Data<Bot>,
+    bot_addr: std::net::SocketAddr,
+    ca_file: String,
+    public_id: String,
+    _certs: TempDir,
+}
+
+/// Issue ids of the appliance's linked issues start here.
+pub const ISSUE_BASE: u64 = 30_000;
+
+/// Lays out an appliance in the migrated database at `db_url`: `chats` issues each linked to
+/// its own group chat with the bot installed, the chats spread over `tenants` tenants (Teams'
+/// pacing is per tenant).
+pub fn appliance(db_url: &str, chats: usize, tenants: usize) -> Appliance {
+    use jira_teams_bridge::crypto::{Vault, random};
+    use jira_teams_bridge::db::models::jira_instance::JiraInstance;
+    use jira_teams_bridge::domain::{JiraBaseUrl, SharedSecret};
+
+    let certs = TempDir::new();
+    let (cert, key, _) = crate::listeners::self_signed(&certs.0);
+    let (_, entra) = fakes::entra::start(3600);
+    let (bot_addr, bot) = fakes::bot::start_tls(entra.clone(), &cert, &key);
+    let state_dir = TempDir::new();
+    let (vault, _) = Vault::open(&state_dir.0.join("master-key"), true).unwrap();
+    let mut conn = PgConnection::establish(db_url).unwrap();
+    let instance = JiraInstance::create(
+        &mut conn,
+        &vault,
+        &JiraBaseUrl::parse("https://jira.example.com").unwrap(),
+        &SharedSecret::generate(),
+    )
+    .unwrap();
+    JiraInstance::set_webhook_token_hash(
+        &mut conn,
+        instance.id,
+        Some(&random::token_hash(HOOK_TOKEN)),
+    )
+    .unwrap();
+    let chats: Vec<String> = (0..chats)
+        .map(|i| format!("19:fault-{i:04}@thread.v2"))
+        .collect();
+    for (i, chat) in chats.iter().enumerate() {
+        let tenant = format!("00000000-0000-4000-8000-{:012}", i % tenants.max(1));
+        diesel::sql_query(
+            "INSERT INTO issue_chat (id, jira_instance_id, issue_id, created_by, chat_id) \
+             VALUES (gen_random_uuid(), $1, $2, 'alice', $3)",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(instance.id)
+        .bind::<diesel::sql_types::BigInt, _>((ISSUE_BASE + i as u64) as i64)
+        .bind::<diesel::sql_types::Text, _>(chat)
+        .execute(&mut conn)
+        .unwrap();
+        diesel::sql_query(
+            "INSERT INTO bot_membership (id, conversation_id, tenant_id, scope, service_url, status) \
+             VALUES (gen_random_uuid(), $1, $2::uuid, 'groupChat', $3, 'installationAdded')",
+        )
+        .bind::<diesel::sql_types::Text, _>(chat)
+        .bind::<diesel::sql_types::Text, _>(&tenant)
+        .bind::<diesel::sql_types::Text, _>(bot.service_url())
+        .execute(&mut conn)
+        .unwrap();
+    }
+    Appliance {
+        db_url: db_url.to_owned(),
+        state_dir,
+        entra,
+        bot,
+        bot_addr,
+        ca_file: cert,
+        public_id: instance.public_id,
+        _certs: certs,
+    }
+}
+
+/// A free loopback port (bound and released at once).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Appliance {
+    /// The daemon's environment: this database, state dir and doubles, listening on `port`.
+    pub fn env(&self, port: u16, lease_secs: u64) -> Vec<(&'static str, String)> {
+        vec![
+            ("JTB__DATABASE__URL", self.db_url.clone()),
+            ("JTB__DATABASE__CONNECT_TIMEOUT_SECS", "2".to_owned()),
+            (
+                "JTB__PATHS__STATE_DIR",
+                self.state_dir.0.display().to_string(),
+            ),
+            ("JTB__LISTEN__INTERNAL", format!("127.0.0.1:{port}")),
+            (
+                "JTB__MICROSOFT__TENANT_ID",
+                fakes::entra::TENANT_ID.to_owned(),
+            ),
+            (
+                "JTB__MICROSOFT__CLIENT_ID",
+                fakes::entra::CLIENT_ID.to_owned(),
+            ),
+            (
+                "JTB__MICROSOFT__CLIENT_SECRET",
+                fakes::entra::CLIENT_SECRET.to_owned(),
+            ),
+            ("JTB__MICROSOFT__LOGIN_URL", self.entra.base.clone()),
+            (
+                "JTB__MICROSOFT__SERVICE_URL_HOSTS",
+                self.bot_addr.to_string(),
+            ),
+            ("JTB__OUTBOUND__CA_FILE", self.ca_file.clone()),
+            ("JTB__OUTBOX__LEASE_SECS", lease_secs.to_string()),
+            ("JTB__LOG__LEVEL", "info".to_owned()),
+        ]
+    }
+
+    /// The path (with its token) Jira posts webhooks to.
+    pub fn hook_path(&self) -> String {
+        format!("/webhooks/jira/{}?token={HOOK_TOKEN}", self.public_id)
+    }
+
+    /// How many cards of each webhook `seq` the double received (absent: none).
+    pub fn cards_by_seq(&self) -> HashMap<usize, usize> {
+        let mut got = HashMap::new();
+        for (_, _, activity) in self.bot.received.lock().unwrap().iter() {
+            if let Some(seq) = seq_of(&activity.to_string()) {
+                *got.entry(seq).or_insert(0) += 1;
+            }
+        }
+        got
+    }
+
+    /// Counts the cards against the webhooks in `accepted`: (webhooks with a card, accepted ones
+    /// without a card, cards beyond the first of a webhook).
+    pub fn tally(&self, accepted: &[usize]) -> (usize, usize, usize) {
+        let got = self.cards_by_seq();
+        let lost = accepted.iter().filter(|s| !got.contains_key(s)).count();
+        let dups = got.values().map(|n| n - 1).sum();
+        (got.len(), lost, dups)
+    }
+}
+
+/// A `jira:issue_updated` webhook for the appliance's issue `issue` (an index), number `seq`;
+/// the summary carries the number so that its card can be told apart.
+pub fn webhook_body(issue: usize, seq: usize) -> serde_json::Value {
+    let id = ISSUE_BASE + issue as u64;
+    json!({
+        "timestamp": 1_764_100_000_000_i64 + seq as i64,
+        "webhookEvent": "jira:issue_updated",
+        "issue_event_type_name": "issue_generic",
+        "user": {"name": "bob", "key": "JIRAUSER10200", "displayName": "Bob B", "active": true},
+        "issue": {"id": id.to_string(), "key": format!("FLT-{id}"),
+                  "fields": {"summary": format!("Fault item seq{seq:06}q"), "status": {"name": "Open"}}},
+        "changelog": {"id": (500_000 + seq).to_string(),
+                      "items": [{"field": "status", "fieldtype": "jira", "from": "1",
+                                 "fromString": "Open", "to": "3", "toString": "In Progress"}]},
+    })
+}
+
+/// The webhook number a card carries (see [`webhook_body`]).
+fn seq_of(card: &str) -> Option<usize> {
+    let at = card.find("Fault item seq")? + "Fault item seq".len();
+    card.get(at..at + 6)?.parse().ok()
+}
+
+/// Polls `done` every 50 ms for up to `secs`; false when it never held.
+pub async fn eventually(secs: u64, mut done: impl FnMut() -> bool) -> bool {
+    let until = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if done() {
+            return true;
+        }
+        if Instant::now() >= until {
+            return false;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The real daemon binary, killed (SIGKILL) when dropped so no test leaves one behind.
+pub struct Daemon {
+    pub child: std::process::Child,
+    pub base: String,
+    pub log: std::path::PathBuf,
+}
+
+impl Daemon {
+    /// Starts `serve` with `env`, logging to `log`, and waits until it answers `/healthz`.
+    pub async fn start(env: &[(&str, String)], port: u16, log: &Path) -> Daemon {
+        let child = crate::notify::serve(env, log);
+        let d = Daemon {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            log: log.to_owned(),
+        };
+        let client = reqwest::Client::new();
+        let url = format!("{}/healthz", d.base);
+        let until = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(r) = client.get(&url).send().await
+                && r.status() == 200
+            {
+                return d;
+            }
+            assert!(
+                Instant::now() < until,
+                "the daemon did not start:\n{}",
+                d.log_text()
+            );
+            actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// What the daemon logged so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGKILL: no shutdown code runs.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Posts webhook `seq` (about issue `seq % issues`); its HTTP status, or 0 when no answer came.
+pub async fn post_webhook(
+    client: &reqwest::Client,
+    base: &str,
+    path: &str,
+    issues: usize,
+    seq: usize,
+) -> u16 {
+    client
+        .post(format!("{base}{path}"))
+        .json(&webhook_body(seq % issues, seq))
+        .timeout(Duration::from_secs(30))
+        .send()
+        .await
+        .map(|r| r.status().as_u16())
+        .unwrap_or(0)
+}
+
+/// Posts webhooks `seqs` (about `issues` issues) 16 at a time; the numbers that got a 2xx.
+pub async fn post_all(
+    base: &str,
+    path: &str,
+    issues: usize,
+    seqs: std::ops::Range<usize>,
+) -> Vec<usize> {
+    let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(seqs.start));
+    let mut senders = Vec::new();
+    for _ in 0..16 {
+        let (next, base, path, end) = (next.clone(), base.to_owned(), path.to_owned(), seqs.end);
+        senders.push(actix_web::rt::spawn(async move {
+            let client = reqwest::Client::new();
+            let mut ok = Vec::new();
+            loop {
+                let seq = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                if seq >= end {
+                    return ok;
+                }
+                if (200..300).contains(&post_webhook(&client, &base, &path, issues, seq).await) {
+                    ok.push(seq);
+                }
+            }
+        }));
+    }
+    let mut accepted = Vec::new();
+    for s in senders {
+        accepted.extend(s.await.unwrap());
+    }
+    accepted.sort_unstable();
+    accepted
+}
