@@ -14,8 +14,9 @@ use crate::linking::{
     world_with_fakes,
 };
 
-const ISSUE: u64 = 10045;
+pub const ISSUE: u64 = 10045;
 
+/// A world with issue ABC-1 and Alice and Bob linked.
 pub async fn linked_world() -> World {
     let w = world().await;
     w.jira.add_issue(ISSUE, "ABC-1", "Printer on fire", &[]);
@@ -37,6 +38,7 @@ pub async fn api(
     (status, body)
 }
 
+/// Alice creates a chat for ABC-1 with Bob and Carol's UPN; returns its id.
 pub async fn create_chat(w: &World) -> String {
     let (status, body) = api(
         w,
