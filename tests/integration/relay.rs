@@ -157,6 +157,12 @@ async fn chat_creation_refuses_unlinked_members_invisible_issues_and_bad_members
             "invalid_member",
         ),
         (json!({"members": []}), 400, "too_many_members"),
+        // found by schemathesis: a NUL reached PostgreSQL and answered 500
+        (
+            json!({"members": [{"jiraUser": "JIRA\u{0}USER"}]}),
+            400,
+            "invalid_member",
+        ),
         (
             json!({"members": [{"upn": "nobody@contoso.example"}]}),
             422,

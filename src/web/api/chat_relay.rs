@@ -19,6 +19,7 @@ use crate::db::models::audit::Actor;
 use crate::db::models::issue_chat::IssueChat;
 use crate::db::models::user_mapping::UserMapping;
 use crate::domain::chat_html;
+use crate::domain::jira_user_key;
 use crate::error::{AppError, ProblemDoc};
 use crate::state::AppState;
 use crate::web::{connections, tokens};
@@ -104,7 +105,12 @@ async fn graph_error(state: &AppState, mapping: &UserMapping, e: GraphError) -> 
 #[schema(min_properties = 1, max_properties = 1, example = json!({"upn": "carol@contoso.example"}))]
 pub struct NewMember {
     /// A Jira user key that is linked in the appliance.
-    #[schema(nullable = false, min_length = 1, max_length = 255, pattern = r"\S")]
+    #[schema(
+        nullable = false,
+        min_length = 1,
+        max_length = 255,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*\S[^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub jira_user: Option<String>,
     /// A Microsoft user's sign-in name.
     #[schema(
@@ -172,7 +178,7 @@ pub async fn create_issue_chat(
     let mut upns = Vec::new();
     for m in &body.members {
         match (&m.jira_user, &m.upn) {
-            (Some(k), None) if !k.trim().is_empty() && k.len() <= 255 => jira_users.push(k.clone()),
+            (Some(k), None) if jira_user_key::is_valid(k) => jira_users.push(k.clone()),
             (None, Some(u)) if valid_upn(u) => upns.push(u.clone()),
             _ => {
                 return Err(bad(

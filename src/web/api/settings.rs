@@ -256,14 +256,15 @@ pub async fn delete_portal_app(
 }
 
 /// `GET /api/v1/teams-users/{teamsUserId}/settings`.
-#[utoipa::path(get, path = "/api/v1/teams-users/{id}/settings", tag = "teams users", params(("id" = String, Path, description = "Teams user id, 29:…", max_length = 512, pattern = r"^29:")), responses((status = 200, description = "Settings of the Teams user", body = Object), (status = 400, description = "invalid_teams_user_id", body = ProblemDoc, content_type = "application/problem+json"), (status = 401, description = "Refused by JWT authentication (jwt_missing, jwt_malformed, jwt_alg, jwt_signature, jwt_expired, jwt_not_yet_valid, jwt_lifetime, jwt_qsh, jwt_claims, jwt_replayed, instance_unknown, instance_disabled)", body = ProblemDoc, content_type = "application/problem+json"), (status = 404, description = "teams_user_not_found", body = ProblemDoc, content_type = "application/problem+json")), security(("jiraJwt" = [])))]
+#[utoipa::path(get, path = "/api/v1/teams-users/{id}/settings", tag = "teams users", params(("id" = String, Path, description = "Teams user id, 29:…", max_length = 512, pattern = r"^29:[^\x00-\x1f\x7f-\x9f]*$")), responses((status = 200, description = "Settings of the Teams user", body = Object), (status = 400, description = "invalid_teams_user_id", body = ProblemDoc, content_type = "application/problem+json"), (status = 401, description = "Refused by JWT authentication (jwt_missing, jwt_malformed, jwt_alg, jwt_signature, jwt_expired, jwt_not_yet_valid, jwt_lifetime, jwt_qsh, jwt_claims, jwt_replayed, instance_unknown, instance_disabled)", body = ProblemDoc, content_type = "application/problem+json"), (status = 404, description = "teams_user_not_found", body = ProblemDoc, content_type = "application/problem+json")), security(("jiraJwt" = [])))]
 pub async fn get_teams_user_settings(
     state: web::Data<AppState>,
     _caller: JiraCaller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let user = path.into_inner();
-    if !user.starts_with("29:") || user.len() > 512 {
+    // PostgreSQL text cannot hold NUL: a control character is a bad id, not a server error
+    if !user.starts_with("29:") || user.len() > 512 || user.chars().any(char::is_control) {
         return Err(AppError::client(
             StatusCode::BAD_REQUEST,
             "invalid_teams_user_id",
