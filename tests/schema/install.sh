@@ -16,6 +16,9 @@ if [ -x "$venv/bin/schemathesis" ] &&
     echo "schemathesis $version already in $venv"
     exit 0
 fi
-python3 -m venv "$venv"
+if ! python3 -m venv "$venv"; then
+    echo "install.sh: python3 -m venv failed; on Debian install python3-venv" >&2
+    exit 1
+fi
 "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$here/requirements.txt"
 echo "installed: $("$venv/bin/schemathesis" --version) in $venv"
