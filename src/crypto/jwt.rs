@@ -168,8 +168,9 @@ impl Unverified {
             Some(_) => return Err(JwtError::Claims("aud is not this instance")),
         }
         match claims.sub.as_deref() {
-            Some(s) if !s.is_empty() && s.len() <= 255 => {}
-            _ => return Err(JwtError::Claims("sub (the Jira user key) missing")),
+            Some(s) if crate::domain::jira_user_key::is_valid(s) => {}
+            Some(_) => return Err(JwtError::Claims("sub is not a Jira user key")),
+            None => return Err(JwtError::Claims("sub (the Jira user key) missing")),
         }
         match claims.qsh.as_deref() {
             Some(q)
@@ -268,6 +269,13 @@ mod tests {
         assert_eq!(
             check(&without("sub"), now).unwrap_err().code(),
             "jwt_claims"
+        );
+        assert_eq!(
+            check(&with("sub", json!("JIRA\u{0}USER")), now)
+                .unwrap_err()
+                .code(),
+            "jwt_claims",
+            "PostgreSQL cannot hold a NUL: refused here, not a server error later"
         );
         assert_eq!(
             check(&without("iat"), now).unwrap_err().code(),

@@ -8,6 +8,7 @@ pub mod issue_link;
 pub mod jira_base_url;
 pub mod jira_card;
 pub mod jira_event;
+pub mod jira_user_key;
 pub mod jql;
 pub mod public_id;
 pub mod qsh;

@@ -251,3 +251,25 @@ async fn teams_user_settings_are_readable() {
     .unwrap();
     assert_eq!(body["settings"]["botWelcomeSent"], true);
 }
+
+#[actix_web::test]
+async fn a_teams_user_id_with_a_control_character_is_a_bad_request_not_a_server_error() {
+    // found by schemathesis: a NUL in the id reached PostgreSQL and answered 500
+    let (app, jira) = app_with_instance().await;
+    for id in ["29:abc%00def", "29:abc%0Adef"] {
+        let res = call(
+            &app,
+            &jira,
+            "GET",
+            &format!("/api/v1/teams-users/{id}/settings"),
+            USER,
+            None,
+        )
+        .await;
+        assert_eq!(res.status(), 400, "{id}");
+        assert_eq!(
+            res.json::<Value>().await.unwrap()["code"],
+            "invalid_teams_user_id"
+        );
+    }
+}

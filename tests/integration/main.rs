@@ -7,6 +7,7 @@ mod admin_connections;
 mod api_auth;
 mod api_chats;
 mod api_openapi;
+mod api_schema;
 mod api_settings;
 mod bench;
 mod bot_endpoint;

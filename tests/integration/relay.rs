@@ -14,8 +14,9 @@ use crate::linking::{
     world_with_fakes,
 };
 
-const ISSUE: u64 = 10045;
+pub const ISSUE: u64 = 10045;
 
+/// A world with issue ABC-1 and Alice and Bob linked.
 pub async fn linked_world() -> World {
     let w = world().await;
     w.jira.add_issue(ISSUE, "ABC-1", "Printer on fire", &[]);
@@ -37,6 +38,7 @@ pub async fn api(
     (status, body)
 }
 
+/// Alice creates a chat for ABC-1 with Bob and Carol's UPN; returns its id.
 pub async fn create_chat(w: &World) -> String {
     let (status, body) = api(
         w,
@@ -155,6 +157,12 @@ async fn chat_creation_refuses_unlinked_members_invisible_issues_and_bad_members
             "invalid_member",
         ),
         (json!({"members": []}), 400, "too_many_members"),
+        // found by schemathesis: a NUL reached PostgreSQL and answered 500
+        (
+            json!({"members": [{"jiraUser": "JIRA\u{0}USER"}]}),
+            400,
+            "invalid_member",
+        ),
         (
             json!({"members": [{"upn": "nobody@contoso.example"}]}),
             422,

@@ -19,6 +19,7 @@ use crate::db::models::audit::Actor;
 use crate::db::models::issue_chat::IssueChat;
 use crate::db::models::user_mapping::UserMapping;
 use crate::domain::chat_html;
+use crate::domain::jira_user_key;
 use crate::error::{AppError, ProblemDoc};
 use crate::state::AppState;
 use crate::web::{connections, tokens};
@@ -101,8 +102,22 @@ async fn graph_error(state: &AppState, mapping: &UserMapping, e: GraphError) -> 
 /// A member of a new chat: a linked Jira user of this instance, or a Microsoft user by UPN.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(min_properties = 1, max_properties = 1, example = json!({"upn": "carol@contoso.example"}))]
 pub struct NewMember {
+    /// A Jira user key that is linked in the appliance.
+    #[schema(
+        nullable = false,
+        min_length = 1,
+        max_length = 255,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*\S[^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub jira_user: Option<String>,
+    /// A Microsoft user's sign-in name.
+    #[schema(
+        nullable = false,
+        max_length = 254,
+        pattern = r#"^[^@\s\x00-\x1f\x7f'\"()<>,;/\\]+@[^\s\x00-\x1f\x7f'\"()<>,;/\\]*\.[^\s\x00-\x1f\x7f'\"()<>,;/\\]*$"#
+    )]
     pub upn: Option<String>,
 }
 
@@ -110,7 +125,8 @@ pub struct NewMember {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateChat {
-    /// Up to 19 colleagues besides the caller.
+    /// 1 to 19 colleagues besides the caller.
+    #[schema(min_items = 1, max_items = 19)]
     pub members: Vec<NewMember>,
 }
 
@@ -144,7 +160,7 @@ fn valid_upn(s: &str) -> bool {
 }
 
 /// `POST /api/v1/issues/{issueId}/chats/create`.
-#[utoipa::path(post, path = "/api/v1/issues/{issue_id}/chats/create", tag = "chat relay", params(("issue_id" = String, Path, description = "Jira's numeric issue id, e.g. 10045")), request_body = CreateChat, responses((status = 201, description = "Group chat created in Teams and linked to the issue; the caller is its creator and an owner", body = CreatedChat), (status = 400, description = "invalid_issue_id, invalid_member, too_many_members, graph_bad_request or invalid_json", body = ProblemDoc, content_type = "application/problem+json"), (status = 401, description = "Refused by JWT authentication", body = ProblemDoc, content_type = "application/problem+json"), (status = 403, description = "not_linked or graph_forbidden", body = ProblemDoc, content_type = "application/problem+json"), (status = 404, description = "issue_not_visible", body = ProblemDoc, content_type = "application/problem+json"), (status = 409, description = "needs_sign_in", body = ProblemDoc, content_type = "application/problem+json"), (status = 422, description = "member_not_linked or member_unknown", body = ProblemDoc, content_type = "application/problem+json"), (status = 502, description = "graph_unavailable, jira_unavailable, microsoft_configuration", body = ProblemDoc, content_type = "application/problem+json"), (status = 503, description = "microsoft_not_configured, jira_oauth_not_configured, graph_throttled", body = ProblemDoc, content_type = "application/problem+json")), security(("jiraJwt" = [])))]
+#[utoipa::path(post, path = "/api/v1/issues/{issue_id}/chats/create", tag = "chat relay", params(("issue_id" = String, Path, description = "Jira's numeric issue id, e.g. 10045", example = "10045", pattern = r"^[1-9][0-9]{0,17}$")), request_body = CreateChat, responses((status = 201, description = "Group chat created in Teams and linked to the issue; the caller is its creator and an owner", body = CreatedChat), (status = 400, description = "invalid_issue_id, invalid_member, too_many_members, graph_bad_request or invalid_json", body = ProblemDoc, content_type = "application/problem+json"), (status = 401, description = "Refused by JWT authentication", body = ProblemDoc, content_type = "application/problem+json"), (status = 403, description = "not_linked or graph_forbidden", body = ProblemDoc, content_type = "application/problem+json"), (status = 404, description = "issue_not_visible", body = ProblemDoc, content_type = "application/problem+json"), (status = 409, description = "needs_sign_in", body = ProblemDoc, content_type = "application/problem+json"), (status = 422, description = "member_not_linked or member_unknown", body = ProblemDoc, content_type = "application/problem+json"), (status = 502, description = "graph_unavailable, jira_unavailable, microsoft_configuration", body = ProblemDoc, content_type = "application/problem+json"), (status = 503, description = "microsoft_not_configured, jira_oauth_not_configured, graph_throttled", body = ProblemDoc, content_type = "application/problem+json")), security(("jiraJwt" = [])))]
 pub async fn create_issue_chat(
     state: web::Data<AppState>,
     caller: JiraCaller,
@@ -162,7 +178,7 @@ pub async fn create_issue_chat(
     let mut upns = Vec::new();
     for m in &body.members {
         match (&m.jira_user, &m.upn) {
-            (Some(k), None) if !k.trim().is_empty() && k.len() <= 255 => jira_users.push(k.clone()),
+            (Some(k), None) if jira_user_key::is_valid(k) => jira_users.push(k.clone()),
             (None, Some(u)) if valid_upn(u) => upns.push(u.clone()),
             _ => {
                 return Err(bad(
@@ -359,6 +375,7 @@ pub struct MessagePage {
 pub struct MessageQuery {
     pub cursor: Option<String>,
     /// 1 to 50 (Graph's limit); default 20.
+    #[param(minimum = 1, maximum = 50)]
     pub limit: Option<u32>,
 }
 
@@ -425,7 +442,7 @@ fn shared_unavailable() -> AppError {
 }
 
 /// `GET /api/v1/issues/{issueId}/chats/{chatId}/messages`.
-#[utoipa::path(get, path = "/api/v1/issues/{issue_id}/chats/{chat_id}/messages", tag = "chat relay", params(("issue_id" = String, Path, description = "Jira's numeric issue id"), ("chat_id" = String, Path, description = "Teams chat id"), MessageQuery), responses((status = 200, description = "Messages, newest first, HTML sanitised", body = MessagePage), (status = 400, description = "invalid_issue_id, invalid_chat_id, invalid_cursor, invalid_limit", body = ProblemDoc, content_type = "application/problem+json"), (status = 401, description = "Refused by JWT authentication", body = ProblemDoc, content_type = "application/problem+json"), (status = 403, description = "graph_forbidden or not_linked", body = ProblemDoc, content_type = "application/problem+json"), (status = 404, description = "chat_not_found or teams_chat_not_found", body = ProblemDoc, content_type = "application/problem+json"), (status = 409, description = "needs_sign_in or shared_read_unavailable", body = ProblemDoc, content_type = "application/problem+json"), (status = 502, description = "graph_unavailable", body = ProblemDoc, content_type = "application/problem+json"), (status = 503, description = "graph_throttled or microsoft_not_configured", body = ProblemDoc, content_type = "application/problem+json")), security(("jiraJwt" = [])))]
+#[utoipa::path(get, path = "/api/v1/issues/{issue_id}/chats/{chat_id}/messages", tag = "chat relay", params(("issue_id" = String, Path, description = "Jira's numeric issue id, e.g. 10045", example = "10045", pattern = r"^[1-9][0-9]{0,17}$"), ("chat_id" = String, Path, description = "Teams chat id, e.g. 19:…@thread.v2", max_length = 512, pattern = r"^19:[^\s/\x00-\x1f\x7f-\x9f]+@(thread\.v2|thread\.tacv2|thread\.skype|unq\.gbl\.spaces)$"), MessageQuery), responses((status = 200, description = "Messages, newest first, HTML sanitised", body = MessagePage), (status = 400, description = "invalid_issue_id, invalid_chat_id, invalid_cursor, invalid_limit", body = ProblemDoc, content_type = "application/problem+json"), (status = 401, description = "Refused by JWT authentication", body = ProblemDoc, content_type = "application/problem+json"), (status = 403, description = "graph_forbidden or not_linked", body = ProblemDoc, content_type = "application/problem+json"), (status = 404, description = "chat_not_found or teams_chat_not_found", body = ProblemDoc, content_type = "application/problem+json"), (status = 409, description = "needs_sign_in or shared_read_unavailable", body = ProblemDoc, content_type = "application/problem+json"), (status = 502, description = "graph_unavailable", body = ProblemDoc, content_type = "application/problem+json"), (status = 503, description = "graph_throttled or microsoft_not_configured", body = ProblemDoc, content_type = "application/problem+json")), security(("jiraJwt" = [])))]
 pub async fn list_chat_messages(
     state: web::Data<AppState>,
     caller: JiraCaller,
@@ -492,11 +509,12 @@ pub async fn list_chat_messages(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PostMessage {
     /// Plain text (sent escaped; line breaks kept), 1 to 4000 characters.
+    #[schema(min_length = 1, max_length = 4000, example = "Looking into it now.")]
     pub text: String,
 }
 
 /// `POST /api/v1/issues/{issueId}/chats/{chatId}/messages`: replies as the caller.
-#[utoipa::path(post, path = "/api/v1/issues/{issue_id}/chats/{chat_id}/messages", tag = "chat relay", params(("issue_id" = String, Path, description = "Jira's numeric issue id"), ("chat_id" = String, Path, description = "Teams chat id")), request_body = PostMessage, responses((status = 201, description = "Posted as the caller", body = MessageView), (status = 400, description = "invalid_text, invalid_issue_id, invalid_chat_id, invalid_json", body = ProblemDoc, content_type = "application/problem+json"), (status = 401, description = "Refused by JWT authentication", body = ProblemDoc, content_type = "application/problem+json"), (status = 403, description = "not_linked or graph_forbidden (not a member)", body = ProblemDoc, content_type = "application/problem+json"), (status = 404, description = "chat_not_found", body = ProblemDoc, content_type = "application/problem+json"), (status = 409, description = "needs_sign_in", body = ProblemDoc, content_type = "application/problem+json"), (status = 502, description = "graph_unavailable", body = ProblemDoc, content_type = "application/problem+json"), (status = 503, description = "graph_throttled or microsoft_not_configured", body = ProblemDoc, content_type = "application/problem+json")), security(("jiraJwt" = [])))]
+#[utoipa::path(post, path = "/api/v1/issues/{issue_id}/chats/{chat_id}/messages", tag = "chat relay", params(("issue_id" = String, Path, description = "Jira's numeric issue id, e.g. 10045", example = "10045", pattern = r"^[1-9][0-9]{0,17}$"), ("chat_id" = String, Path, description = "Teams chat id, e.g. 19:…@thread.v2", max_length = 512, pattern = r"^19:[^\s/\x00-\x1f\x7f-\x9f]+@(thread\.v2|thread\.tacv2|thread\.skype|unq\.gbl\.spaces)$")), request_body = PostMessage, responses((status = 201, description = "Posted as the caller", body = MessageView), (status = 400, description = "invalid_text, invalid_issue_id, invalid_chat_id, invalid_json", body = ProblemDoc, content_type = "application/problem+json"), (status = 401, description = "Refused by JWT authentication", body = ProblemDoc, content_type = "application/problem+json"), (status = 403, description = "not_linked or graph_forbidden (not a member)", body = ProblemDoc, content_type = "application/problem+json"), (status = 404, description = "chat_not_found", body = ProblemDoc, content_type = "application/problem+json"), (status = 409, description = "needs_sign_in", body = ProblemDoc, content_type = "application/problem+json"), (status = 502, description = "graph_unavailable", body = ProblemDoc, content_type = "application/problem+json"), (status = 503, description = "graph_throttled or microsoft_not_configured", body = ProblemDoc, content_type = "application/problem+json")), security(("jiraJwt" = [])))]
 pub async fn post_chat_message(
     state: web::Data<AppState>,
     caller: JiraCaller,

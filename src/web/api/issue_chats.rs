@@ -125,12 +125,15 @@ fn decode_cursor(s: &str) -> Result<Cursor, AppError> {
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
+    /// `nextCursor` of the previous page.
     pub cursor: Option<String>,
+    /// 1 to 100; default 50.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
 }
 
 /// `GET /api/v1/issues/{issueId}/chats`.
-#[utoipa::path(get, path = "/api/v1/issues/{issue_id}/chats", tag = "issue chats", params(("issue_id" = String, Path, description = "Jira's numeric issue id, e.g. 10045"), PageQuery), responses((status = 200, description = "Chats linked to the issue that the caller may see", body = ChatPage), (status = 400, description = "invalid_issue_id, invalid_cursor or invalid_limit", body = ProblemDoc, content_type = "application/problem+json"), (status = 401, description = "Refused by JWT authentication (jwt_missing, jwt_malformed, jwt_alg, jwt_signature, jwt_expired, jwt_not_yet_valid, jwt_lifetime, jwt_qsh, jwt_claims, jwt_replayed, instance_unknown, instance_disabled)", body = ProblemDoc, content_type = "application/problem+json")), security(("jiraJwt" = [])))]
+#[utoipa::path(get, path = "/api/v1/issues/{issue_id}/chats", tag = "issue chats", params(("issue_id" = String, Path, description = "Jira's numeric issue id, e.g. 10045", example = "10045", pattern = r"^[1-9][0-9]{0,17}$"), PageQuery), responses((status = 200, description = "Chats linked to the issue that the caller may see", body = ChatPage), (status = 400, description = "invalid_issue_id, invalid_cursor or invalid_limit", body = ProblemDoc, content_type = "application/problem+json"), (status = 401, description = "Refused by JWT authentication (jwt_missing, jwt_malformed, jwt_alg, jwt_signature, jwt_expired, jwt_not_yet_valid, jwt_lifetime, jwt_qsh, jwt_claims, jwt_replayed, instance_unknown, instance_disabled)", body = ProblemDoc, content_type = "application/problem+json")), security(("jiraJwt" = [])))]
 pub async fn list_issue_chats(
     state: web::Data<AppState>,
     caller: JiraCaller,
@@ -195,11 +198,16 @@ pub async fn list_issue_chats(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LinkChat {
+    /// A Teams chat id, `19:…@thread.v2`.
+    #[schema(
+        max_length = 512,
+        pattern = r"^19:[^\s/\x00-\x1f\x7f-\x9f]+@(thread\.v2|thread\.tacv2|thread\.skype|unq\.gbl\.spaces)$"
+    )]
     pub chat_id: String,
 }
 
 /// `POST /api/v1/issues/{issueId}/chats`: links a chat; the caller becomes its creator.
-#[utoipa::path(post, path = "/api/v1/issues/{issue_id}/chats", tag = "issue chats", params(("issue_id" = String, Path, description = "Jira's numeric issue id, e.g. 10045")), request_body = LinkChat, responses((status = 201, description = "Linked; the caller is its creator", body = ChatView), (status = 400, description = "invalid_issue_id, invalid_chat_id or invalid_json", body = ProblemDoc, content_type = "application/problem+json"), (status = 401, description = "Refused by JWT authentication (jwt_missing, jwt_malformed, jwt_alg, jwt_signature, jwt_expired, jwt_not_yet_valid, jwt_lifetime, jwt_qsh, jwt_claims, jwt_replayed, instance_unknown, instance_disabled)", body = ProblemDoc, content_type = "application/problem+json"), (status = 409, description = "chat_already_linked", body = ProblemDoc, content_type = "application/problem+json")), security(("jiraJwt" = [])))]
+#[utoipa::path(post, path = "/api/v1/issues/{issue_id}/chats", tag = "issue chats", params(("issue_id" = String, Path, description = "Jira's numeric issue id, e.g. 10045", example = "10045", pattern = r"^[1-9][0-9]{0,17}$")), request_body = LinkChat, responses((status = 201, description = "Linked; the caller is its creator", body = ChatView), (status = 400, description = "invalid_issue_id, invalid_chat_id or invalid_json", body = ProblemDoc, content_type = "application/problem+json"), (status = 401, description = "Refused by JWT authentication (jwt_missing, jwt_malformed, jwt_alg, jwt_signature, jwt_expired, jwt_not_yet_valid, jwt_lifetime, jwt_qsh, jwt_claims, jwt_replayed, instance_unknown, instance_disabled)", body = ProblemDoc, content_type = "application/problem+json"), (status = 409, description = "chat_already_linked", body = ProblemDoc, content_type = "application/problem+json")), security(("jiraJwt" = [])))]
 pub async fn link_issue_chat(
     state: web::Data<AppState>,
     caller: JiraCaller,
@@ -297,7 +305,7 @@ fn owner_only(caller: &JiraCaller, chat: &IssueChat) -> Result<(), AppError> {
 }
 
 /// `DELETE /api/v1/issues/{issueId}/chats/{chatId}`: only the creator may unlink.
-#[utoipa::path(delete, path = "/api/v1/issues/{issue_id}/chats/{chat_id}", tag = "issue chats", params(("issue_id" = String, Path, description = "Jira's numeric issue id, e.g. 10045"), ("chat_id" = String, Path, description = "Teams chat id, e.g. 19:…@thread.v2")), responses((status = 204, description = "Unlinked"), (status = 400, description = "invalid_issue_id or invalid_chat_id", body = ProblemDoc, content_type = "application/problem+json"), (status = 401, description = "Refused by JWT authentication (jwt_missing, jwt_malformed, jwt_alg, jwt_signature, jwt_expired, jwt_not_yet_valid, jwt_lifetime, jwt_qsh, jwt_claims, jwt_replayed, instance_unknown, instance_disabled)", body = ProblemDoc, content_type = "application/problem+json"), (status = 403, description = "not_chat_creator", body = ProblemDoc, content_type = "application/problem+json"), (status = 404, description = "chat_not_found", body = ProblemDoc, content_type = "application/problem+json")), security(("jiraJwt" = [])))]
+#[utoipa::path(delete, path = "/api/v1/issues/{issue_id}/chats/{chat_id}", tag = "issue chats", params(("issue_id" = String, Path, description = "Jira's numeric issue id, e.g. 10045", example = "10045", pattern = r"^[1-9][0-9]{0,17}$"), ("chat_id" = String, Path, description = "Teams chat id, e.g. 19:…@thread.v2", max_length = 512, pattern = r"^19:[^\s/\x00-\x1f\x7f-\x9f]+@(thread\.v2|thread\.tacv2|thread\.skype|unq\.gbl\.spaces)$")), responses((status = 204, description = "Unlinked"), (status = 400, description = "invalid_issue_id or invalid_chat_id", body = ProblemDoc, content_type = "application/problem+json"), (status = 401, description = "Refused by JWT authentication (jwt_missing, jwt_malformed, jwt_alg, jwt_signature, jwt_expired, jwt_not_yet_valid, jwt_lifetime, jwt_qsh, jwt_claims, jwt_replayed, instance_unknown, instance_disabled)", body = ProblemDoc, content_type = "application/problem+json"), (status = 403, description = "not_chat_creator", body = ProblemDoc, content_type = "application/problem+json"), (status = 404, description = "chat_not_found", body = ProblemDoc, content_type = "application/problem+json")), security(("jiraJwt" = [])))]
 pub async fn unlink_issue_chat(
     state: web::Data<AppState>,
     caller: JiraCaller,
@@ -316,7 +324,7 @@ pub async fn unlink_issue_chat(
 }
 
 /// `GET /api/v1/issues/{issueId}/chats/{chatId}/access`.
-#[utoipa::path(get, path = "/api/v1/issues/{issue_id}/chats/{chat_id}/access", tag = "issue chats", params(("issue_id" = String, Path, description = "Jira's numeric issue id, e.g. 10045"), ("chat_id" = String, Path, description = "Teams chat id, e.g. 19:…@thread.v2")), responses((status = 200, description = "Shared access of the chat", body = AccessView), (status = 401, description = "Refused by JWT authentication (jwt_missing, jwt_malformed, jwt_alg, jwt_signature, jwt_expired, jwt_not_yet_valid, jwt_lifetime, jwt_qsh, jwt_claims, jwt_replayed, instance_unknown, instance_disabled)", body = ProblemDoc, content_type = "application/problem+json"), (status = 404, description = "chat_not_found", body = ProblemDoc, content_type = "application/problem+json")), security(("jiraJwt" = [])))]
+#[utoipa::path(get, path = "/api/v1/issues/{issue_id}/chats/{chat_id}/access", tag = "issue chats", params(("issue_id" = String, Path, description = "Jira's numeric issue id, e.g. 10045", example = "10045", pattern = r"^[1-9][0-9]{0,17}$"), ("chat_id" = String, Path, description = "Teams chat id, e.g. 19:…@thread.v2", max_length = 512, pattern = r"^19:[^\s/\x00-\x1f\x7f-\x9f]+@(thread\.v2|thread\.tacv2|thread\.skype|unq\.gbl\.spaces)$")), responses((status = 200, description = "Shared access of the chat", body = AccessView), (status = 400, description = "invalid_issue_id or invalid_chat_id", body = ProblemDoc, content_type = "application/problem+json"), (status = 401, description = "Refused by JWT authentication (jwt_missing, jwt_malformed, jwt_alg, jwt_signature, jwt_expired, jwt_not_yet_valid, jwt_lifetime, jwt_qsh, jwt_claims, jwt_replayed, instance_unknown, instance_disabled)", body = ProblemDoc, content_type = "application/problem+json"), (status = 404, description = "chat_not_found", body = ProblemDoc, content_type = "application/problem+json")), security(("jiraJwt" = [])))]
 pub async fn get_chat_access(
     state: web::Data<AppState>,
     caller: JiraCaller,
@@ -331,11 +339,13 @@ pub async fn get_chat_access(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SetAccess {
+    /// `share` or `none`.
+    #[schema(pattern = r"^(share|none)$", example = "share")]
     pub public_access: String,
 }
 
 /// `PUT /api/v1/issues/{issueId}/chats/{chatId}/access`: only the creator may share or unshare.
-#[utoipa::path(put, path = "/api/v1/issues/{issue_id}/chats/{chat_id}/access", tag = "issue chats", params(("issue_id" = String, Path, description = "Jira's numeric issue id, e.g. 10045"), ("chat_id" = String, Path, description = "Teams chat id, e.g. 19:…@thread.v2")), request_body = SetAccess, responses((status = 200, description = "New shared access", body = AccessView), (status = 400, description = "invalid_public_access", body = ProblemDoc, content_type = "application/problem+json"), (status = 401, description = "Refused by JWT authentication (jwt_missing, jwt_malformed, jwt_alg, jwt_signature, jwt_expired, jwt_not_yet_valid, jwt_lifetime, jwt_qsh, jwt_claims, jwt_replayed, instance_unknown, instance_disabled)", body = ProblemDoc, content_type = "application/problem+json"), (status = 403, description = "not_chat_creator", body = ProblemDoc, content_type = "application/problem+json"), (status = 404, description = "chat_not_found", body = ProblemDoc, content_type = "application/problem+json")), security(("jiraJwt" = [])))]
+#[utoipa::path(put, path = "/api/v1/issues/{issue_id}/chats/{chat_id}/access", tag = "issue chats", params(("issue_id" = String, Path, description = "Jira's numeric issue id, e.g. 10045", example = "10045", pattern = r"^[1-9][0-9]{0,17}$"), ("chat_id" = String, Path, description = "Teams chat id, e.g. 19:…@thread.v2", max_length = 512, pattern = r"^19:[^\s/\x00-\x1f\x7f-\x9f]+@(thread\.v2|thread\.tacv2|thread\.skype|unq\.gbl\.spaces)$")), request_body = SetAccess, responses((status = 200, description = "New shared access", body = AccessView), (status = 400, description = "invalid_issue_id, invalid_chat_id or invalid_public_access", body = ProblemDoc, content_type = "application/problem+json"), (status = 401, description = "Refused by JWT authentication (jwt_missing, jwt_malformed, jwt_alg, jwt_signature, jwt_expired, jwt_not_yet_valid, jwt_lifetime, jwt_qsh, jwt_claims, jwt_replayed, instance_unknown, instance_disabled)", body = ProblemDoc, content_type = "application/problem+json"), (status = 403, description = "not_chat_creator", body = ProblemDoc, content_type = "application/problem+json"), (status = 404, description = "chat_not_found", body = ProblemDoc, content_type = "application/problem+json")), security(("jiraJwt" = [])))]
 pub async fn set_chat_access(
     state: web::Data<AppState>,
     caller: JiraCaller,

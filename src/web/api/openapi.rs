@@ -3,7 +3,9 @@
 
 use actix_web::HttpResponse;
 use utoipa::OpenApi;
+use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 
 use super::{chat_relay, issue_chats, me, settings};
 use crate::error::ProblemDoc;
@@ -23,6 +25,66 @@ impl utoipa::Modify for JwtScheme {
     }
 }
 
+/// The 400s that the scope's extractors answer before a handler runs (`routes`: `JsonConfig`
+/// and `QueryConfig`), added to every operation that has a body or query parameters, so the
+/// document cannot forget them as handlers come and go.
+struct ExtractorErrors;
+
+fn extractor_codes(op: &Operation) -> Vec<&'static str> {
+    let mut codes = Vec::new();
+    if op.request_body.is_some() {
+        codes.push("invalid_json");
+    }
+    let has_query = op
+        .parameters
+        .iter()
+        .flatten()
+        .any(|p| matches!(p, RefOr::T(p) if matches!(p.parameter_in, ParameterIn::Query)));
+    if has_query {
+        codes.push("invalid_query");
+    }
+    codes
+}
+
+impl utoipa::Modify for ExtractorErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+            ];
+            for op in operations.into_iter().flatten() {
+                let codes = extractor_codes(op);
+                if codes.is_empty() {
+                    continue;
+                }
+                match op.responses.responses.get_mut("400") {
+                    Some(RefOr::T(bad)) => {
+                        for code in codes {
+                            if !bad.description.contains(code) {
+                                bad.description.push_str(&format!(", {code}"));
+                            }
+                        }
+                    }
+                    Some(RefOr::Ref(_)) => {}
+                    None => {
+                        let problem = ContentBuilder::new()
+                            .schema(Some(Ref::from_schema_name("ProblemDoc")))
+                            .build();
+                        let bad = ResponseBuilder::new()
+                            .description(codes.join(", "))
+                            .content("application/problem+json", problem)
+                            .build();
+                        op.responses.responses.insert("400".into(), RefOr::T(bad));
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// The document.
 #[derive(OpenApi)]
 #[openapi(
@@ -37,7 +99,7 @@ impl utoipa::Modify for JwtScheme {
         settings::get_teams_user_settings,
     ),
     components(schemas(ProblemDoc)),
-    modifiers(&JwtScheme)
+    modifiers(&JwtScheme, &ExtractorErrors)
 )]
 pub struct ApiDoc;
 

@@ -34,7 +34,7 @@ fn unknown_setting() -> AppError {
 }
 
 /// `GET /api/v1/settings/{name}`: the stored value or the default.
-#[utoipa::path(get, path = "/api/v1/settings/{name}", tag = "settings", params(("name" = String, Path, description = "Setting name; known: appearance")), responses((status = 200, description = "Stored value or the default", body = SettingView), (status = 401, description = "Refused by JWT authentication (jwt_missing, jwt_malformed, jwt_alg, jwt_signature, jwt_expired, jwt_not_yet_valid, jwt_lifetime, jwt_qsh, jwt_claims, jwt_replayed, instance_unknown, instance_disabled)", body = ProblemDoc, content_type = "application/problem+json"), (status = 404, description = "unknown_setting", body = ProblemDoc, content_type = "application/problem+json")), security(("jiraJwt" = [])))]
+#[utoipa::path(get, path = "/api/v1/settings/{name}", tag = "settings", params(("name" = String, Path, description = "Setting name; known: appearance", example = "appearance")), responses((status = 200, description = "Stored value or the default", body = SettingView), (status = 401, description = "Refused by JWT authentication (jwt_missing, jwt_malformed, jwt_alg, jwt_signature, jwt_expired, jwt_not_yet_valid, jwt_lifetime, jwt_qsh, jwt_claims, jwt_replayed, instance_unknown, instance_disabled)", body = ProblemDoc, content_type = "application/problem+json"), (status = 404, description = "unknown_setting", body = ProblemDoc, content_type = "application/problem+json")), security(("jiraJwt" = [])))]
 pub async fn get_setting(
     state: web::Data<AppState>,
     caller: JiraCaller,
@@ -65,7 +65,7 @@ pub async fn get_setting(
 }
 
 /// `PUT /api/v1/settings/{name}`: replaces the value after checking it against the name's schema.
-#[utoipa::path(put, path = "/api/v1/settings/{name}", tag = "settings", params(("name" = String, Path, description = "Setting name; known: appearance")), request_body(content = Object, description = "appearance: {\"viewLocation\": \"issueContent\"|\"issueSidebar\"|\"issueActivity\", \"quickCreateEnabled\": bool}"), responses((status = 200, description = "Stored", body = SettingView), (status = 401, description = "Refused by JWT authentication (jwt_missing, jwt_malformed, jwt_alg, jwt_signature, jwt_expired, jwt_not_yet_valid, jwt_lifetime, jwt_qsh, jwt_claims, jwt_replayed, instance_unknown, instance_disabled)", body = ProblemDoc, content_type = "application/problem+json"), (status = 404, description = "unknown_setting", body = ProblemDoc, content_type = "application/problem+json"), (status = 422, description = "invalid_setting", body = ProblemDoc, content_type = "application/problem+json")), security(("jiraJwt" = [])))]
+#[utoipa::path(put, path = "/api/v1/settings/{name}", tag = "settings", params(("name" = String, Path, description = "Setting name; known: appearance", example = "appearance")), request_body(content = Object, description = "appearance: {\"viewLocation\": \"issueContent\"|\"issueSidebar\"|\"issueActivity\", \"quickCreateEnabled\": bool}", example = json!({"viewLocation": "issueSidebar", "quickCreateEnabled": true})), responses((status = 200, description = "Stored", body = SettingView), (status = 401, description = "Refused by JWT authentication (jwt_missing, jwt_malformed, jwt_alg, jwt_signature, jwt_expired, jwt_not_yet_valid, jwt_lifetime, jwt_qsh, jwt_claims, jwt_replayed, instance_unknown, instance_disabled)", body = ProblemDoc, content_type = "application/problem+json"), (status = 404, description = "unknown_setting", body = ProblemDoc, content_type = "application/problem+json"), (status = 422, description = "invalid_setting", body = ProblemDoc, content_type = "application/problem+json")), security(("jiraJwt" = [])))]
 pub async fn put_setting(
     state: web::Data<AppState>,
     caller: JiraCaller,
@@ -131,7 +131,10 @@ fn portal_not_found() -> AppError {
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PortalQuery {
+    /// `nextCursor` of the previous page.
     pub cursor: Option<String>,
+    /// 1 to 100; default 50.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
 }
 
@@ -183,7 +186,7 @@ pub async fn list_portal_apps(
 }
 
 /// `GET /api/v1/jsm/portal-apps/{id}`.
-#[utoipa::path(get, path = "/api/v1/jsm/portal-apps/{id}", tag = "jsm", params(("id" = String, Path, description = "Portal app id (GUID)")), responses((status = 200, description = "The portal app", body = PortalAppView), (status = 400, description = "invalid_portal_app_id", body = ProblemDoc, content_type = "application/problem+json"), (status = 401, description = "Refused by JWT authentication (jwt_missing, jwt_malformed, jwt_alg, jwt_signature, jwt_expired, jwt_not_yet_valid, jwt_lifetime, jwt_qsh, jwt_claims, jwt_replayed, instance_unknown, instance_disabled)", body = ProblemDoc, content_type = "application/problem+json"), (status = 404, description = "portal_app_not_found", body = ProblemDoc, content_type = "application/problem+json")), security(("jiraJwt" = [])))]
+#[utoipa::path(get, path = "/api/v1/jsm/portal-apps/{id}", tag = "jsm", params(("id" = String, Path, description = "Portal app id (GUID)", format = "uuid")), responses((status = 200, description = "The portal app", body = PortalAppView), (status = 400, description = "invalid_portal_app_id", body = ProblemDoc, content_type = "application/problem+json"), (status = 401, description = "Refused by JWT authentication (jwt_missing, jwt_malformed, jwt_alg, jwt_signature, jwt_expired, jwt_not_yet_valid, jwt_lifetime, jwt_qsh, jwt_claims, jwt_replayed, instance_unknown, instance_disabled)", body = ProblemDoc, content_type = "application/problem+json"), (status = 404, description = "portal_app_not_found", body = ProblemDoc, content_type = "application/problem+json")), security(("jiraJwt" = [])))]
 pub async fn get_portal_app(
     state: web::Data<AppState>,
     caller: JiraCaller,
@@ -200,7 +203,7 @@ pub async fn get_portal_app(
 }
 
 /// `PUT /api/v1/jsm/portal-apps/{id}`: creates (201) or replaces (200).
-#[utoipa::path(put, path = "/api/v1/jsm/portal-apps/{id}", tag = "jsm", params(("id" = String, Path, description = "Portal app id (GUID)")), request_body(content = Object, description = "{\"icon\": \"icon1\"…\"icon99\", \"deskIds\": [\"14\"] (1–50 numeric ids), \"tabName\": 1–30 characters}"), responses((status = 200, description = "Replaced", body = PortalAppView), (status = 201, description = "Created", body = PortalAppView), (status = 400, description = "invalid_portal_app_id", body = ProblemDoc, content_type = "application/problem+json"), (status = 401, description = "Refused by JWT authentication (jwt_missing, jwt_malformed, jwt_alg, jwt_signature, jwt_expired, jwt_not_yet_valid, jwt_lifetime, jwt_qsh, jwt_claims, jwt_replayed, instance_unknown, instance_disabled)", body = ProblemDoc, content_type = "application/problem+json"), (status = 409, description = "portal_app_id_taken", body = ProblemDoc, content_type = "application/problem+json"), (status = 422, description = "invalid_portal_app", body = ProblemDoc, content_type = "application/problem+json")), security(("jiraJwt" = [])))]
+#[utoipa::path(put, path = "/api/v1/jsm/portal-apps/{id}", tag = "jsm", params(("id" = String, Path, description = "Portal app id (GUID)", format = "uuid")), request_body(content = Object, description = "{\"icon\": \"icon1\"…\"icon99\", \"deskIds\": [\"14\"] (1–50 numeric ids), \"tabName\": 1–30 characters}", example = json!({"icon": "icon3", "deskIds": ["14", "15"], "tabName": "Helpdesk"})), responses((status = 200, description = "Replaced", body = PortalAppView), (status = 201, description = "Created", body = PortalAppView), (status = 400, description = "invalid_portal_app_id", body = ProblemDoc, content_type = "application/problem+json"), (status = 401, description = "Refused by JWT authentication (jwt_missing, jwt_malformed, jwt_alg, jwt_signature, jwt_expired, jwt_not_yet_valid, jwt_lifetime, jwt_qsh, jwt_claims, jwt_replayed, instance_unknown, instance_disabled)", body = ProblemDoc, content_type = "application/problem+json"), (status = 409, description = "portal_app_id_taken", body = ProblemDoc, content_type = "application/problem+json"), (status = 422, description = "invalid_portal_app", body = ProblemDoc, content_type = "application/problem+json")), security(("jiraJwt" = [])))]
 pub async fn put_portal_app(
     state: web::Data<AppState>,
     caller: JiraCaller,
@@ -234,7 +237,7 @@ pub async fn put_portal_app(
 }
 
 /// `DELETE /api/v1/jsm/portal-apps/{id}`.
-#[utoipa::path(delete, path = "/api/v1/jsm/portal-apps/{id}", tag = "jsm", params(("id" = String, Path, description = "Portal app id (GUID)")), responses((status = 204, description = "Deleted"), (status = 401, description = "Refused by JWT authentication (jwt_missing, jwt_malformed, jwt_alg, jwt_signature, jwt_expired, jwt_not_yet_valid, jwt_lifetime, jwt_qsh, jwt_claims, jwt_replayed, instance_unknown, instance_disabled)", body = ProblemDoc, content_type = "application/problem+json"), (status = 404, description = "portal_app_not_found", body = ProblemDoc, content_type = "application/problem+json")), security(("jiraJwt" = [])))]
+#[utoipa::path(delete, path = "/api/v1/jsm/portal-apps/{id}", tag = "jsm", params(("id" = String, Path, description = "Portal app id (GUID)", format = "uuid")), responses((status = 204, description = "Deleted"), (status = 400, description = "invalid_portal_app_id", body = ProblemDoc, content_type = "application/problem+json"), (status = 401, description = "Refused by JWT authentication (jwt_missing, jwt_malformed, jwt_alg, jwt_signature, jwt_expired, jwt_not_yet_valid, jwt_lifetime, jwt_qsh, jwt_claims, jwt_replayed, instance_unknown, instance_disabled)", body = ProblemDoc, content_type = "application/problem+json"), (status = 404, description = "portal_app_not_found", body = ProblemDoc, content_type = "application/problem+json")), security(("jiraJwt" = [])))]
 pub async fn delete_portal_app(
     state: web::Data<AppState>,
     caller: JiraCaller,
@@ -253,14 +256,15 @@ pub async fn delete_portal_app(
 }
 
 /// `GET /api/v1/teams-users/{teamsUserId}/settings`.
-#[utoipa::path(get, path = "/api/v1/teams-users/{id}/settings", tag = "teams users", params(("id" = String, Path, description = "Teams user id, 29:…")), responses((status = 200, description = "Settings of the Teams user", body = Object), (status = 400, description = "invalid_teams_user_id", body = ProblemDoc, content_type = "application/problem+json"), (status = 401, description = "Refused by JWT authentication (jwt_missing, jwt_malformed, jwt_alg, jwt_signature, jwt_expired, jwt_not_yet_valid, jwt_lifetime, jwt_qsh, jwt_claims, jwt_replayed, instance_unknown, instance_disabled)", body = ProblemDoc, content_type = "application/problem+json"), (status = 404, description = "teams_user_not_found", body = ProblemDoc, content_type = "application/problem+json")), security(("jiraJwt" = [])))]
+#[utoipa::path(get, path = "/api/v1/teams-users/{id}/settings", tag = "teams users", params(("id" = String, Path, description = "Teams user id, 29:…", max_length = 512, pattern = r"^29:[^\x00-\x1f\x7f-\x9f]*$")), responses((status = 200, description = "Settings of the Teams user", body = Object), (status = 400, description = "invalid_teams_user_id", body = ProblemDoc, content_type = "application/problem+json"), (status = 401, description = "Refused by JWT authentication (jwt_missing, jwt_malformed, jwt_alg, jwt_signature, jwt_expired, jwt_not_yet_valid, jwt_lifetime, jwt_qsh, jwt_claims, jwt_replayed, instance_unknown, instance_disabled)", body = ProblemDoc, content_type = "application/problem+json"), (status = 404, description = "teams_user_not_found", body = ProblemDoc, content_type = "application/problem+json")), security(("jiraJwt" = [])))]
 pub async fn get_teams_user_settings(
     state: web::Data<AppState>,
     _caller: JiraCaller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let user = path.into_inner();
-    if !user.starts_with("29:") || user.len() > 512 {
+    // PostgreSQL text cannot hold NUL: a control character is a bad id, not a server error
+    if !user.starts_with("29:") || user.len() > 512 || user.chars().any(char::is_control) {
         return Err(AppError::client(
             StatusCode::BAD_REQUEST,
             "invalid_teams_user_id",
