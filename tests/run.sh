@@ -5,7 +5,7 @@
 #   ./tests/run.sh [extra cargo test arguments, e.g. -- --nocapture]
 #
 # It installs the missing packages (PostgreSQL, build headers, Chromium and its WebDriver for the
-# browser tests), starts PostgreSQL, makes sure the PostgreSQL role named after
+# browser tests, Python for schemathesis, pinned in tests/schema/requirements.txt), starts PostgreSQL, makes sure the PostgreSQL role named after
 # the current OS user may create databases (each test gets its own database, cloned from a
 # migrated template), drops test databases left over by aborted runs and runs
 # `cargo test --all-targets`. The exit status is cargo's.
@@ -24,9 +24,11 @@ jtb_prepare_host --createdb --no-database
 jtb_ensure_cargo
 
 # The browser tests (tests/integration/browser/) drive Debian's headless Chromium over WebDriver;
-# their screenshots land in target/browser-screenshots/<test>/.
-JTB_PACKAGES=(chromium chromium-driver fonts-dejavu-core)
+# their screenshots land in target/browser-screenshots/<test>/. The schema-driven API test
+# (tests/integration/api_schema.rs) runs schemathesis from a virtualenv in target/py-tools.
+JTB_PACKAGES=(chromium chromium-driver fonts-dejavu-core python3 python3-venv)
 jtb_install_packages
+tests/schema/install.sh
 
 export JTB_TEST_DATABASE_URL=${JTB_TEST_DATABASE_URL:-postgresql:///postgres?host=/var/run/postgresql}
 
