@@ -401,6 +401,26 @@ impl Settings {
                 );
             }
         }
+        Self::layer_environment(builder, env)
+    }
+
+    /// Settings from the text of a config file (TOML) and the environment, layered and
+    /// deserialized exactly as [`Settings::load_from`] does with a file (for callers holding the
+    /// text, such as the config fuzz target).
+    pub fn from_toml_str(
+        toml: &str,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Settings, ConfigError> {
+        let builder = config::Config::builder()
+            .add_source(config::File::from_str(toml, config::FileFormat::Toml));
+        Self::layer_environment(builder, env)
+    }
+
+    /// Adds `JTB__SECTION__KEY` variables over `builder`'s sources and deserializes the result.
+    fn layer_environment(
+        mut builder: config::ConfigBuilder<config::builder::DefaultState>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Settings, ConfigError> {
         let env_map: config::Map<String, String> = env
             .into_iter()
             .filter(|(k, _)| k.starts_with("JTB__"))
@@ -466,10 +486,11 @@ impl Settings {
                 "must be between 1 and 200",
             ));
         }
-        if self.database.connect_timeout_secs == 0 {
+        // the pool adds it to `Instant::now()` on every checkout, which panics on overflow
+        if !(1..=300).contains(&self.database.connect_timeout_secs) {
             return Err(ConfigError::new(
                 "database.connect_timeout_secs",
-                "must be at least 1",
+                "must be between 1 and 300 seconds",
             ));
         }
         if self.paths.state_dir.as_os_str().is_empty() || !self.paths.state_dir.is_absolute() {
@@ -619,20 +640,31 @@ impl Settings {
                 "must be between 1024 and 67108864",
             ));
         }
+        // sign-in turns these into chrono durations and subtracts them from now, which panics
+        // far beyond these bounds (and `hours * 60` overflowed for huge values)
         let a = &self.admin;
-        if a.session_idle_mins < 1
-            || a.session_absolute_hours < 1
-            || a.session_idle_mins > a.session_absolute_hours * 60
-        {
+        if !(1..=8760).contains(&a.session_absolute_hours) {
+            return Err(ConfigError::new(
+                "admin.session_absolute_hours",
+                "must be between 1 and 8760 (a year)",
+            ));
+        }
+        if a.session_idle_mins < 1 || a.session_idle_mins > a.session_absolute_hours * 60 {
             return Err(ConfigError::new(
                 "admin.session_idle_mins",
                 "must be at least 1 and not longer than admin.session_absolute_hours",
             ));
         }
-        if a.login_max_failures < 1 || a.login_lockout_mins < 1 {
+        if a.login_max_failures < 1 {
             return Err(ConfigError::new(
                 "admin.login_max_failures",
-                "login_max_failures and login_lockout_mins must be at least 1",
+                "must be at least 1",
+            ));
+        }
+        if !(1..=10080).contains(&a.login_lockout_mins) {
+            return Err(ConfigError::new(
+                "admin.login_lockout_mins",
+                "must be between 1 and 10080 (a week)",
             ));
         }
         Ok(())
@@ -849,6 +881,55 @@ mod tests {
             Settings::load_from(None, env(&[("JTB__OUTBOUND__BOT_RPS_PER_TENANT", "20")])).unwrap();
         s.validate().unwrap();
         assert_eq!(s.outbound.bot_rps_per_tenant, 20);
+    }
+
+    /// Found while writing the `config` fuzz target: huge admin durations and connect timeouts
+    /// passed validation (or overflowed in it), and sign-in or every pool checkout then panicked.
+    #[test]
+    fn durations_the_daemon_cannot_represent_are_refused_with_their_key() {
+        for (text, key) in [
+            (
+                "[admin]\nsession_absolute_hours = 153722867280912931",
+                "admin.session_absolute_hours",
+            ),
+            (
+                "[admin]\nsession_absolute_hours = 8761",
+                "admin.session_absolute_hours",
+            ),
+            (
+                "[admin]\nsession_absolute_hours = 1\nsession_idle_mins = 61",
+                "admin.session_idle_mins",
+            ),
+            (
+                "[admin]\nlogin_lockout_mins = 200000000000000",
+                "admin.login_lockout_mins",
+            ),
+            (
+                "[database]\nconnect_timeout_secs = 9223372036854775807",
+                "database.connect_timeout_secs",
+            ),
+        ] {
+            let s = Settings::from_toml_str(text, env(&[])).unwrap();
+            assert_eq!(s.validate().unwrap_err().key, key, "{text}");
+        }
+        let longest = "[admin]\nsession_absolute_hours = 8760\nsession_idle_mins = 525600\n\
+                       login_lockout_mins = 10080\n[database]\nconnect_timeout_secs = 300";
+        Settings::from_toml_str(longest, env(&[]))
+            .unwrap()
+            .validate()
+            .unwrap();
+    }
+
+    #[test]
+    fn config_text_is_read_like_a_file_and_unknown_keys_are_named() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging/config.example.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let from_text = Settings::from_toml_str(&text, env(&[])).unwrap();
+        from_text.validate().unwrap();
+        let from_file = Settings::load_from(Some(&path), env(&[])).unwrap();
+        assert_eq!(format!("{from_text:?}"), format!("{from_file:?}"));
+        let err = Settings::from_toml_str("[listen]\nintrenal = \"x\"", env(&[])).unwrap_err();
+        assert!(err.to_string().contains("intrenal"), "{err}");
     }
 
     #[test]

@@ -80,6 +80,21 @@ struct Key {
     endorsements: Vec<String>,
 }
 
+/// The token of an `Authorization: Bearer` header and the `kid` of its (RS256) header: all that
+/// is read from a token before its signature is checked.
+pub fn bearer_token(authorization: Option<&str>) -> Result<(&str, String), BotAuthError> {
+    let token = authorization
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .filter(|t| !t.is_empty() && !t.contains(' '))
+        .ok_or(BotAuthError::Missing)?;
+    let header = jsonwebtoken::decode_header(token).map_err(|_| BotAuthError::Malformed)?;
+    if header.alg != Algorithm::RS256 {
+        return Err(BotAuthError::Algorithm);
+    }
+    let kid = header.kid.ok_or(BotAuthError::Malformed)?;
+    Ok((token, kid))
+}
+
 /// Checks activity tokens for one bot.
 pub struct BotAuth {
     http: OutboundHttp,
@@ -154,15 +169,7 @@ impl BotAuth {
         channel_id: &str,
         service_url: &str,
     ) -> Result<(), BotAuthError> {
-        let token = authorization
-            .and_then(|h| h.strip_prefix("Bearer "))
-            .filter(|t| !t.is_empty() && !t.contains(' '))
-            .ok_or(BotAuthError::Missing)?;
-        let header = jsonwebtoken::decode_header(token).map_err(|_| BotAuthError::Malformed)?;
-        if header.alg != Algorithm::RS256 {
-            return Err(BotAuthError::Algorithm);
-        }
-        let kid = header.kid.ok_or(BotAuthError::Malformed)?;
+        let (token, kid) = bearer_token(authorization)?;
         let mut cache = self.cache.lock().await;
         let stale = cache.1.is_none_or(|at| at.elapsed() > KEYS_MAX_AGE);
         let may_refresh = cache.1.is_none_or(|at| at.elapsed() > KEYS_MIN_REFRESH);

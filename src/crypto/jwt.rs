@@ -150,14 +150,16 @@ impl Unverified {
         if claims.iss != public_id {
             return Err(JwtError::Claims("iss is not this instance"));
         }
-        if now > claims.exp + SKEW_SECS {
+        // exp and iat are whatever the signer wrote: saturate, since an overflow would panic in
+        // debug builds and wrap in release ones (where exp - iat could wrap below the limit)
+        if now > claims.exp.saturating_add(SKEW_SECS) {
             return Err(JwtError::Expired);
         }
         let iat = claims.iat.ok_or(JwtError::Claims("iat missing"))?;
-        if iat > now + SKEW_SECS {
+        if iat > now.saturating_add(SKEW_SECS) {
             return Err(JwtError::NotYetValid);
         }
-        if claims.exp - iat > MAX_LIFETIME_SECS || claims.exp < iat {
+        if claims.exp < iat || claims.exp.saturating_sub(iat) > MAX_LIFETIME_SECS {
             return Err(JwtError::Lifetime);
         }
         match &claims.aud {
@@ -290,6 +292,26 @@ mod tests {
         )
         .unwrap();
         assert_eq!(check(&other_key, now).unwrap_err().code(), "jwt_signature");
+    }
+
+    /// Caught by the `jwt_qsh` fuzz target's extreme-times seed: `exp + 60` overflowed (a panic
+    /// in debug builds), and in release builds `exp - iat` wrapped below the lifetime limit, so a
+    /// correctly signed token valid for billions of years was accepted.
+    #[test]
+    fn extreme_times_are_refused_without_overflowing() {
+        let now = 1_800_000_000;
+        let with_times = |iat: i64, exp: i64| {
+            let mut c = good(now);
+            c["iat"] = json!(iat);
+            c["exp"] = json!(exp);
+            check(&mint(c), now).map(|_| ()).map_err(|e| e.code())
+        };
+        assert_eq!(with_times(now, i64::MAX), Err("jwt_lifetime"));
+        assert_eq!(with_times(i64::MIN, i64::MAX), Err("jwt_lifetime"));
+        assert_eq!(with_times(i64::MIN, now), Err("jwt_lifetime"));
+        assert!(with_times(now, i64::MIN).is_err());
+        assert_eq!(with_times(i64::MAX, i64::MAX), Err("jwt_not_yet_valid"));
+        assert_eq!(with_times(now - 10, now + 590), Ok(()));
     }
 
     /// Made by Atlassian's own Python library (atlassian-jwt 3.0.0 with PyJWT 2.15.1):

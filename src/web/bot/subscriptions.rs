@@ -98,11 +98,15 @@ pub fn parse_subscribe(rest: &str) -> Result<SubscribeArgs, String> {
     })
 }
 
+/// The byte offset in `s` of the keyword `where` (any case) standing as a word. Offsets come
+/// from `s` itself: lower-casing first would shift them wherever a character's lower case is
+/// longer than it (`Ⱥ` → `ⱥ`).
 fn find_where(s: &str) -> Option<usize> {
-    let lower = s.to_lowercase();
-    lower.match_indices("where").map(|(i, _)| i).find(|&i| {
-        (i == 0 || lower[..i].ends_with(char::is_whitespace))
-            && (lower.len() == i + 5 || lower[i + 5..].starts_with(char::is_whitespace))
+    s.char_indices().map(|(i, _)| i).find(|&i| {
+        s.get(i..i + 5)
+            .is_some_and(|w| w.eq_ignore_ascii_case("where"))
+            && s[..i].chars().next_back().is_none_or(char::is_whitespace)
+            && s[i + 5..].chars().next().is_none_or(char::is_whitespace)
     })
 }
 
@@ -406,6 +410,28 @@ mod tests {
             parse_subscribe("ABC where a = b ORDER BY key")
                 .unwrap_err()
                 .contains("ORDER BY")
+        );
+    }
+
+    /// Found while writing the `bot_activity` fuzz target: letters whose lower case is longer
+    /// (`Ⱥ`, `İ`) before `where` shifted the split (`ABC İ w` | `here x`), or past the end of the
+    /// line, and the handler panicked.
+    #[test]
+    fn letters_that_grow_when_lower_cased_do_not_break_the_where_split() {
+        assert!(
+            parse_subscribe("ȺȺȺȺȺȺ where x")
+                .unwrap_err()
+                .contains("not a Jira project key")
+        );
+        let a = parse_subscribe("ABC where summary ~ \"ȺȺȺ\" AND text ~ İstanbul").unwrap();
+        assert_eq!(
+            a.jql.as_deref(),
+            Some("summary ~ \"ȺȺȺ\" AND text ~ İstanbul")
+        );
+        assert!(
+            parse_subscribe("ABC İ WHERE x")
+                .unwrap_err()
+                .contains("not an event")
         );
     }
 }
