@@ -9,6 +9,7 @@ mod api_chats;
 mod api_openapi;
 mod api_settings;
 mod bench;
+mod bench_e2e;
 mod bot_endpoint;
 mod bot_jira;
 mod bot_signin;
