@@ -81,8 +81,11 @@ impl Application {
         let metrics = Arc::new(crate::telemetry::metrics::Metrics::new(
             settings.metrics.token()?,
         ));
+        let webhook_writer = crate::web::webhooks::group_commit::WebhookWriter::start(pool.clone())
+            .context("cannot start the webhook writer thread")?;
         let state = AppState {
             pool,
+            webhook_writer,
             settings: settings.clone(),
             vault: Arc::new(vault),
             secure_cookies: internal_tls || internal_url.starts_with("https://"),

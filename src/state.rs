@@ -42,6 +42,8 @@ pub struct AppState {
     pub bot_rate: Arc<crate::clients::bot_rate::BotRateLimiter>,
     /// Wakes this process's outbox runner when something was queued (other daemons poll).
     pub outbox_wake: Arc<tokio::sync::Notify>,
+    /// Writes accepted webhook events to the outbox, many per transaction.
+    pub webhook_writer: crate::web::webhooks::group_commit::WebhookWriter,
 }
 
 /// The built Microsoft clients, the fingerprint of the registration they were built from, and

@@ -47,21 +47,18 @@ pub const PERSONAL_NOTIFICATION: &str = "personal_notification";
 /// How long Jira's answer to "may this user see this?" is reused.
 const VISIBILITY_TTL: Duration = Duration::from_secs(60);
 
+/// The ordering key of deliveries to one conversation is this prefix and its ID (the webhook
+/// writer builds it in SQL).
+pub const CONVERSATION_ORDER_PREFIX: &str = "conv:";
+
 /// The ordering key of deliveries to one conversation.
 pub fn conversation_order(conversation_id: &str) -> String {
-    format!("conv:{conversation_id}")
+    format!("{CONVERSATION_ORDER_PREFIX}{conversation_id}")
 }
 
-/// Whether an event of this instance can reach anyone beyond its linked chats: someone must be
-/// linked (people and subscription owners are linked users).
-pub fn worth_fanning_out(conn: &mut PgConnection, instance: Uuid) -> QueryResult<bool> {
-    use crate::db::schema::user_mapping;
-    diesel::select(diesel::dsl::exists(
-        user_mapping::table
-            .filter(user_mapping::jira_instance_id.eq(instance))
-            .filter(user_mapping::status.eq("linked")),
-    ))
-    .get_result(conn)
+/// The ordering key of the fan-outs of one issue's events.
+pub fn issue_order(instance: Uuid, issue_id: i64) -> String {
+    format!("issue:{instance}:{issue_id}")
 }
 
 /// Why a person is told about an event (also the name of the setting that turns it off).

@@ -1,65 +1,162 @@
-//! Relay overhead benchmark (ignored in normal runs; `tests/bench/relay-overhead.sh` runs it on
-//! a release build): one page of chat messages read through the appliance (`/api/v1/.../messages`,
-//! signed JWT, token from the vault cache, Graph call, sanitising) versus straight from the Graph
-//! double with the same token, same process, same run. Prints a markdown table with ratios.
+//! Benchmarks driven by `tests/bench/run.sh` (ignored in normal runs; release build): the
+//! shared pieces (wrk runs and their parsing, where results go) and the API relay benchmark.
+//! The end-to-end benchmark is in `bench_e2e`.
+//!
+//! Results: each benchmark writes `<name>.md` (markdown table rows) and `<name>.json` into
+//! `JTB_BENCH_DIR` (default `target/bench`); `JTB_BENCH_SECS` is the length of one measured
+//! run. A warm-up run before each measured one is not counted.
 
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::process::{Child, Command};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
 use crate::api_auth::{claims, sign};
+use crate::helpers::TempDir;
 use crate::linking::{ALICE_KEY, ALICE_OID, BOB_KEY, BOB_OID, world};
 
-struct Stats {
-    p50: Duration,
-    p99: Duration,
-    per_sec: f64,
+/// Where results are written.
+pub fn out_dir() -> PathBuf {
+    let dir = std::env::var("JTB_BENCH_DIR").unwrap_or_else(|_| "target/bench".into());
+    std::fs::create_dir_all(&dir).unwrap();
+    PathBuf::from(dir)
 }
 
-fn stats(mut lat: Vec<Duration>, wall: Duration) -> Stats {
-    lat.sort();
-    let at = |q: f64| lat[((lat.len() as f64 * q) as usize).min(lat.len() - 1)];
-    Stats {
-        p50: at(0.50),
-        p99: at(0.99),
-        per_sec: lat.len() as f64 / wall.as_secs_f64(),
-    }
-}
-
-async fn run<F, Fut>(total: usize, concurrency: usize, one: F) -> Stats
-where
-    F: Fn() -> Fut + Clone + 'static,
-    Fut: std::future::Future<Output = ()> + 'static,
-{
-    let started = Instant::now();
-    let workers: Vec<_> = (0..concurrency)
-        .map(|_| {
-            let one = one.clone();
-            actix_web::rt::spawn(async move {
-                let mut lat = Vec::new();
-                for _ in 0..total / concurrency {
-                    let t = Instant::now();
-                    one().await;
-                    lat.push(t.elapsed());
-                }
-                lat
-            })
-        })
-        .collect();
-    let mut all = Vec::new();
-    for w in workers {
-        all.extend(w.await.unwrap());
-    }
-    stats(all, started.elapsed())
-}
-
-#[actix_web::test]
-#[ignore = "benchmark: run with tests/bench/relay-overhead.sh"]
-async fn bench_relay_overhead() {
-    let total: usize = std::env::var("JTB_BENCH_REQUESTS")
+/// Seconds of one measured run.
+pub fn secs() -> u64 {
+    std::env::var("JTB_BENCH_SECS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(2000);
+        .unwrap_or(8)
+}
+
+/// Writes a benchmark's markdown rows and JSON.
+pub fn write_results(name: &str, markdown: &str, json: &Value) {
+    let dir = out_dir();
+    std::fs::write(dir.join(format!("{name}.md")), markdown).unwrap();
+    std::fs::write(
+        dir.join(format!("{name}.json")),
+        serde_json::to_string_pretty(json).unwrap(),
+    )
+    .unwrap();
+    println!("{markdown}");
+}
+
+/// One wrk run's result.
+#[derive(Debug, Clone, Copy)]
+pub struct Wrk {
+    pub per_sec: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub failed: u64,
+}
+
+fn wrk_ms(v: &str) -> f64 {
+    let num = |s: &str| s.parse::<f64>().unwrap();
+    if let Some(us) = v.strip_suffix("us") {
+        num(us) / 1000.0
+    } else if let Some(ms) = v.strip_suffix("ms") {
+        num(ms)
+    } else if let Some(m) = v.strip_suffix('m') {
+        num(m) * 60_000.0
+    } else {
+        num(v.trim_end_matches('s')) * 1000.0
+    }
+}
+
+/// Runs wrk (1 thread, `connections` connections, `secs` seconds) with request headers.
+pub async fn wrk(url: &str, headers: &[String], connections: u32, secs: u64) -> Wrk {
+    let mut cmd = Command::new("wrk");
+    cmd.args(["-t1", &format!("-c{connections}"), &format!("-d{secs}s")])
+        .arg("--latency");
+    for h in headers {
+        cmd.arg("-H").arg(h);
+    }
+    cmd.arg(url);
+    let out = actix_web::rt::task::spawn_blocking(move || cmd.output())
+        .await
+        .unwrap()
+        .expect("wrk runs (apt-get install wrk)");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "wrk failed: {text}");
+    let field = |line_start: &str, idx: usize| {
+        text.lines()
+            .map(str::trim)
+            .find(|l| l.starts_with(line_start))
+            .and_then(|l| l.split_whitespace().nth(idx).map(str::to_owned))
+    };
+    let failed = field("Non-2xx", 4).map_or(0, |n| n.parse().unwrap())
+        + field("Socket errors", 3).map_or(0, |_| 1);
+    Wrk {
+        per_sec: field("Requests/sec:", 1).unwrap().parse().unwrap(),
+        p50_ms: wrk_ms(&field("50%", 1).unwrap()),
+        p99_ms: wrk_ms(&field("99%", 1).unwrap()),
+        failed,
+    }
+}
+
+/// nginx in the foreground from a temporary prefix, proxying every path to `upstream`.
+pub struct Nginx {
+    child: Child,
+    pub base: String,
+    _dir: TempDir,
+}
+
+impl Nginx {
+    pub fn start(upstream: &str) -> Nginx {
+        let dir = TempDir::new();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let upstream = upstream.trim_start_matches("http://").trim_end_matches('/');
+        let conf = format!(
+            "daemon off;\nworker_processes auto;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\n\
+             events {{ worker_connections 1024; }}\n\
+             http {{\n access_log off;\n client_body_temp_path {d}/body;\n proxy_temp_path {d}/proxy;\n\
+              upstream double {{ server {upstream}; keepalive 64; }}\n\
+              server {{ listen 127.0.0.1:{port};\n  location / {{ proxy_pass http://double;\n\
+                proxy_http_version 1.1; proxy_set_header Connection \"\"; }} }}\n}}\n",
+            d = dir.0.display()
+        );
+        std::fs::write(dir.0.join("nginx.conf"), conf).unwrap();
+        let child = Command::new("nginx")
+            .arg("-p")
+            .arg(&dir.0)
+            .arg("-c")
+            .arg(dir.0.join("nginx.conf"))
+            .spawn()
+            .expect("nginx runs (apt-get install nginx-light)");
+        let until = std::time::Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(std::time::Instant::now() < until, "nginx did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Nginx {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One page of chat messages (20 of 50) read three ways, each with wrk at concurrency 1 and 16:
+/// through the appliance's API (Jira JWT check, instance and link lookups, the user's Graph
+/// token from the vault, the Graph call, sanitising), straight from the Graph double with the
+/// same token, and through nginx `proxy_pass` to the double.
+#[actix_web::test]
+#[ignore = "benchmark: run with tests/bench/run.sh"]
+async fn bench_relay_overhead() {
+    let secs = secs();
     let w = world().await;
     w.jira.add_issue(10045, "ABC-1", "Printer on fire", &[]);
     w.link(ALICE_KEY, ALICE_OID).await;
@@ -73,7 +170,7 @@ async fn bench_relay_overhead() {
         Some(json!({"members": [{"jiraUser": BOB_KEY}]})),
     )
     .await;
-    let chat = res.json::<serde_json::Value>().await.unwrap()["chatId"]
+    let chat = res.json::<Value>().await.unwrap()["chatId"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -87,288 +184,85 @@ async fn bench_relay_overhead() {
         .find(|(_, t)| t.oid.as_deref() == Some(ALICE_OID) && !t.revoked)
         .map(|(k, _)| k.clone())
         .unwrap();
-    let client = reqwest::Client::new();
-    let direct_url = format!("{}/v1.0/chats/{chat}/messages?$top=20", w.graph.base);
+    let nginx = Nginx::start(&w.graph.base);
+    let graph_path = format!("/v1.0/chats/{chat}/messages?$top=20");
     let path = format!("/api/v1/issues/10045/chats/{chat}/messages?limit=20");
-    let app_url = w.app.url(&path);
-    let (secret, public_id) = (w.jira_app.secret.clone(), w.jira_app.public_id.clone());
+    let bearer = vec![format!("Authorization: Bearer {token}")];
+    // a fresh token per run (a GET's token may be reused within its 3 minutes)
+    let jwt = || {
+        let jira = crate::api_auth::Jira {
+            public_id: w.jira_app.public_id.clone(),
+            secret: w.jira_app.secret.clone(),
+        };
+        vec![format!(
+            "Authorization: JWT {}",
+            sign(&jira.secret, &claims(&jira, "GET", &path, ALICE_KEY))
+        )]
+    };
+    // the three answer the same page
+    for (url, headers) in [
+        (format!("{}{graph_path}", w.graph.base), bearer.clone()),
+        (format!("{}{graph_path}", nginx.base), bearer.clone()),
+        (w.app.url(&path), jwt()),
+    ] {
+        let mut req = reqwest::Client::new().get(&url);
+        for h in &headers {
+            let (k, v) = h.split_once(": ").unwrap();
+            req = req.header(k, v);
+        }
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), 200, "{url}");
+    }
 
-    println!("| concurrency | path | requests/s | p50 | p99 |");
-    println!("|---|---|---|---|---|");
-    for concurrency in [1usize, 8] {
-        let (c, u, t) = (client.clone(), direct_url.clone(), token.clone());
-        let direct = run(total, concurrency, move || {
-            let (c, u, t) = (c.clone(), u.clone(), t.clone());
-            async move {
-                let r = c.get(&u).bearer_auth(&t).send().await.unwrap();
-                assert_eq!(r.status(), 200);
-                r.bytes().await.unwrap();
-            }
-        })
-        .await;
-        let (c, u, p, s, j) = (
-            client.clone(),
-            app_url.clone(),
-            path.clone(),
-            secret.clone(),
-            public_id.clone(),
-        );
-        let relayed = run(total, concurrency, move || {
-            let (c, u, p, s, j) = (c.clone(), u.clone(), p.clone(), s.clone(), j.clone());
-            async move {
-                let jira = crate::api_auth::Jira {
-                    public_id: j,
-                    secret: s.clone(),
-                };
-                let jwt = sign(&s, &claims(&jira, "GET", &p, ALICE_KEY));
-                let r = c
-                    .get(&u)
-                    .header("Authorization", format!("JWT {jwt}"))
-                    .send()
-                    .await
-                    .unwrap();
-                assert_eq!(r.status(), 200);
-                r.bytes().await.unwrap();
-            }
-        })
-        .await;
-        for (name, s) in [
-            ("Graph double, direct", &direct),
-            ("through the appliance", &relayed),
-        ] {
-            println!(
-                "| {concurrency} | {name} | {:.0} | {:.2} ms | {:.2} ms |",
-                s.per_sec,
-                s.p50.as_secs_f64() * 1e3,
-                s.p99.as_secs_f64() * 1e3
+    let mut md = String::from(
+        "| concurrency | path | requests/s | p50 ms | p99 ms |\n|---|---|---|---|---|\n",
+    );
+    let mut rows = Vec::new();
+    for c in [1u32, 16] {
+        let mut run = async |name: &str, url: String, headers: Vec<String>| {
+            wrk(&url, &headers, c, 1).await; // warm-up
+            let r = wrk(&url, &headers, c, secs).await;
+            assert_eq!(r.failed, 0, "{name}: failed requests");
+            md += &format!(
+                "| {c} | {name} | {:.0} | {:.2} | {:.2} |\n",
+                r.per_sec, r.p50_ms, r.p99_ms
             );
-        }
-        println!(
-            "| {concurrency} | ratio appliance/direct | {:.2} | {:.2} | {:.2} |",
+            rows.push(json!({"concurrency": c, "path": name, "per_sec": r.per_sec,
+                             "p50_ms": r.p50_ms, "p99_ms": r.p99_ms}));
+            r
+        };
+        let direct = run(
+            "Graph double, direct",
+            format!("{}{graph_path}", w.graph.base),
+            bearer.clone(),
+        )
+        .await;
+        let proxied = run(
+            "nginx proxy_pass to the double",
+            format!("{}{graph_path}", nginx.base),
+            bearer.clone(),
+        )
+        .await;
+        let relayed = run("through the appliance", w.app.url(&path), jwt()).await;
+        md += &format!(
+            "| {c} | appliance vs direct | ×{:.2} | {:+.2} | {:+.2} |\n\
+             | {c} | appliance vs nginx | ×{:.2} | {:+.2} | {:+.2} |\n",
             relayed.per_sec / direct.per_sec,
-            relayed.p50.as_secs_f64() / direct.p50.as_secs_f64(),
-            relayed.p99.as_secs_f64() / direct.p99.as_secs_f64()
+            relayed.p50_ms - direct.p50_ms,
+            relayed.p99_ms - direct.p99_ms,
+            relayed.per_sec / proxied.per_sec,
+            relayed.p50_ms - proxied.p50_ms,
+            relayed.p99_ms - proxied.p99_ms,
         );
+        rows.push(json!({"concurrency": c,
+            "ratio_vs_direct": relayed.per_sec / direct.per_sec,
+            "ratio_vs_nginx": relayed.per_sec / proxied.per_sec,
+            "p99_diff_vs_direct_ms": relayed.p99_ms - direct.p99_ms,
+            "p99_diff_vs_nginx_ms": relayed.p99_ms - proxied.p99_ms}));
     }
-}
-
-/// Webhook-to-card latency (issue 5): Jira events at a steady rate, each to an issue linked to
-/// one of 20 chats, from the webhook's 2xx to the card's arrival at the Bot Connector double;
-/// then a burst, for sustained notifications per second; the process's resident memory before
-/// and after. Reference in the same run: the same card posted straight to the double.
-#[actix_web::test]
-#[ignore = "benchmark: run with tests/bench/notify-latency.sh"]
-async fn bench_notification_latency() {
-    use diesel::prelude::*;
-
-    const CHATS: u64 = 20;
-    let rate: u64 = std::env::var("JTB_BENCH_RATE")
-        .ok()
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(50);
-    let events: u64 = std::env::var("JTB_BENCH_EVENTS")
-        .ok()
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(1000);
-    let s = crate::bot_endpoint::setup().await;
-    let hook = crate::fanout::webhook_path(&s.w).await;
-    {
-        let mut conn = s.w.conn();
-        for i in 0..CHATS {
-            let chat = format!("19:bench{i}@thread.v2");
-            diesel::sql_query(
-                "INSERT INTO bot_membership (id, conversation_id, tenant_id, scope, service_url, status) \
-                 VALUES (gen_random_uuid(), $1, $2::uuid, 'groupChat', $3, 'installationAdded')",
-            )
-            .bind::<diesel::sql_types::Text, _>(&chat)
-            .bind::<diesel::sql_types::Text, _>(crate::fakes::entra::TENANT_ID)
-            .bind::<diesel::sql_types::Text, _>(s.bot.service_url())
-            .execute(&mut conn)
-            .unwrap();
-            diesel::sql_query(
-                "INSERT INTO issue_chat (id, jira_instance_id, issue_id, created_by, chat_id) \
-                 VALUES (gen_random_uuid(), $1, $2, 'JIRAUSER10100', $3)",
-            )
-            .bind::<diesel::sql_types::Uuid, _>(s.w.instance_id)
-            .bind::<diesel::sql_types::Int8, _>(20_000 + i as i64)
-            .bind::<diesel::sql_types::Text, _>(&chat)
-            .execute(&mut conn)
-            .unwrap();
-        }
-    }
-    let body = |n: u64| {
-        let i = n % CHATS;
-        json!({
-            "timestamp": 1_000 + n, "webhookEvent": "jira:issue_updated",
-            "user": {"key": "dave", "name": "dave", "displayName": "Dave"},
-            "issue": {"id": (20_000 + i).to_string(), "key": format!("BEN-{i}"),
-                      "fields": {"summary": "Benchmark issue", "project": {"key": "BEN"}}},
-            "changelog": {"id": n.to_string(), "items": [{"field": "priority"}]},
-        })
-    };
-    let client = reqwest::Client::new();
-    let url = s.w.app.url(&hook);
-    let received = |s: &crate::bot_endpoint::Setup| s.bot.received.lock().unwrap().len();
-    let rss = || {
-        std::fs::read_to_string("/proc/self/status")
-            .unwrap()
-            .lines()
-            .find(|l| l.starts_with("VmRSS:"))
-            .map(|l| l.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() / 1024)
-            .unwrap()
-    };
-    let rss_before = rss();
-
-    // steady rate: one event every 1/rate s; latency = card arrival - webhook accepted
-    let period = Duration::from_micros(1_000_000 / rate);
-    let mut accepted = Vec::new();
-    let start = Instant::now();
-    for n in 0..events {
-        let due = start + period * n as u32;
-        if let Some(wait) = due.checked_duration_since(Instant::now()) {
-            actix_web::rt::time::sleep(wait).await;
-        }
-        let res = client.post(&url).json(&body(n)).send().await.unwrap();
-        assert!(res.status().is_success());
-        accepted.push(Instant::now());
-    }
-    let until = Instant::now() + Duration::from_secs(60);
-    while received(&s) < events as usize {
-        assert!(Instant::now() < until, "cards missing: {}", received(&s));
-        actix_web::rt::time::sleep(Duration::from_millis(20)).await;
-    }
-    // the k-th card of a chat answers the k-th event of that chat (order is kept per chat)
-    let arrivals: Vec<(Instant, String)> = s
-        .bot
-        .received
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|(t, c, _)| (*t, c.clone()))
-        .collect();
-    let mut per_chat: std::collections::HashMap<String, Vec<Instant>> = Default::default();
-    for (t, c) in arrivals {
-        per_chat.entry(c).or_default().push(t);
-    }
-    let mut lat = Vec::new();
-    let mut seen: std::collections::HashMap<u64, usize> = Default::default();
-    for (n, at) in accepted.iter().enumerate() {
-        let i = n as u64 % CHATS;
-        let k = seen.entry(i).or_default();
-        let arrived = per_chat[&format!("19:bench{i}@thread.v2")][*k];
-        *k += 1;
-        lat.push(arrived.saturating_duration_since(*at));
-    }
-    let steady = stats(lat, start.elapsed());
-    let rss_steady = rss();
-
-    // burst: as fast as the webhook takes them, then until every card is in
-    let burst = events;
-    let already = received(&s);
-    let t = Instant::now();
-    let posts: Vec<_> = (0..8u64)
-        .map(|w| {
-            let (client, url) = (client.clone(), url.clone());
-            let bodies: Vec<Value> = (0..burst / 8)
-                .map(|j| body(events + w * (burst / 8) + j))
-                .collect();
-            actix_web::rt::spawn(async move {
-                for b in bodies {
-                    let res = client.post(&url).json(&b).send().await.unwrap();
-                    assert!(res.status().is_success());
-                }
-            })
-        })
-        .collect();
-    for p in posts {
-        p.await.unwrap();
-    }
-    let intake = t.elapsed();
-    let until = Instant::now() + Duration::from_secs(120);
-    while received(&s) < already + (burst / 8 * 8) as usize {
-        assert!(Instant::now() < until, "burst cards missing");
-        actix_web::rt::time::sleep(Duration::from_millis(20)).await;
-    }
-    let drained = t.elapsed();
-    let rss_burst = rss();
-
-    // reference: the same card straight to the double (token from the fake Entra, TLS)
-    let card = jira_teams_bridge::domain::card::issue_activity(
-        &jira_teams_bridge::domain::jira_event::parse(body(0).to_string().as_bytes())
-            .unwrap()
-            .unwrap(),
-        "https://jira.example.com",
-        false,
-    );
-    let token: Value = client
-        .post(format!(
-            "{}/{}/oauth2/v2.0/token",
-            s.bot.entra.base,
-            crate::fakes::entra::TENANT_ID
-        ))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", crate::fakes::entra::CLIENT_ID),
-            ("client_secret", crate::fakes::entra::CLIENT_SECRET),
-            ("scope", "https://api.botframework.com/.default"),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = token["access_token"].as_str().unwrap().to_owned();
-    let direct = reqwest::Client::builder()
-        .danger_accept_invalid_certs(true)
-        .build()
-        .unwrap();
-    let send_url = format!(
-        "{}v3/conversations/19%3Aref%40thread.v2/activities",
-        s.bot.service_url()
-    );
-    let mut ref_lat = Vec::new();
-    let t = Instant::now();
-    for _ in 0..200 {
-        let t1 = Instant::now();
-        let res = direct
-            .post(&send_url)
-            .bearer_auth(&token)
-            .json(&card)
-            .send()
-            .await
-            .unwrap();
-        assert!(res.status().is_success(), "{}", res.status());
-        ref_lat.push(t1.elapsed());
-    }
-    let reference = stats(ref_lat, t.elapsed());
-    let ms = |d: Duration| format!("{:.2} ms", d.as_secs_f64() * 1000.0);
-    println!("\n| measure | value | reference (direct post to the double) | ratio |");
-    println!("|---|---|---|---|");
-    println!(
-        "| steady {rate} events/s, {events} events: p50 | {} | {} | {:.1} |",
-        ms(steady.p50),
-        ms(reference.p50),
-        steady.p50.as_secs_f64() / reference.p50.as_secs_f64()
-    );
-    println!(
-        "| steady: p99 | {} | {} | {:.1} |",
-        ms(steady.p99),
-        ms(reference.p99),
-        steady.p99.as_secs_f64() / reference.p99.as_secs_f64()
-    );
-    println!(
-        "| burst of {} events: webhook intake | {:.0} events/s | | |",
-        burst / 8 * 8,
-        (burst / 8 * 8) as f64 / intake.as_secs_f64()
-    );
-    println!(
-        "| burst: sustained delivery | {:.0} cards/s | {:.0} posts/s (one sender) | {:.2} |",
-        (burst / 8 * 8) as f64 / drained.as_secs_f64(),
-        reference.per_sec,
-        (burst / 8 * 8) as f64 / drained.as_secs_f64() / reference.per_sec
-    );
-    println!(
-        "| process RSS (appliance + doubles + harness) | {rss_before} MB idle, {rss_steady} MB after steady, {rss_burst} MB after burst | | |"
+    write_results(
+        "relay",
+        &md,
+        &json!({"seconds_per_run": secs, "rows": rows}),
     );
 }

@@ -10,6 +10,7 @@ mod api_openapi;
 mod api_schema;
 mod api_settings;
 mod bench;
+mod bench_e2e;
 mod bot_endpoint;
 mod bot_jira;
 mod bot_signin;

@@ -352,3 +352,53 @@ async fn unknown_disabled_and_oversize_deliveries_are_refused() {
     );
     assert!(queued(&app).is_empty());
 }
+
+#[actix_web::test]
+async fn webhooks_arriving_together_are_each_committed_and_a_bad_one_fails_alone() {
+    let app = spawn_app().await;
+    let hook = setup(&app).await;
+    let token = url_token(&app, &hook).await;
+    let path = format!("/webhooks/jira/{}?token={token}", hook.public_id);
+    let event = |n: u64, changelog: String| {
+        let mut v: Value = serde_json::from_slice(&fixture("issue_updated")).unwrap();
+        v["timestamp"] = Value::from(1_764_100_000_000 + n);
+        v["changelog"]["id"] = Value::from(changelog);
+        serde_json::to_vec(&v).unwrap()
+    };
+    // sent at once, so the writer takes several in one statement; the bad one's outbox key is
+    // longer than the queue accepts, which fails the statement it is in
+    let bad = 7;
+    let posts: Vec<_> = (0..24u64)
+        .map(|n| {
+            let changelog = if n == bad {
+                "9".repeat(600)
+            } else {
+                n.to_string()
+            };
+            let req = app
+                .client
+                .post(app.url(&path))
+                .header("Content-Type", "application/json")
+                .body(event(n, changelog));
+            actix_web::rt::spawn(async move { req.send().await.unwrap() })
+        })
+        .collect();
+    for (n, task) in posts.into_iter().enumerate() {
+        let res = task.await.unwrap();
+        if n as u64 == bad {
+            assert!(!res.status().is_success(), "the bad event was refused");
+        } else {
+            assert_eq!(res.status(), 200, "event {n}");
+            let body: Value = res.json().await.unwrap();
+            assert_eq!(body["queued"], 2, "event {n}");
+        }
+    }
+    // every good event's two rows, none of the bad one's
+    let rows = queued(&app);
+    assert_eq!(rows.len(), 23 * 2);
+    assert!(rows.iter().all(|(_, p)| {
+        p["event"]["changelog_id"]
+            .as_str()
+            .is_some_and(|c| c.len() < 600)
+    }));
+}

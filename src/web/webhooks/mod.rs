@@ -1,8 +1,11 @@
 //! `/webhooks/jira/{public_id}`: Jira DC webhooks. Authenticated by `X-Hub-Signature:
 //! sha256=<hex>` (HMAC over the raw body) when the instance has a webhook secret, otherwise by
 //! the `token` query parameter. An accepted issue event is fanned out into one outbox row per
-//! chat linked to the issue, in one transaction; the 2xx is sent after the commit. Repeats add
-//! nothing (dedupe key per event and chat). Nothing is sent to Microsoft here.
+//! chat linked to the issue, in one transaction shared with the events arriving at the same
+//! moment (see [`group_commit`]); the 2xx is sent after the commit. Repeats add nothing (dedupe
+//! key per event and chat). Nothing is sent to Microsoft here.
+
+pub mod group_commit;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -15,14 +18,11 @@ use serde_json::json;
 
 use crate::crypto::random;
 use crate::db;
-use crate::db::models::issue_chat::IssueChat;
 use crate::db::models::jira_instance::JiraInstance;
-use crate::db::models::outbox::OutboxItem;
 use crate::db::models::secret::JIRA_WEBHOOK_SECRET;
 use crate::domain::PublicId;
-use crate::domain::jira_event::{self, JiraEvent};
+use crate::domain::jira_event;
 use crate::error::AppError;
-use crate::jobs::notify::CHAT_NOTIFICATION;
 use crate::state::AppState;
 use crate::web::api::auth::cached_secret;
 
@@ -109,46 +109,6 @@ async fn authenticate(
     }
 }
 
-/// Writes one outbox row per linked chat (none for repeats) in one transaction, plus one
-/// `event_fanout` row when people of the instance are linked: that job finds the personal and
-/// channel recipients, asking Jira what each may see. Rows of one conversation (and the fan-outs
-/// of one issue) are delivered in the order the events arrived.
-fn fan_out(
-    conn: &mut diesel::PgConnection,
-    instance: uuid::Uuid,
-    event: &JiraEvent,
-) -> Result<(usize, usize), db::DbError> {
-    use diesel::Connection;
-    conn.transaction(|conn| {
-        let chats = IssueChat::list(conn, instance, event.issue_id, None, 10_000)?;
-        let mut added = 0;
-        for (chat, _) in &chats {
-            let payload = json!({ "chatId": chat.chat_id, "event": event });
-            if OutboxItem::enqueue_ordered(
-                conn,
-                CHAT_NOTIFICATION,
-                Some(instance),
-                &format!("{}:{}", event.dedupe_key(), chat.chat_id),
-                &payload,
-                Some(&crate::jobs::fanout::conversation_order(&chat.chat_id)),
-            )? {
-                added += 1;
-            }
-        }
-        if crate::jobs::fanout::worth_fanning_out(conn, instance)? {
-            OutboxItem::enqueue_ordered(
-                conn,
-                crate::jobs::fanout::EVENT_FANOUT,
-                Some(instance),
-                &event.dedupe_key(),
-                &json!({ "event": event }),
-                Some(&format!("issue:{instance}:{}", event.issue_id)),
-            )?;
-        }
-        Ok((added, chats.len()))
-    })
-}
-
 /// `POST /webhooks/jira/{public_id}`; counted for `/metrics` and the dashboard by outcome.
 pub async fn receive_jira_webhook(
     state: web::Data<AppState>,
@@ -225,9 +185,11 @@ async fn receive(
             ));
         }
     };
-    let id = instance.id;
-    let ev = event.clone();
-    let (added, chats) = db::run(&state.pool, move |conn| fan_out(conn, id, &ev)).await?;
+    let written = state
+        .webhook_writer
+        .write(instance.id, event.clone())
+        .await?;
+    let (added, chats) = (written.queued, written.chats);
     state.outbox_wake.notify_one();
     tracing::info!(instance.public_id = %instance.public_id, issue.id = event.issue_id, webhook.event = ?event.kind, deliveries.queued = added, chats, "Jira webhook accepted");
     Ok(HttpResponse::Ok()

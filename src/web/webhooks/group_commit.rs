@@ -1,0 +1,216 @@
+//! Group commit of accepted webhook events. One writer thread owns the outbox writes of this
+//! process's webhooks: it takes every event waiting when it becomes free (up to
+//! [`MAX_BATCH`]) and writes all their outbox rows with one statement, so a burst of webhooks
+//! costs one round trip and one WAL flush instead of one transaction each. Each handler is
+//! answered only after the statement holding its event committed, so a 2xx still means
+//! "committed". A batch that fails is retried one event at a time: a bad event fails alone.
+
+use std::collections::HashSet;
+
+use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Jsonb, Text, Uuid as SqlUuid};
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+use crate::db::DbPool;
+use crate::domain::jira_event::JiraEvent;
+use crate::error::AppError;
+use crate::jobs::fanout::{CONVERSATION_ORDER_PREFIX, EVENT_FANOUT, issue_order};
+use crate::jobs::notify::CHAT_NOTIFICATION;
+
+/// Most events written by one statement (bounds the statement's size and a batch's latency).
+pub const MAX_BATCH: usize = 256;
+/// Events waiting for the writer before handlers wait to hand theirs over.
+const QUEUE: usize = 4 * MAX_BATCH;
+
+/// What one event added: outbox rows queued for linked chats, and how many chats are linked
+/// (the difference are repeats of an event already queued).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Written {
+    pub queued: usize,
+    pub chats: usize,
+}
+
+struct Job {
+    instance: Uuid,
+    event: JiraEvent,
+    reply: oneshot::Sender<Result<Written, AppError>>,
+}
+
+/// The handle handlers send their events to; the writer thread stops when every handle is gone.
+#[derive(Clone)]
+pub struct WebhookWriter {
+    tx: mpsc::Sender<Job>,
+}
+
+impl WebhookWriter {
+    /// Starts the writer thread on `pool`.
+    pub fn start(pool: DbPool) -> std::io::Result<Self> {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        std::thread::Builder::new()
+            .name("webhook-writer".into())
+            .spawn(move || write_forever(&pool, rx))?;
+        Ok(Self { tx })
+    }
+
+    /// Queues the event's outbox rows and returns once they are committed (or failed).
+    pub async fn write(&self, instance: Uuid, event: JiraEvent) -> Result<Written, AppError> {
+        let (reply, answer) = oneshot::channel();
+        let stopped = || AppError::Unavailable(anyhow::anyhow!("the webhook writer has stopped"));
+        self.tx
+            .send(Job {
+                instance,
+                event,
+                reply,
+            })
+            .await
+            .map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+}
+
+fn write_forever(pool: &DbPool, mut rx: mpsc::Receiver<Job>) {
+    // an event whose dedupe key is already in the batch starts the next one: the statement
+    // attributes inserted rows to events by key, and arrival order is kept
+    let mut carried: Option<Job> = None;
+    loop {
+        let Some(first) = carried.take().or_else(|| rx.blocking_recv()) else {
+            return;
+        };
+        let mut keys = HashSet::from([(first.instance, first.event.dedupe_key())]);
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            let Ok(job) = rx.try_recv() else { break };
+            if keys.insert((job.instance, job.event.dedupe_key())) {
+                batch.push(job);
+            } else {
+                carried = Some(job);
+                break;
+            }
+        }
+        commit(pool, batch);
+    }
+}
+
+/// Writes a batch and answers each of its handlers.
+fn commit(pool: &DbPool, batch: Vec<Job>) {
+    let mut conn = match pool.get() {
+        Ok(c) => c,
+        Err(e) => {
+            for job in batch {
+                let _ = job.reply.send(Err(AppError::Unavailable(anyhow::anyhow!(
+                    "database unavailable: {e}"
+                ))));
+            }
+            return;
+        }
+    };
+    let events: Vec<(Uuid, &JiraEvent)> = batch.iter().map(|j| (j.instance, &j.event)).collect();
+    match insert_rows(&mut conn, &events) {
+        Ok(written) => {
+            for (job, w) in batch.into_iter().zip(written) {
+                let _ = job.reply.send(Ok(w));
+            }
+        }
+        Err(e) if batch.len() == 1 => {
+            if let Some(job) = batch.into_iter().next() {
+                let _ = job.reply.send(Err(crate::db::DbError::Query(e).into()));
+            }
+        }
+        Err(e) => {
+            tracing::warn!(batch.events = batch.len(), error = %e, "webhook batch failed; writing its events one by one");
+            let mut gone = false;
+            for job in batch {
+                let result = if gone {
+                    Err(AppError::Unavailable(anyhow::anyhow!(
+                        "database unavailable: {e}"
+                    )))
+                } else {
+                    insert_rows(&mut conn, &[(job.instance, &job.event)])
+                        .map(|mut w| w.remove(0))
+                        .map_err(|e| AppError::from(crate::db::DbError::Query(e)))
+                };
+                gone = matches!(result, Err(AppError::Unavailable(_)));
+                let _ = job.reply.send(result);
+            }
+        }
+    }
+}
+
+#[derive(QueryableByName)]
+struct Counted {
+    #[diesel(sql_type = BigInt)]
+    chats: i64,
+    #[diesel(sql_type = BigInt)]
+    queued: i64,
+}
+
+/// One statement (so one transaction) for the whole batch: for each event, one outbox row per
+/// chat linked to its issue (repeats add nothing: dedupe key per event and chat), plus one
+/// `event_fanout` row when people of the instance are linked (that job finds the personal and
+/// channel recipients, asking Jira what each may see). Rows are numbered in arrival order, so
+/// rows of one conversation (and the fan-outs of one issue) are delivered in that order.
+fn insert_rows(
+    conn: &mut PgConnection,
+    events: &[(Uuid, &JiraEvent)],
+) -> QueryResult<Vec<Written>> {
+    let mut instances = Vec::with_capacity(events.len());
+    let mut issues = Vec::with_capacity(events.len());
+    let mut keys = Vec::with_capacity(events.len());
+    let mut bodies = Vec::with_capacity(events.len());
+    let mut issue_orders = Vec::with_capacity(events.len());
+    for (instance, event) in events {
+        instances.push(*instance);
+        issues.push(event.issue_id);
+        keys.push(event.dedupe_key());
+        bodies.push(
+            serde_json::to_value(event)
+                .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?,
+        );
+        issue_orders.push(issue_order(*instance, event.issue_id));
+    }
+    let rows: Vec<Counted> = diesel::sql_query(
+        "WITH ev AS ( \
+           SELECT * FROM unnest($1::uuid[], $2::int8[], $3::text[], $4::jsonb[], $5::text[]) \
+                  WITH ORDINALITY AS e(instance, issue, dedupe, event, issue_order, n)), \
+         chats AS ( \
+           SELECT ev.n, ev.instance, ev.dedupe || ':' || ic.chat_id AS key, ic.chat_id, ev.event, \
+                  ic.created_at, ic.id \
+             FROM ev JOIN issue_chat ic \
+               ON ic.jira_instance_id = ev.instance AND ic.issue_id = ev.issue), \
+         queued AS ( \
+           INSERT INTO outbox (kind, jira_instance_id, dedupe_key, payload, ordering_key) \
+           SELECT $6, instance, key, jsonb_build_object('chatId', chat_id, 'event', event), \
+                  $8 || chat_id \
+             FROM chats ORDER BY n, created_at, id \
+           ON CONFLICT DO NOTHING RETURNING dedupe_key), \
+         fanned AS ( \
+           INSERT INTO outbox (kind, jira_instance_id, dedupe_key, payload, ordering_key) \
+           SELECT $7, instance, dedupe, jsonb_build_object('event', event), issue_order \
+             FROM ev \
+            WHERE EXISTS (SELECT 1 FROM user_mapping um \
+                           WHERE um.jira_instance_id = ev.instance AND um.status = 'linked') \
+            ORDER BY n \
+           ON CONFLICT DO NOTHING) \
+         SELECT (SELECT count(*) FROM chats c WHERE c.n = ev.n) AS chats, \
+                (SELECT count(*) FROM chats c JOIN queued q ON q.dedupe_key = c.key \
+                  WHERE c.n = ev.n) AS queued \
+           FROM ev ORDER BY ev.n",
+    )
+    .bind::<Array<SqlUuid>, _>(&instances)
+    .bind::<Array<BigInt>, _>(&issues)
+    .bind::<Array<Text>, _>(&keys)
+    .bind::<Array<Jsonb>, _>(&bodies)
+    .bind::<Array<Text>, _>(&issue_orders)
+    .bind::<Text, _>(CHAT_NOTIFICATION)
+    .bind::<Text, _>(EVENT_FANOUT)
+    .bind::<Text, _>(CONVERSATION_ORDER_PREFIX)
+    .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Written {
+            queued: usize::try_from(r.queued).unwrap_or(0),
+            chats: usize::try_from(r.chats).unwrap_or(0),
+        })
+        .collect())
+}
