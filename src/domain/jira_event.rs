@@ -96,6 +96,29 @@ pub enum EventError {
     NoEvent,
     #[error("the payload has no issue with a numeric id and a key")]
     NoIssue,
+    #[error("{0} is not an identifier (1 to 64 letters, digits, '-' or '_')")]
+    BadId(&'static str),
+}
+
+/// An optional id Jira sends as a number or a numeric string (`changelog.id`, `comment.id`): it
+/// becomes part of the event's dedupe key, so anything that is not a short identifier is refused
+/// rather than stored.
+fn optional_id(
+    v: &serde_json::Value,
+    pointer: &str,
+    name: &'static str,
+) -> Result<Option<String>, EventError> {
+    let Some(raw) = v.pointer(pointer).filter(|x| !x.is_null()) else {
+        return Ok(None);
+    };
+    text(raw)
+        .filter(|s| {
+            (1..=64).contains(&s.len())
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+        .map(Some)
+        .ok_or(EventError::BadId(name))
 }
 
 fn text(v: &serde_json::Value) -> Option<String> {
@@ -164,8 +187,8 @@ pub fn parse(body: &[u8]) -> Result<Option<JiraEvent>, EventError> {
             .and_then(|s| s.as_str())
             .map(|s| clip(s, 255)),
         changed_fields,
-        changelog_id: v.pointer("/changelog/id").and_then(text),
-        comment_id: v.pointer("/comment/id").and_then(text),
+        changelog_id: optional_id(&v, "/changelog/id", "changelog.id")?,
+        comment_id: optional_id(&v, "/comment/id", "comment.id")?,
         involved: Involved {
             project_key: issue
                 .pointer("/fields/project/key")
@@ -214,6 +237,34 @@ impl JiraEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn changelog_and_comment_ids_must_be_short_identifiers() {
+        let with = |changelog: &str, comment: &str| {
+            format!(
+                r#"{{"webhookEvent":"jira:issue_updated","issue":{{"id":"1","key":"A-1"}},
+                "changelog":{{"id":{changelog}}},"comment":{{"id":{comment}}}}}"#
+            )
+        };
+        let ok = parse(with("10500", "\"77\"").as_bytes()).unwrap().unwrap();
+        assert_eq!(ok.changelog_id.as_deref(), Some("10500"));
+        assert_eq!(ok.comment_id.as_deref(), Some("77"));
+        let long = format!("\"{}\"", "9".repeat(65));
+        assert_eq!(
+            parse(with(&long, "1").as_bytes()),
+            Err(EventError::BadId("changelog.id"))
+        );
+        assert_eq!(
+            parse(with("1", "\"a b\"").as_bytes()),
+            Err(EventError::BadId("comment.id"))
+        );
+        assert_eq!(
+            parse(with("{}", "1").as_bytes()),
+            Err(EventError::BadId("changelog.id"))
+        );
+        let none = parse(with("null", "null").as_bytes()).unwrap().unwrap();
+        assert_eq!((none.changelog_id, none.comment_id), (None, None));
+    }
 
     #[test]
     fn mentions_are_the_names_in_tilde_brackets() {
