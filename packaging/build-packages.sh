@@ -10,8 +10,9 @@
 # them). cargo-deb is installed with `cargo install --locked` at the pinned version below when
 # missing, into ${JTB_TOOLS_DIR:-target/packaging-tools} (kept with the build, so a second run
 # reuses it); rpmbuild comes from Debian's `rpm` package, installed when missing. (rpmbuild
-# replaced cargo-generate-rpm, whose `cargo install` took four minutes of every CI run.) Packages land in target/packages/; their paths are
-# printed last, one per line, and written to target/packages/built.txt.
+# replaced cargo-generate-rpm, whose `cargo install` took four minutes of every CI run.)
+# Packages land in target/packages/; their paths are printed last, one per line, and written to
+# target/packages/built.txt.
 set -euo pipefail
 
 CARGO_DEB_VERSION=3.8.0
