@@ -196,32 +196,16 @@ async fn bench_end_to_end() {
         .execute(&mut conn)
         .unwrap();
     }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let env = vec![
-        ("JTB__DATABASE__URL", db.url.clone()),
-        ("JTB__PATHS__STATE_DIR", state_dir.0.display().to_string()),
-        ("JTB__LISTEN__INTERNAL", format!("127.0.0.1:{port}")),
-        (
-            "JTB__MICROSOFT__TENANT_ID",
-            fakes::entra::TENANT_ID.to_owned(),
-        ),
-        (
-            "JTB__MICROSOFT__CLIENT_ID",
-            fakes::entra::CLIENT_ID.to_owned(),
-        ),
-        (
-            "JTB__MICROSOFT__CLIENT_SECRET",
-            fakes::entra::CLIENT_SECRET.to_owned(),
-        ),
-        ("JTB__MICROSOFT__LOGIN_URL", entra.base.clone()),
-        ("JTB__MICROSOFT__SERVICE_URL_HOSTS", bot_addr.to_string()),
-        ("JTB__OUTBOUND__CA_FILE", cert.clone()),
-        ("JTB__LOG__LEVEL", "warn".to_owned()),
-    ];
+    let port = crate::notify::free_port();
+    let mut env = crate::notify::daemon_env(
+        &db.url,
+        &state_dir.0,
+        port,
+        &entra.base,
+        &bot_addr.to_string(),
+        &cert,
+    );
+    env.push(("JTB__LOG__LEVEL", "warn".to_owned()));
     let log = state_dir.0.join("serve.log");
     let mut daemon = serve(&env, &log);
     let pid = daemon.id();

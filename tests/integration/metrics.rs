@@ -15,6 +15,7 @@ use serde_json::json;
 use crate::fakes::{self, bot::Bot, bot::Scripted};
 use crate::helpers::{TempDir, TestDb, between, cli_env, run_cli, spawn_app, spawn_app_with};
 use crate::linking::{ALICE_KEY, ALICE_OID, BOB_KEY, BOB_OID, World, world, world_with_fakes};
+use crate::notify::free_port;
 use crate::webhooks::fixture;
 
 /// One sample line of the text format.
@@ -530,15 +531,6 @@ async fn webhooks_deliveries_and_a_throttled_bot_connector_move_the_counters_and
         delivered = chart_total(&html, "delivered");
     }
     assert_eq!(chart_total(&html, "outbound_throttled"), 1);
-}
-
-/// A free loopback port (bound and released).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Runs `serve` with `env` until `/healthz` answers, calls `visit`, stops it with SIGTERM and

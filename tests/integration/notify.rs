@@ -209,6 +209,48 @@ async fn a_service_url_off_the_allow_list_is_never_called() {
     assert!(html.contains("not on the allow-list"), "{html}");
 }
 
+/// A free loopback port (bound and released at once) for a daemon started with [`serve`].
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The environment [`serve`] runs the daemon with: database `db_url`, state in `state_dir`,
+/// listening on `port`, app tokens from the Entra double at `entra_base`, cards to the Bot
+/// Connector double at `bot_host` over TLS trusted through `ca_file`. Callers append their own.
+pub fn daemon_env(
+    db_url: &str,
+    state_dir: &std::path::Path,
+    port: u16,
+    entra_base: &str,
+    bot_host: &str,
+    ca_file: &str,
+) -> Vec<(&'static str, String)> {
+    vec![
+        ("JTB__DATABASE__URL", db_url.to_owned()),
+        ("JTB__PATHS__STATE_DIR", state_dir.display().to_string()),
+        ("JTB__LISTEN__INTERNAL", format!("127.0.0.1:{port}")),
+        (
+            "JTB__MICROSOFT__TENANT_ID",
+            fakes::entra::TENANT_ID.to_owned(),
+        ),
+        (
+            "JTB__MICROSOFT__CLIENT_ID",
+            fakes::entra::CLIENT_ID.to_owned(),
+        ),
+        (
+            "JTB__MICROSOFT__CLIENT_SECRET",
+            fakes::entra::CLIENT_SECRET.to_owned(),
+        ),
+        ("JTB__MICROSOFT__LOGIN_URL", entra_base.to_owned()),
+        ("JTB__MICROSOFT__SERVICE_URL_HOSTS", bot_host.to_owned()),
+        ("JTB__OUTBOUND__CA_FILE", ca_file.to_owned()),
+    ]
+}
+
 /// Starts the real daemon binary against `env`; its log goes to `log`.
 pub fn serve(env: &[(&str, String)], log: &std::path::Path) -> std::process::Child {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_jira-teams-bridge"));
@@ -284,33 +326,17 @@ async fn deliveries_in_flight_when_the_daemon_is_killed_are_delivered_once_their
         .unwrap();
     }
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let env = vec![
-        ("JTB__DATABASE__URL", db.url.clone()),
-        ("JTB__PATHS__STATE_DIR", state_dir.0.display().to_string()),
-        ("JTB__LISTEN__INTERNAL", format!("127.0.0.1:{port}")),
-        (
-            "JTB__MICROSOFT__TENANT_ID",
-            fakes::entra::TENANT_ID.to_owned(),
-        ),
-        (
-            "JTB__MICROSOFT__CLIENT_ID",
-            fakes::entra::CLIENT_ID.to_owned(),
-        ),
-        (
-            "JTB__MICROSOFT__CLIENT_SECRET",
-            fakes::entra::CLIENT_SECRET.to_owned(),
-        ),
-        ("JTB__MICROSOFT__LOGIN_URL", entra.base.clone()),
-        ("JTB__MICROSOFT__SERVICE_URL_HOSTS", bot_addr.to_string()),
-        ("JTB__OUTBOUND__CA_FILE", cert.clone()),
-        ("JTB__OUTBOX__LEASE_SECS", LEASE_SECS.to_string()),
-        ("JTB__LOG__LEVEL", "info".to_owned()),
-    ];
+    let port = free_port();
+    let mut env = daemon_env(
+        &db.url,
+        &state_dir.0,
+        port,
+        &entra.base,
+        &bot_addr.to_string(),
+        &cert,
+    );
+    env.push(("JTB__OUTBOX__LEASE_SECS", LEASE_SECS.to_string()));
+    env.push(("JTB__LOG__LEVEL", "info".to_owned()));
     let log = state_dir.0.join("serve.log");
 
     // first life: every delivery is claimed and in flight (the Bot Connector is slow) — then SIGKILL

@@ -9,19 +9,11 @@ use serde_json::json;
 
 use crate::fakes;
 use crate::helpers::{TempDir, TestDb, run_cli};
-use crate::notify::serve;
+use crate::notify::{daemon_env, free_port, serve};
 use crate::webhooks::fixture;
 
 const ORIGIN: &str = "http://bridge.test";
 const ITEMS: usize = 30;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// A browser: cookies (shared by both daemons' host, as behind one load-balanced name).
 fn browser() -> reqwest::Client {
@@ -97,32 +89,23 @@ async fn two_daemons_on_one_database_migrate_once_share_sessions_and_never_deliv
     Vault::open(&state_dir.0.join("master-key"), true).unwrap();
     let (a, b) = (free_port(), free_port());
     let env = |port: u16| {
-        vec![
-            ("JTB__DATABASE__URL", db.url.clone()),
-            ("JTB__PATHS__STATE_DIR", state_dir.0.display().to_string()),
-            ("JTB__LISTEN__INTERNAL", format!("127.0.0.1:{port}")),
+        let mut env = daemon_env(
+            &db.url,
+            &state_dir.0,
+            port,
+            &entra.base,
+            &bot_addr.to_string(),
+            &cert,
+        );
+        env.extend([
             ("JTB__LISTEN__INTERNAL_URL", ORIGIN.to_owned()),
-            (
-                "JTB__MICROSOFT__TENANT_ID",
-                fakes::entra::TENANT_ID.to_owned(),
-            ),
-            (
-                "JTB__MICROSOFT__CLIENT_ID",
-                fakes::entra::CLIENT_ID.to_owned(),
-            ),
-            (
-                "JTB__MICROSOFT__CLIENT_SECRET",
-                fakes::entra::CLIENT_SECRET.to_owned(),
-            ),
             (
                 "JTB__MICROSOFT__BOT_APP_ID",
                 fakes::entra::CLIENT_ID.to_owned(),
             ),
-            ("JTB__MICROSOFT__LOGIN_URL", entra.base.clone()),
-            ("JTB__MICROSOFT__SERVICE_URL_HOSTS", bot_addr.to_string()),
-            ("JTB__OUTBOUND__CA_FILE", cert.clone()),
             ("JTB__OUTBOX__LEASE_SECS", "10".to_owned()),
-        ]
+        ]);
+        env
     };
     let (log_a, log_b) = (state_dir.0.join("a.log"), state_dir.0.join("b.log"));
     let mut first = serve(&env(a), &log_a);

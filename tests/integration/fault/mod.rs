@@ -117,47 +117,23 @@ pub fn appliance(db_url: &str, chats: usize, tenants: usize) -> Appliance {
     }
 }
 
-/// A free loopback port (bound and released at once).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 impl Appliance {
     /// The daemon's environment: this database, state dir and doubles, listening on `port`.
     pub fn env(&self, port: u16, lease_secs: u64) -> Vec<(&'static str, String)> {
-        vec![
-            ("JTB__DATABASE__URL", self.db_url.clone()),
+        let mut env = crate::notify::daemon_env(
+            &self.db_url,
+            &self.state_dir.0,
+            port,
+            &self.entra.base,
+            &self.bot_addr.to_string(),
+            &self.ca_file,
+        );
+        env.extend([
             ("JTB__DATABASE__CONNECT_TIMEOUT_SECS", "2".to_owned()),
-            (
-                "JTB__PATHS__STATE_DIR",
-                self.state_dir.0.display().to_string(),
-            ),
-            ("JTB__LISTEN__INTERNAL", format!("127.0.0.1:{port}")),
-            (
-                "JTB__MICROSOFT__TENANT_ID",
-                fakes::entra::TENANT_ID.to_owned(),
-            ),
-            (
-                "JTB__MICROSOFT__CLIENT_ID",
-                fakes::entra::CLIENT_ID.to_owned(),
-            ),
-            (
-                "JTB__MICROSOFT__CLIENT_SECRET",
-                fakes::entra::CLIENT_SECRET.to_owned(),
-            ),
-            ("JTB__MICROSOFT__LOGIN_URL", self.entra.base.clone()),
-            (
-                "JTB__MICROSOFT__SERVICE_URL_HOSTS",
-                self.bot_addr.to_string(),
-            ),
-            ("JTB__OUTBOUND__CA_FILE", self.ca_file.clone()),
             ("JTB__OUTBOX__LEASE_SECS", lease_secs.to_string()),
             ("JTB__LOG__LEVEL", "info".to_owned()),
-        ]
+        ]);
+        env
     }
 
     /// The path (with its token) Jira posts webhooks to.

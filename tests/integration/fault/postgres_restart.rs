@@ -13,8 +13,9 @@ use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
 
-use super::{Daemon, appliance, eventually, free_port, post_webhook, summary};
+use super::{Daemon, appliance, eventually, post_webhook, summary};
 use crate::helpers::TempDir;
+use crate::notify::free_port;
 
 const ISSUES: usize = 50;
 const BIN: &str = "/usr/lib/postgresql/15/bin";

@@ -4,8 +4,9 @@
 
 use std::time::{Duration, Instant};
 
-use super::{Daemon, appliance, eventually, free_port, post_all, summary};
+use super::{Daemon, appliance, eventually, post_all, summary};
 use crate::helpers::TestDb;
+use crate::notify::free_port;
 
 const WEBHOOKS: usize = 1_000;
 /// 100 issues, each linked to its own chat: ten cards per conversation, in order.

@@ -42,7 +42,7 @@ async fn cards_for_an_unresolvable_or_refusing_bot_connector_wait_visibly_and_ar
     let (_, entra) = fakes::entra::start(3600);
     let (_, graph) = fakes::graph::start(entra.clone());
     let (bot_addr, bot) = fakes::bot::start_tls(entra.clone(), &cert, &key);
-    let closed = super::free_port();
+    let closed = crate::notify::free_port();
     let w = world_with_fakes(entra, graph, move |s| {
         s.outbound.ca_file = cert;
         s.microsoft.service_url_hosts = vec![
