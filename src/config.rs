@@ -88,6 +88,8 @@ pub struct OutboxSettings {
     pub lease_secs: u64,
     /// Attempts before a delivery is given up (shown as failed in the admin UI).
     pub max_attempts: i32,
+    /// The first retry's delay; each further attempt doubles it, up to one hour.
+    pub backoff_base_ms: u64,
 }
 
 impl Default for OutboxSettings {
@@ -95,6 +97,7 @@ impl Default for OutboxSettings {
         Self {
             lease_secs: 60,
             max_attempts: 8,
+            backoff_base_ms: 5000,
         }
     }
 }
@@ -611,6 +614,12 @@ impl Settings {
             return Err(ConfigError::new(
                 "outbox.max_attempts",
                 "must be between 1 and 100",
+            ));
+        }
+        if !(10..=600_000).contains(&self.outbox.backoff_base_ms) {
+            return Err(ConfigError::new(
+                "outbox.backoff_base_ms",
+                "must be between 10 and 600000 milliseconds",
             ));
         }
         if !(1..=256).contains(&self.outbound.max_concurrent_per_tenant) {

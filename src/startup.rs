@@ -208,6 +208,7 @@ impl Application {
             crate::jobs::outbox::RunnerConfig {
                 lease: std::time::Duration::from_secs(settings.outbox.lease_secs),
                 max_attempts: settings.outbox.max_attempts,
+                backoff_base: std::time::Duration::from_millis(settings.outbox.backoff_base_ms),
                 ..Default::default()
             },
         )

@@ -41,6 +41,8 @@ pub struct RunnerConfig {
     pub batch: i64,
     pub lease: Duration,
     pub max_attempts: i32,
+    /// The first retry's delay (doubling per attempt, capped at one hour).
+    pub backoff_base: Duration,
     pub idle_poll: Duration,
     pub reap_every: Duration,
 }
@@ -51,6 +53,7 @@ impl Default for RunnerConfig {
             batch: 32,
             lease: Duration::from_secs(60),
             max_attempts: 8,
+            backoff_base: Duration::from_millis(5000),
             idle_poll: Duration::from_millis(500),
             reap_every: Duration::from_secs(30),
         }
@@ -175,7 +178,8 @@ impl OutboxRunner {
             Err(DeliveryError::Retry { error, retry_after }) => {
                 let jitter = f64::from(crate::crypto::random::bytes(1)[0]) / 255.0;
                 let retry_after = retry_after.and_then(|r| chrono::Duration::from_std(r).ok());
-                let delay = backoff(attempts - 1, retry_after, jitter);
+                let base_ms = i64::try_from(self.config.backoff_base.as_millis()).unwrap_or(i64::MAX);
+                let delay = backoff(attempts - 1, retry_after, jitter, base_ms);
                 tracing::info!(outbox.id = id, outbox.attempts = attempts, retry_in_ms = delay.num_milliseconds(), error = %error, "delivery failed; retrying later");
                 db::run(&self.pool, move |conn| {
                     Ok(OutboxItem::fail(conn, id, &owner, &error, delay, max)?)

@@ -356,6 +356,7 @@ mod runner {
             batch: 8,
             lease: Duration::from_secs(30),
             max_attempts: 5,
+            backoff_base: Duration::from_secs(5),
             idle_poll: Duration::from_millis(50),
             reap_every: Duration::from_secs(60),
         };

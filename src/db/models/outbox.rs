@@ -262,16 +262,26 @@ impl OutboxItem {
     }
 }
 
-/// Backoff before attempt `attempts + 1`: exponential from 5 s, capped at one hour, with ±20 %
-/// jitter; a `retry_after` from the remote side is honoured when longer, plus up to 20 % so
-/// that many items throttled together (a 429 storm) do not all come back at the same instant.
-pub fn backoff(attempts: i32, retry_after: Option<Duration>, jitter_unit: f64) -> Duration {
+/// The default first backoff (`outbox.backoff_base_ms`).
+pub const DEFAULT_BACKOFF_BASE_MS: i64 = 5000;
+
+/// Backoff before attempt `attempts + 1`: exponential from `base_ms` (5 s by default), capped at
+/// one hour, with ±20 % jitter; a `retry_after` from the remote side is honoured when longer,
+/// plus up to 20 % so that many items throttled together (a 429 storm) do not all come back at
+/// the same instant.
+pub fn backoff(
+    attempts: i32,
+    retry_after: Option<Duration>,
+    jitter_unit: f64,
+    base_ms: i64,
+) -> Duration {
     let jitter_unit = jitter_unit.clamp(0.0, 1.0);
-    let base = 5_i64
+    let base = base_ms
+        .max(1)
         .saturating_mul(1_i64 << attempts.clamp(0, 20))
-        .min(3600);
+        .min(3_600_000);
     let jitter = 0.8 + 0.4 * jitter_unit;
-    let computed = Duration::milliseconds((base as f64 * 1000.0 * jitter) as i64);
+    let computed = Duration::milliseconds((base as f64 * jitter) as i64);
     match retry_after {
         Some(r) if r > computed => {
             r + Duration::milliseconds((r.num_milliseconds() as f64 * 0.2 * jitter_unit) as i64)
@@ -286,26 +296,31 @@ mod tests {
 
     #[test]
     fn backoff_grows_caps_and_honours_retry_after() {
-        assert_eq!(backoff(0, None, 0.5), Duration::seconds(5));
-        assert_eq!(backoff(3, None, 0.5), Duration::seconds(40));
-        assert_eq!(backoff(30, None, 0.5), Duration::seconds(3600));
+        assert_eq!(backoff(0, None, 0.5, DEFAULT_BACKOFF_BASE_MS), Duration::seconds(5));
+        assert_eq!(backoff(3, None, 0.5, DEFAULT_BACKOFF_BASE_MS), Duration::seconds(40));
+        assert_eq!(backoff(30, None, 0.5, DEFAULT_BACKOFF_BASE_MS), Duration::seconds(3600));
         assert!(
-            backoff(1, None, 0.0) < backoff(1, None, 1.0),
+            backoff(1, None, 0.0, DEFAULT_BACKOFF_BASE_MS) < backoff(1, None, 1.0, DEFAULT_BACKOFF_BASE_MS),
             "jitter spreads retries"
         );
         assert_eq!(
-            backoff(0, Some(Duration::seconds(120)), 0.0),
+            backoff(0, Some(Duration::seconds(120)), 0.0, DEFAULT_BACKOFF_BASE_MS),
             Duration::seconds(120),
             "never before Retry-After"
         );
         assert_eq!(
-            backoff(0, Some(Duration::seconds(120)), 0.5),
+            backoff(0, Some(Duration::seconds(120)), 0.5, DEFAULT_BACKOFF_BASE_MS),
             Duration::seconds(132),
             "spread a little after it"
         );
         assert_eq!(
-            backoff(5, Some(Duration::seconds(1)), 0.5),
+            backoff(5, Some(Duration::seconds(1)), 0.5, DEFAULT_BACKOFF_BASE_MS),
             Duration::seconds(160)
+        );
+        assert_eq!(
+            backoff(2, None, 0.5, 200),
+            Duration::milliseconds(800),
+            "a smaller base (outbox.backoff_base_ms) scales every step"
         );
     }
 }
