@@ -6,8 +6,6 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
-use crate::db::DbError;
-
 /// An error answered to an API client.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -65,16 +63,6 @@ impl AppError {
                 tracing::warn!(error.code = "unavailable", error.cause = %format!("{e:#}"), "dependency unavailable")
             }
             AppError::Client { .. } => {}
-        }
-    }
-}
-
-impl From<DbError> for AppError {
-    fn from(e: DbError) -> Self {
-        if e.is_unavailable() {
-            AppError::Unavailable(e.into())
-        } else {
-            AppError::Internal(e.into())
         }
     }
 }
@@ -142,12 +130,6 @@ impl ResponseError for AppError {
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct PageError(#[from] pub AppError);
-
-impl From<DbError> for PageError {
-    fn from(e: DbError) -> Self {
-        PageError(e.into())
-    }
-}
 
 impl ResponseError for PageError {
     fn status_code(&self) -> StatusCode {

@@ -81,7 +81,7 @@ impl Application {
         let metrics = Arc::new(crate::telemetry::metrics::Metrics::new(
             settings.metrics.token()?,
         ));
-        let webhook_writer = crate::web::webhooks::group_commit::WebhookWriter::start(pool.clone())
+        let webhook_writer = crate::db::webhook_writer::WebhookWriter::start(pool.clone())
             .context("cannot start the webhook writer thread")?;
         let state = AppState {
             pool,
@@ -275,7 +275,7 @@ impl Application {
         }
         let result = self.internal.await;
         sd_notify("STOPPING=1");
-        crate::jobs::activity::flush(&self.state).await;
+        crate::services::activity::flush(&self.state).await;
         if let Some(p) = public {
             p.await.map_err(std::io::Error::other)??;
         }

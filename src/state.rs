@@ -43,7 +43,7 @@ pub struct AppState {
     /// Wakes this process's outbox runner when something was queued (other daemons poll).
     pub outbox_wake: Arc<tokio::sync::Notify>,
     /// Writes accepted webhook events to the outbox, many per transaction.
-    pub webhook_writer: crate::web::webhooks::group_commit::WebhookWriter,
+    pub webhook_writer: crate::db::webhook_writer::WebhookWriter,
 }
 
 /// The built Microsoft clients, the fingerprint of the registration they were built from, and

@@ -16,7 +16,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jira_teams_bridge::crypto::jwt::{self, JiraClaims, parse_unverified};
-use jira_teams_bridge::domain::qsh;
+use jira_teams_bridge::domain::{jira_user_key, qsh};
 use libfuzzer_sys::fuzz_target;
 use openssl::hash::MessageDigest;
 use openssl::pkey::PKey;
@@ -98,14 +98,14 @@ fuzz_target!(|data: &[u8]| {
     // a token as it arrives: its signature is (almost surely) wrong, the parsing is the point
     if let Ok(unverified) = parse_unverified(token) {
         let _ = unverified.hash();
-        if let Ok(c) = unverified.verify(SECRET, &expected, &unverified.iss, NOW) {
+        if let Ok(c) = unverified.verify(SECRET, &expected, &unverified.iss, NOW, jira_user_key::is_valid) {
             check_verified(&c, &expected);
         }
     }
     // a token with a good signature, so that every claim check runs
     if let Some(token) = signed(claims.replace("@qsh@", &expected).as_bytes())
         && let Ok(unverified) = parse_unverified(&token)
-        && let Ok(c) = unverified.verify(SECRET, &expected, &unverified.iss, NOW)
+        && let Ok(c) = unverified.verify(SECRET, &expected, &unverified.iss, NOW, jira_user_key::is_valid)
     {
         assert_eq!(c.iss, unverified.iss);
         check_verified(&c, &expected);

@@ -3,6 +3,7 @@
 
 pub mod models;
 pub mod schema;
+pub mod webhook_writer;
 
 use std::time::Duration;
 
@@ -48,6 +49,24 @@ impl DbError {
             }
             _ => false,
         }
+    }
+}
+
+/// A request that failed in the database answers 503 when the database is unreachable and 500
+/// otherwise (the cause is logged, never shown).
+impl From<DbError> for crate::error::AppError {
+    fn from(e: DbError) -> Self {
+        if e.is_unavailable() {
+            crate::error::AppError::Unavailable(e.into())
+        } else {
+            crate::error::AppError::Internal(e.into())
+        }
+    }
+}
+
+impl From<DbError> for crate::error::PageError {
+    fn from(e: DbError) -> Self {
+        crate::error::PageError(e.into())
     }
 }
 

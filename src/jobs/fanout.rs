@@ -33,33 +33,15 @@ use crate::db::models::outbox::OutboxItem;
 use crate::db::models::teams_user_setting::TeamsUserSetting;
 use crate::db::models::user_mapping::UserMapping;
 use crate::domain::jira_event::{EventKind, JiraEvent};
-use crate::jobs::notify::CHAT_NOTIFICATION;
+use crate::db::models::outbox_kind::{
+    CHAT_NOTIFICATION, EVENT_FANOUT, PERSONAL_NOTIFICATION, conversation_order,
+};
 use crate::jobs::outbox::{Deliverer, DeliveryError};
 use crate::state::AppState;
-use crate::web::tokens;
-
-/// The outbox kind of an event's fan-out to people and channels.
-pub const EVENT_FANOUT: &str = "event_fanout";
-
-/// The outbox kind of one person's notification.
-pub const PERSONAL_NOTIFICATION: &str = "personal_notification";
+use crate::services::tokens;
 
 /// How long Jira's answer to "may this user see this?" is reused.
 const VISIBILITY_TTL: Duration = Duration::from_secs(60);
-
-/// The ordering key of deliveries to one conversation is this prefix and its ID (the webhook
-/// writer builds it in SQL).
-pub const CONVERSATION_ORDER_PREFIX: &str = "conv:";
-
-/// The ordering key of deliveries to one conversation.
-pub fn conversation_order(conversation_id: &str) -> String {
-    format!("{CONVERSATION_ORDER_PREFIX}{conversation_id}")
-}
-
-/// The ordering key of the fan-outs of one issue's events.
-pub fn issue_order(instance: Uuid, issue_id: i64) -> String {
-    format!("issue:{instance}:{issue_id}")
-}
 
 /// Why a person is told about an event (also the name of the setting that turns it off).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -407,66 +389,6 @@ impl EventFanout {
             Err(e) => Err(retry(e)),
         }
     }
-}
-
-/// Whether a card about a restricted comment (role or group visibility) may go to a chat
-/// (PROTOCOLS.md §7.2): only when every known member of the chat is linked and Jira, asked as
-/// each of them, lets them read the comment. A chat whose members are not known (linked by id,
-/// or a subscribed channel) never gets restricted comments; nor does a deleted one, which can no
-/// longer be checked.
-pub async fn restricted_comment_may_reach(
-    state: &AppState,
-    instance: &JiraInstance,
-    chat_id: &str,
-    event: &JiraEvent,
-) -> Result<bool, DeliveryError> {
-    let Some(comment) = event.comment_id.clone() else {
-        return Ok(false);
-    };
-    if event.kind == EventKind::CommentDeleted {
-        return Ok(false);
-    }
-    let (id, issue, chat) = (instance.id, event.issue_id, chat_id.to_owned());
-    let (members, mappings) = db::run(&state.pool, move |conn| {
-        let members =
-            crate::db::models::issue_chat::IssueChat::known_members(conn, id, issue, &chat)?;
-        let mappings = UserMapping::by_ms_users(conn, id, &members)?;
-        Ok((members, mappings))
-    })
-    .await
-    .map_err(retry)?;
-    if members.is_empty() {
-        return Ok(false);
-    }
-    let actor = Actor::Job("notify".into());
-    for member in members {
-        let Some(mapping) = mappings
-            .iter()
-            .find(|m| m.ms_user_id == member && m.status == "linked")
-        else {
-            return Ok(false);
-        };
-        let (token, jira) = match tokens::jira_token(
-            state,
-            instance,
-            mapping,
-            &actor,
-            "check who may read a restricted comment",
-        )
-        .await
-        {
-            Ok(t) => t,
-            Err(e) if e.code() == "needs_sign_in" => return Ok(false),
-            Err(e) => return Err(retry(e)),
-        };
-        match jira.comment_visible(&token, event.issue_id, &comment).await {
-            Ok(true) => {}
-            Ok(false) => return Ok(false),
-            Err(e) if e.needs_sign_in() => return Ok(false),
-            Err(e) => return Err(retry(e)),
-        }
-    }
-    Ok(true)
 }
 
 impl Deliverer for EventFanout {

@@ -15,19 +15,16 @@ use crate::db::models::audit::Actor;
 use crate::db::models::bot_membership::BotMembership;
 use crate::db::models::jira_instance::JiraInstance;
 use crate::db::models::outbox::OutboxItem;
+use crate::db::models::outbox_kind::{
+    BOT_MESSAGE, BOT_WELCOME, CHAT_NOTIFICATION, PERSONAL_NOTIFICATION,
+};
 use crate::domain::card;
 use crate::domain::jira_event::JiraEvent;
 use crate::domain::service_url::ServiceUrl;
 use crate::jobs::comment_card::post_event_card;
 use crate::jobs::outbox::{Deliverer, DeliveryError};
 use crate::state::AppState;
-use crate::web::connections;
-
-/// The outbox kind of the bot's answers (`{conversationId, serviceUrl, activity}`).
-pub const BOT_MESSAGE: &str = "bot_message";
-
-/// The outbox kind the Jira webhook fan-out writes.
-pub const CHAT_NOTIFICATION: &str = "chat_notification";
+use crate::services::connections;
 
 /// Posts issue-event cards to linked chats.
 pub struct ChatNotifier {
@@ -59,13 +56,14 @@ impl ChatNotifier {
         .map_err(|e| retry(e.to_string()))?
         .ok_or_else(|| DeliveryError::Permanent("the Jira instance is gone".into()))?;
         if event.involved.comment_restricted
-            && !crate::jobs::fanout::restricted_comment_may_reach(
+            && !crate::services::jira_visibility::restricted_comment_may_reach(
                 &self.state,
                 &instance,
                 &chat_id,
                 &event,
             )
-            .await?
+            .await
+            .map_err(|e| retry(e.to_string()))?
         {
             tracing::info!(bot.conversation = %chat_id, "a restricted comment is not shown in a chat where not every member may read it");
             return Ok(());
@@ -262,7 +260,7 @@ impl WelcomeSender {
 
 impl Deliverer for WelcomeSender {
     fn kind(&self) -> &'static str {
-        crate::db::models::teams_user_setting::BOT_WELCOME
+        BOT_WELCOME
     }
 
     fn deliver<'a>(
@@ -471,7 +469,7 @@ pub(super) fn bot_failure(e: BotError) -> DeliveryError {
 
 impl Deliverer for PersonalNotifier {
     fn kind(&self) -> &'static str {
-        crate::jobs::fanout::PERSONAL_NOTIFICATION
+        PERSONAL_NOTIFICATION
     }
 
     fn deliver<'a>(

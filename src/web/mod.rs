@@ -4,14 +4,11 @@ pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod bot;
-pub mod connections;
 pub mod health;
 pub mod metrics;
 pub mod middleware;
-pub mod secrets;
 pub mod session;
-pub mod teams;
-pub mod tokens;
+pub mod tab;
 pub mod webhooks;
 
 use actix_web::web;
@@ -25,7 +22,7 @@ pub fn internal_routes(cfg: &mut web::ServiceConfig) {
         .configure(admin::routes)
         .configure(api::routes)
         .configure(auth::routes)
-        .configure(teams::routes)
+        .configure(tab::routes)
         .configure(webhooks::routes);
 }
 

@@ -318,7 +318,7 @@ async fn deliveries_in_flight_when_the_daemon_is_killed_are_delivered_once_their
         .unwrap();
         OutboxItem::enqueue(
             &mut conn,
-            jira_teams_bridge::jobs::notify::CHAT_NOTIFICATION,
+            jira_teams_bridge::db::models::outbox_kind::CHAT_NOTIFICATION,
             Some(instance.id),
             &format!("crash:{chat}"),
             &json!({"chatId": chat, "event": event}),

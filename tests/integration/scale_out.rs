@@ -187,7 +187,7 @@ async fn two_daemons_on_one_database_migrate_once_share_sessions_and_never_deliv
         .unwrap();
         OutboxItem::enqueue(
             &mut conn,
-            jira_teams_bridge::jobs::notify::CHAT_NOTIFICATION,
+            jira_teams_bridge::db::models::outbox_kind::CHAT_NOTIFICATION,
             Some(instance.id),
             &format!("scale:{chat}"),
             &json!({"chatId": chat, "event": event}),

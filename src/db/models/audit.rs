@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use super::secret::SecretColumn;
+use super::secret_column::SecretColumn;
 use crate::db::schema::secret_access_audit;
 
 /// Who read a secret.

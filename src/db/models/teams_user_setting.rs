@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
+use crate::db::models::outbox_kind::BOT_WELCOME;
 use crate::db::schema::teams_user_setting;
 
 /// Settings of one Teams user.
@@ -135,6 +136,3 @@ impl TeamsUserSetting {
         ))
     }
 }
-
-/// The outbox kind of welcome messages.
-pub const BOT_WELCOME: &str = "bot_welcome";

@@ -90,7 +90,7 @@ pub fn charts(buckets: &[ActivityBucket], now: DateTime<Utc>) -> Vec<Chart> {
 
 /// Flushes this process's counts, then reads the last 24 hours of every daemon.
 pub async fn last_day(state: &AppState) -> Result<Vec<Chart>, db::DbError> {
-    crate::jobs::activity::flush(state).await;
+    crate::services::activity::flush(state).await;
     let now = Utc::now();
     let from = hour_of(now) - Duration::hours(HOURS - 1);
     let buckets = db::run(&state.pool, move |conn| {

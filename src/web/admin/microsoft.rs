@@ -17,7 +17,7 @@ use crate::db::models::audit::Actor;
 use crate::db::models::microsoft_app::{MicrosoftApp, MicrosoftAppForm};
 use crate::error::{AppError, PageError};
 use crate::state::AppState;
-use crate::web::connections;
+use crate::services::connections;
 use crate::web::session::{Admin, CsrfForm, CsrfToken, EmptyForm};
 
 const CLOUDS: &[(&str, &str)] = &[

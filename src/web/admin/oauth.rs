@@ -14,7 +14,7 @@ use crate::db;
 use crate::db::models::jira_instance::JiraInstance;
 use crate::error::{AppError, PageError};
 use crate::state::AppState;
-use crate::web::connections;
+use crate::services::connections;
 use crate::web::session::{Admin, CsrfForm, CsrfToken, EmptyForm};
 
 #[derive(Template, WebTemplate)]

@@ -23,7 +23,7 @@ use crate::domain::teams_manifest::{
 };
 use crate::error::{AppError, PageError};
 use crate::state::AppState;
-use crate::web::connections;
+use crate::services::connections;
 use crate::web::session::{Admin, CsrfToken};
 
 /// The colour icon (192x192) and the outline icon (32x32, white on transparent); made by

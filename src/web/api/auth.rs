@@ -19,11 +19,11 @@ use crate::db;
 use crate::db::models::audit::Actor;
 use crate::db::models::jira_instance::JiraInstance;
 use crate::db::models::jwt_replay::JwtReplay;
-use crate::db::models::secret::{self, JIRA_SHARED_SECRET};
+use crate::db::models::secret::JIRA_SHARED_SECRET;
 use crate::domain::{PublicId, qsh};
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::web::secrets::{self, Audit};
+use crate::services::secrets::cached_secret;
 
 /// An authenticated call from the Jira app on behalf of one Jira user.
 #[derive(Debug, Clone)]
@@ -45,26 +45,6 @@ fn from_jwt(e: JwtError) -> AppError {
 
 fn state_changing(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
-}
-
-/// A secret of an instance through the audited read, cached per ciphertext for a few minutes.
-pub async fn cached_secret(
-    state: &AppState,
-    instance: &JiraInstance,
-    column: secret::SecretColumn,
-    ciphertext: &[u8],
-    purpose: &'static str,
-) -> Result<secrecy::SecretString, AppError> {
-    let label = instance.public_id.as_str();
-    secrets::read(
-        state,
-        instance.id,
-        column,
-        ciphertext,
-        (Actor::Api(label.to_owned()), purpose, label),
-        Audit::PerBurst,
-    )
-    .await
 }
 
 async fn authenticate(
@@ -99,6 +79,7 @@ async fn authenticate(
         &instance,
         JIRA_SHARED_SECRET,
         &instance.shared_secret,
+        Actor::Api(instance.public_id.clone()),
         "verify Jira app request signature",
     )
     .await?;
@@ -113,6 +94,7 @@ async fn authenticate(
             &expected,
             &instance.public_id,
             now,
+            crate::domain::jira_user_key::is_valid,
         )
         .map_err(from_jwt)?;
     if !instance.enabled {
@@ -164,5 +146,59 @@ impl FromRequest for JiraCaller {
                 state.ok_or_else(|| AppError::internal(anyhow::anyhow!("state missing")))?;
             authenticate(state, method, path, query, header).await
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::crypto::jwt::{JwtError, parse_unverified};
+    use crate::domain::{jira_user_key, qsh};
+
+    /// Made by Atlassian's own Python library (atlassian-jwt 3.0.0 with PyJWT 2.15.1):
+    /// `encode_token("GET", "/api/v1/issues/10045/chats?b=2&a=x%20y&a=0&jwt=ignored", "tHXLY2",
+    /// FIXTURE_SECRET, payload_kwargs={"sub": "JIRAUSER10100", "iat": 1790000000, "exp": 1790000300})`.
+    const FIXTURE_TOKEN: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJhdWQiOiJ0SFhMWTIiLCJleHAiOjE3OTAwMDAzMDAsImlhdCI6MTc5MDAwMDAwMCwiaXNzIjoidEhYTFkyIiwicXNoIjoiMThhNDg4ZDczYTM0OTg4MGNjYWRjYTk5Nzc3NTk4NmZmOGM4ZTRhYjc1N2Q0MDE0YmUzN2FiM2VlNTkzNWRhOSIsInN1YiI6IkpJUkFVU0VSMTAxMDAifQ.PwHFKGCNu90k2dfUjIugP8huPBzzs_hEOvoms9TYFu4";
+    const FIXTURE_SECRET: &[u8] = b"fixture-shared-secret-NqM6OM3rtHsO-uNw0123456789";
+
+    #[test]
+    fn a_token_from_atlassians_library_is_accepted() {
+        let path = "/api/v1/issues/10045/chats";
+        let query = "b=2&a=x%20y&a=0&jwt=ignored";
+        // the same canonical request and hash the library computed
+        assert_eq!(
+            qsh::canonical_request("GET", path, query, ""),
+            "GET&/api/v1/issues/10045/chats&a=0,x%20y&b=2"
+        );
+        let expected = qsh::qsh("GET", path, query, "");
+        assert_eq!(
+            expected,
+            "18a488d73a349880ccadca997775986ff8c8e4ab757d4014be37ab3ee5935da9"
+        );
+        let claims = parse_unverified(FIXTURE_TOKEN)
+            .unwrap()
+            .verify(FIXTURE_SECRET, &expected, "tHXLY2", 1_790_000_010, jira_user_key::is_valid)
+            .unwrap();
+        assert_eq!(claims.sub.as_deref(), Some("JIRAUSER10100"));
+        // behind a context path the same request hashes the same
+        assert_eq!(
+            qsh::qsh("GET", &format!("/bridge{path}"), query, "/bridge"),
+            expected
+        );
+        // and a different query does not
+        let other = qsh::qsh("GET", path, "b=2&a=0", "");
+        assert_eq!(
+            parse_unverified(FIXTURE_TOKEN)
+                .unwrap()
+                .verify(FIXTURE_SECRET, &other, "tHXLY2", 1_790_000_010, jira_user_key::is_valid)
+                .unwrap_err(),
+            JwtError::Qsh
+        );
+        assert_eq!(
+            parse_unverified(FIXTURE_TOKEN)
+                .unwrap()
+                .verify(FIXTURE_SECRET, &expected, "tHXLY2", 1_790_000_400, jira_user_key::is_valid)
+                .unwrap_err(),
+            JwtError::Expired
+        );
     }
 }

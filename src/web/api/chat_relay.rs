@@ -22,7 +22,7 @@ use crate::domain::chat_html;
 use crate::domain::jira_user_key;
 use crate::error::{AppError, ProblemDoc};
 use crate::state::AppState;
-use crate::web::{connections, tokens};
+use crate::services::{connections, tokens};
 
 fn actor(caller: &JiraCaller) -> Actor {
     Actor::Api(format!("{}:{}", caller.public_id, caller.user_key))

@@ -31,7 +31,7 @@ use crate::db::models::user_mapping::{LinkError, NewLink, UserMapping};
 use crate::error::{AppError, PageError};
 use crate::state::AppState;
 use crate::web::admin::{Layout, html};
-use crate::web::connections;
+use crate::services::connections;
 use crate::web::session::CsrfToken;
 
 /// Routes of the sign-in flow.

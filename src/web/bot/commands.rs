@@ -7,7 +7,7 @@ use crate::error::AppError;
 use crate::state::AppState;
 
 use super::teams::TeamsContext;
-use super::{jira_actions, signin, subscriptions};
+use super::{jira_actions, jira_create, signin, subscriptions};
 
 /// What `help` answers.
 pub const HELP: &str = "Here is what I can do:\n\n\
@@ -39,7 +39,7 @@ pub async fn handle(
     let Some(text) = activity.command_text() else {
         // a card's Action.Submit arrives as a message with `value` and no text
         if activity.value.is_object() {
-            return jira_actions::card_submit(state, ms, activity, ctx).await;
+            return jira_create::card_submit(state, ms, activity, ctx).await;
         }
         return Ok(());
     };
@@ -48,7 +48,7 @@ pub async fn handle(
         "help" | "?" => ctx.reply_text(state, "help", HELP).await,
         "link" => signin::link(state, ms, ctx, rest).await,
         "unlink" => signin::unlink(state, ctx, rest).await,
-        "create" => jira_actions::create_command(state, ms, ctx, rest).await,
+        "create" => jira_create::create_command(state, ms, ctx, rest).await,
         "find" | "search" => jira_actions::find_command(state, ctx, rest).await,
         "subscribe" => subscriptions::subscribe(state, ctx, rest).await,
         "unsubscribe" => subscriptions::unsubscribe(state, ctx, rest).await,

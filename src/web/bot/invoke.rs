@@ -10,7 +10,7 @@ use crate::error::AppError;
 use crate::state::AppState;
 
 use super::teams::TeamsContext;
-use super::{jira_actions, signin};
+use super::{jira_actions, jira_create, signin};
 
 /// Answers one invoke.
 pub async fn handle(
@@ -29,10 +29,10 @@ pub async fn handle(
             jira_actions::unfurl_anonymous(state, ctx, &activity.value).await
         }
         "composeExtension/fetchTask" | "task/fetch" => {
-            jira_actions::fetch_task(state, ms, ctx, &activity.value).await
+            jira_create::fetch_task(state, ms, ctx, &activity.value).await
         }
         "composeExtension/submitAction" | "task/submit" => {
-            jira_actions::submit_action(state, ms, ctx, &activity.value).await
+            jira_create::submit_action(state, ms, ctx, &activity.value).await
         }
         other => {
             tracing::debug!(

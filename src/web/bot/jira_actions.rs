@@ -12,20 +12,18 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 
 use crate::clients::jira::{FoundIssue, JiraCallError, JiraClient, JiraError, SearchQuery};
-use crate::clients::microsoft::MicrosoftConn;
 use crate::db;
 use crate::db::models::audit::Actor;
 use crate::db::models::jira_instance::JiraInstance;
 use crate::db::models::user_mapping::UserMapping;
-use crate::domain::bot_activity::Activity;
 use crate::domain::jira_card::{self, IssueView};
 use crate::domain::{issue_link, jql};
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::web::tokens;
+use crate::services::tokens;
 
 use super::teams::TeamsContext;
-use super::{jira_create, signin};
+use super::signin;
 
 /// Time limit of one Jira step (token renewal, search, fetch, create) inside a Teams request.
 pub(super) const JIRA_STEP: Duration = Duration::from_secs(3);
@@ -220,46 +218,6 @@ fn me_results(attachments: Vec<Value>) -> HttpResponse {
     HttpResponse::Ok().json(json!({"composeExtension": {
         "type": "result", "attachmentLayout": "list", "attachments": attachments,
     }}))
-}
-
-/// An Action.Submit of one of the bot's cards (arrives as a message with `value`).
-pub async fn card_submit(
-    state: &AppState,
-    ms: &MicrosoftConn,
-    activity: &Activity,
-    ctx: &TeamsContext,
-) -> Result<(), AppError> {
-    jira_create::card_submit(state, ms, activity, ctx).await
-}
-
-/// `create <summary>`: the create-issue form.
-pub async fn create_command(
-    state: &AppState,
-    ms: &MicrosoftConn,
-    ctx: &TeamsContext,
-    rest: &str,
-) -> Result<(), AppError> {
-    jira_create::create_command(state, ms, ctx, rest).await
-}
-
-/// `composeExtension/fetchTask`, `task/fetch`.
-pub async fn fetch_task(
-    state: &AppState,
-    ms: &MicrosoftConn,
-    ctx: &TeamsContext,
-    value: &Value,
-) -> Result<HttpResponse, AppError> {
-    jira_create::fetch_task(state, ms, ctx, value).await
-}
-
-/// `composeExtension/submitAction`, `task/submit`.
-pub async fn submit_action(
-    state: &AppState,
-    ms: &MicrosoftConn,
-    ctx: &TeamsContext,
-    value: &Value,
-) -> Result<HttpResponse, AppError> {
-    jira_create::submit_action(state, ms, ctx, value).await
 }
 
 /// `find <text or key>`: up to ten issues the sender can see, as a card.

@@ -27,7 +27,7 @@ use crate::domain::bot_activity::Activity;
 use crate::domain::service_url::ServiceUrl;
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::web::connections;
+use crate::services::connections;
 
 fn not_configured() -> AppError {
     AppError::client(

@@ -32,7 +32,7 @@ use crate::db::models::sign_in_flow::SignInFlow;
 use crate::db::models::teams_sign_in::{MAX_ATTEMPTS, NewTeamsSignIn, TeamsSignIn, URL_TTL_SECS};
 use crate::db::models::user_mapping::{NewLink, UserMapping};
 use crate::error::AppError;
-use crate::jobs::notify::BOT_MESSAGE;
+use crate::db::models::outbox_kind::{BOT_MESSAGE, conversation_order};
 use crate::state::AppState;
 use crate::web::auth::store_link;
 use crate::web::auth::teams::{code_mac, instance_label};
@@ -559,7 +559,7 @@ async fn commit(
             };
             SignInFlow::close(conn, flow.id, "done")?;
             if confirm {
-                let order = crate::jobs::fanout::conversation_order(
+                let order = conversation_order(
                     payload["conversationId"].as_str().unwrap_or_default(),
                 );
                 OutboxItem::enqueue_ordered(

@@ -12,7 +12,7 @@ use crate::db::models::channel_subscription::{ChannelSubscription, EVENTS, NewSu
 use crate::db::models::teams_user_setting::{NOTIFICATION_KINDS, TeamsUserSetting};
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::web::tokens;
+use crate::services::tokens;
 
 use super::teams::TeamsContext;
 

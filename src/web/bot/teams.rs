@@ -13,7 +13,7 @@ use crate::db::models::user_mapping::UserMapping;
 use crate::domain::bot_activity::Activity;
 use crate::domain::service_url::ServiceUrl;
 use crate::error::AppError;
-use crate::jobs::notify::BOT_MESSAGE;
+use crate::db::models::outbox_kind::{BOT_MESSAGE, conversation_order};
 use crate::state::AppState;
 
 /// The sender and conversation of one authenticated activity.
@@ -90,7 +90,7 @@ impl TeamsContext {
             "activity": message,
         });
         // answers in one conversation arrive in the order they were given
-        let order = crate::jobs::fanout::conversation_order(&self.conversation_id);
+        let order = conversation_order(&self.conversation_id);
         db::run(&state.pool, move |conn| {
             Ok(OutboxItem::enqueue_ordered(
                 conn,

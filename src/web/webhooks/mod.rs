@@ -2,10 +2,9 @@
 //! sha256=<hex>` (HMAC over the raw body) when the instance has a webhook secret, otherwise by
 //! the `token` query parameter. An accepted issue event is fanned out into one outbox row per
 //! chat linked to the issue, in one transaction shared with the events arriving at the same
-//! moment (see [`group_commit`]); the 2xx is sent after the commit. Repeats add nothing (dedupe
+//! moment (see `db::webhook_writer`); the 2xx is sent after the commit. Repeats add nothing (dedupe
 //! key per event and chat). Nothing is sent to Microsoft here.
 
-pub mod group_commit;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -18,13 +17,14 @@ use serde_json::json;
 
 use crate::crypto::random;
 use crate::db;
+use crate::db::models::audit::Actor;
 use crate::db::models::jira_instance::JiraInstance;
 use crate::db::models::secret::JIRA_WEBHOOK_SECRET;
 use crate::domain::PublicId;
 use crate::domain::jira_event;
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::web::api::auth::cached_secret;
+use crate::services::secrets::cached_secret;
 
 /// Routes.
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -85,6 +85,7 @@ async fn authenticate(
             instance,
             JIRA_WEBHOOK_SECRET,
             ciphertext,
+            Actor::Api(instance.public_id.clone()),
             "verify Jira webhook signature",
         )
         .await?;

@@ -1,8 +1,9 @@
-//! Pages shown inside Microsoft Teams as static tabs (iframes): the JSM portal tab
+//! `web::tab`: pages shown inside Microsoft Teams as static tabs (iframes): the JSM portal tab
 //! (`/teams/portal/{portal_app_id}`). Only these pages may be framed, and only by the Teams and
 //! Microsoft 365 hosts (see `web::middleware::portal_framing`).
 
 pub mod portal;
+pub mod portal_app;
 pub mod portal_session;
 
 use actix_web::web;

@@ -23,7 +23,7 @@ use crate::db::models::secret::{
 use crate::domain::cloud::Cloud;
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::web::api::auth::cached_secret;
+use crate::services::secrets::cached_secret;
 
 /// The answer when no Microsoft app registration is set up.
 pub fn microsoft_not_configured() -> AppError {
@@ -194,6 +194,7 @@ pub async fn jira(state: &AppState, instance: &JiraInstance) -> Result<JiraClien
         instance,
         JIRA_OAUTH_CLIENT_SECRET,
         ciphertext,
+        Actor::Api(instance.public_id.clone()),
         "authenticate the appliance to Jira OAuth",
     )
     .await?;

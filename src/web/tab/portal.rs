@@ -8,8 +8,8 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
-use uuid::Uuid;
 
+use super::portal_app::{find_portal, not_found};
 use super::portal_session::{self, PortalUser};
 use crate::clients::jira::{JiraClient, JsmError, RequestType};
 use crate::crypto::random::constant_time_eq;
@@ -35,31 +35,6 @@ pub async fn static_js() -> HttpResponse {
         .content_type("text/javascript; charset=utf-8")
         .insert_header(("Cache-Control", "public, max-age=3600"))
         .body(include_str!("../../../templates/static/portal.js"))
-}
-
-fn not_found() -> AppError {
-    AppError::client(
-        StatusCode::NOT_FOUND,
-        "portal_app_not_found",
-        "This Jira Service Management portal does not exist (any more). Ask your Jira administrator.",
-    )
-}
-
-/// The portal app of the path and its settings, or 404.
-pub async fn find_portal(
-    state: &AppState,
-    raw: &str,
-) -> Result<(JsmPortalApp, PortalAppSettings), AppError> {
-    let id = Uuid::parse_str(raw).map_err(|_| not_found())?;
-    let app = db::run(&state.pool, move |conn| Ok(JsmPortalApp::get(conn, id)?))
-        .await?
-        .ok_or_else(not_found)?;
-    let settings = PortalAppSettings::parse(&app.settings).map_err(|why| {
-        AppError::internal(anyhow::anyhow!(
-            "stored portal app settings are invalid: {why}"
-        ))
-    })?;
-    Ok((app, settings))
 }
 
 /// A service desk as the page shows it.
@@ -175,7 +150,7 @@ async fn jira_as_user(
             vec!["This Jira instance is disabled in the appliance.".into()],
         )));
     }
-    match crate::web::tokens::jira_token(
+    match crate::services::tokens::jira_token(
         state,
         &instance,
         &mapping,

@@ -26,7 +26,7 @@ use crate::crypto::random::{self, constant_time_eq};
 use crate::db::models::audit::Actor;
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::web::connections;
+use crate::services::connections;
 
 /// How long a portal session lasts; the tab's script renews it silently through Teams.
 pub const SESSION_TTL_SECS: i64 = 1800;
@@ -154,7 +154,7 @@ pub async fn session_submit(
     path: web::Path<String>,
     body: web::Json<SessionBody>,
 ) -> Result<HttpResponse, AppError> {
-    super::portal::find_portal(&state, &path).await?;
+    super::portal_app::find_portal(&state, &path).await?;
     if !same_site_post(&req) {
         return Err(refused(
             StatusCode::FORBIDDEN,

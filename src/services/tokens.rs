@@ -19,8 +19,8 @@ use crate::db::models::secret::{self, ACCESS_TOKEN, REFRESH_TOKEN};
 use crate::db::models::user_mapping::UserMapping;
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::web::connections;
-use crate::web::secrets::{self, Audit};
+use crate::services::connections;
+use crate::services::secrets::{self, Audit};
 
 /// A token is refreshed when it has less than this left.
 const REFRESH_MARGIN_SECS: i64 = 120;

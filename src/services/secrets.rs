@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use crate::db;
 use crate::db::models::audit::Actor;
+use crate::db::models::jira_instance::JiraInstance;
 use crate::db::models::secret::{self, ReadContext, SecretColumn};
 use crate::error::AppError;
 use crate::state::{AppState, CachedSecret};
@@ -72,4 +73,26 @@ pub async fn read(
         );
     }
     Ok(secret)
+}
+
+/// A secret of a Jira instance through the audited read, cached per ciphertext for a few
+/// minutes; the audit row names `actor` and the instance's public ID.
+pub async fn cached_secret(
+    state: &AppState,
+    instance: &JiraInstance,
+    column: SecretColumn,
+    ciphertext: &[u8],
+    actor: Actor,
+    purpose: &'static str,
+) -> Result<SecretString, AppError> {
+    let label = instance.public_id.as_str();
+    read(
+        state,
+        instance.id,
+        column,
+        ciphertext,
+        (actor, purpose, label),
+        Audit::PerBurst,
+    )
+    .await
 }

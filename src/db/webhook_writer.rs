@@ -15,8 +15,9 @@ use uuid::Uuid;
 use crate::db::DbPool;
 use crate::domain::jira_event::JiraEvent;
 use crate::error::AppError;
-use crate::jobs::fanout::{CONVERSATION_ORDER_PREFIX, EVENT_FANOUT, issue_order};
-use crate::jobs::notify::CHAT_NOTIFICATION;
+use crate::db::models::outbox_kind::{
+    CHAT_NOTIFICATION, CONVERSATION_ORDER_PREFIX, EVENT_FANOUT, issue_order,
+};
 
 /// Most events written by one statement (bounds the statement's size and a batch's latency).
 pub const MAX_BATCH: usize = 256;

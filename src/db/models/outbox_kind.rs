@@ -1,0 +1,35 @@
+//! The outbox's vocabulary: the kind of each queued delivery (one deliverer per kind in
+//! `jobs::deliver`) and the ordering keys that keep one conversation's or one issue's deliveries
+//! in order. Writers (webhooks, the bot, the jobs themselves) and the deliverers share these, so
+//! they live with the outbox model.
+
+use uuid::Uuid;
+
+/// An issue event to fan out to people and channels.
+pub const EVENT_FANOUT: &str = "event_fanout";
+
+/// An issue event's card for the Teams chat linked to the issue (the webhook writer's rows).
+pub const CHAT_NOTIFICATION: &str = "chat_notification";
+
+/// One person's notification in their 1:1 chat with the bot.
+pub const PERSONAL_NOTIFICATION: &str = "personal_notification";
+
+/// The bot's answers (`{conversationId, serviceUrl, activity}`).
+pub const BOT_MESSAGE: &str = "bot_message";
+
+/// The one welcome message of a personal install.
+pub const BOT_WELCOME: &str = "bot_welcome";
+
+/// The ordering key of deliveries to one conversation is this prefix and its ID (the webhook
+/// writer builds it in SQL).
+pub const CONVERSATION_ORDER_PREFIX: &str = "conv:";
+
+/// The ordering key of deliveries to one conversation.
+pub fn conversation_order(conversation_id: &str) -> String {
+    format!("{CONVERSATION_ORDER_PREFIX}{conversation_id}")
+}
+
+/// The ordering key of the fan-outs of one issue's events.
+pub fn issue_order(instance: Uuid, issue_id: i64) -> String {
+    format!("issue:{instance}:{issue_id}")
+}

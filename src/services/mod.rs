@@ -1,0 +1,9 @@
+//! What the web handlers and the background jobs both need: the database, the vault and the
+//! outbound clients used together. Nothing here knows about HTTP requests (no actix types) or
+//! about the outbox runner; `web/` and `jobs/` call it, it calls `state`, `db/` and `clients/`.
+
+pub mod activity;
+pub mod connections;
+pub mod jira_visibility;
+pub mod secrets;
+pub mod tokens;
