@@ -199,10 +199,20 @@ impl Application {
         let runner = crate::jobs::outbox::OutboxRunner::new(
             state.pool.clone(),
             vec![
-                Arc::new(crate::jobs::notify::ChatNotifier::new(state.clone())),
-                Arc::new(crate::jobs::notify::WelcomeSender::new(state.clone())),
-                Arc::new(crate::jobs::notify::BotMessageSender::new(state.clone())),
-                Arc::new(crate::jobs::notify::PersonalNotifier::new(state.clone())),
+                Arc::new(crate::jobs::deliver::chat_notification::ChatNotifier::new(
+                    state.clone(),
+                )),
+                Arc::new(crate::jobs::deliver::bot_welcome::WelcomeSender::new(
+                    state.clone(),
+                )),
+                Arc::new(crate::jobs::deliver::bot_message::BotMessageSender::new(
+                    state.clone(),
+                )),
+                Arc::new(
+                    crate::jobs::deliver::personal_notification::PersonalNotifier::new(
+                        state.clone(),
+                    ),
+                ),
                 Arc::new(crate::jobs::fanout::EventFanout::new(state.clone())),
             ],
             crate::jobs::outbox::RunnerConfig {

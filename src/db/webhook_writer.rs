@@ -13,11 +13,11 @@ use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use crate::db::DbPool;
-use crate::domain::jira_event::JiraEvent;
-use crate::error::AppError;
 use crate::db::models::outbox_kind::{
     CHAT_NOTIFICATION, CONVERSATION_ORDER_PREFIX, EVENT_FANOUT, issue_order,
 };
+use crate::domain::jira_event::JiraEvent;
+use crate::error::AppError;
 
 /// Most events written by one statement (bounds the statement's size and a batch's latency).
 pub const MAX_BATCH: usize = 256;

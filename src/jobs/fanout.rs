@@ -30,15 +30,15 @@ use crate::db::models::audit::Actor;
 use crate::db::models::channel_subscription::ChannelSubscription;
 use crate::db::models::jira_instance::JiraInstance;
 use crate::db::models::outbox::OutboxItem;
-use crate::db::models::teams_user_setting::TeamsUserSetting;
-use crate::db::models::user_mapping::UserMapping;
-use crate::domain::jira_event::{EventKind, JiraEvent};
 use crate::db::models::outbox_kind::{
     CHAT_NOTIFICATION, EVENT_FANOUT, PERSONAL_NOTIFICATION, conversation_order,
 };
+use crate::db::models::teams_user_setting::TeamsUserSetting;
+use crate::db::models::user_mapping::UserMapping;
+use crate::domain::jira_event::{EventKind, JiraEvent};
 use crate::jobs::outbox::{Deliverer, DeliveryError};
-use crate::state::AppState;
 use crate::services::tokens;
+use crate::state::AppState;
 
 /// How long Jira's answer to "may this user see this?" is reused.
 const VISIBILITY_TTL: Duration = Duration::from_secs(60);
@@ -251,7 +251,7 @@ impl EventFanout {
     }
 
     async fn deliver_item(&self, item: &OutboxItem) -> Result<(), DeliveryError> {
-        let event = crate::jobs::notify::item_event(item)?;
+        let event = crate::jobs::deliver::conversation::item_event(item)?;
         let Some(instance_id) = item.jira_instance_id else {
             return Err(DeliveryError::Permanent(
                 "the item names no instance".into(),

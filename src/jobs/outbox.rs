@@ -178,7 +178,8 @@ impl OutboxRunner {
             Err(DeliveryError::Retry { error, retry_after }) => {
                 let jitter = f64::from(crate::crypto::random::bytes(1)[0]) / 255.0;
                 let retry_after = retry_after.and_then(|r| chrono::Duration::from_std(r).ok());
-                let base_ms = i64::try_from(self.config.backoff_base.as_millis()).unwrap_or(i64::MAX);
+                let base_ms =
+                    i64::try_from(self.config.backoff_base.as_millis()).unwrap_or(i64::MAX);
                 let delay = backoff(attempts - 1, retry_after, jitter, base_ms);
                 tracing::info!(outbox.id = id, outbox.attempts = attempts, retry_in_ms = delay.num_milliseconds(), error = %error, "delivery failed; retrying later");
                 db::run(&self.pool, move |conn| {

@@ -22,8 +22,8 @@ use crate::db::models::secret::{
 };
 use crate::domain::cloud::Cloud;
 use crate::error::AppError;
-use crate::state::AppState;
 use crate::services::secrets::cached_secret;
+use crate::state::AppState;
 
 /// The answer when no Microsoft app registration is set up.
 pub fn microsoft_not_configured() -> AppError {

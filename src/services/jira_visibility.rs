@@ -30,8 +30,7 @@ pub async fn restricted_comment_may_reach(
     }
     let (id, issue, chat) = (instance.id, event.issue_id, chat_id.to_owned());
     let (members, mappings) = db::run(&state.pool, move |conn| {
-        let members =
-            IssueChat::known_members(conn, id, issue, &chat)?;
+        let members = IssueChat::known_members(conn, id, issue, &chat)?;
         let mappings = UserMapping::by_ms_users(conn, id, &members)?;
         Ok((members, mappings))
     })

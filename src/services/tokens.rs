@@ -18,9 +18,9 @@ use crate::db::models::audit::Actor;
 use crate::db::models::secret::{self, ACCESS_TOKEN, REFRESH_TOKEN};
 use crate::db::models::user_mapping::UserMapping;
 use crate::error::AppError;
-use crate::state::AppState;
 use crate::services::connections;
 use crate::services::secrets::{self, Audit};
+use crate::state::AppState;
 
 /// A token is refreshed when it has less than this left.
 const REFRESH_MARGIN_SECS: i64 = 120;

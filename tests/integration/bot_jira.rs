@@ -572,9 +572,10 @@ async fn a_pasted_issue_link_unfurls_only_for_a_user_who_may_see_the_issue() {
 #[actix_web::test]
 async fn the_search_double_evaluates_a_subscription_jql_against_one_issue_as_the_user() {
     let s = setup().await;
-    let instance = jira_teams_bridge::web::connections::instance(&s.w.app.state, s.w.instance_id)
-        .await
-        .unwrap();
+    let instance =
+        jira_teams_bridge::services::connections::instance(&s.w.app.state, s.w.instance_id)
+            .await
+            .unwrap();
     let mapping = {
         let mut conn = s.w.conn();
         jira_teams_bridge::db::models::user_mapping::UserMapping::find(
@@ -585,7 +586,7 @@ async fn the_search_double_evaluates_a_subscription_jql_against_one_issue_as_the
         .unwrap()
         .unwrap()
     };
-    let (token, jira) = jira_teams_bridge::web::tokens::jira_token(
+    let (token, jira) = jira_teams_bridge::services::tokens::jira_token(
         &s.w.app.state,
         &instance,
         &mapping,

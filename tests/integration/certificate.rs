@@ -224,9 +224,15 @@ async fn a_user_signs_in_and_refreshes_with_the_certificate_credential() {
     .unwrap()
     .unwrap();
     let actor = jira_teams_bridge::db::models::audit::Actor::System("test".into());
-    jira_teams_bridge::web::tokens::microsoft_token(&w.app.state, &mapping, &actor, "test", false)
-        .await
-        .unwrap();
+    jira_teams_bridge::services::tokens::microsoft_token(
+        &w.app.state,
+        &mapping,
+        &actor,
+        "test",
+        false,
+    )
+    .await
+    .unwrap();
     assert_eq!(w.entra.refresh_calls.load(Ordering::SeqCst), before + 1);
     let form = w.entra.last_form.lock().unwrap().clone();
     assert!(form.contains(&("grant_type".into(), "refresh_token".into())));

@@ -412,7 +412,7 @@ async fn id_tokens_with_a_foreign_key_another_nonce_or_audience_are_refused() {
         "iss": w.entra.issuer(), "aud": fakes::entra::CLIENT_ID, "tid": fakes::entra::TENANT_ID,
         "oid": ALICE_OID, "nonce": "whatever", "exp": chrono::Utc::now().timestamp() + 600,
     }));
-    let clients = jira_teams_bridge::web::connections::microsoft(
+    let clients = jira_teams_bridge::services::connections::microsoft(
         &w.app.state,
         &jira_teams_bridge::db::models::audit::Actor::System("test".into()),
     )
@@ -557,7 +557,7 @@ async fn alice_microsoft_token(
     w: &World,
 ) -> Result<secrecy::SecretString, jira_teams_bridge::error::AppError> {
     let actor = jira_teams_bridge::db::models::audit::Actor::System("test".into());
-    jira_teams_bridge::web::tokens::microsoft_token(
+    jira_teams_bridge::services::tokens::microsoft_token(
         &w.app.state,
         &alice_mapping(w),
         &actor,
@@ -580,7 +580,7 @@ async fn concurrent_callers_refresh_a_users_token_once_and_keep_the_rotated_refr
         .map(|_| {
             let (state, mapping, actor) = (w.app.state.clone(), mapping.clone(), actor.clone());
             actix_web::rt::spawn(async move {
-                jira_teams_bridge::web::tokens::microsoft_token(
+                jira_teams_bridge::services::tokens::microsoft_token(
                     &state, &mapping, &actor, "test", false,
                 )
                 .await

@@ -282,7 +282,7 @@ async fn a_token_refresh_is_counted_by_kind_and_outcome_and_no_token_or_user_rea
         .unwrap()
     };
     let actor = jira_teams_bridge::db::models::audit::Actor::System("test".into());
-    let token = jira_teams_bridge::web::tokens::microsoft_token(
+    let token = jira_teams_bridge::services::tokens::microsoft_token(
         &w.app.state,
         &mapping,
         &actor,

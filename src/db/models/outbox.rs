@@ -296,20 +296,40 @@ mod tests {
 
     #[test]
     fn backoff_grows_caps_and_honours_retry_after() {
-        assert_eq!(backoff(0, None, 0.5, DEFAULT_BACKOFF_BASE_MS), Duration::seconds(5));
-        assert_eq!(backoff(3, None, 0.5, DEFAULT_BACKOFF_BASE_MS), Duration::seconds(40));
-        assert_eq!(backoff(30, None, 0.5, DEFAULT_BACKOFF_BASE_MS), Duration::seconds(3600));
+        assert_eq!(
+            backoff(0, None, 0.5, DEFAULT_BACKOFF_BASE_MS),
+            Duration::seconds(5)
+        );
+        assert_eq!(
+            backoff(3, None, 0.5, DEFAULT_BACKOFF_BASE_MS),
+            Duration::seconds(40)
+        );
+        assert_eq!(
+            backoff(30, None, 0.5, DEFAULT_BACKOFF_BASE_MS),
+            Duration::seconds(3600)
+        );
         assert!(
-            backoff(1, None, 0.0, DEFAULT_BACKOFF_BASE_MS) < backoff(1, None, 1.0, DEFAULT_BACKOFF_BASE_MS),
+            backoff(1, None, 0.0, DEFAULT_BACKOFF_BASE_MS)
+                < backoff(1, None, 1.0, DEFAULT_BACKOFF_BASE_MS),
             "jitter spreads retries"
         );
         assert_eq!(
-            backoff(0, Some(Duration::seconds(120)), 0.0, DEFAULT_BACKOFF_BASE_MS),
+            backoff(
+                0,
+                Some(Duration::seconds(120)),
+                0.0,
+                DEFAULT_BACKOFF_BASE_MS
+            ),
             Duration::seconds(120),
             "never before Retry-After"
         );
         assert_eq!(
-            backoff(0, Some(Duration::seconds(120)), 0.5, DEFAULT_BACKOFF_BASE_MS),
+            backoff(
+                0,
+                Some(Duration::seconds(120)),
+                0.5,
+                DEFAULT_BACKOFF_BASE_MS
+            ),
             Duration::seconds(132),
             "spread a little after it"
         );

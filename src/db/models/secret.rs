@@ -14,9 +14,10 @@ use crate::db::models::audit::{Actor, NewAuditRow, Outcome};
 /// The catalogue of encrypted columns lives in `secret_column` (the audit rows name them too);
 /// it is re-exported here so that a caller of the secret store names one module.
 pub use super::secret_column::{
-    ACCESS_TOKEN, ALL_SECRET_COLUMNS, FLOW_MS_REFRESH_TOKEN, FLOW_MS_TOKEN, JIRA_OAUTH_CLIENT_SECRET,
-    JIRA_SHARED_SECRET, JIRA_WEBHOOK_SECRET, MICROSOFT_CLIENT_CERTIFICATE, MICROSOFT_CLIENT_SECRET,
-    REFRESH_TOKEN, SecretColumn, TEAMS_FLOW_JIRA_REFRESH_TOKEN, TEAMS_FLOW_JIRA_TOKEN,
+    ACCESS_TOKEN, ALL_SECRET_COLUMNS, FLOW_MS_REFRESH_TOKEN, FLOW_MS_TOKEN,
+    JIRA_OAUTH_CLIENT_SECRET, JIRA_SHARED_SECRET, JIRA_WEBHOOK_SECRET,
+    MICROSOFT_CLIENT_CERTIFICATE, MICROSOFT_CLIENT_SECRET, REFRESH_TOKEN, SecretColumn,
+    TEAMS_FLOW_JIRA_REFRESH_TOKEN, TEAMS_FLOW_JIRA_TOKEN,
 };
 
 impl SecretColumn {

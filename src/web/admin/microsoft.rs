@@ -16,8 +16,8 @@ use crate::db;
 use crate::db::models::audit::Actor;
 use crate::db::models::microsoft_app::{MicrosoftApp, MicrosoftAppForm};
 use crate::error::{AppError, PageError};
-use crate::state::AppState;
 use crate::services::connections;
+use crate::state::AppState;
 use crate::web::session::{Admin, CsrfForm, CsrfToken, EmptyForm};
 
 const CLOUDS: &[(&str, &str)] = &[

@@ -13,8 +13,8 @@ use crate::clients::jira::JiraError;
 use crate::db;
 use crate::db::models::jira_instance::JiraInstance;
 use crate::error::{AppError, PageError};
-use crate::state::AppState;
 use crate::services::connections;
+use crate::state::AppState;
 use crate::web::session::{Admin, CsrfForm, CsrfToken, EmptyForm};
 
 #[derive(Template, WebTemplate)]

@@ -22,8 +22,8 @@ use crate::domain::teams_manifest::{
     self, COLOR_ICON, Content, OUTLINE_ICON, PortalTab, RegistrationIds, Sources,
 };
 use crate::error::{AppError, PageError};
-use crate::state::AppState;
 use crate::services::connections;
+use crate::state::AppState;
 use crate::web::session::{Admin, CsrfToken};
 
 /// The colour icon (192x192) and the outline icon (32x32, white on transparent); made by

@@ -22,8 +22,8 @@ use crate::db::models::jwt_replay::JwtReplay;
 use crate::db::models::secret::JIRA_SHARED_SECRET;
 use crate::domain::{PublicId, qsh};
 use crate::error::AppError;
-use crate::state::AppState;
 use crate::services::secrets::cached_secret;
+use crate::state::AppState;
 
 /// An authenticated call from the Jira app on behalf of one Jira user.
 #[derive(Debug, Clone)]
@@ -176,7 +176,13 @@ mod tests {
         );
         let claims = parse_unverified(FIXTURE_TOKEN)
             .unwrap()
-            .verify(FIXTURE_SECRET, &expected, "tHXLY2", 1_790_000_010, jira_user_key::is_valid)
+            .verify(
+                FIXTURE_SECRET,
+                &expected,
+                "tHXLY2",
+                1_790_000_010,
+                jira_user_key::is_valid,
+            )
             .unwrap();
         assert_eq!(claims.sub.as_deref(), Some("JIRAUSER10100"));
         // behind a context path the same request hashes the same
@@ -189,14 +195,26 @@ mod tests {
         assert_eq!(
             parse_unverified(FIXTURE_TOKEN)
                 .unwrap()
-                .verify(FIXTURE_SECRET, &other, "tHXLY2", 1_790_000_010, jira_user_key::is_valid)
+                .verify(
+                    FIXTURE_SECRET,
+                    &other,
+                    "tHXLY2",
+                    1_790_000_010,
+                    jira_user_key::is_valid
+                )
                 .unwrap_err(),
             JwtError::Qsh
         );
         assert_eq!(
             parse_unverified(FIXTURE_TOKEN)
                 .unwrap()
-                .verify(FIXTURE_SECRET, &expected, "tHXLY2", 1_790_000_400, jira_user_key::is_valid)
+                .verify(
+                    FIXTURE_SECRET,
+                    &expected,
+                    "tHXLY2",
+                    1_790_000_400,
+                    jira_user_key::is_valid
+                )
                 .unwrap_err(),
             JwtError::Expired
         );

@@ -21,8 +21,8 @@ use crate::db::models::user_mapping::UserMapping;
 use crate::domain::chat_html;
 use crate::domain::jira_user_key;
 use crate::error::{AppError, ProblemDoc};
-use crate::state::AppState;
 use crate::services::{connections, tokens};
+use crate::state::AppState;
 
 fn actor(caller: &JiraCaller) -> Actor {
     Actor::Api(format!("{}:{}", caller.public_id, caller.user_key))

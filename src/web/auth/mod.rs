@@ -29,9 +29,9 @@ use crate::db::models::secret::{self, FLOW_MS_REFRESH_TOKEN, FLOW_MS_TOKEN, Read
 use crate::db::models::sign_in_flow::{FLOW_TTL_MINS, MicrosoftLeg, NewSignInFlow, SignInFlow};
 use crate::db::models::user_mapping::{LinkError, NewLink, UserMapping};
 use crate::error::{AppError, PageError};
+use crate::services::connections;
 use crate::state::AppState;
 use crate::web::admin::{Layout, html};
-use crate::services::connections;
 use crate::web::session::CsrfToken;
 
 /// Routes of the sign-in flow.

@@ -19,11 +19,11 @@ use crate::db::models::user_mapping::UserMapping;
 use crate::domain::jira_card::{self, IssueView};
 use crate::domain::{issue_link, jql};
 use crate::error::AppError;
-use crate::state::AppState;
 use crate::services::tokens;
+use crate::state::AppState;
 
-use super::teams::TeamsContext;
 use super::signin;
+use super::teams::TeamsContext;
 
 /// Time limit of one Jira step (token renewal, search, fetch, create) inside a Teams request.
 pub(super) const JIRA_STEP: Duration = Duration::from_secs(3);

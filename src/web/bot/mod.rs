@@ -26,8 +26,8 @@ use crate::db::models::teams_user_setting::TeamsUserSetting;
 use crate::domain::bot_activity::Activity;
 use crate::domain::service_url::ServiceUrl;
 use crate::error::AppError;
-use crate::state::AppState;
 use crate::services::connections;
+use crate::state::AppState;
 
 fn not_configured() -> AppError {
     AppError::client(

@@ -24,6 +24,7 @@ use crate::db::models::access_token::TokenSet;
 use crate::db::models::audit::Actor;
 use crate::db::models::jira_instance::JiraInstance;
 use crate::db::models::outbox::OutboxItem;
+use crate::db::models::outbox_kind::{BOT_MESSAGE, conversation_order};
 use crate::db::models::secret::{
     self, FLOW_MS_REFRESH_TOKEN, FLOW_MS_TOKEN, ReadContext, TEAMS_FLOW_JIRA_REFRESH_TOKEN,
     TEAMS_FLOW_JIRA_TOKEN,
@@ -32,7 +33,6 @@ use crate::db::models::sign_in_flow::SignInFlow;
 use crate::db::models::teams_sign_in::{MAX_ATTEMPTS, NewTeamsSignIn, TeamsSignIn, URL_TTL_SECS};
 use crate::db::models::user_mapping::{NewLink, UserMapping};
 use crate::error::AppError;
-use crate::db::models::outbox_kind::{BOT_MESSAGE, conversation_order};
 use crate::state::AppState;
 use crate::web::auth::store_link;
 use crate::web::auth::teams::{code_mac, instance_label};

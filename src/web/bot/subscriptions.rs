@@ -11,8 +11,8 @@ use crate::db::models::bot_membership::BotMembership;
 use crate::db::models::channel_subscription::{ChannelSubscription, EVENTS, NewSubscription};
 use crate::db::models::teams_user_setting::{NOTIFICATION_KINDS, TeamsUserSetting};
 use crate::error::AppError;
-use crate::state::AppState;
 use crate::services::tokens;
+use crate::state::AppState;
 
 use super::teams::TeamsContext;
 

@@ -9,11 +9,11 @@ use uuid::Uuid;
 use crate::db;
 use crate::db::models::jira_instance::JiraInstance;
 use crate::db::models::outbox::OutboxItem;
+use crate::db::models::outbox_kind::{BOT_MESSAGE, conversation_order};
 use crate::db::models::user_mapping::UserMapping;
 use crate::domain::bot_activity::Activity;
 use crate::domain::service_url::ServiceUrl;
 use crate::error::AppError;
-use crate::db::models::outbox_kind::{BOT_MESSAGE, conversation_order};
 use crate::state::AppState;
 
 /// The sender and conversation of one authenticated activity.

@@ -25,8 +25,8 @@ use crate::crypto::Vault;
 use crate::crypto::random::{self, constant_time_eq};
 use crate::db::models::audit::Actor;
 use crate::error::AppError;
-use crate::state::AppState;
 use crate::services::connections;
+use crate::state::AppState;
 
 /// How long a portal session lasts; the tab's script renews it silently through Teams.
 pub const SESSION_TTL_SECS: i64 = 1800;

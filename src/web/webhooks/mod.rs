@@ -5,7 +5,6 @@
 //! moment (see `db::webhook_writer`); the 2xx is sent after the commit. Repeats add nothing (dedupe
 //! key per event and chat). Nothing is sent to Microsoft here.
 
-
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use openssl::hash::MessageDigest;
@@ -23,8 +22,8 @@ use crate::db::models::secret::JIRA_WEBHOOK_SECRET;
 use crate::domain::PublicId;
 use crate::domain::jira_event;
 use crate::error::AppError;
-use crate::state::AppState;
 use crate::services::secrets::cached_secret;
+use crate::state::AppState;
 
 /// Routes.
 pub fn routes(cfg: &mut web::ServiceConfig) {

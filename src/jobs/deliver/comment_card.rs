@@ -4,12 +4,12 @@
 //! .../activities/{id}`, PROTOCOLS.md §3.3) instead of posting another. Every other event is
 //! posted as a new card.
 
+use super::conversation::{Write, bot_failure, post_to_conversation, retry, target, write};
 use crate::clients::botframework::{BotConnector, BotError};
 use crate::db;
 use crate::db::models::jira_instance::JiraInstance;
 use crate::db::models::posted_card::{CardKey, PostedCard};
 use crate::domain::jira_event::{EventKind, JiraEvent};
-use crate::jobs::notify::{Write, bot_failure, post_to_conversation, retry, target, write};
 use crate::jobs::outbox::DeliveryError;
 use crate::state::AppState;
 
