@@ -31,7 +31,7 @@ pub struct AppState {
     pub secret_cache: Arc<Mutex<HashMap<(Uuid, &'static str), CachedSecret>>>,
     /// The one outbound HTTP stack (proxy, CA bundle, timeouts, retries).
     pub http: OutboundHttp,
-    /// The Microsoft connection built from the current registration (see `web::connections`).
+    /// The Microsoft connection built from the current registration (see `services::connections`).
     pub microsoft: Arc<tokio::sync::Mutex<Option<MicrosoftSlot>>>,
     /// One lock per token row: refreshes of one user's token never run concurrently here (a
     /// database lease covers other daemons).

@@ -1,5 +1,5 @@
 //! Fuzz target `bot_activity`: what `/bot/messages` reads from a request before and after the
-//! Bot Framework token's signature is checked (`clients::bot_auth::bearer_token`,
+//! Bot Framework token's signature is checked (`clients::activity_token::bearer_token`,
 //! `domain::bot_activity::Activity` and its readings, the service URL allow-list, and the
 //! command line parsing of `web::bot`), all pure.
 //!
@@ -9,16 +9,16 @@
 //! installer is a Teams user (`29:`); a command text is trimmed and not empty.
 #![no_main]
 
-use jira_teams_bridge::clients::bot_auth;
+use jira_teams_bridge::clients::activity_token;
 use jira_teams_bridge::domain::bot_activity::Activity;
 use jira_teams_bridge::domain::cloud::Cloud;
 use jira_teams_bridge::domain::issue_link;
 use jira_teams_bridge::domain::jira_card;
 use jira_teams_bridge::domain::service_url::ServiceUrl;
 use jira_teams_bridge::web::bot::commands::split_command;
+use jira_teams_bridge::web::bot::context::TeamsContext;
 use jira_teams_bridge::web::bot::signin::is_verification_code;
 use jira_teams_bridge::web::bot::subscriptions::parse_subscribe;
-use jira_teams_bridge::web::bot::teams::TeamsContext;
 use libfuzzer_sys::fuzz_target;
 
 fn check_command(text: &str) {
@@ -37,7 +37,7 @@ fuzz_target!(|data: &[u8]| {
         None => (&data[..0], data),
     };
     if let Ok(auth) = std::str::from_utf8(auth) {
-        let _ = bot_auth::bearer_token(Some(auth));
+        let _ = activity_token::bearer_token(Some(auth));
     }
     let Ok(activity) = serde_json::from_slice::<Activity>(body) else {
         return;

@@ -98,14 +98,26 @@ fuzz_target!(|data: &[u8]| {
     // a token as it arrives: its signature is (almost surely) wrong, the parsing is the point
     if let Ok(unverified) = parse_unverified(token) {
         let _ = unverified.hash();
-        if let Ok(c) = unverified.verify(SECRET, &expected, &unverified.iss, NOW, jira_user_key::is_valid) {
+        if let Ok(c) = unverified.verify(
+            SECRET,
+            &expected,
+            &unverified.iss,
+            NOW,
+            jira_user_key::is_valid,
+        ) {
             check_verified(&c, &expected);
         }
     }
     // a token with a good signature, so that every claim check runs
     if let Some(token) = signed(claims.replace("@qsh@", &expected).as_bytes())
         && let Ok(unverified) = parse_unverified(&token)
-        && let Ok(c) = unverified.verify(SECRET, &expected, &unverified.iss, NOW, jira_user_key::is_valid)
+        && let Ok(c) = unverified.verify(
+            SECRET,
+            &expected,
+            &unverified.iss,
+            NOW,
+            jira_user_key::is_valid,
+        )
     {
         assert_eq!(c.iss, unverified.iss);
         check_verified(&c, &expected);

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::bot_auth::BotAuth;
+use super::activity_token::BotAuth;
 use super::entra::{AppTokens, ClientCredential};
 use super::entra_signin::SignInClient;
 use super::graph::GraphClient;

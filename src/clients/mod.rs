@@ -1,6 +1,6 @@
 //! Outbound HTTP to Entra ID, Graph, the Bot Connector and Jira. No database access here.
 
-pub mod bot_auth;
+pub mod activity_token;
 pub mod bot_rate;
 pub mod botframework;
 pub mod entra;

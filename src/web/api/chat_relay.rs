@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::auth::JiraCaller;
 use super::issue_chats::{ChatView, chat_id, issue_id, load_visible, load_with_membership, view};
+use super::jira_caller::JiraCaller;
 use crate::clients::graph::{GraphError, MAX_TOP, Member};
 use crate::db;
 use crate::db::models::audit::Actor;

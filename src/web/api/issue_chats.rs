@@ -9,7 +9,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 
-use super::auth::JiraCaller;
+use super::jira_caller::JiraCaller;
 use crate::db;
 use crate::db::models::issue_chat::{Cursor, IssueChat, SharedAccess};
 use crate::domain::TeamsChatId;

@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 
-use super::auth::JiraCaller;
+use super::jira_caller::JiraCaller;
 use crate::db;
 use crate::db::models::user_mapping::UserMapping;
 use crate::error::{AppError, ProblemDoc};

@@ -1,9 +1,9 @@
 //! `/api/v1`: the JSON API the Jira DC app calls for its signed-in user, authenticated with the
 //! instance's HS256 JWT (see [`auth`]).
 
-pub mod auth;
 mod chat_relay;
 mod issue_chats;
+pub mod jira_caller;
 mod me;
 pub mod openapi;
 mod settings;

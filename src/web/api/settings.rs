@@ -5,7 +5,7 @@ use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::auth::JiraCaller;
+use super::jira_caller::JiraCaller;
 use crate::db;
 use crate::db::models::instance_setting::InstanceSetting;
 use crate::db::models::jsm_portal_app::JsmPortalApp;

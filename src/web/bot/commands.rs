@@ -6,7 +6,7 @@ use crate::domain::bot_activity::Activity;
 use crate::error::AppError;
 use crate::state::AppState;
 
-use super::teams::TeamsContext;
+use super::context::TeamsContext;
 use super::{jira_actions, jira_create, signin, subscriptions};
 
 /// What `help` answers.

@@ -22,8 +22,8 @@ use crate::error::AppError;
 use crate::services::tokens;
 use crate::state::AppState;
 
+use super::context::TeamsContext;
 use super::signin;
-use super::teams::TeamsContext;
 
 /// Time limit of one Jira step (token renewal, search, fetch, create) inside a Teams request.
 pub(super) const JIRA_STEP: Duration = Duration::from_secs(3);

@@ -23,8 +23,8 @@ use crate::domain::wiki_markup;
 use crate::error::AppError;
 use crate::state::AppState;
 
+use super::context::TeamsContext;
 use super::jira_actions::{Trouble, acting, me_sign_in, reply_sign_in, timed, timed_within, view};
-use super::teams::TeamsContext;
 
 /// Time spent collecting projects and issue types for one form (Teams waits 5 s in all).
 const FORM_BUDGET: Duration = Duration::from_millis(3800);

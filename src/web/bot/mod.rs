@@ -9,12 +9,12 @@
 //! Answers to messages go through the outbox, so the POST is acknowledged at once.
 
 pub mod commands;
+pub mod context;
 pub mod invoke;
 pub mod jira_actions;
 pub mod jira_create;
 pub mod signin;
 pub mod subscriptions;
-pub mod teams;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -149,7 +149,7 @@ pub async fn messages(
             "bot membership recorded"
         );
     }
-    let ctx = teams::TeamsContext::of(&activity, service_url);
+    let ctx = context::TeamsContext::of(&activity, service_url);
     match (activity.kind.as_str(), ctx) {
         ("message", Some(ctx)) => {
             commands::handle(&state, &ms, &activity, &ctx).await?;

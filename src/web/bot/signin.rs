@@ -37,7 +37,7 @@ use crate::state::AppState;
 use crate::web::auth::store_link;
 use crate::web::auth::teams::{code_mac, instance_label};
 
-use super::teams::TeamsContext;
+use super::context::TeamsContext;
 
 const PRIVATE_ONLY: &str = "Account linking is personal: open your 1:1 chat with me and type **link** (or **unlink**) there. I never post sign-in links in shared conversations.";
 

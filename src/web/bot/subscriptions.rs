@@ -14,7 +14,7 @@ use crate::error::AppError;
 use crate::services::tokens;
 use crate::state::AppState;
 
-use super::teams::TeamsContext;
+use super::context::TeamsContext;
 
 /// Words for events, as typed, and what they stand for.
 const EVENT_WORDS: [(&str, &str); 8] = [
