@@ -27,6 +27,7 @@ mod fanout;
 mod fault;
 mod instances;
 mod inventory;
+mod layering;
 mod lifecycle;
 mod linking;
 mod listeners;
