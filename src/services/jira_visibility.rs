@@ -1,6 +1,7 @@
-//! Who may see what in Jira, asked of Jira as the people concerned: shared by the fan-out (which
-//! decides who gets a card) and the chat notifier (which checks a restricted comment again right
-//! before posting it).
+//! Who may see what in Jira, asked of Jira as the people concerned (with their own tokens, so
+//! Jira applies their permissions). The chat notifier checks a restricted comment here right
+//! before posting it; the Jira-user pages and Teams commands that show issue content to others
+//! ask the same question.
 
 use crate::db;
 use crate::db::models::audit::Actor;
