@@ -1,7 +1,7 @@
 //! Who may see what in Jira, asked of Jira as the people concerned (with their own tokens, so
 //! Jira applies their permissions). The chat notifier checks a restricted comment here right
-//! before posting it; the Jira-user pages and Teams commands that show issue content to others
-//! ask the same question.
+//! before posting it. It is a service, not part of a job, because what Jira lets a person see is
+//! not a delivery concern: any page or command that shows issue content to others asks the same.
 
 use crate::db;
 use crate::db::models::audit::Actor;
