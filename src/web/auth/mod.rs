@@ -8,8 +8,8 @@
 //! cannot tie someone else's account. Only then are the link and both users' tokens stored, in
 //! one transaction.
 
+pub mod from_teams;
 pub mod link;
-pub mod teams;
 
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::http::StatusCode;
@@ -37,13 +37,16 @@ use crate::web::session::CsrfToken;
 /// Routes of the sign-in flow.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/auth/start", web::get().to(start))
-        .route("/auth/teams/start", web::get().to(teams::start))
+        .route("/auth/teams/start", web::get().to(from_teams::start))
         .route(
             "/auth/microsoft/callback",
             web::get().to(microsoft_callback),
         )
         .route("/auth/jira/callback", web::get().to(jira_callback))
-        .route("/static/teams-signin.js", web::get().to(teams::static_js));
+        .route(
+            "/static/teams-signin.js",
+            web::get().to(from_teams::static_js),
+        );
 }
 
 #[derive(Template)]
@@ -351,7 +354,9 @@ pub async fn microsoft_callback(
     };
     if flow.jira_user_key.is_none() {
         // started from Teams: the Microsoft user must be the Teams user the URL was made for
-        if let Err((status, message)) = teams::microsoft_user_matches(&state, &flow, &who).await? {
+        if let Err((status, message)) =
+            from_teams::microsoft_user_matches(&state, &flow, &who).await?
+        {
             return failed(&csrf, status, message);
         }
     }
@@ -412,7 +417,7 @@ pub async fn microsoft_callback(
         .insert_header(("Cache-Control", "no-store"))
         .finish();
     if flow.jira_user_key.is_none() {
-        teams::keep_opener(&mut res);
+        from_teams::keep_opener(&mut res);
     }
     Ok(res)
 }
@@ -465,7 +470,7 @@ pub async fn jira_callback(
     };
     let Some(expected) = flow.jira_user_key.clone() else {
         // started from Teams: the link waits for the code the Teams user sends back
-        return teams::await_code(&state, &csrf, &flow, &instance, &me, &tokens).await;
+        return from_teams::await_code(&state, &csrf, &flow, &instance, &me, &tokens).await;
     };
     if me.key != expected {
         tracing::warn!(flow.id = %flow.id, "Jira user of the browser differs from the link's user; nothing linked");

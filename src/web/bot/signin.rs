@@ -3,7 +3,7 @@
 //!
 //! `link` answers in the 1:1 chat only, with a card whose URL carries a one-time token (stored
 //! hashed, ten minutes) bound to the asking Teams user and one Jira instance. The browser side
-//! (`web::auth::teams`) proves the Microsoft user is that Teams user and ends with a six-digit
+//! (`web::auth::from_teams`) proves the Microsoft user is that Teams user and ends with a six-digit
 //! code; the link is stored only when the same Teams user (same `29:` id) sends the code back,
 //! typed into the chat or as `signin/verifyState` (the card's Teams sign-in button opens the URL
 //! in a Teams pop-up, whose last page hands the code to Teams with TeamsJS `notifySuccess`). A
@@ -35,7 +35,7 @@ use crate::error::AppError;
 use crate::jobs::notify::BOT_MESSAGE;
 use crate::state::AppState;
 use crate::web::auth::store_link;
-use crate::web::auth::teams::{code_mac, instance_label};
+use crate::web::auth::from_teams::{code_mac, instance_label};
 
 use super::teams::TeamsContext;
 
