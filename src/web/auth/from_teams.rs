@@ -20,7 +20,8 @@ use secrecy::ExposeSecret;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{begin, failed};
+use super::flow::failed;
+use super::microsoft_leg::begin;
 use crate::clients::entra_signin::IdClaims;
 use crate::clients::jira::{JiraTokens, JiraUser};
 use crate::crypto::{Vault, random};
