@@ -25,7 +25,7 @@ use crate::state::AppState;
 use crate::web::tokens;
 
 use super::teams::TeamsContext;
-use super::{jira_create, signin};
+use super::{account_link as signin, jira_create};
 
 /// Time limit of one Jira step (token renewal, search, fetch, create) inside a Teams request.
 pub(super) const JIRA_STEP: Duration = Duration::from_secs(3);
