@@ -17,7 +17,7 @@ use jira_teams_bridge::domain::jira_card;
 use jira_teams_bridge::domain::service_url::ServiceUrl;
 use jira_teams_bridge::web::bot::commands::split_command;
 use jira_teams_bridge::web::bot::context::TeamsContext;
-use jira_teams_bridge::web::bot::signin::is_verification_code;
+use jira_teams_bridge::web::bot::finish_link::is_verification_code;
 use jira_teams_bridge::web::bot::subscriptions::parse_subscribe;
 use libfuzzer_sys::fuzz_target;
 

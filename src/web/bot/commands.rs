@@ -7,7 +7,7 @@ use crate::error::AppError;
 use crate::state::AppState;
 
 use super::context::TeamsContext;
-use super::{jira_actions, jira_create, signin, subscriptions};
+use super::{account_link, finish_link, jira_actions, jira_create, subscriptions};
 
 /// What `help` answers.
 pub const HELP: &str = "Here is what I can do:\n\n\
@@ -46,16 +46,16 @@ pub async fn handle(
     let (word, rest) = split_command(&text);
     match word.as_str() {
         "help" | "?" => ctx.reply_text(state, "help", HELP).await,
-        "link" => signin::link(state, ms, ctx, rest).await,
-        "unlink" => signin::unlink(state, ctx, rest).await,
+        "link" => account_link::link(state, ms, ctx, rest).await,
+        "unlink" => account_link::unlink(state, ctx, rest).await,
         "create" => jira_create::create_command(state, ms, ctx, rest).await,
         "find" | "search" => jira_actions::find_command(state, ctx, rest).await,
         "subscribe" => subscriptions::subscribe(state, ctx, rest).await,
         "unsubscribe" => subscriptions::unsubscribe(state, ctx, rest).await,
         "notifications" => subscriptions::notifications(state, ctx, rest).await,
         _ => {
-            if signin::is_verification_code(&text) {
-                return signin::verify_code(state, ctx, &text).await;
+            if finish_link::is_verification_code(&text) {
+                return finish_link::verify_code(state, ctx, &text).await;
             }
             let shown: String = word.chars().take(40).collect();
             ctx.reply_text(

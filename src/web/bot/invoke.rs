@@ -10,7 +10,7 @@ use crate::error::AppError;
 use crate::state::AppState;
 
 use super::context::TeamsContext;
-use super::{jira_actions, jira_create, signin};
+use super::{finish_link, jira_actions, jira_create};
 
 /// Answers one invoke.
 pub async fn handle(
@@ -20,7 +20,7 @@ pub async fn handle(
     ctx: &TeamsContext,
 ) -> Result<HttpResponse, AppError> {
     match activity.name.as_deref().unwrap_or_default() {
-        "signin/verifyState" => signin::verify_state(state, ctx, &activity.value).await,
+        "signin/verifyState" => finish_link::verify_state(state, ctx, &activity.value).await,
         "composeExtension/query" | "composeExtension/selectItem" => {
             jira_actions::search(state, ctx, &activity.value).await
         }

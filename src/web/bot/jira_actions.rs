@@ -22,8 +22,8 @@ use crate::error::AppError;
 use crate::services::tokens;
 use crate::state::AppState;
 
+use super::account_link;
 use super::context::TeamsContext;
-use super::signin;
 
 /// Time limit of one Jira step (token renewal, search, fetch, create) inside a Teams request.
 pub(super) const JIRA_STEP: Duration = Duration::from_secs(3);
@@ -166,7 +166,7 @@ pub(super) fn view(i: &FoundIssue) -> IssueView {
 
 /// A one-time sign-in URL for the sender, when linking from Teams is available.
 pub(super) async fn sign_in_url(state: &AppState, ctx: &TeamsContext) -> Option<String> {
-    match signin::sign_in_url(state, ctx).await {
+    match account_link::sign_in_url(state, ctx).await {
         Ok(url) => Some(url),
         Err(e) => {
             tracing::info!(error.code = e.code(), "no sign-in URL for an unlinked user");

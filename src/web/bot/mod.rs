@@ -8,12 +8,13 @@
 //! ([`invoke`]); other activities are acknowledged and ignored.
 //! Answers to messages go through the outbox, so the POST is acknowledged at once.
 
+pub mod account_link;
 pub mod commands;
 pub mod context;
+pub mod finish_link;
 pub mod invoke;
 pub mod jira_actions;
 pub mod jira_create;
-pub mod signin;
 pub mod subscriptions;
 
 use actix_web::http::StatusCode;

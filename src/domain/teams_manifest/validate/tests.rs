@@ -2,6 +2,7 @@
 
 use serde_json::json;
 
+use super::super::SCHEMA_URL;
 use super::super::tests::manifest;
 use super::*;
 

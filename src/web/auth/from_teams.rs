@@ -6,7 +6,7 @@
 //! OAuth 2.0 + `/myself`), with two differences: the Microsoft user of the ID token must be the
 //! Teams user the URL was made for, and nothing is linked at the end. The page shows a short
 //! code instead, which that same Teams user must send back (typed into the chat or through
-//! `signin/verifyState`, see `web::bot::signin`) within a few minutes; until then the tokens
+//! `signin/verifyState`, see `web::bot::finish_link`) within a few minutes; until then the tokens
 //! wait encrypted, and they are purged with the sign-in when it expires. Opened in Teams'
 //! sign-in pop-up, the code page hands the code to Teams itself (`/static/teams-signin.js`,
 //! TeamsJS `authentication.notifySuccess`), and Teams sends it as `signin/verifyState`.
@@ -20,7 +20,8 @@ use secrecy::ExposeSecret;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{begin, failed};
+use super::flow::failed;
+use super::start_microsoft::begin;
 use crate::clients::entra_signin::IdClaims;
 use crate::clients::jira::{JiraTokens, JiraUser};
 use crate::crypto::{Vault, random};

@@ -1,0 +1,177 @@
+//! Jira Data Center as the linked user (PROTOCOLS.md §4.3, §7): the OAuth 2.0 incoming-link
+//! provider under `/rest/oauth2/latest` with PKCE, and REST calls with the user's bearer token.
+//! URLs are built from the instance's base URL, context path included.
+//!
+//! This module holds the client, its errors and the plumbing every call shares; each REST area
+//! has its own file: `oauth` (tokens), `users`, `issues` (read, watchers, comments, create),
+//! `search` (JQL), `projects` and `service_desk` (servicedeskapi).
+
+mod issues;
+mod oauth;
+mod projects;
+mod search;
+mod service_desk;
+mod users;
+
+use reqwest::StatusCode;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+use super::http::{OutboundError, OutboundHttp};
+
+pub use issues::{CreatedIssue, IssueFields, IssueType, JiraIssue, NewIssue};
+pub use oauth::{JIRA_SCOPE, JiraTokens};
+pub use projects::Project;
+pub use search::{FieldUser, FoundFields, FoundIssue, Named, SearchPage, SearchQuery};
+pub use service_desk::{
+    CustomerRequest, JSM_PAGE_LIMIT, JsmError, RequestFieldValue, RequestStatus, RequestType,
+};
+pub use users::JiraUser;
+
+/// Why a Jira call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum JiraError {
+    #[error("Jira refused the OAuth request: {error}")]
+    OAuth { error: String },
+    #[error("Jira refused the token (HTTP 401)")]
+    Unauthorized,
+    #[error("Jira answered HTTP {0}")]
+    Status(u16),
+    #[error("Jira answered something that is not the expected JSON")]
+    Malformed,
+    #[error(transparent)]
+    Outbound(#[from] OutboundError),
+}
+
+impl JiraError {
+    /// True when the user must authorise the appliance in Jira again.
+    pub fn needs_sign_in(&self) -> bool {
+        matches!(self, JiraError::OAuth { error } if error == "invalid_grant")
+            || matches!(self, JiraError::Unauthorized)
+    }
+}
+
+/// One Jira instance's OAuth client.
+#[derive(Clone)]
+pub struct JiraClient {
+    http: OutboundHttp,
+    base: String,
+    client_id: String,
+    client_secret: SecretString,
+}
+
+impl JiraClient {
+    /// A client for the instance at `base` (normalised, no trailing slash).
+    pub fn new(
+        http: OutboundHttp,
+        base: &str,
+        client_id: &str,
+        client_secret: SecretString,
+    ) -> JiraClient {
+        JiraClient {
+            http,
+            base: base.trim_end_matches('/').to_owned(),
+            client_id: client_id.to_owned(),
+            client_secret,
+        }
+    }
+
+    /// The instance's base URL (context path included, no trailing slash).
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    async fn read(res: reqwest::Response) -> Result<(StatusCode, Vec<u8>), JiraCallError> {
+        let status = res.status();
+        let bytes = res.bytes().await.map_err(|_| JiraError::Malformed)?;
+        Ok((status, bytes.to_vec()))
+    }
+
+    /// GETs `path_and_query` as the token's user: `None` when Jira answers 404 or 403 (missing
+    /// or not visible to them: DC tells these apart, the appliance does not).
+    async fn get_visible<T: serde::de::DeserializeOwned>(
+        &self,
+        token: &SecretString,
+        path_and_query: &str,
+    ) -> Result<Option<T>, JiraError> {
+        let url = format!("{}{path_and_query}", self.base);
+        let res = self
+            .http
+            .send("jira", |c| c.get(&url).bearer_auth(token.expose_secret()))
+            .await?;
+        match res.status() {
+            StatusCode::OK => res.json().await.map(Some).map_err(|_| JiraError::Malformed),
+            StatusCode::NOT_FOUND | StatusCode::FORBIDDEN => Ok(None),
+            StatusCode::UNAUTHORIZED => Err(JiraError::Unauthorized),
+            s => Err(JiraError::Status(s.as_u16())),
+        }
+    }
+}
+
+/// Why Jira refused a request it understood: its `errorMessages` and field `errors`, joined
+/// into one sentence fit to show the user.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct JiraRefusal(pub String);
+
+/// A failed search or create: Jira's refusal (400/403, shown to the user) or anything else.
+#[derive(Debug, thiserror::Error)]
+pub enum JiraCallError {
+    #[error(transparent)]
+    Refused(JiraRefusal),
+    #[error(transparent)]
+    Other(#[from] JiraError),
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct RestErrorBody {
+    #[serde(default)]
+    error_messages: Vec<String>,
+    #[serde(default)]
+    errors: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// Jira's error body as one message: `errorMessages` first, then `field: message` pairs.
+fn refusal(bytes: &[u8], fallback: &str) -> JiraRefusal {
+    let body: RestErrorBody = serde_json::from_slice(bytes).unwrap_or_default();
+    let mut parts: Vec<String> = body
+        .error_messages
+        .into_iter()
+        .filter(|m| !m.trim().is_empty())
+        .collect();
+    for (field, message) in body.errors {
+        let text = match message {
+            serde_json::Value::String(s) => s,
+            other => other.to_string(),
+        };
+        parts.push(format!("{field}: {text}"));
+    }
+    let mut text = if parts.is_empty() {
+        fallback.to_owned()
+    } else {
+        parts.join(" ")
+    };
+    if text.chars().count() > 500 {
+        text = text.chars().take(500).collect::<String>() + "…";
+    }
+    JiraRefusal(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jira_errors_become_one_readable_sentence() {
+        let r = refusal(
+            br#"{"errorMessages":["Bad."],"errors":{"summary":"You must specify a summary of the issue.","issuetype":"valid issue type is required"}}"#,
+            "x",
+        );
+        assert_eq!(
+            r.0,
+            "Bad. issuetype: valid issue type is required summary: You must specify a summary of the issue."
+        );
+        assert_eq!(refusal(b"<html>", "fallback").0, "fallback");
+    }
+}

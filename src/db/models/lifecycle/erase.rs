@@ -1,0 +1,220 @@
+//! Erase: every row stored about a subject removed (or cleared) in one transaction, with an
+//! audit tombstone; and the dry-run count of what that would remove.
+
+use diesel::prelude::*;
+use diesel::sql_types::Uuid as SqlUuid;
+use uuid::Uuid;
+
+use super::super::audit::{Actor, NewAuditRow, Outcome};
+use super::super::secret::SecretColumn;
+use super::registry::{PSEUDONYMISED, TableSpec, own_rows, specs};
+use super::scope::{Scope, audit_rows, bind, resolve};
+use super::{LifecycleError, Subject, not_found};
+
+/// What an erase removed (or, dry, would remove): rows per table, in erase order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EraseReport {
+    pub deleted: Vec<(String, usize)>,
+    /// rows kept but with the user's reference cleared
+    pub pseudonymised: Vec<(String, usize)>,
+    /// audit rows naming the subject, kept (append-only)
+    pub audit_kept: usize,
+    /// Microsoft users whose Teams-side rows were kept: another instance links them
+    pub kept_shared_ms_users: usize,
+}
+
+impl EraseReport {
+    /// Rows deleted in all.
+    pub fn total(&self) -> usize {
+        self.deleted.iter().map(|(_, n)| n).sum::<usize>()
+            + self.pseudonymised.iter().map(|(_, n)| n).sum::<usize>()
+    }
+
+    /// `table=n` pairs for the tombstone and logs (tables with rows only).
+    pub fn summary(&self) -> String {
+        let mut parts: Vec<String> = self
+            .deleted
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(t, n)| format!("{t}={n}"))
+            .collect();
+        parts.extend(
+            self.pseudonymised
+                .iter()
+                .filter(|(_, n)| *n > 0)
+                .map(|(t, n)| format!("{t}(cleared)={n}")),
+        );
+        if parts.is_empty() {
+            "nothing".into()
+        } else {
+            parts.join(" ")
+        }
+    }
+}
+
+/// The tombstone's "secret" column: erasures are audited in the same append-only table.
+const ERASURE_USER: SecretColumn = SecretColumn {
+    kind: "erasure",
+    table: "user_mapping",
+    column: "",
+};
+const ERASURE_INSTANCE: SecretColumn = SecretColumn {
+    kind: "erasure",
+    table: "jira_instance",
+    column: "",
+};
+
+/// Counts what an erase would remove, changing nothing.
+pub fn erase_preview(
+    conn: &mut PgConnection,
+    subject: &Subject,
+) -> Result<EraseReport, LifecycleError> {
+    conn.build_transaction()
+        .read_only()
+        .repeatable_read()
+        .run(|conn| {
+            let s = resolve(conn, subject, true)?;
+            let mut report = EraseReport::default();
+            for spec in specs() {
+                let pseudo = !s.whole && PSEUDONYMISED.iter().any(|(t, _, _)| *t == spec.table);
+                let n = count(conn, &s, &spec, pseudo)?;
+                report.deleted.push((spec.table.into(), n.0));
+                if pseudo {
+                    report.pseudonymised.push((spec.table.into(), n.1));
+                }
+            }
+            report.audit_kept = audit_rows(conn, &s)?.len();
+            report.kept_shared_ms_users = s.shared_ms_users.len();
+            if report.total() == 0 {
+                return Err(not_found(subject));
+            }
+            Ok(report)
+        })
+}
+
+#[derive(QueryableByName)]
+struct Counted {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+/// (rows to delete, rows to pseudonymise) of one table.
+fn count(
+    conn: &mut PgConnection,
+    s: &Scope,
+    spec: &TableSpec,
+    pseudo: bool,
+) -> QueryResult<(usize, usize)> {
+    let all: Counted = bind(
+        format!(
+            "SELECT count(*) AS n FROM {} WHERE {}",
+            spec.table, spec.filter
+        ),
+        s,
+    )
+    .get_result(conn)?;
+    if !pseudo {
+        return Ok((all.n as usize, 0));
+    }
+    let own: Counted = bind(
+        format!(
+            "SELECT count(*) AS n FROM {} WHERE ({}) AND {}",
+            spec.table,
+            spec.filter,
+            own_rows(spec.table)
+        ),
+        s,
+    )
+    .get_result(conn)?;
+    Ok((own.n as usize, (all.n - own.n) as usize))
+}
+
+/// Erases everything stored about the subject in one transaction and appends the tombstone
+/// (who erased what, counts; no personal data beyond the identifier typed). `progress` is told
+/// each table's count as it goes.
+pub fn erase(
+    conn: &mut PgConnection,
+    subject: &Subject,
+    actor: &Actor,
+    purpose: &str,
+    mut progress: impl FnMut(&str, usize),
+) -> Result<EraseReport, LifecycleError> {
+    conn.transaction(|conn| {
+        let s = resolve(conn, subject, true)?;
+        // one eraser at a time per instance, and no new link of this user half-way through
+        diesel::sql_query("SELECT id FROM jira_instance WHERE id = $1 FOR UPDATE")
+            .bind::<SqlUuid, _>(s.instance.id)
+            .execute(conn)?;
+        let mut report = EraseReport {
+            audit_kept: audit_rows(conn, &s)?.len(),
+            kept_shared_ms_users: s.shared_ms_users.len(),
+            ..Default::default()
+        };
+        for spec in specs() {
+            let pseudo = PSEUDONYMISED
+                .iter()
+                .find(|(t, _, _)| !s.whole && *t == spec.table);
+            let n = match pseudo {
+                None => bind(
+                    format!("DELETE FROM {} WHERE {}", spec.table, spec.filter),
+                    &s,
+                )
+                .execute(conn)?,
+                Some((table, column, value)) => {
+                    let own = bind(
+                        format!(
+                            "DELETE FROM {table} WHERE ({}) AND {}",
+                            spec.filter,
+                            own_rows(table)
+                        ),
+                        &s,
+                    )
+                    .execute(conn)?;
+                    let cleared = bind(
+                        format!(
+                            "UPDATE {table} SET {column} = {value} WHERE {}",
+                            spec.filter
+                        ),
+                        &s,
+                    )
+                    .execute(conn)?;
+                    report.pseudonymised.push(((*table).into(), cleared));
+                    own
+                }
+            };
+            progress(spec.table, n);
+            report.deleted.push((spec.table.into(), n));
+        }
+        if report.total() == 0 {
+            return Err(not_found(subject));
+        }
+        let (column, row) = match subject {
+            Subject::User { .. } => (ERASURE_USER, s.mappings.first().copied()),
+            Subject::Instance { .. } => (ERASURE_INSTANCE, Some(s.instance.id)),
+        };
+        let detail = format!(
+            "{}; kept: {} audit row(s) (append-only){}",
+            report.summary(),
+            report.audit_kept,
+            if report.kept_shared_ms_users > 0 {
+                format!(
+                    ", Teams-side rows of {} Microsoft user(s) linked in another instance",
+                    report.kept_shared_ms_users
+                )
+            } else {
+                String::new()
+            }
+        );
+        NewAuditRow {
+            actor,
+            column,
+            row: row.unwrap_or(Uuid::nil()),
+            label: &subject.label(),
+            purpose,
+            outcome: Outcome::Ok,
+            detail: Some(&detail),
+        }
+        .insert(conn)?;
+        Ok(report)
+    })
+}

@@ -1,0 +1,148 @@
+//! The registry of tables: which tables hold a user's or an instance's rows, the filter that
+//! finds them, the columns an export redacts, and which rows an erase clears instead of deleting.
+
+const IN_CHATS: &str = "issue_chat_id IN (SELECT id FROM issue_chat WHERE jira_instance_id = $1)";
+const IN_OWN_CHATS: &str = "issue_chat_id IN (SELECT id FROM issue_chat WHERE jira_instance_id = $1 AND ($8 OR created_by = ANY($2)))";
+
+/// One table: its row filter (binds: $1 instance, $2 Jira keys, $3 Microsoft user ids,
+/// $4 mapping ids, $5 Teams ids, $6 side Teams ids, $7 side conversations, $8 whole instance),
+/// columns to redact, and what erasing does to it.
+pub(super) struct TableSpec {
+    pub(super) table: &'static str,
+    pub(super) filter: String,
+    pub(super) encrypted: &'static [&'static str],
+    pub(super) hashed: &'static [&'static str],
+    pub(super) redacted: &'static [&'static str],
+    pub(super) note: Option<&'static str>,
+}
+
+/// Tables in erase order (children before parents).
+pub(super) fn specs() -> Vec<TableSpec> {
+    let t = |table, filter: &str| TableSpec {
+        table,
+        filter: filter.to_owned(),
+        encrypted: &[],
+        hashed: &[],
+        redacted: &[],
+        note: None,
+    };
+    vec![
+        TableSpec {
+            note: Some(
+                "queued deliveries naming the user (personal notifications, events about them, messages to their personal bot chat), any status",
+            ),
+            ..t(
+                "outbox",
+                "(jira_instance_id = $1 AND ($8 \
+                OR payload -> 'event' -> 'involved' ->> 'actor_key' = ANY($2) \
+                OR payload -> 'event' -> 'involved' ->> 'assignee_key' = ANY($2) \
+                OR payload -> 'event' -> 'involved' ->> 'reporter_key' = ANY($2) \
+                OR payload ->> 'aadObjectId' = ANY(CAST($3 AS text[])))) \
+                OR payload ->> 'conversationId' = ANY($7) \
+                OR dedupe_key = ANY(ARRAY(SELECT 'welcome:' || s FROM unnest($6) s))",
+            )
+        },
+        TableSpec {
+            note: Some(
+                "instance-independent (keyed by Teams user id); erased only when no other instance links this Microsoft user",
+            ),
+            ..t("bot_action", "teams_user_id = ANY($6)")
+        },
+        TableSpec {
+            note: Some(
+                "instance-independent (matched by aadObjectId in settings); erased only when no other instance links this Microsoft user",
+            ),
+            ..t("teams_user_setting", "teams_user_id = ANY($6)")
+        },
+        TableSpec {
+            note: Some(
+                "instance-independent: only the user's personal bot installation (their 1:1 chat); erased only when no other instance links this Microsoft user",
+            ),
+            ..t("bot_membership", "conversation_id = ANY($7)")
+        },
+        TableSpec {
+            encrypted: &["ms_token", "ms_refresh_token"],
+            hashed: &["start_hash", "browser_hash", "state_hash"],
+            redacted: &["pkce_verifier", "nonce"],
+            ..t(
+                "sign_in_flow",
+                "jira_instance_id = $1 AND ($8 OR jira_user_key = ANY($2) OR ms_user_id = ANY($3))",
+            )
+        },
+        TableSpec {
+            encrypted: &["jira_token", "jira_refresh_token"],
+            hashed: &["token_hash", "code_hash"],
+            ..t(
+                "teams_sign_in",
+                "jira_instance_id = $1 AND ($8 OR jira_user_key = ANY($2) OR aad_object_id = ANY($3))",
+            )
+        },
+        t(
+            "channel_subscription",
+            "jira_instance_id = $1 AND ($8 OR owner_mapping_id = ANY($4) OR created_by = ANY($5))",
+        ),
+        TableSpec {
+            note: Some(
+                "access settings of the user's chats, and those the user set on other chats (on erase the latter keep their setting, `set_by` becomes \"(erased user)\")",
+            ),
+            ..t(
+                "shared_chat_access",
+                &format!("{IN_OWN_CHATS} OR (set_by = ANY($2) AND {IN_CHATS})"),
+            )
+        },
+        t(
+            "issue_chat_member",
+            &format!("{IN_OWN_CHATS} OR (ms_user_id = ANY($3) AND {IN_CHATS})"),
+        ),
+        t(
+            "issue_chat",
+            "jira_instance_id = $1 AND ($8 OR created_by = ANY($2))",
+        ),
+        TableSpec {
+            note: Some(
+                "for a user: settings they changed last (on erase the setting stays, `updated_by` is cleared)",
+            ),
+            ..t(
+                "instance_setting",
+                "jira_instance_id = $1 AND ($8 OR updated_by = ANY($2))",
+            )
+        },
+        TableSpec {
+            encrypted: &["token", "refresh_token"],
+            note: Some("token values are never exported"),
+            ..t(
+                "access_token",
+                "($8 AND jira_instance_id = $1) OR user_mapping_id = ANY($4)",
+            )
+        },
+        t(
+            "user_mapping",
+            "jira_instance_id = $1 AND ($8 OR id = ANY($4))",
+        ),
+        t("jsm_portal_app", "$8 AND jira_instance_id = $1"),
+        TableSpec {
+            hashed: &["token_hash"],
+            ..t("jwt_replay", "$8 AND jira_instance_id = $1")
+        },
+        TableSpec {
+            encrypted: &["shared_secret", "webhook_secret", "oauth_client_secret"],
+            hashed: &["webhook_token_hash"],
+            ..t("jira_instance", "$8 AND id = $1")
+        },
+    ]
+}
+
+/// Rows whose user reference is cleared on a user erase instead of deleting the row (they
+/// belong to someone else too): table, column, new value.
+pub(super) const PSEUDONYMISED: &[(&str, &str, &str)] = &[
+    ("shared_chat_access", "set_by", "'(erased user)'"),
+    ("instance_setting", "updated_by", "NULL"),
+];
+
+/// Of a pseudonymised table, the rows that are the user's own (deleted, not cleared).
+pub(super) fn own_rows(table: &str) -> &'static str {
+    match table {
+        "shared_chat_access" => IN_OWN_CHATS,
+        _ => "false",
+    }
+}
