@@ -29,6 +29,7 @@ mod instances;
 mod inventory;
 mod layering;
 mod lifecycle;
+mod lifecycle_registry;
 mod linking;
 mod listeners;
 mod metrics;

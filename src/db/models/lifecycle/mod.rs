@@ -17,6 +17,7 @@ mod scope;
 
 pub use erase::{EraseReport, erase, erase_preview};
 pub use export::{counts, export};
+pub use registry::{OUTSIDE_LIFECYCLE, covered_tables};
 
 /// Whose data: one user of one instance, or a whole instance.
 #[derive(Debug, Clone, PartialEq, Eq)]

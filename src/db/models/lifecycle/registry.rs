@@ -146,3 +146,48 @@ pub(super) fn own_rows(table: &str) -> &'static str {
         _ => "false",
     }
 }
+
+/// The audit table is covered on its own: its rows naming the subject are exported, and kept on
+/// erase (append-only; retention removes them).
+pub(super) const AUDIT_TABLE: &str = "secret_access_audit";
+
+/// Every table an export or erase covers: the registry's, in erase order, then the audit table.
+pub fn covered_tables() -> Vec<&'static str> {
+    let mut tables: Vec<&'static str> = specs().iter().map(|s| s.table).collect();
+    tables.push(AUDIT_TABLE);
+    tables
+}
+
+/// Tables that export and erase leave alone on purpose, each with the reason. A new table must
+/// be either in [`specs`] or here (a test compares both with the database's own list).
+pub const OUTSIDE_LIFECYCLE: &[(&str, &str)] = &[
+    (
+        "admin_user",
+        "the appliance's own administrators, not Jira or Teams users",
+    ),
+    (
+        "admin_session",
+        "sessions of the appliance's administrators",
+    ),
+    (
+        "login_attempt",
+        "administrator sign-in throttling; rows age out with retention",
+    ),
+    ("setup_token", "the one-time first-run setup token"),
+    (
+        "microsoft_app",
+        "the appliance's Microsoft app registration, shared by every instance",
+    ),
+    (
+        "teams_app_package",
+        "the generated Teams app package's id and version",
+    ),
+    (
+        "activity_bucket",
+        "hourly dashboard counts: numbers only, no user or instance named",
+    ),
+    (
+        "posted_card",
+        "Bot Connector ids of cards posted for comments (no personal data); an instance erase removes them by ON DELETE CASCADE, an export leaves them out",
+    ),
+];
