@@ -5,8 +5,8 @@
 use diesel::prelude::*;
 
 use crate::fakes;
-use crate::helpers::{between, spawn_app_with};
-use crate::linking::world;
+use crate::support::app::{between, spawn_app_with};
+use crate::support::world::world;
 
 #[actix_web::test]
 async fn a_bad_microsoft_registration_is_refused_field_by_field_and_nothing_is_saved() {
@@ -199,11 +199,15 @@ async fn the_jira_oauth_test_tells_accepted_from_refused_clients() {
             .contains("not configured: users cannot link accounts")
     );
     // a user's sign-in link now stops with a clear page instead of a broken redirect
-    let url = w.me(crate::linking::ALICE_KEY).await["signInUrl"]
+    let url = w.me(crate::support::world::ALICE_KEY).await["signInUrl"]
         .as_str()
         .unwrap()
         .to_owned();
-    let res = crate::linking::browser().get(&url).send().await.unwrap();
+    let res = crate::support::world::browser()
+        .get(&url)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 503);
     assert!(res.text().await.unwrap().contains("no OAuth 2.0 link"));
 }

@@ -15,10 +15,10 @@ use std::time::{Duration, Instant};
 use diesel::prelude::*;
 use serde_json::{Value, json};
 
-use crate::bench::{secs, write_results};
 use crate::fakes;
-use crate::helpers::TempDir;
-use crate::notify::serve;
+use crate::support::app::TempDir;
+use crate::support::bench::{secs, write_results};
+use crate::support::daemon::serve;
 
 const TENANTS: usize = 20;
 const CHATS: usize = 400;
@@ -153,10 +153,10 @@ async fn bench_end_to_end() {
     let secs = secs();
     let quick = std::env::var("JTB_BENCH_QUICK").is_ok_and(|v| v == "1");
     let dir = TempDir::new();
-    let (cert, key, _) = crate::listeners::self_signed(&dir.0);
+    let (cert, key, _) = crate::support::tls::self_signed(&dir.0);
     let (_, entra) = fakes::entra::start(3600);
     let (bot_addr, bot) = fakes::bot::start_tls(entra.clone(), &cert, &key);
-    let db = crate::helpers::TestDb::migrated();
+    let db = crate::support::db::TestDb::migrated();
     let state_dir = TempDir::new();
     let (vault, _) = Vault::open(&state_dir.0.join("master-key"), true).unwrap();
     let mut conn = db.conn();
@@ -196,8 +196,8 @@ async fn bench_end_to_end() {
         .execute(&mut conn)
         .unwrap();
     }
-    let port = crate::notify::free_port();
-    let mut env = crate::notify::daemon_env(
+    let port = crate::support::daemon::free_port();
+    let mut env = crate::support::daemon::daemon_env(
         &db.url,
         &state_dir.0,
         port,

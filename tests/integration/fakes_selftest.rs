@@ -908,8 +908,8 @@ async fn jira_answers_403_for_an_issue_hidden_from_the_caller() {
 
 #[actix_web::test]
 async fn the_https_fake_graph_is_reachable_through_a_connect_proxy_only_with_its_credentials() {
-    let dir = crate::helpers::TempDir::new();
-    let (cert, key, pem) = crate::listeners::self_signed(&dir.0);
+    let dir = crate::support::app::TempDir::new();
+    let (cert, key, pem) = crate::support::tls::self_signed(&dir.0);
     let (entra_addr, entra) = entra_with_users();
     let (graph_addr, graph) = graph::start_tls(entra.clone(), &cert, &key);
     assert!(graph.base.starts_with("https://"));

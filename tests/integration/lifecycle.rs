@@ -3,14 +3,15 @@
 
 use std::collections::BTreeMap;
 
+use crate::support::app::{TempDir, TestApp, location, spawn_app, start, test_settings};
+use crate::support::cli::{cli_env, run_cli};
+use crate::support::jwt::{JiraApp, call};
 use diesel::prelude::*;
 use jira_teams_bridge::db::models::access_token::{JIRA_USER, MICROSOFT_USER, TokenRow, TokenSet};
 use jira_teams_bridge::db::models::secret::{self, FLOW_MS_TOKEN, TEAMS_FLOW_JIRA_TOKEN};
 use jira_teams_bridge::db::models::user_mapping::{NewLink, UserMapping};
 use serde_json::Value;
 use uuid::Uuid;
-
-use crate::helpers::{TestApp, cli_env, location, run_cli, spawn_app};
 
 const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 const ALICE: &str = "JIRAUSER10100";
@@ -736,8 +737,8 @@ async fn the_audit_table_refuses_deleting_recent_rows_updates_and_truncate() {
 }
 
 /// Restores a plain `pg_dump` into a fresh database with `psql`.
-fn restore_copy(dump: &std::path::Path) -> crate::helpers::TestDb {
-    let to = crate::helpers::TestDb::empty();
+fn restore_copy(dump: &std::path::Path) -> crate::support::db::TestDb {
+    let to = crate::support::db::TestDb::empty();
     let out = std::process::Command::new("psql")
         .args(["-q", "-X", "-v", "ON_ERROR_STOP=1", "-d", &to.url, "-f"])
         .arg(dump)
@@ -753,12 +754,10 @@ fn restore_copy(dump: &std::path::Path) -> crate::helpers::TestDb {
 
 #[actix_web::test]
 async fn a_backup_restores_with_its_key_and_refuses_another_key_without_decrypting() {
-    use crate::api_auth::{Jira, call};
-    use crate::helpers::{TempDir, start, test_settings};
     let app = spawn_app().await;
     app.complete_setup().await;
     let (public_id, secret) = app.register_instance("https://jira.example.com").await;
-    let jira = Jira {
+    let jira = JiraApp {
         public_id: public_id.clone(),
         secret,
     };

@@ -8,9 +8,12 @@ use diesel::prelude::*;
 use serde_json::json;
 
 use crate::fakes;
-use crate::helpers::{TempDir, TestDb, run_cli};
-use crate::notify::{daemon_env, free_port, serve};
-use crate::webhooks::fixture;
+use crate::support::app::TempDir;
+use crate::support::cli::run_cli;
+use crate::support::daemon::wait_ready;
+use crate::support::daemon::{daemon_env, free_port, serve};
+use crate::support::db::TestDb;
+use crate::support::webhook::fixture;
 
 const ORIGIN: &str = "http://bridge.test";
 const ITEMS: usize = 30;
@@ -22,23 +25,6 @@ fn browser() -> reqwest::Client {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()
-}
-
-async fn wait_ready(port: u16, log: &std::path::Path) {
-    let until = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(r) = reqwest::get(format!("http://127.0.0.1:{port}/readyz")).await
-            && r.status() == 200
-        {
-            return;
-        }
-        assert!(
-            Instant::now() < until,
-            "daemon on {port} not ready; log:\n{}",
-            std::fs::read_to_string(log).unwrap_or_default()
-        );
-        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 /// Submits the setup form on one daemon with `token`; returns the status.
@@ -79,7 +65,7 @@ async fn two_daemons_on_one_database_migrate_once_share_sessions_and_never_deliv
     use jira_teams_bridge::domain::{JiraBaseUrl, SharedSecret};
 
     let dir = TempDir::new();
-    let (cert, key, _) = crate::listeners::self_signed(&dir.0);
+    let (cert, key, _) = crate::support::tls::self_signed(&dir.0);
     let (_, entra) = fakes::entra::start(3600);
     let (bot_addr, bot) = fakes::bot::start_tls(entra.clone(), &cert, &key);
     // an empty database: both daemons find it unmigrated
