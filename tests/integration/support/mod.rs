@@ -13,6 +13,7 @@ pub mod db;
 pub mod fault;
 pub mod jwt;
 pub mod metrics;
+pub mod oauth_client;
 pub mod storm;
 pub mod tls;
 pub mod wait;
