@@ -34,6 +34,7 @@ mod outbound;
 mod outbox;
 mod portal;
 mod relay;
+mod retention_and_backup;
 mod scale_out;
 mod schema;
 mod setup_and_login;

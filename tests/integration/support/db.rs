@@ -159,3 +159,20 @@ impl Drop for TestDb {
         .execute(&mut conn);
     }
 }
+
+/// Runs `sql` (fails naming it).
+pub fn exec(conn: &mut PgConnection, sql: &str) {
+    diesel::sql_query(sql)
+        .execute(conn)
+        .unwrap_or_else(|e| panic!("{e}: {sql}"));
+}
+
+/// The `n` column of the one row `sql` returns (`SELECT count(*) AS n ...`).
+pub fn scalar(conn: &mut PgConnection, sql: &str) -> i64 {
+    #[derive(QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    diesel::sql_query(sql).get_result::<N>(conn).unwrap().n
+}

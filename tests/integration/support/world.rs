@@ -260,3 +260,11 @@ pub fn link_issue_chat(conn: &mut PgConnection, instance: Uuid, issue: u64, chat
     .execute(conn)
     .unwrap();
 }
+
+/// The id of the instance with `public_id`.
+pub fn instance_id(conn: &mut PgConnection, public_id: &str) -> Uuid {
+    jira_teams_bridge::db::models::jira_instance::JiraInstance::find_by_public_id(conn, public_id)
+        .unwrap()
+        .unwrap()
+        .id
+}
