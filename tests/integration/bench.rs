@@ -12,8 +12,9 @@ use std::time::Duration;
 use crate::support::app::TempDir;
 use crate::support::bench::{secs, write_results};
 use crate::support::jwt::{claims, sign};
+use crate::support::world::create_chat_with_bob;
 use crate::support::world::{ALICE_KEY, ALICE_OID, BOB_KEY, BOB_OID, world};
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// One wrk run's result.
 #[derive(Debug, Clone, Copy)]
@@ -133,19 +134,7 @@ async fn bench_relay_overhead() {
     w.jira.add_issue(10045, "ABC-1", "Printer on fire", &[]);
     w.link(ALICE_KEY, ALICE_OID).await;
     w.link(BOB_KEY, BOB_OID).await;
-    let res = crate::support::jwt::call(
-        &w.app,
-        &w.jira_app,
-        "POST",
-        "/api/v1/issues/10045/chats/create",
-        ALICE_KEY,
-        Some(json!({"members": [{"jiraUser": BOB_KEY}]})),
-    )
-    .await;
-    let chat = res.json::<Value>().await.unwrap()["chatId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let chat = create_chat_with_bob(&w).await;
     w.graph.seed_messages(&chat, 50, BOB_OID);
     let token = w
         .entra

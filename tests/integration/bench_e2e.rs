@@ -19,6 +19,7 @@ use crate::fakes;
 use crate::support::app::TempDir;
 use crate::support::bench::{secs, write_results};
 use crate::support::daemon::serve;
+use crate::support::world::install_bot;
 
 const TENANTS: usize = 20;
 const CHATS: usize = 400;
@@ -177,15 +178,7 @@ async fn bench_end_to_end() {
         let chat = format!("19:bench{i}@thread.v2");
         // fixed tenant IDs: the same spread every run
         let tenant = format!("00000000-0000-4000-8000-{:012}", i % TENANTS);
-        diesel::sql_query(
-            "INSERT INTO bot_membership (id, conversation_id, tenant_id, scope, service_url, status) \
-             VALUES (gen_random_uuid(), $1, $2::uuid, 'groupChat', $3, 'installationAdded')",
-        )
-        .bind::<diesel::sql_types::Text, _>(&chat)
-        .bind::<diesel::sql_types::Text, _>(&tenant)
-        .bind::<diesel::sql_types::Text, _>(bot.service_url())
-        .execute(&mut conn)
-        .unwrap();
+        install_bot(&mut conn, &chat, &tenant, &bot.service_url());
         diesel::sql_query(
             "INSERT INTO issue_chat (id, jira_instance_id, issue_id, created_by, chat_id) \
              VALUES (gen_random_uuid(), $1, $2, 'JIRAUSER10100', $3)",

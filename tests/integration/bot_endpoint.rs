@@ -11,6 +11,7 @@ use crate::fakes::{self};
 use crate::support::app::between;
 use crate::support::bot::{BotWorld, bot_world};
 use crate::support::jwt::{BOT_ID, bot_claims};
+use crate::support::world::create_chat_with_bob;
 use crate::support::world::{ALICE_KEY, ALICE_OID, BOB_KEY, BOB_OID};
 
 fn install(chat: &str, service_url: &str) -> Value {
@@ -38,19 +39,7 @@ async fn a_teams_installation_is_recorded_and_then_jira_events_reach_the_chat() 
     s.w.jira.add_issue(10045, "ABC-1", "Printer on fire", &[]);
     s.w.link(ALICE_KEY, ALICE_OID).await;
     s.w.link(BOB_KEY, BOB_OID).await;
-    let res = crate::support::jwt::call(
-        &s.w.app,
-        &s.w.jira_app,
-        "POST",
-        "/api/v1/issues/10045/chats/create",
-        ALICE_KEY,
-        Some(json!({"members": [{"jiraUser": BOB_KEY}]})),
-    )
-    .await;
-    let chat = res.json::<Value>().await.unwrap()["chatId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let chat = create_chat_with_bob(&s.w).await;
     // Teams tells the bot it was added to the chat, twice and at once, as it sometimes does
     let url = s.bot.service_url();
     let token = s.bot.signer.mint("bf-key-1", &bot_claims(&url));

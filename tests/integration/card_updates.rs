@@ -9,6 +9,7 @@ use crate::fakes::{self, bot::Scripted};
 use crate::support::bot::{BotWorld, bot_world};
 use crate::support::jwt::bot_claims;
 use crate::support::wait::outbox_settled;
+use crate::support::world::create_chat_with_bob;
 use crate::support::world::{ALICE_KEY, ALICE_OID, BOB_KEY, BOB_OID};
 
 const ALICE_TEAMS: &str = "29:alice";
@@ -29,20 +30,7 @@ async fn cards() -> Cards {
     s.w.jira.add_issue(10045, "ABC-1", "Printer on fire", &[]);
     s.w.link(ALICE_KEY, ALICE_OID).await;
     s.w.link(BOB_KEY, BOB_OID).await;
-    let res = crate::support::jwt::call(
-        &s.w.app,
-        &s.w.jira_app,
-        "POST",
-        "/api/v1/issues/10045/chats/create",
-        ALICE_KEY,
-        Some(json!({"members": [{"jiraUser": BOB_KEY}]})),
-    )
-    .await;
-    assert_eq!(res.status(), 201);
-    let chat = res.json::<Value>().await.unwrap()["chatId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let chat = create_chat_with_bob(&s.w).await;
     let hook = crate::support::webhook::webhook_path(&s.w).await;
     let c = Cards { s, hook, chat };
     for (conversation, kind) in [(c.chat.as_str(), "groupChat"), (ALICE_CHAT, "personal")] {

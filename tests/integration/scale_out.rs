@@ -13,7 +13,9 @@ use crate::support::cli::run_cli;
 use crate::support::daemon::wait_ready;
 use crate::support::daemon::{daemon_env, free_port, serve};
 use crate::support::db::TestDb;
+use crate::support::wait::outbox_settled;
 use crate::support::webhook::fixture;
+use crate::support::world::install_bot;
 
 const ORIGIN: &str = "http://bridge.test";
 const ITEMS: usize = 30;
@@ -162,15 +164,12 @@ async fn two_daemons_on_one_database_migrate_once_share_sessions_and_never_deliv
         .unwrap();
     for i in 0..ITEMS {
         let chat = format!("19:scale{i}@thread.v2");
-        diesel::sql_query(
-            "INSERT INTO bot_membership (id, conversation_id, tenant_id, scope, service_url, status) \
-             VALUES (gen_random_uuid(), $1, $2::uuid, 'groupChat', $3, 'installationAdded')",
-        )
-        .bind::<diesel::sql_types::Text, _>(&chat)
-        .bind::<diesel::sql_types::Text, _>(fakes::entra::TENANT_ID)
-        .bind::<diesel::sql_types::Text, _>(bot.service_url())
-        .execute(&mut conn)
-        .unwrap();
+        install_bot(
+            &mut conn,
+            &chat,
+            fakes::entra::TENANT_ID,
+            &bot.service_url(),
+        );
         OutboxItem::enqueue(
             &mut conn,
             jira_teams_bridge::jobs::notify::CHAT_NOTIFICATION,
@@ -185,7 +184,7 @@ async fn two_daemons_on_one_database_migrate_once_share_sessions_and_never_deliv
         assert!(Instant::now() < until, "not every card arrived");
         actix_web::rt::time::sleep(Duration::from_millis(50)).await;
     }
-    actix_web::rt::time::sleep(Duration::from_secs(2)).await;
+    outbox_settled(&db.url, 10).await;
     for i in 0..ITEMS {
         assert_eq!(bot.received_for(&format!("19:scale{i}@thread.v2")).len(), 1);
     }
