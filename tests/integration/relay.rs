@@ -8,6 +8,7 @@ use diesel::prelude::*;
 use serde_json::{Value, json};
 
 use crate::fakes;
+use crate::support::world::save_microsoft;
 use crate::support::world::{
     ALICE_KEY, ALICE_OID, BOB_KEY, BOB_OID, CAROL_KEY, CATALOG_ID, World, browser, follow,
     world_with_fakes,
@@ -481,20 +482,7 @@ async fn a_national_cloud_uses_its_own_graph_host_for_scopes_and_app_tokens() {
         s.microsoft.graph_url = String::new();
     })
     .await;
-    let res = w
-        .app
-        .post_form(
-            "/admin/microsoft",
-            &[
-                ("cloud", "usgov"),
-                ("tenant_id", fakes::entra::TENANT_ID),
-                ("client_id", fakes::entra::CLIENT_ID),
-                ("client_secret", ""),
-                ("bot_app_id", ""),
-                ("teams_app_catalog_id", ""),
-            ],
-        )
-        .await;
+    let res = save_microsoft(&w.app, "usgov", "", "", "").await;
     assert_eq!(res.status(), 200);
     let url = w.me(ALICE_KEY).await["signInUrl"]
         .as_str()

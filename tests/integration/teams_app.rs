@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use crate::fakes;
 use crate::support::app::{TestApp, location, spawn_app};
 use crate::support::jwt::call;
+use crate::support::world::save_microsoft;
 use crate::support::world::{ALICE_KEY, World, world_with};
 
 const INTERNAL: &str = "https://teams-bridge.corp.example";
@@ -25,19 +26,7 @@ async fn configured_world() -> World {
 
 /// Saves the Microsoft registration again with another bot app id (the stored secret is kept).
 async fn set_bot_app_id(app: &TestApp, bot: &str) {
-    let res = app
-        .post_form(
-            "/admin/microsoft",
-            &[
-                ("cloud", "global"),
-                ("tenant_id", fakes::entra::TENANT_ID),
-                ("client_id", fakes::entra::CLIENT_ID),
-                ("client_secret", ""),
-                ("bot_app_id", bot),
-                ("teams_app_catalog_id", ""),
-            ],
-        )
-        .await;
+    let res = save_microsoft(app, "global", "", bot, "").await;
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
 }
 

@@ -20,10 +20,7 @@ async fn graph_creates_one_on_one_chats_idempotently_and_checks_member_binds() {
     let (entra_addr, entra) = entra_with_users();
     let (addr, graph) = graph::start(entra.clone());
     let base = format!("http://{addr}");
-    let at = sign_in(entra_addr, &entra, ALICE).await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let at = access_token(entra_addr, &entra, ALICE).await;
     let body = json!({"chatType": "oneOnOne", "members": [
         bind(&base, ALICE, "owner"), bind(&base, "bob@contoso.example", "owner")]});
     let mut ids = Vec::new();
@@ -116,10 +113,7 @@ async fn graph_creates_one_on_one_chats_idempotently_and_checks_member_binds() {
 async fn graph_pages_messages_newest_first_through_next_links_to_the_end() {
     let (entra_addr, entra) = entra_with_users();
     let (addr, graph) = graph::start(entra.clone());
-    let at = sign_in(entra_addr, &entra, ALICE).await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let at = access_token(entra_addr, &entra, ALICE).await;
     let chat = graph.create_chat_directly(&[ALICE, BOB], Some("Incidents"));
     graph.seed_messages(&chat, 44, BOB);
     graph.add_system_event(&chat);
@@ -181,10 +175,7 @@ async fn graph_pages_messages_newest_first_through_next_links_to_the_end() {
 async fn graph_throttles_with_retry_after_and_then_answers() {
     let (entra_addr, entra) = entra_with_users();
     let (addr, graph) = graph::start(entra.clone());
-    let at = sign_in(entra_addr, &entra, ALICE).await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let at = access_token(entra_addr, &entra, ALICE).await;
     graph.throttle_next(1, 1);
     let res = client()
         .get(format!("http://{addr}/v1.0/me"))
@@ -217,10 +208,7 @@ async fn graph_lets_members_post_messages_and_install_apps_but_not_app_only_toke
     let (entra_addr, entra) = entra_with_users();
     let (addr, graph) = graph::start(entra.clone());
     let base = format!("http://{addr}");
-    let user_at = sign_in(entra_addr, &entra, ALICE).await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let user_at = access_token(entra_addr, &entra, ALICE).await;
     let app_at = app_token(entra_addr).await;
     // An app-only token may create the chat...
     let res = client()
@@ -310,10 +298,7 @@ async fn graph_lets_members_post_messages_and_install_apps_but_not_app_only_toke
 async fn graph_batches_run_each_item_on_its_own_and_fail_dependents_with_424() {
     let (entra_addr, entra) = entra_with_users();
     let (addr, graph) = graph::start(entra.clone());
-    let at = sign_in(entra_addr, &entra, ALICE).await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let at = access_token(entra_addr, &entra, ALICE).await;
     let chat = graph.create_chat_directly(&[ALICE, BOB], Some("t"));
     let post = |body: Value| {
         client()

@@ -15,10 +15,7 @@ async fn the_https_fake_graph_is_reachable_through_a_connect_proxy_only_with_its
     let (entra_addr, entra) = entra_with_users();
     let (graph_addr, graph) = graph::start_tls(entra.clone(), &cert, &key);
     assert!(graph.base.starts_with("https://"));
-    let at = sign_in(entra_addr, &entra, ALICE).await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let at = access_token(entra_addr, &entra, ALICE).await;
     let (proxy_addr, log) = proxy::start(Some(("user", "p@ss")));
     let through = |proxy_url: String| {
         reqwest::Client::builder()
@@ -56,10 +53,7 @@ async fn the_https_fake_graph_is_reachable_through_a_connect_proxy_only_with_its
 async fn plain_http_goes_through_the_proxy_in_absolute_form() {
     let (entra_addr, entra) = entra_with_users();
     let (graph_addr, graph) = graph::start(entra.clone());
-    let at = sign_in(entra_addr, &entra, BOB).await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let at = access_token(entra_addr, &entra, BOB).await;
     let (proxy_addr, log) = proxy::start(None);
     let client = reqwest::Client::builder()
         .proxy(reqwest::Proxy::all(format!("http://{proxy_addr}")).unwrap())

@@ -156,3 +156,11 @@ pub fn aadsts(body: &Value) -> u64 {
     );
     body["error_codes"][0].as_u64().unwrap()
 }
+
+/// The access token a user `oid` gets by signing in to the Entra ID double at `addr`.
+pub async fn access_token(addr: SocketAddr, fake: &Entra, oid: &str) -> String {
+    sign_in(addr, fake, oid).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}

@@ -62,19 +62,14 @@ pub async fn world_with_fakes(
         .unwrap()
         .unwrap()
         .id;
-    let res = app
-        .post_form(
-            "/admin/microsoft",
-            &[
-                ("cloud", "global"),
-                ("tenant_id", fakes::entra::TENANT_ID),
-                ("client_id", fakes::entra::CLIENT_ID),
-                ("client_secret", fakes::entra::CLIENT_SECRET),
-                ("bot_app_id", fakes::entra::CLIENT_ID),
-                ("teams_app_catalog_id", CATALOG_ID),
-            ],
-        )
-        .await;
+    let res = save_microsoft(
+        &app,
+        "global",
+        fakes::entra::CLIENT_SECRET,
+        fakes::entra::CLIENT_ID,
+        CATALOG_ID,
+    )
+    .await;
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     let res = app
         .post_form(
@@ -267,4 +262,28 @@ pub fn instance_id(conn: &mut PgConnection, public_id: &str) -> Uuid {
         .unwrap()
         .unwrap()
         .id
+}
+
+/// Saves the Microsoft registration on the admin page: the Entra ID double's tenant and client,
+/// in `cloud`, with `client_secret` (empty: keep the stored one), `bot_app_id` and the Teams app's
+/// catalog id.
+pub async fn save_microsoft(
+    app: &TestApp,
+    cloud: &str,
+    client_secret: &str,
+    bot_app_id: &str,
+    catalog_id: &str,
+) -> reqwest::Response {
+    app.post_form(
+        "/admin/microsoft",
+        &[
+            ("cloud", cloud),
+            ("tenant_id", fakes::entra::TENANT_ID),
+            ("client_id", fakes::entra::CLIENT_ID),
+            ("client_secret", client_secret),
+            ("bot_app_id", bot_app_id),
+            ("teams_app_catalog_id", catalog_id),
+        ],
+    )
+    .await
 }
