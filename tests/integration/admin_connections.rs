@@ -5,8 +5,9 @@
 use diesel::prelude::*;
 
 use crate::fakes;
-use crate::helpers::{between, spawn_app_with};
-use crate::linking::world;
+use crate::support::app::{between, spawn_app_with};
+use crate::support::world::save_microsoft;
+use crate::support::world::world;
 
 #[actix_web::test]
 async fn a_bad_microsoft_registration_is_refused_field_by_field_and_nothing_is_saved() {
@@ -65,20 +66,7 @@ async fn the_client_secret_is_stored_encrypted_kept_when_left_empty_and_never_sh
     assert!(blob.starts_with(b"JTB1"));
     assert!(!String::from_utf8_lossy(&blob).contains(fakes::entra::CLIENT_SECRET));
     // saving again without a secret keeps the stored one (the test still passes)
-    let res = w
-        .app
-        .post_form(
-            "/admin/microsoft",
-            &[
-                ("cloud", "global"),
-                ("tenant_id", fakes::entra::TENANT_ID),
-                ("client_id", fakes::entra::CLIENT_ID),
-                ("client_secret", ""),
-                ("bot_app_id", ""),
-                ("teams_app_catalog_id", ""),
-            ],
-        )
-        .await;
+    let res = save_microsoft(&w.app, "global", "", "", "").await;
     assert_eq!(res.status(), 200);
     let html = w
         .app
@@ -95,20 +83,7 @@ async fn the_client_secret_is_stored_encrypted_kept_when_left_empty_and_never_sh
 #[actix_web::test]
 async fn the_microsoft_connection_test_names_a_wrong_secret() {
     let w = world().await;
-    let res = w
-        .app
-        .post_form(
-            "/admin/microsoft",
-            &[
-                ("cloud", "global"),
-                ("tenant_id", fakes::entra::TENANT_ID),
-                ("client_id", fakes::entra::CLIENT_ID),
-                ("client_secret", "the-secret-id-not-its-value"),
-                ("bot_app_id", ""),
-                ("teams_app_catalog_id", ""),
-            ],
-        )
-        .await;
+    let res = save_microsoft(&w.app, "global", "the-secret-id-not-its-value", "", "").await;
     assert_eq!(res.status(), 200);
     let html = w
         .app
@@ -199,11 +174,15 @@ async fn the_jira_oauth_test_tells_accepted_from_refused_clients() {
             .contains("not configured: users cannot link accounts")
     );
     // a user's sign-in link now stops with a clear page instead of a broken redirect
-    let url = w.me(crate::linking::ALICE_KEY).await["signInUrl"]
+    let url = w.me(crate::support::world::ALICE_KEY).await["signInUrl"]
         .as_str()
         .unwrap()
         .to_owned();
-    let res = crate::linking::browser().get(&url).send().await.unwrap();
+    let res = crate::support::world::browser()
+        .get(&url)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 503);
     assert!(res.text().await.unwrap().contains("no OAuth 2.0 link"));
 }

@@ -1,79 +1,10 @@
 //! The Jira app's signed requests to `/api/v1`, over real HTTP.
 
+use crate::support::jwt::JiraApp;
+use crate::support::jwt::{app_with_instance, call, claims, send, sign};
 use diesel::prelude::*;
 use jsonwebtoken::{EncodingKey, Header, encode};
 use serde_json::{Value, json};
-
-use crate::helpers::{TestApp, spawn_app};
-
-/// A registered instance the tests sign requests for.
-pub struct Jira {
-    pub public_id: String,
-    pub secret: String,
-}
-
-/// An app with setup done and one registered Jira instance.
-pub async fn app_with_instance() -> (TestApp, Jira) {
-    let app = spawn_app().await;
-    app.complete_setup().await;
-    let (public_id, secret) = app.register_instance("https://jira.example.com").await;
-    (app, Jira { public_id, secret })
-}
-
-/// Claims the Jira app would send for `method path?query`.
-pub fn claims(jira: &Jira, method: &str, path_and_query: &str, sub: &str) -> Value {
-    let (path, query) = path_and_query
-        .split_once('?')
-        .unwrap_or((path_and_query, ""));
-    let now = chrono::Utc::now().timestamp();
-    json!({
-        "iss": jira.public_id, "aud": jira.public_id, "sub": sub, "iat": now, "exp": now + 180,
-        "qsh": jira_teams_bridge::domain::qsh::qsh(method, path, query, ""),
-        // a unique id per token, as the Jira app sends: two changes in one second are two tokens
-        "jti": uuid::Uuid::new_v4().to_string(),
-    })
-}
-
-/// A signed token.
-pub fn sign(secret: &str, claims: &Value) -> String {
-    encode(
-        &Header::default(),
-        claims,
-        &EncodingKey::from_secret(secret.as_bytes()),
-    )
-    .unwrap()
-}
-
-/// Sends a request signed as `sub`.
-pub async fn call(
-    app: &TestApp,
-    jira: &Jira,
-    method: &str,
-    path: &str,
-    sub: &str,
-    body: Option<Value>,
-) -> reqwest::Response {
-    let token = sign(&jira.secret, &claims(jira, method, path, sub));
-    send(app, method, path, Some(format!("JWT {token}")), body).await
-}
-
-/// Sends a request with the given Authorization header.
-pub async fn send(
-    app: &TestApp,
-    method: &str,
-    path: &str,
-    auth: Option<String>,
-    body: Option<Value>,
-) -> reqwest::Response {
-    let mut req = app.client.request(method.parse().unwrap(), app.url(path));
-    if let Some(a) = auth {
-        req = req.header("Authorization", a);
-    }
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    req.send().await.unwrap()
-}
 
 async fn refused(res: reqwest::Response, code: &str, secret: &str) {
     assert_eq!(res.status(), 401, "expected {code}");
@@ -176,7 +107,7 @@ async fn the_shared_secret_is_read_through_the_audited_vault() {
         .post_form(&format!("/admin/instances/{id}/regenerate"), &[])
         .await;
     let html = res.text().await.unwrap();
-    let new_secret = crate::helpers::between(
+    let new_secret = crate::support::app::between(
         &html,
         "<code id=\"shared-secret\" class=\"secret\">",
         "</code>",
@@ -187,7 +118,7 @@ async fn the_shared_secret_is_read_through_the_audited_vault() {
         &jira.secret,
     )
     .await;
-    let renewed = Jira {
+    let renewed = JiraApp {
         public_id: jira.public_id.clone(),
         secret: new_secret,
     };
@@ -360,7 +291,7 @@ async fn a_token_used_for_a_change_cannot_be_used_again() {
 
 #[actix_web::test]
 async fn the_api_behind_a_context_path_verifies_the_relative_qsh() {
-    let app = crate::helpers::spawn_app_with(|s| {
+    let app = crate::support::app::spawn_app_with(|s| {
         s.listen.internal_url = "https://bridge.example.com/teams-bridge".into()
     })
     .await;
@@ -375,7 +306,7 @@ async fn the_api_behind_a_context_path_verifies_the_relative_qsh() {
         &secret,
     )
     .unwrap();
-    let jira = Jira {
+    let jira = JiraApp {
         public_id: instance.public_id,
         secret: secret.expose().to_owned(),
     };

@@ -1,8 +1,7 @@
 //! Issue ↔ chat links and shared access through the signed API.
 
+use crate::support::jwt::{app_with_instance, call};
 use serde_json::{Value, json};
-
-use crate::api_auth::{app_with_instance, call};
 
 const CHAT: &str = "19:91571ee8ad174aefaccd2e4605d87a24@thread.v2";
 const ALICE: &str = "JIRAUSER10100";

@@ -1,8 +1,7 @@
 //! The OpenAPI document describes every route, and every route answers as documented.
 
+use crate::support::jwt::{app_with_instance, call, send};
 use serde_json::{Value, json};
-
-use crate::api_auth::{app_with_instance, call, send};
 
 #[actix_web::test]
 async fn the_openapi_document_lists_every_route_and_each_answers_as_documented() {

@@ -22,11 +22,11 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Instant;
 
+use crate::support::world::{
+    ALICE_KEY, BOB_KEY, BOB_OID, CAROL_KEY, ISSUE, World, api, create_chat, linked_world,
+};
 use jira_teams_bridge::db::models::teams_user_setting::TeamsUserSetting;
 use serde_json::{Value, json};
-
-use crate::linking::{ALICE_KEY, BOB_KEY, BOB_OID, CAROL_KEY, World};
-use crate::relay::{ISSUE, api, create_chat, linked_world};
 
 const PORTAL_APP: &str = "69000be7-4659-4659-900e-3cebf257ec5a";
 const TEAMS_USER: &str = "29:1kMGTDT5TEcT9yJp2yUl_yl5SeYBGOsDnuLbWqDxLlBI";

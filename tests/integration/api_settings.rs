@@ -1,9 +1,8 @@
 //! Instance settings, JSM portal apps and Teams user settings through the signed API.
 
+use crate::support::jwt::{JiraApp, app_with_instance, call};
 use diesel::prelude::*;
 use serde_json::{Value, json};
-
-use crate::api_auth::{Jira, app_with_instance, call};
 
 const USER: &str = "JIRAUSER10100";
 
@@ -142,7 +141,7 @@ async fn portal_apps_are_created_listed_replaced_and_deleted_per_instance() {
     let (p2, s2) = app
         .register_instance("https://servicedesk.example.com/jira")
         .await;
-    let other = Jira {
+    let other = JiraApp {
         public_id: p2,
         secret: s2,
     };

@@ -6,42 +6,15 @@
 //! `JTB_BENCH_DIR` (default `target/bench`); `JTB_BENCH_SECS` is the length of one measured
 //! run. A warm-up run before each measured one is not counted.
 
-use std::path::PathBuf;
 use std::process::{Child, Command};
 use std::time::Duration;
 
-use serde_json::{Value, json};
-
-use crate::api_auth::{claims, sign};
-use crate::helpers::TempDir;
-use crate::linking::{ALICE_KEY, ALICE_OID, BOB_KEY, BOB_OID, world};
-
-/// Where results are written.
-pub fn out_dir() -> PathBuf {
-    let dir = std::env::var("JTB_BENCH_DIR").unwrap_or_else(|_| "target/bench".into());
-    std::fs::create_dir_all(&dir).unwrap();
-    PathBuf::from(dir)
-}
-
-/// Seconds of one measured run.
-pub fn secs() -> u64 {
-    std::env::var("JTB_BENCH_SECS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(8)
-}
-
-/// Writes a benchmark's markdown rows and JSON.
-pub fn write_results(name: &str, markdown: &str, json: &Value) {
-    let dir = out_dir();
-    std::fs::write(dir.join(format!("{name}.md")), markdown).unwrap();
-    std::fs::write(
-        dir.join(format!("{name}.json")),
-        serde_json::to_string_pretty(json).unwrap(),
-    )
-    .unwrap();
-    println!("{markdown}");
-}
+use crate::support::app::TempDir;
+use crate::support::bench::{secs, write_results};
+use crate::support::jwt::{claims, sign};
+use crate::support::world::create_chat_with_bob;
+use crate::support::world::{ALICE_KEY, ALICE_OID, BOB_KEY, BOB_OID, world};
+use serde_json::json;
 
 /// One wrk run's result.
 #[derive(Debug, Clone, Copy)]
@@ -161,19 +134,7 @@ async fn bench_relay_overhead() {
     w.jira.add_issue(10045, "ABC-1", "Printer on fire", &[]);
     w.link(ALICE_KEY, ALICE_OID).await;
     w.link(BOB_KEY, BOB_OID).await;
-    let res = crate::api_auth::call(
-        &w.app,
-        &w.jira_app,
-        "POST",
-        "/api/v1/issues/10045/chats/create",
-        ALICE_KEY,
-        Some(json!({"members": [{"jiraUser": BOB_KEY}]})),
-    )
-    .await;
-    let chat = res.json::<Value>().await.unwrap()["chatId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let chat = create_chat_with_bob(&w).await;
     w.graph.seed_messages(&chat, 50, BOB_OID);
     let token = w
         .entra
@@ -190,7 +151,7 @@ async fn bench_relay_overhead() {
     let bearer = vec![format!("Authorization: Bearer {token}")];
     // a fresh token per run (a GET's token may be reused within its 3 minutes)
     let jwt = || {
-        let jira = crate::api_auth::Jira {
+        let jira = crate::support::jwt::JiraApp {
             public_id: w.jira_app.public_id.clone(),
             secret: w.jira_app.secret.clone(),
         };

@@ -15,10 +15,11 @@ use std::time::{Duration, Instant};
 use diesel::prelude::*;
 use serde_json::{Value, json};
 
-use crate::bench::{secs, write_results};
 use crate::fakes;
-use crate::helpers::TempDir;
-use crate::notify::serve;
+use crate::support::app::TempDir;
+use crate::support::bench::{secs, write_results};
+use crate::support::daemon::serve;
+use crate::support::world::install_bot;
 
 const TENANTS: usize = 20;
 const CHATS: usize = 400;
@@ -153,10 +154,10 @@ async fn bench_end_to_end() {
     let secs = secs();
     let quick = std::env::var("JTB_BENCH_QUICK").is_ok_and(|v| v == "1");
     let dir = TempDir::new();
-    let (cert, key, _) = crate::listeners::self_signed(&dir.0);
+    let (cert, key, _) = crate::support::tls::self_signed(&dir.0);
     let (_, entra) = fakes::entra::start(3600);
     let (bot_addr, bot) = fakes::bot::start_tls(entra.clone(), &cert, &key);
-    let db = crate::helpers::TestDb::migrated();
+    let db = crate::support::db::TestDb::migrated();
     let state_dir = TempDir::new();
     let (vault, _) = Vault::open(&state_dir.0.join("master-key"), true).unwrap();
     let mut conn = db.conn();
@@ -177,15 +178,7 @@ async fn bench_end_to_end() {
         let chat = format!("19:bench{i}@thread.v2");
         // fixed tenant IDs: the same spread every run
         let tenant = format!("00000000-0000-4000-8000-{:012}", i % TENANTS);
-        diesel::sql_query(
-            "INSERT INTO bot_membership (id, conversation_id, tenant_id, scope, service_url, status) \
-             VALUES (gen_random_uuid(), $1, $2::uuid, 'groupChat', $3, 'installationAdded')",
-        )
-        .bind::<diesel::sql_types::Text, _>(&chat)
-        .bind::<diesel::sql_types::Text, _>(&tenant)
-        .bind::<diesel::sql_types::Text, _>(bot.service_url())
-        .execute(&mut conn)
-        .unwrap();
+        install_bot(&mut conn, &chat, &tenant, &bot.service_url());
         diesel::sql_query(
             "INSERT INTO issue_chat (id, jira_instance_id, issue_id, created_by, chat_id) \
              VALUES (gen_random_uuid(), $1, $2, 'JIRAUSER10100', $3)",
@@ -196,8 +189,8 @@ async fn bench_end_to_end() {
         .execute(&mut conn)
         .unwrap();
     }
-    let port = crate::notify::free_port();
-    let mut env = crate::notify::daemon_env(
+    let port = crate::support::daemon::free_port();
+    let mut env = crate::support::daemon::daemon_env(
         &db.url,
         &state_dir.0,
         port,

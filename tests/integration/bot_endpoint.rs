@@ -4,52 +4,15 @@
 
 use std::time::{Duration, Instant};
 
-use actix_web::web;
 use diesel::prelude::*;
 use serde_json::{Value, json};
 
-use crate::fakes::{self, bot::Bot};
-use crate::helpers::{TempDir, between};
-use crate::linking::{ALICE_KEY, ALICE_OID, BOB_KEY, BOB_OID, World, world_with_fakes};
-
-const BOT_ID: &str = fakes::entra::CLIENT_ID;
-
-pub struct Setup {
-    pub w: World,
-    pub bot: web::Data<Bot>,
-    pub public: String,
-    _dir: TempDir,
-}
-
-pub async fn setup() -> Setup {
-    let dir = TempDir::new();
-    let (cert, key, _) = crate::listeners::self_signed(&dir.0);
-    let (_, entra) = fakes::entra::start(3600);
-    let (_, graph) = fakes::graph::start(entra.clone());
-    let (bot_addr, bot) = fakes::bot::start_tls(entra.clone(), &cert, &key);
-    let metadata = bot.metadata_url();
-    let w = world_with_fakes(entra, graph, move |s| {
-        s.outbound.ca_file = cert;
-        s.microsoft.service_url_hosts = vec![bot_addr.to_string()];
-        s.microsoft.bot_openid_metadata_url = metadata;
-        s.listen.public = "127.0.0.1:0".into();
-    })
-    .await;
-    let public = w.app.public_base.clone().unwrap();
-    Setup {
-        w,
-        bot,
-        public,
-        _dir: dir,
-    }
-}
-
-pub fn claims(s: &Setup, service_url: &str) -> Value {
-    let _ = s;
-    let now = chrono::Utc::now().timestamp();
-    json!({"iss": "https://api.botframework.com", "aud": BOT_ID, "serviceurl": service_url,
-           "nbf": now - 10, "exp": now + 3600, "iat": now - 10})
-}
+use crate::fakes::{self};
+use crate::support::app::between;
+use crate::support::bot::{BotWorld, bot_world};
+use crate::support::jwt::{BOT_ID, bot_claims};
+use crate::support::world::create_chat_with_bob;
+use crate::support::world::{ALICE_KEY, ALICE_OID, BOB_KEY, BOB_OID};
 
 fn install(chat: &str, service_url: &str) -> Value {
     json!({
@@ -61,17 +24,7 @@ fn install(chat: &str, service_url: &str) -> Value {
     })
 }
 
-pub async fn post(s: &Setup, token: Option<String>, activity: &Value) -> reqwest::Response {
-    let mut req = reqwest::Client::new()
-        .post(format!("{}/bot/messages", s.public))
-        .json(activity);
-    if let Some(t) = token {
-        req = req.header("Authorization", format!("Bearer {t}"));
-    }
-    req.send().await.unwrap()
-}
-
-fn memberships(s: &Setup) -> Vec<(String, String, String)> {
+fn memberships(s: &BotWorld) -> Vec<(String, String, String)> {
     use jira_teams_bridge::db::schema::bot_membership as b;
     let mut conn = s.w.conn();
     b::table
@@ -82,26 +35,14 @@ fn memberships(s: &Setup) -> Vec<(String, String, String)> {
 
 #[actix_web::test]
 async fn a_teams_installation_is_recorded_and_then_jira_events_reach_the_chat() {
-    let s = setup().await;
+    let s = bot_world().await;
     s.w.jira.add_issue(10045, "ABC-1", "Printer on fire", &[]);
     s.w.link(ALICE_KEY, ALICE_OID).await;
     s.w.link(BOB_KEY, BOB_OID).await;
-    let res = crate::api_auth::call(
-        &s.w.app,
-        &s.w.jira_app,
-        "POST",
-        "/api/v1/issues/10045/chats/create",
-        ALICE_KEY,
-        Some(json!({"members": [{"jiraUser": BOB_KEY}]})),
-    )
-    .await;
-    let chat = res.json::<Value>().await.unwrap()["chatId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let chat = create_chat_with_bob(&s.w).await;
     // Teams tells the bot it was added to the chat, twice and at once, as it sometimes does
     let url = s.bot.service_url();
-    let token = s.bot.signer.mint("bf-key-1", &claims(&s, &url));
+    let token = s.bot.signer.mint("bf-key-1", &bot_claims(&url));
     let activity = install(&chat, &url);
     let twice: Vec<_> = (0..2)
         .map(|_| {
@@ -138,7 +79,7 @@ async fn a_teams_installation_is_recorded_and_then_jira_events_reach_the_chat() 
     let res = reqwest::Client::new()
         .post(&hook)
         .header("Content-Type", "application/json")
-        .body(crate::webhooks::fixture("issue_updated"))
+        .body(crate::support::webhook::fixture("issue_updated"))
         .send()
         .await
         .unwrap();
@@ -152,11 +93,11 @@ async fn a_teams_installation_is_recorded_and_then_jira_events_reach_the_chat() 
 
 #[actix_web::test]
 async fn activities_with_bad_tokens_are_refused_before_anything_is_stored() {
-    let s = setup().await;
+    let s = bot_world().await;
     let url = s.bot.service_url();
     let chat = "19:refused@thread.v2";
     let now = chrono::Utc::now().timestamp();
-    let good = claims(&s, &url);
+    let good = bot_claims(&url);
     let with = |k: &str, v: Value| {
         let mut c = good.clone();
         c[k] = v;
@@ -208,7 +149,7 @@ async fn activities_with_bad_tokens_are_refused_before_anything_is_stored() {
         ("HS256", Some(hs256)),
     ];
     for (what, token) in cases {
-        let res = post(&s, token, &install(chat, &url)).await;
+        let res = s.post(token, &install(chat, &url)).await;
         assert_eq!(res.status(), 401, "{what}");
         assert!(
             res.headers()
@@ -221,35 +162,35 @@ async fn activities_with_bad_tokens_are_refused_before_anything_is_stored() {
     }
     assert!(memberships(&s).is_empty());
     // within the five minutes of skew an expired token still passes
-    let res = post(
-        &s,
-        Some(s.bot.signer.mint("bf-key-1", &with("exp", json!(now - 60)))),
-        &install(chat, &url),
-    )
-    .await;
+    let res = s
+        .post(
+            Some(s.bot.signer.mint("bf-key-1", &with("exp", json!(now - 60)))),
+            &install(chat, &url),
+        )
+        .await;
     assert_eq!(res.status(), 200);
 }
 
 #[actix_web::test]
 async fn an_unknown_signing_key_is_refused_without_refetching_keys_every_time() {
-    let s = setup().await;
+    let s = bot_world().await;
     let url = s.bot.service_url();
-    let res = post(
-        &s,
-        Some(s.bot.signer.mint("bf-key-1", &claims(&s, &url))),
-        &install("19:one@thread.v2", &url),
-    )
-    .await;
+    let res = s
+        .post(
+            Some(s.bot.signer.mint("bf-key-1", &bot_claims(&url))),
+            &install("19:one@thread.v2", &url),
+        )
+        .await;
     assert_eq!(res.status(), 200);
     let fetches = s.bot.key_fetches.load(std::sync::atomic::Ordering::SeqCst);
     s.bot.signer.publish_late_key();
     // the keys were fetched less than a minute ago: an unknown kid is refused without hammering
-    let res = post(
-        &s,
-        Some(s.bot.signer.mint("bf-late", &claims(&s, &url))),
-        &install("19:two@thread.v2", &url),
-    )
-    .await;
+    let res = s
+        .post(
+            Some(s.bot.signer.mint("bf-late", &bot_claims(&url))),
+            &install("19:two@thread.v2", &url),
+        )
+        .await;
     assert_eq!(res.status(), 401);
     assert_eq!(
         s.bot.key_fetches.load(std::sync::atomic::Ordering::SeqCst),
@@ -259,15 +200,17 @@ async fn an_unknown_signing_key_is_refused_without_refetching_keys_every_time() 
 
 #[actix_web::test]
 async fn a_service_url_an_attacker_chose_is_refused_and_never_stored() {
-    let s = setup().await;
+    let s = bot_world().await;
     for url in [
         "https://evil.example/amer/".to_owned(),
         s.bot.service_url().replace("https://", "http://"),
         "https://127.0.0.1:1/amer/".to_owned(),
     ] {
         // even with a valid token whose serviceurl claim matches
-        let token = s.bot.signer.mint("bf-key-1", &claims(&s, &url));
-        let res = post(&s, Some(token), &install("19:evil@thread.v2", &url)).await;
+        let token = s.bot.signer.mint("bf-key-1", &bot_claims(&url));
+        let res = s
+            .post(Some(token), &install("19:evil@thread.v2", &url))
+            .await;
         assert_eq!(res.status(), 403, "{url}");
     }
     assert!(memberships(&s).is_empty());
@@ -275,9 +218,9 @@ async fn a_service_url_an_attacker_chose_is_refused_and_never_stored() {
 
 #[actix_web::test]
 async fn a_personal_installer_is_welcomed_exactly_once_even_when_teams_repeats_the_event() {
-    let s = setup().await;
+    let s = bot_world().await;
     let url = s.bot.service_url();
-    let token = s.bot.signer.mint("bf-key-1", &claims(&s, &url));
+    let token = s.bot.signer.mint("bf-key-1", &bot_claims(&url));
     let personal = json!({
         "type": "installationUpdate", "action": "add", "channelId": "msteams",
         "serviceUrl": url, "from": {"id": "29:alice-teams-id"},
@@ -309,10 +252,10 @@ async fn a_personal_installer_is_welcomed_exactly_once_even_when_teams_repeats_t
         }
         actix_web::rt::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(post(&s, Some(token.clone()), &personal).await.status(), 200);
+    assert_eq!(s.post(Some(token.clone()), &personal).await.status(), 200);
     // a group chat install welcomes nobody
     assert_eq!(
-        post(&s, Some(token), &install("19:group@thread.v2", &url))
+        s.post(Some(token), &install("19:group@thread.v2", &url))
             .await
             .status(),
         200

@@ -5,38 +5,28 @@
 
 use std::time::{Duration, Instant};
 
-use actix_web::web;
 use serde_json::{Value, json};
 
-use crate::fakes::{self, bot::Bot};
-use crate::helpers::TempDir;
-use crate::linking::{ALICE_KEY, ALICE_OID, BOB_KEY, BOB_OID, CAROL_OID, World, world_with_fakes};
+use crate::fakes::{self};
+use crate::support::bot::{BotWorld, bot_world};
+use crate::support::jwt::BOT_ID;
+use crate::support::world::{ALICE_KEY, ALICE_OID, BOB_KEY, BOB_OID, CAROL_OID};
 
-const BOT_ID: &str = fakes::entra::CLIENT_ID;
+/// The bot world with Jira's projects and issues laid out.
+struct Setup(BotWorld);
 
-struct Setup {
-    w: World,
-    bot: web::Data<Bot>,
-    public: String,
-    _dir: TempDir,
+impl std::ops::Deref for Setup {
+    type Target = BotWorld;
+    fn deref(&self) -> &BotWorld {
+        &self.0
+    }
 }
 
 /// Alice and Bob are linked, Carol is not. ABC is visible to all; SEC and its issue are
 /// hidden from Bob. ABC has four issue types (one a sub-task), served two per createmeta page.
 async fn setup() -> Setup {
-    let dir = TempDir::new();
-    let (cert, key, _) = crate::listeners::self_signed(&dir.0);
-    let (_, entra) = fakes::entra::start(3600);
-    let (_, graph) = fakes::graph::start(entra.clone());
-    let (bot_addr, bot) = fakes::bot::start_tls(entra.clone(), &cert, &key);
-    let metadata = bot.metadata_url();
-    let w = world_with_fakes(entra, graph, move |s| {
-        s.outbound.ca_file = cert;
-        s.microsoft.service_url_hosts = vec![bot_addr.to_string()];
-        s.microsoft.bot_openid_metadata_url = metadata;
-        s.listen.public = "127.0.0.1:0".into();
-    })
-    .await;
+    let b = bot_world().await;
+    let w = &b.w;
     let j = &w.jira;
     j.add_project(
         10000,
@@ -56,13 +46,7 @@ async fn setup() -> Setup {
     j.add_issue(10047, "SEC-1", "Secret login plan", &[BOB_KEY]);
     w.link(ALICE_KEY, ALICE_OID).await;
     w.link(BOB_KEY, BOB_OID).await;
-    let public = w.app.public_base.clone().unwrap();
-    Setup {
-        w,
-        bot,
-        public,
-        _dir: dir,
-    }
+    Setup(b)
 }
 
 /// A Teams user: `29:` id, Entra object id, personal conversation.
@@ -74,20 +58,7 @@ const CAROL: User = User("29:carol", CAROL_OID, "a:1carol-personal");
 
 impl Setup {
     async fn post(&self, activity: Value) -> reqwest::Response {
-        let url = self.bot.service_url();
-        let now = chrono::Utc::now().timestamp();
-        let token = self.bot.signer.mint(
-            "bf-key-1",
-            &json!({"iss": "https://api.botframework.com", "aud": BOT_ID, "serviceurl": url,
-                    "nbf": now - 10, "exp": now + 3600, "iat": now - 10}),
-        );
-        reqwest::Client::new()
-            .post(format!("{}/bot/messages", self.public))
-            .header("Authorization", format!("Bearer {token}"))
-            .json(&activity)
-            .send()
-            .await
-            .unwrap()
+        self.post_signed(&activity).await
     }
 
     fn activity(&self, u: User, kind: &str, id: &str) -> Value {

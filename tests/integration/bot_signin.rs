@@ -5,51 +5,19 @@
 
 use std::time::{Duration, Instant};
 
-use actix_web::web;
 use diesel::prelude::*;
 use serde_json::{Value, json};
 
-use crate::fakes::{self, bot::Bot};
-use crate::helpers::{TempDir, between};
-use crate::linking::{
-    ALICE_KEY, ALICE_OID, BOB_KEY, BOB_OID, World, browser, follow, world_with_fakes,
-};
+use crate::fakes::{self};
+use crate::support::app::between;
+use crate::support::bot::{BotWorld, bot_world};
+use crate::support::jwt::BOT_ID;
+use crate::support::world::{ALICE_KEY, ALICE_OID, BOB_KEY, BOB_OID, browser, follow};
 
-const BOT_ID: &str = fakes::entra::CLIENT_ID;
 const ALICE_TEAMS: &str = "29:1alice-teams";
 const BOB_TEAMS: &str = "29:1bob-teams";
 const ALICE_CHAT: &str = "a:1personal-alice";
 const BOB_CHAT: &str = "a:1personal-bob";
-
-struct Setup {
-    w: World,
-    bot: web::Data<Bot>,
-    public: String,
-    _dir: TempDir,
-}
-
-async fn setup() -> Setup {
-    let dir = TempDir::new();
-    let (cert, key, _) = crate::listeners::self_signed(&dir.0);
-    let (_, entra) = fakes::entra::start(3600);
-    let (_, graph) = fakes::graph::start(entra.clone());
-    let (bot_addr, bot) = fakes::bot::start_tls(entra.clone(), &cert, &key);
-    let metadata = bot.metadata_url();
-    let w = world_with_fakes(entra, graph, move |s| {
-        s.outbound.ca_file = cert;
-        s.microsoft.service_url_hosts = vec![bot_addr.to_string()];
-        s.microsoft.bot_openid_metadata_url = metadata;
-        s.listen.public = "127.0.0.1:0".into();
-    })
-    .await;
-    let public = w.app.public_base.clone().unwrap();
-    Setup {
-        w,
-        bot,
-        public,
-        _dir: dir,
-    }
-}
 
 /// Who sends an activity, and where.
 #[derive(Clone, Copy)]
@@ -73,7 +41,7 @@ const BOB: From = From {
     kind: "personal",
 };
 
-fn activity(s: &Setup, from: From, kind: &str, extra: Value) -> Value {
+fn activity(s: &BotWorld, from: From, kind: &str, extra: Value) -> Value {
     let mut a = json!({
         "type": kind, "channelId": "msteams", "serviceUrl": s.bot.service_url(),
         "id": format!("m{}", uuid::Uuid::new_v4().simple()),
@@ -88,29 +56,18 @@ fn activity(s: &Setup, from: From, kind: &str, extra: Value) -> Value {
     a
 }
 
-async fn post(s: &Setup, a: &Value) -> reqwest::Response {
-    let url = s.bot.service_url();
-    let now = chrono::Utc::now().timestamp();
-    let claims = json!({"iss": "https://api.botframework.com", "aud": BOT_ID, "serviceurl": url,
-                        "nbf": now - 10, "exp": now + 3600, "iat": now - 10});
-    let token = s.bot.signer.mint("bf-key-1", &claims);
-    reqwest::Client::new()
-        .post(format!("{}/bot/messages", s.public))
-        .header("Authorization", format!("Bearer {token}"))
-        .json(a)
-        .send()
-        .await
-        .unwrap()
+async fn post(s: &BotWorld, a: &Value) -> reqwest::Response {
+    s.post_signed(a).await
 }
 
 /// Sends a message as `from`; the POST is acknowledged with 200.
-async fn say(s: &Setup, from: From, text: &str) {
+async fn say(s: &BotWorld, from: From, text: &str) {
     let res = post(s, &activity(s, from, "message", json!({ "text": text }))).await;
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
 }
 
 /// Waits until `n` activities reached the conversation; returns them.
-async fn messages(s: &Setup, conversation: &str, n: usize) -> Vec<Value> {
+async fn messages(s: &BotWorld, conversation: &str, n: usize) -> Vec<Value> {
     let until = Instant::now() + Duration::from_secs(10);
     loop {
         let got = s.bot.received_for(conversation);
@@ -127,7 +84,7 @@ async fn messages(s: &Setup, conversation: &str, n: usize) -> Vec<Value> {
 }
 
 /// Sends `link` and returns the card's URL.
-async fn link_url(s: &Setup, from: From) -> String {
+async fn link_url(s: &BotWorld, from: From) -> String {
     let before = s.bot.received_for(from.conversation).len();
     say(s, from, "link").await;
     let card = messages(s, from.conversation, before + 1).await[before].clone();
@@ -139,7 +96,7 @@ async fn link_url(s: &Setup, from: From) -> String {
 }
 
 /// Follows a sign-in URL as the given Microsoft and Jira users; returns status and page.
-async fn sign_in(s: &Setup, url: &str, oid: &str, key: &str) -> (u16, String) {
+async fn sign_in(s: &BotWorld, url: &str, oid: &str, key: &str) -> (u16, String) {
     s.w.entra.sign_in_as(oid);
     s.w.jira.sign_in_as(key);
     let (res, _) = follow(&browser(), url).await;
@@ -151,7 +108,7 @@ fn code_of(page: &str) -> String {
 }
 
 /// Links of the instance as (Jira user key, Microsoft user id).
-fn links(s: &Setup) -> Vec<(String, uuid::Uuid)> {
+fn links(s: &BotWorld) -> Vec<(String, uuid::Uuid)> {
     use jira_teams_bridge::db::schema::user_mapping as um;
     um::table
         .select((um::jira_user_key, um::ms_user_id))
@@ -160,7 +117,7 @@ fn links(s: &Setup) -> Vec<(String, uuid::Uuid)> {
         .unwrap()
 }
 
-fn token_kinds(s: &Setup) -> Vec<String> {
+fn token_kinds(s: &BotWorld) -> Vec<String> {
     use jira_teams_bridge::db::schema::access_token as at;
     at::table
         .select(at::kind)
@@ -169,7 +126,7 @@ fn token_kinds(s: &Setup) -> Vec<String> {
         .unwrap()
 }
 
-fn pending_tokens(s: &Setup) -> i64 {
+fn pending_tokens(s: &BotWorld) -> i64 {
     #[derive(QueryableByName)]
     struct N {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
@@ -193,7 +150,7 @@ fn last_text(msgs: &[Value]) -> String {
 
 #[actix_web::test]
 async fn a_teams_user_links_jira_with_the_card_the_browser_and_the_code_typed_back() {
-    let s = setup().await;
+    let s = bot_world().await;
     let url = link_url(&s, ALICE).await;
     assert!(
         url.starts_with(&format!(
@@ -283,7 +240,7 @@ async fn a_teams_user_links_jira_with_the_card_the_browser_and_the_code_typed_ba
 
 #[actix_web::test]
 async fn a_forwarded_url_completed_with_someone_elses_microsoft_account_links_nothing() {
-    let s = setup().await;
+    let s = bot_world().await;
     let url = link_url(&s, ALICE).await;
     // Bob opens Alice's link and signs in as himself
     let (status, page) = sign_in(&s, &url, BOB_OID, BOB_KEY).await;
@@ -304,7 +261,7 @@ async fn a_forwarded_url_completed_with_someone_elses_microsoft_account_links_no
 
 #[actix_web::test]
 async fn a_replayed_or_unknown_url_starts_nothing() {
-    let s = setup().await;
+    let s = bot_world().await;
     let url = link_url(&s, ALICE).await;
     let (status, page) = sign_in(&s, &url, ALICE_OID, ALICE_KEY).await;
     assert_eq!(status, 200, "{page}");
@@ -330,7 +287,7 @@ async fn a_replayed_or_unknown_url_starts_nothing() {
 
 #[actix_web::test]
 async fn a_code_from_another_teams_user_a_wrong_or_an_expired_code_links_nothing() {
-    let s = setup().await;
+    let s = bot_world().await;
     let url = link_url(&s, ALICE).await;
     let (_, page) = sign_in(&s, &url, ALICE_OID, ALICE_KEY).await;
     let code = code_of(&page);
@@ -389,7 +346,7 @@ async fn a_code_from_another_teams_user_a_wrong_or_an_expired_code_links_nothing
 
 #[actix_web::test]
 async fn the_verify_state_invoke_links_with_the_right_code_only() {
-    let s = setup().await;
+    let s = bot_world().await;
     let url = link_url(&s, ALICE).await;
     let (_, page) = sign_in(&s, &url, ALICE_OID, ALICE_KEY).await;
     let code = code_of(&page);
@@ -436,7 +393,7 @@ async fn the_verify_state_invoke_links_with_the_right_code_only() {
 
 #[actix_web::test]
 async fn unlink_removes_the_link_and_erases_its_tokens() {
-    let s = setup().await;
+    let s = bot_world().await;
     let url = link_url(&s, ALICE).await;
     let (_, page) = sign_in(&s, &url, ALICE_OID, ALICE_KEY).await;
     say(&s, ALICE, &code_of(&page)).await;
@@ -469,7 +426,7 @@ async fn unlink_removes_the_link_and_erases_its_tokens() {
 
 #[actix_web::test]
 async fn link_in_a_channel_posts_no_personal_url_there() {
-    let s = setup().await;
+    let s = bot_world().await;
     let channel = From {
         teams_id: ALICE_TEAMS,
         oid: ALICE_OID,
@@ -502,7 +459,7 @@ async fn link_in_a_channel_posts_no_personal_url_there() {
 
 #[actix_web::test]
 async fn with_several_instances_link_and_unlink_name_one_and_unlink_all_removes_every_link() {
-    let s = setup().await;
+    let s = bot_world().await;
     let (base2, jira2) = fakes::jira::start("/second");
     jira2.add_user(ALICE_KEY, "alice", "alice (second Jira)");
     let (public_id, _) = s.w.app.register_instance(&base2).await;
@@ -579,7 +536,7 @@ async fn with_several_instances_link_and_unlink_name_one_and_unlink_all_removes_
 
 #[actix_web::test]
 async fn the_link_card_offers_the_browser_and_the_teams_sign_in_pop_up_with_one_url() {
-    let s = setup().await;
+    let s = bot_world().await;
     let url = link_url(&s, ALICE).await;
     let card = s.bot.received_for(ALICE_CHAT).last().unwrap().clone();
     let signin = &card["attachments"][1];
@@ -604,7 +561,7 @@ async fn the_link_card_offers_the_browser_and_the_teams_sign_in_pop_up_with_one_
 
 #[actix_web::test]
 async fn in_the_teams_pop_up_the_code_page_hands_the_code_to_teams_by_a_script_not_inline() {
-    let s = setup().await;
+    let s = bot_world().await;
     let url = link_url(&s, ALICE).await;
     s.w.entra.sign_in_as(ALICE_OID);
     s.w.jira.sign_in_as(ALICE_KEY);
@@ -626,7 +583,7 @@ async fn in_the_teams_pop_up_the_code_page_hands_the_code_to_teams_by_a_script_n
         if !res.status().is_redirection() {
             break;
         }
-        let next = crate::helpers::location(&res);
+        let next = crate::support::app::location(&res);
         res = b.get(&next).send().await.unwrap();
     }
     assert!(ours >= 3, "start, Microsoft callback and code page: {ours}");

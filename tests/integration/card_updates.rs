@@ -5,16 +5,19 @@
 
 use serde_json::{Value, json};
 
-use crate::bot_endpoint::{Setup, claims, post, setup};
 use crate::fakes::{self, bot::Scripted};
-use crate::linking::{ALICE_KEY, ALICE_OID, BOB_KEY, BOB_OID};
+use crate::support::bot::{BotWorld, bot_world};
+use crate::support::jwt::bot_claims;
+use crate::support::wait::outbox_settled;
+use crate::support::world::create_chat_with_bob;
+use crate::support::world::{ALICE_KEY, ALICE_OID, BOB_KEY, BOB_OID};
 
 const ALICE_TEAMS: &str = "29:alice";
 const ALICE_CHAT: &str = "a:alice-personal";
 const CHANNEL: &str = "19:general@thread.tacv2";
 
 struct Cards {
-    s: Setup,
+    s: BotWorld,
     hook: String,
     /// The Teams chat linked to ABC-1, with the bot installed.
     chat: String,
@@ -23,25 +26,12 @@ struct Cards {
 /// Alice and Bob linked; ABC-1 linked to a chat of theirs where the bot is installed; Alice has
 /// the app installed personally too.
 async fn cards() -> Cards {
-    let s = setup().await;
+    let s = bot_world().await;
     s.w.jira.add_issue(10045, "ABC-1", "Printer on fire", &[]);
     s.w.link(ALICE_KEY, ALICE_OID).await;
     s.w.link(BOB_KEY, BOB_OID).await;
-    let res = crate::api_auth::call(
-        &s.w.app,
-        &s.w.jira_app,
-        "POST",
-        "/api/v1/issues/10045/chats/create",
-        ALICE_KEY,
-        Some(json!({"members": [{"jiraUser": BOB_KEY}]})),
-    )
-    .await;
-    assert_eq!(res.status(), 201);
-    let chat = res.json::<Value>().await.unwrap()["chatId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let hook = crate::fanout::webhook_path(&s.w).await;
+    let chat = create_chat_with_bob(&s.w).await;
+    let hook = crate::support::webhook::webhook_path(&s.w).await;
     let c = Cards { s, hook, chat };
     for (conversation, kind) in [(c.chat.as_str(), "groupChat"), (ALICE_CHAT, "personal")] {
         c.activity(json!({
@@ -66,8 +56,8 @@ impl Cards {
             .s
             .bot
             .signer
-            .mint("bf-key-1", &claims(&self.s, &service_url));
-        let res = post(&self.s, Some(token), &a).await;
+            .mint("bf-key-1", &bot_claims(&service_url));
+        let res = self.s.post(Some(token), &a).await;
         assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     }
 
@@ -153,7 +143,7 @@ impl Cards {
     }
 
     async fn settle(&self) {
-        crate::fanout::settle(&self.s.w, 20).await;
+        outbox_settled(&self.s.w.app.db.url, 20).await;
     }
 }
 
@@ -328,7 +318,7 @@ async fn a_throttled_update_is_retried_and_a_blocked_one_stops_deliveries_to_the
 fn cards_unused_for_90_days_are_forgotten_when_another_is_remembered() {
     use diesel::prelude::*;
     use jira_teams_bridge::db::models::posted_card::{CardKey, PostedCard};
-    let db = crate::helpers::TestDb::migrated();
+    let db = crate::support::db::TestDb::migrated();
     let mut conn = db.conn();
     diesel::sql_query("INSERT INTO jira_instance (id, base_url, public_id, shared_secret, shared_secret_hint) \
         VALUES ('00000000-0000-4000-8000-000000000001', 'https://jira.example.com', 'tHXLY2', decode(repeat('ab', 40), 'hex'), 'NqM6OM')")

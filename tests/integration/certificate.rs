@@ -9,10 +9,12 @@ use diesel::prelude::*;
 use jira_teams_bridge::db::schema::microsoft_app;
 use openssl::pkey::{PKey, Private};
 
-use crate::cli_and_config::assert_config_error;
 use crate::fakes;
-use crate::helpers::{TempDir, spawn_app_with};
-use crate::linking::{ALICE_KEY, ALICE_OID, CATALOG_ID, World, expire_microsoft_token, world};
+use crate::support::app::{TempDir, spawn_app_with};
+use crate::support::cli::assert_config_error;
+use crate::support::world::{
+    ALICE_KEY, ALICE_OID, CATALOG_ID, World, expire_microsoft_token, world,
+};
 
 /// A fresh RSA key and a self-signed certificate for it: (certificate PEM, key PEM).
 pub fn self_signed_rsa() -> (String, String) {
@@ -48,7 +50,7 @@ fn self_signed_with(key: &PKey<Private>) -> (String, String) {
 }
 
 /// Posts the registration with `credential` = certificate and `pem`.
-async fn save_certificate(w: &crate::helpers::TestApp, pem: &str) -> reqwest::Response {
+async fn save_certificate(w: &crate::support::app::TestApp, pem: &str) -> reqwest::Response {
     w.post_form(
         "/admin/microsoft",
         &[
@@ -347,7 +349,7 @@ fn a_bad_client_certificate_file_fails_check_config_naming_the_key() {
         );
     }
     // a good file passes; with a client secret as well it is refused
-    let (code, _, stderr) = crate::helpers::run_cli(
+    let (code, _, stderr) = crate::support::cli::run_cli(
         &["check-config"],
         &[(
             "JTB__MICROSOFT__CLIENT_CERTIFICATE_FILE",
@@ -370,7 +372,7 @@ fn a_bad_client_certificate_file_fails_check_config_naming_the_key() {
 
 #[test]
 fn the_database_refuses_a_registration_without_a_credential_or_with_a_short_certificate() {
-    let db = crate::helpers::TestDb::migrated();
+    let db = crate::support::db::TestDb::migrated();
     let mut c = db.conn();
     let insert = |secret: &str, certificate: &str| {
         format!(
@@ -394,7 +396,7 @@ fn the_database_refuses_a_registration_without_a_credential_or_with_a_short_cert
 
 #[actix_web::test]
 async fn doctor_gets_an_app_token_with_the_configured_certificate() {
-    let app = crate::helpers::spawn_app().await;
+    let app = crate::support::app::spawn_app().await;
     app.complete_setup().await;
     let (entra_addr, fake) = fakes::entra::start(3599);
     let (cert, key) = self_signed_rsa();
@@ -418,8 +420,8 @@ async fn doctor_gets_an_app_token_with_the_configured_certificate() {
         ("JTB__MICROSOFT__LOGIN_URL", format!("http://{entra_addr}")),
         ("JTB__MICROSOFT__GRAPH_URL", format!("http://{entra_addr}")),
     ];
-    let (_, report, _) = crate::doctor::doctor(&app, ms).await;
-    let token = crate::doctor::check(&report, "microsoft token");
+    let (_, report, _) = crate::support::cli::doctor(&app, ms).await;
+    let token = crate::support::cli::check(&report, "microsoft token");
     assert_eq!(token["status"], "ok", "{report}");
     let form = fake.last_form.lock().unwrap().clone();
     assert!(form_has(&form, "client_assertion") && !form_has(&form, "client_secret"));

@@ -1,15 +1,7 @@
 //! The command line and configuration errors (exit code 2, one line naming the key).
 
-use crate::helpers::{TempDir, cli_env, run_cli, spawn_app};
-
-pub(crate) fn assert_config_error(args: &[&str], env: &[(&str, String)], key: &str) {
-    let (code, stdout, stderr) = run_cli(args, env);
-    assert_eq!(code, 2, "exit code for {key}; stderr: {stderr}");
-    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
-    assert_eq!(lines.len(), 1, "one line expected, got: {stderr}");
-    assert!(lines[0].contains(key), "line names `{key}`: {}", lines[0]);
-    assert!(stdout.is_empty());
-}
+use crate::support::app::{TempDir, spawn_app};
+use crate::support::cli::{assert_config_error, cli_env, run_cli};
 
 #[test]
 fn a_bad_listen_address_exits_2_naming_the_key() {
@@ -155,7 +147,7 @@ async fn setup_url_prints_the_pending_url_then_says_setup_is_done() {
 #[test]
 fn serve_tells_systemd_it_is_ready_pings_the_watchdog_and_stops_cleanly_on_sigterm() {
     use std::os::unix::net::UnixDatagram;
-    let db = crate::helpers::TestDb::migrated();
+    let db = crate::support::db::TestDb::migrated();
     let dir = TempDir::new();
     let socket_path = dir.0.join("notify.sock");
     let socket = UnixDatagram::bind(&socket_path).unwrap();

@@ -1,10 +1,11 @@
 //! `jira-teams-bridge doctor` against a real database and loopback doubles of Jira and Entra.
 
 use actix_web::{App, HttpResponse, HttpServer, web};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::fakes::entra::{self, CLIENT_ID, CLIENT_SECRET};
-use crate::helpers::{TestApp, cli_env, run_cli, spawn_app};
+use crate::support::app::spawn_app;
+use crate::support::cli::{check, doctor};
 
 fn fake_jira() -> std::net::SocketAddr {
     let server = HttpServer::new(|| {
@@ -24,31 +25,6 @@ fn fake_jira() -> std::net::SocketAddr {
     let addr = server.addrs()[0];
     actix_web::rt::spawn(server.run());
     addr
-}
-
-pub(crate) async fn doctor(
-    app: &TestApp,
-    extra: Vec<(&'static str, String)>,
-) -> (i32, Value, String) {
-    let mut env = cli_env(app);
-    env.extend(extra);
-    // the doubles live on this test's runtime: run the CLI off it
-    let (code, stdout, stderr) =
-        actix_web::rt::task::spawn_blocking(move || run_cli(&["doctor", "--json"], &env))
-            .await
-            .unwrap();
-    let report: Value = serde_json::from_str(stdout.trim())
-        .unwrap_or_else(|_| panic!("json expected: {stdout} {stderr}"));
-    (code, report, stderr)
-}
-
-pub(crate) fn check<'a>(report: &'a Value, name: &str) -> &'a Value {
-    report["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == name)
-        .unwrap_or_else(|| panic!("no check {name}: {report}"))
 }
 
 #[actix_web::test]
@@ -142,7 +118,7 @@ async fn a_broken_installation_fails_with_what_to_do() {
 
 #[actix_web::test]
 async fn doctor_checks_the_registration_entered_on_the_admin_page_and_audits_the_read() {
-    let w = crate::linking::world().await;
+    let w = crate::support::world::world().await;
     let urls = vec![
         ("JTB__MICROSOFT__LOGIN_URL", w.entra.base.clone()),
         ("JTB__MICROSOFT__GRAPH_URL", w.graph.base.clone()),

@@ -3,47 +3,28 @@
 //! that user; channel subscriptions checked as their owner; the `notifications` and `subscribe`
 //! commands; order kept per conversation.
 
-use std::time::Duration;
-
 use serde_json::{Value, json};
 
-use crate::bot_endpoint::{Setup, claims, post, setup};
 use crate::fakes::{self, bot::Scripted};
-use crate::helpers::between;
-use crate::linking::{ALICE_KEY, ALICE_OID, BOB_KEY, BOB_OID, CAROL_KEY, CAROL_OID, World};
+use crate::support::bot::{BotWorld, bot_world};
+use crate::support::jwt::bot_claims;
+use crate::support::wait::outbox_settled;
+use crate::support::webhook::webhook_path;
+use crate::support::world::{ALICE_KEY, ALICE_OID, BOB_KEY, BOB_OID, CAROL_KEY, CAROL_OID};
 
 const ALICE_TEAMS: &str = "29:alice";
 const ALICE_CHAT: &str = "a:alice-personal";
 const CHANNEL: &str = "19:general@thread.tacv2";
 
 struct Fanout {
-    s: Setup,
+    s: BotWorld,
     hook: String,
-}
-
-pub async fn webhook_path(w: &World) -> String {
-    let html = w
-        .app
-        .post_form(
-            &format!("/admin/instances/{}/webhook/token", w.instance_id),
-            &[],
-        )
-        .await
-        .text()
-        .await
-        .unwrap();
-    let url = between(
-        &html,
-        "<code id=\"webhook-url\" class=\"secret\">",
-        "</code>",
-    );
-    url.trim_start_matches(&w.app.state.internal_url).to_owned()
 }
 
 /// Alice, Bob and Carol linked; ABC-1 visible to all but Carol; ABC-2 hidden from Alice.
 /// Alice has the app installed personally (so her 1:1 chat is known); Bob does not.
 async fn fanout() -> Fanout {
-    let s = setup().await;
+    let s = bot_world().await;
     s.w.jira
         .add_issue(10045, "ABC-1", "Printer on fire", &[CAROL_KEY]);
     s.w.jira
@@ -79,8 +60,8 @@ impl Fanout {
             .s
             .bot
             .signer
-            .mint("bf-key-1", &claims(&self.s, &service_url));
-        post(&self.s, Some(token), &a).await
+            .mint("bf-key-1", &bot_claims(&service_url));
+        self.s.post(Some(token), &a).await
     }
 
     /// Alice types in a conversation (`personal` or `channel`).
@@ -133,29 +114,7 @@ impl Fanout {
     }
 
     async fn settle(&self) {
-        settle(&self.s.w, 15).await;
-    }
-}
-
-/// Waits up to `secs` until the outbox has nothing pending (fan-outs produce more items).
-pub async fn settle(w: &World, secs: u64) {
-    use diesel::prelude::*;
-    use jira_teams_bridge::db::schema::outbox;
-    let until = std::time::Instant::now() + Duration::from_secs(secs);
-    loop {
-        let pending: i64 = outbox::table
-            .filter(outbox::status.eq("pending"))
-            .count()
-            .get_result(&mut w.conn())
-            .unwrap();
-        if pending == 0 {
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < until,
-            "the outbox did not settle"
-        );
-        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+        outbox_settled(&self.s.w.app.db.url, 15).await;
     }
 }
 

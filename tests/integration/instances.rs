@@ -1,9 +1,8 @@
 //! Jira instance registration, the one-time secret display, regenerate, disable, delete.
 
+use crate::support::app::{TestApp, location, spawn_app};
 use diesel::prelude::*;
 use jira_teams_bridge::db::schema::jira_instance;
-
-use crate::helpers::{TestApp, location, spawn_app};
 
 async fn signed_in() -> TestApp {
     let app = spawn_app().await;
@@ -157,7 +156,7 @@ async fn regenerating_shows_a_new_secret_once_and_replaces_the_old() {
         .await;
     assert_eq!(res.status(), 200);
     let html = res.text().await.unwrap();
-    let new = crate::helpers::between(
+    let new = crate::support::app::between(
         &html,
         "<code id=\"shared-secret\" class=\"secret\">",
         "</code>",

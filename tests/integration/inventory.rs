@@ -1,8 +1,7 @@
 //! The dashboard and the data inventory show every stored entity of the seed, live.
 
+use crate::support::app::spawn_app;
 use diesel::prelude::*;
-
-use crate::helpers::spawn_app;
 
 #[actix_web::test]
 async fn the_inventory_shows_the_seed_rows_with_secrets_shortened() {

@@ -4,165 +4,15 @@
 
 use std::sync::atomic::Ordering;
 
-use actix_web::web;
 use diesel::prelude::*;
-use jira_teams_bridge::db::models::jira_instance::JiraInstance;
-use serde_json::{Value, json};
+use serde_json::json;
 use uuid::Uuid;
 
-use crate::api_auth::{Jira as JiraApp, call};
-use crate::fakes::{self, entra::Entra, graph::Graph};
-use crate::helpers::{TestApp, location, spawn_app_with};
-
-pub const ALICE_KEY: &str = "JIRAUSER10100";
-pub const ALICE_OID: &str = "3f2504e0-4f89-41d3-9a0c-0305e82c3301";
-pub const BOB_KEY: &str = "JIRAUSER10200";
-pub const BOB_OID: &str = "7c9e6679-7425-40de-944b-e07fc1f90ae7";
-pub const CAROL_KEY: &str = "JIRAUSER10300";
-pub const CAROL_OID: &str = "16fd2706-8baf-433b-82eb-8c7fada847da";
-pub const CATALOG_ID: &str = "e3f6b5c1-1111-4d2c-9a6b-0f6a8f0c1d2e";
-
-/// The appliance wired to fake Entra ID, Graph and Jira DC, with a registered instance, the
-/// Microsoft registration and the Jira OAuth client entered through the admin pages.
-pub struct World {
-    pub app: TestApp,
-    pub jira_app: JiraApp,
-    pub instance_id: Uuid,
-    pub entra: web::Data<Entra>,
-    pub graph: web::Data<Graph>,
-    pub jira: web::Data<fakes::jira::Jira>,
-}
-
-pub async fn world() -> World {
-    world_with(|_| {}).await
-}
-
-pub async fn world_with(tweak: impl FnOnce(&mut jira_teams_bridge::config::Settings)) -> World {
-    let (_, entra) = fakes::entra::start(3600);
-    let (_, graph) = fakes::graph::start(entra.clone());
-    world_with_fakes(entra, graph, tweak).await
-}
-
-/// A world around given Entra and Graph doubles (e.g. a Graph on TLS).
-pub async fn world_with_fakes(
-    entra: web::Data<Entra>,
-    graph: web::Data<Graph>,
-    tweak: impl FnOnce(&mut jira_teams_bridge::config::Settings),
-) -> World {
-    let (jira_base, jira) = fakes::jira::start("/jira");
-    let (login, graph_root) = (entra.base.clone(), graph.base.clone());
-    let app = spawn_app_with(move |s| {
-        s.microsoft.login_url = login;
-        s.microsoft.graph_url = graph_root;
-        tweak(s);
-    })
-    .await;
-    app.complete_setup().await;
-    let (public_id, secret) = app.register_instance(&jira_base).await;
-    let mut conn = app.db.conn();
-    let instance_id = JiraInstance::find_by_public_id(&mut conn, &public_id)
-        .unwrap()
-        .unwrap()
-        .id;
-    let res = app
-        .post_form(
-            "/admin/microsoft",
-            &[
-                ("cloud", "global"),
-                ("tenant_id", fakes::entra::TENANT_ID),
-                ("client_id", fakes::entra::CLIENT_ID),
-                ("client_secret", fakes::entra::CLIENT_SECRET),
-                ("bot_app_id", fakes::entra::CLIENT_ID),
-                ("teams_app_catalog_id", CATALOG_ID),
-            ],
-        )
-        .await;
-    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
-    let res = app
-        .post_form(
-            &format!("/admin/instances/{instance_id}/oauth"),
-            &[
-                ("client_id", fakes::jira::CLIENT_ID),
-                ("client_secret", fakes::jira::CLIENT_SECRET),
-            ],
-        )
-        .await;
-    assert_eq!(res.status(), 200);
-    for (oid, upn, name) in [
-        (ALICE_OID, "alice@contoso.example", "Alice Adams"),
-        (BOB_OID, "bob@contoso.example", "Bob Brown"),
-        (CAROL_OID, "carol@contoso.example", "Carol Clark"),
-    ] {
-        entra.add_user(oid, upn, name);
-    }
-    for (key, name) in [(ALICE_KEY, "alice"), (BOB_KEY, "bob"), (CAROL_KEY, "carol")] {
-        jira.add_user(key, name, &format!("{name} (Jira)"));
-    }
-    entra.redirect_uris.lock().unwrap().push(format!(
-        "{}/auth/microsoft/callback",
-        app.state.internal_url
-    ));
-    jira.set_redirect_uri(&format!("{}/auth/jira/callback", app.state.internal_url));
-    graph
-        .catalog_apps
-        .lock()
-        .unwrap()
-        .insert(CATALOG_ID.to_owned());
-    World {
-        app,
-        jira_app: JiraApp { public_id, secret },
-        instance_id,
-        entra,
-        graph,
-        jira,
-    }
-}
-
-/// A browser of its own: cookies, no automatic redirects.
-pub fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-/// Follows redirects by hand until a page answers; returns it and the URLs passed.
-pub async fn follow(browser: &reqwest::Client, url: &str) -> (reqwest::Response, Vec<String>) {
-    let mut seen = vec![url.to_owned()];
-    let mut res = browser.get(url).send().await.unwrap();
-    while res.status().is_redirection() && seen.len() < 10 {
-        let next = location(&res);
-        seen.push(next.clone());
-        res = browser.get(&next).send().await.unwrap();
-    }
-    (res, seen)
-}
-
-impl World {
-    /// `GET /api/v1/me` as a Jira user.
-    pub async fn me(&self, key: &str) -> Value {
-        let res = call(&self.app, &self.jira_app, "GET", "/api/v1/me", key, None).await;
-        assert_eq!(res.status(), 200);
-        res.json().await.unwrap()
-    }
-
-    /// The whole linking dance for one user; returns the final page.
-    pub async fn link(&self, key: &str, oid: &str) -> (u16, String) {
-        let url = self.me(key).await["signInUrl"]
-            .as_str()
-            .expect("an unlinked user gets a sign-in URL")
-            .to_owned();
-        self.entra.sign_in_as(oid);
-        self.jira.sign_in_as(key);
-        let (res, _) = follow(&browser(), &url).await;
-        (res.status().as_u16(), res.text().await.unwrap())
-    }
-
-    pub fn conn(&self) -> PgConnection {
-        self.app.db.conn()
-    }
-}
+use crate::fakes::{self};
+use crate::support::app::location;
+use crate::support::world::{
+    ALICE_KEY, ALICE_OID, BOB_KEY, BOB_OID, World, browser, expire_microsoft_token, follow, world,
+};
 
 fn audit_count(conn: &mut PgConnection, kind: &str) -> i64 {
     #[derive(QueryableByName)]
@@ -530,14 +380,6 @@ async fn the_admin_sees_linked_users_and_can_unlink_them() {
         .post_raw(&format!("/admin/users/{id}/unlink"), &[])
         .await;
     assert_eq!(res.status(), 403);
-}
-
-/// Expires the user's stored Microsoft token so the next use refreshes it.
-pub fn expire_microsoft_token(w: &World) {
-    let mut conn = w.conn();
-    diesel::sql_query("UPDATE access_token SET expires_at = now() - interval '1 minute' WHERE kind = 'microsoft_user'")
-        .execute(&mut conn)
-        .unwrap();
 }
 
 /// Alice's link.

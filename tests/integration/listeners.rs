@@ -1,6 +1,7 @@
 //! Health endpoints, security headers, the public listener, TLS.
 
-use crate::helpers::{TempDir, spawn_app, spawn_app_with};
+use crate::support::app::{TempDir, spawn_app, spawn_app_with};
+use crate::support::tls::self_signed;
 
 #[actix_web::test]
 async fn health_and_readiness_answer_json() {
@@ -22,7 +23,7 @@ async fn health_and_readiness_answer_json() {
 async fn readiness_reports_an_unreachable_database() {
     let app = spawn_app().await;
     // cut the app's database away under it
-    crate::helpers::cut_off_database(&app);
+    crate::support::app::cut_off_database(&app);
     let res = app.get("/readyz").await;
     assert_eq!(res.status(), 503);
     let body: serde_json::Value = res.json().await.unwrap();
@@ -88,7 +89,7 @@ async fn every_response_carries_the_security_headers() {
 #[actix_web::test]
 async fn an_error_page_while_the_database_is_down_still_carries_the_headers() {
     let app = spawn_app().await;
-    crate::helpers::cut_off_database(&app);
+    crate::support::app::cut_off_database(&app);
     let res = app.get("/admin").await;
     assert_eq!(res.status(), 503);
     assert!(res.headers().get("content-security-policy").is_some());
@@ -163,50 +164,6 @@ async fn the_public_listener_serves_only_the_bot_endpoint() {
     );
 }
 
-pub fn self_signed(dir: &std::path::Path) -> (String, String, Vec<u8>) {
-    use openssl::asn1::Asn1Time;
-    use openssl::bn::{BigNum, MsbOption};
-    use openssl::hash::MessageDigest;
-    use openssl::pkey::PKey;
-    use openssl::rsa::Rsa;
-    use openssl::x509::extension::SubjectAlternativeName;
-    use openssl::x509::{X509, X509NameBuilder};
-    let key = PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap();
-    let mut name = X509NameBuilder::new().unwrap();
-    name.append_entry_by_text("CN", "localhost").unwrap();
-    let name = name.build();
-    let mut b = X509::builder().unwrap();
-    b.set_version(2).unwrap();
-    let mut serial = BigNum::new().unwrap();
-    serial.rand(64, MsbOption::MAYBE_ZERO, false).unwrap();
-    b.set_serial_number(&serial.to_asn1_integer().unwrap())
-        .unwrap();
-    b.set_subject_name(&name).unwrap();
-    b.set_issuer_name(&name).unwrap();
-    b.set_pubkey(&key).unwrap();
-    let not_before = Asn1Time::days_from_now(0).unwrap();
-    let not_after = Asn1Time::days_from_now(2).unwrap();
-    b.set_not_before(&not_before).unwrap();
-    b.set_not_after(&not_after).unwrap();
-    let san = SubjectAlternativeName::new()
-        .dns("localhost")
-        .ip("127.0.0.1")
-        .build(&b.x509v3_context(None, None))
-        .unwrap();
-    b.append_extension(san).unwrap();
-    b.sign(&key, MessageDigest::sha256()).unwrap();
-    let cert = b.build().to_pem().unwrap();
-    let cert_path = dir.join("cert.pem");
-    let key_path = dir.join("key.pem");
-    std::fs::write(&cert_path, &cert).unwrap();
-    std::fs::write(&key_path, key.private_key_to_pem_pkcs8().unwrap()).unwrap();
-    (
-        cert_path.display().to_string(),
-        key_path.display().to_string(),
-        cert,
-    )
-}
-
 #[actix_web::test]
 async fn the_internal_listener_serves_tls_with_secure_cookies() {
     let dir = TempDir::new();
@@ -245,7 +202,7 @@ async fn the_daemon_recovers_when_the_database_drops_its_connections() {
     assert_eq!(app.get("/readyz").await.status(), 200);
     {
         use diesel::prelude::*;
-        let mut admin = PgConnection::establish(&crate::helpers::admin_database_url()).unwrap();
+        let mut admin = PgConnection::establish(&crate::support::db::admin_database_url()).unwrap();
         // what a PostgreSQL restart does to the pool's idle connections
         diesel::sql_query(format!(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}'",

@@ -1,8 +1,6 @@
 //! The one integration-test binary: real PostgreSQL, the real server on port 0, real HTTP.
 #![expect(clippy::unwrap_used, reason = "a failing unwrap is a failing test")]
 
-mod helpers;
-
 mod admin_connections;
 mod api_auth;
 mod api_chats;
@@ -38,9 +36,11 @@ mod outbound;
 mod outbox;
 mod portal;
 mod relay;
+mod retention_and_backup;
 mod scale_out;
 mod schema;
 mod setup_and_login;
+mod support;
 mod teams_app;
 mod vault;
 mod webhooks;

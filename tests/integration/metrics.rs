@@ -4,144 +4,23 @@
 //! on the database; JSON logs are one object per line without secrets; long commands report
 //! progress.
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use actix_web::web;
 use diesel::prelude::*;
 use secrecy::ExposeSecret;
-use serde_json::json;
 
-use crate::fakes::{self, bot::Bot, bot::Scripted};
-use crate::helpers::{TempDir, TestDb, between, cli_env, run_cli, spawn_app, spawn_app_with};
-use crate::linking::{ALICE_KEY, ALICE_OID, BOB_KEY, BOB_OID, World, world, world_with_fakes};
-use crate::notify::free_port;
-use crate::webhooks::fixture;
-
-/// One sample line of the text format.
-#[derive(Debug, Clone)]
-pub struct Sample {
-    name: String,
-    labels: BTreeMap<String, String>,
-    value: f64,
-}
-
-/// A strict parser of the Prometheus text format 0.0.4: every line is a `# HELP`, a `# TYPE`
-/// (before its samples) or a sample `name{label="value",...} number`; anything else fails.
-fn parse(text: &str) -> Vec<Sample> {
-    let is_name = |s: &str| {
-        !s.is_empty()
-            && s.chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
-            && !s.starts_with(|c: char| c.is_ascii_digit())
-    };
-    let mut typed: BTreeMap<String, String> = BTreeMap::new();
-    let mut out = Vec::new();
-    for line in text.lines() {
-        if line.is_empty() {
-            continue;
-        }
-        if let Some(rest) = line.strip_prefix("# HELP ") {
-            let name = rest.split(' ').next().unwrap();
-            assert!(is_name(name), "bad HELP line: {line}");
-            continue;
-        }
-        if let Some(rest) = line.strip_prefix("# TYPE ") {
-            let mut parts = rest.split(' ');
-            let (name, kind) = (parts.next().unwrap(), parts.next().unwrap_or(""));
-            assert!(is_name(name), "bad TYPE line: {line}");
-            assert!(
-                ["counter", "gauge", "histogram", "summary", "untyped"].contains(&kind),
-                "bad TYPE line: {line}"
-            );
-            typed.insert(name.to_owned(), kind.to_owned());
-            continue;
-        }
-        assert!(!line.starts_with('#'), "unknown comment line: {line}");
-        let (name_labels, value) = line.rsplit_once(' ').expect("sample has a value");
-        let value: f64 = match value {
-            "+Inf" => f64::INFINITY,
-            "-Inf" => f64::NEG_INFINITY,
-            v => v.parse().unwrap_or_else(|_| panic!("bad value in: {line}")),
-        };
-        let (name, labels) = match name_labels.split_once('{') {
-            None => (name_labels.to_owned(), BTreeMap::new()),
-            Some((name, rest)) => {
-                let body = rest.strip_suffix('}').expect("labels end with }");
-                let mut labels = BTreeMap::new();
-                let mut rest = body;
-                while !rest.is_empty() {
-                    let (k, after) = rest.split_once("=\"").expect("label=\"value\"");
-                    assert!(is_name(k), "bad label name in: {line}");
-                    // values escape \ " and newline
-                    let mut v = String::new();
-                    let mut chars = after.char_indices();
-                    let end = loop {
-                        let (i, c) = chars.next().expect("label value is closed");
-                        match c {
-                            '\\' => {
-                                let (_, e) = chars.next().unwrap();
-                                v.push(if e == 'n' { '\n' } else { e });
-                            }
-                            '"' => break i,
-                            c => v.push(c),
-                        }
-                    };
-                    labels.insert(k.to_owned(), v);
-                    rest = after[end + 1..]
-                        .strip_prefix(',')
-                        .unwrap_or(&after[end + 1..]);
-                }
-                (name.to_owned(), labels)
-            }
-        };
-        assert!(is_name(&name), "bad metric name in: {line}");
-        let family = ["_bucket", "_sum", "_count"]
-            .iter()
-            .find_map(|s| name.strip_suffix(s))
-            .filter(|base| typed.get(*base).is_some_and(|t| t == "histogram"))
-            .unwrap_or(&name);
-        assert!(
-            typed.contains_key(family),
-            "sample before its TYPE line: {line}"
-        );
-        out.push(Sample {
-            name,
-            labels,
-            value,
-        });
-    }
-    out
-}
-
-/// Sum of the samples named `name` whose labels include `want`.
-pub fn value(samples: &[Sample], name: &str, want: &[(&str, &str)]) -> f64 {
-    samples
-        .iter()
-        .filter(|s| s.name == name)
-        .filter(|s| {
-            want.iter()
-                .all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v))
-        })
-        .map(|s| s.value)
-        .sum()
-}
-
-async fn scrape_text(base: &str) -> String {
-    let res = reqwest::get(format!("{base}/metrics")).await.unwrap();
-    assert_eq!(res.status(), 200);
-    assert!(
-        res.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/plain; version=0.0.4"),
-    );
-    res.text().await.unwrap()
-}
-
-pub async fn scrape(base: &str) -> Vec<Sample> {
-    parse(&scrape_text(base).await)
-}
+use crate::fakes::entra::TENANT_ID;
+use crate::fakes::{self, bot::Scripted};
+use crate::support::app::{TempDir, between, spawn_app, spawn_app_with};
+use crate::support::bot::{BotWorld, bot_world_with};
+use crate::support::cli::{cli_env, run_cli};
+use crate::support::daemon::free_port;
+use crate::support::db::TestDb;
+use crate::support::metrics::{parse, scrape, scrape_text, value};
+use crate::support::wait::eventually;
+use crate::support::webhook::{post_fixture_to, webhook_path};
+use crate::support::world::{ALICE_KEY, ALICE_OID, World, world};
+use crate::support::world::{create_chat_with_bob, install_bot, link_alice_and_bob};
 
 #[actix_web::test]
 async fn metrics_parse_as_prometheus_text_and_count_requests_by_route_pattern_not_path() {
@@ -270,7 +149,7 @@ async fn metrics_want_the_bearer_token_when_a_token_file_is_set() {
 async fn a_token_refresh_is_counted_by_kind_and_outcome_and_no_token_or_user_reaches_metrics() {
     let w = world().await;
     w.link(ALICE_KEY, ALICE_OID).await;
-    crate::linking::expire_microsoft_token(&w);
+    crate::support::world::expire_microsoft_token(&w);
     let mapping = {
         let mut conn = w.conn();
         jira_teams_bridge::db::models::user_mapping::UserMapping::find(
@@ -315,96 +194,27 @@ async fn a_token_refresh_is_counted_by_kind_and_outcome_and_no_token_or_user_rea
 }
 
 struct Notify {
-    w: World,
-    bot: web::Data<Bot>,
+    b: BotWorld,
     chat: String,
     hook_path: String,
-    _dir: TempDir,
+}
+
+impl std::ops::Deref for Notify {
+    type Target = BotWorld;
+    fn deref(&self) -> &BotWorld {
+        &self.b
+    }
 }
 
 /// A linked chat with the bot installed (as in `notify.rs`), the Bot Connector double on TLS,
 /// activity flushed every second.
 async fn notify_setup() -> Notify {
-    let dir = TempDir::new();
-    let (cert, key, _) = crate::listeners::self_signed(&dir.0);
-    let (_, entra) = fakes::entra::start(3600);
-    let (_, graph) = fakes::graph::start(entra.clone());
-    let (bot_addr, bot) = fakes::bot::start_tls(entra.clone(), &cert, &key);
-    let w = world_with_fakes(entra, graph, move |s| {
-        s.outbound.ca_file = cert;
-        s.microsoft.service_url_hosts = vec![bot_addr.to_string()];
-        s.metrics.activity_flush_secs = 1;
-    })
-    .await;
-    w.jira.add_issue(10045, "ABC-1", "Printer on fire", &[]);
-    w.link(ALICE_KEY, ALICE_OID).await;
-    w.link(BOB_KEY, BOB_OID).await;
-    let res = crate::api_auth::call(
-        &w.app,
-        &w.jira_app,
-        "POST",
-        "/api/v1/issues/10045/chats/create",
-        ALICE_KEY,
-        Some(json!({"members": [{"jiraUser": BOB_KEY}]})),
-    )
-    .await;
-    assert_eq!(res.status(), 201);
-    let chat = res.json::<serde_json::Value>().await.unwrap()["chatId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let mut conn = w.conn();
-    diesel::sql_query(
-        "INSERT INTO bot_membership (id, conversation_id, tenant_id, scope, service_url, status) \
-         VALUES (gen_random_uuid(), $1, $2::uuid, 'groupChat', $3, 'installationAdded')",
-    )
-    .bind::<diesel::sql_types::Text, _>(&chat)
-    .bind::<diesel::sql_types::Text, _>(fakes::entra::TENANT_ID)
-    .bind::<diesel::sql_types::Text, _>(bot.service_url())
-    .execute(&mut conn)
-    .unwrap();
-    let html = w
-        .app
-        .post_form(
-            &format!("/admin/instances/{}/webhook/token", w.instance_id),
-            &[],
-        )
-        .await
-        .text()
-        .await
-        .unwrap();
-    let url = between(
-        &html,
-        "<code id=\"webhook-url\" class=\"secret\">",
-        "</code>",
-    );
-    let hook_path = url.trim_start_matches(&w.app.state.internal_url).to_owned();
-    Notify {
-        w,
-        bot,
-        chat,
-        hook_path,
-        _dir: dir,
-    }
-}
-
-async fn post_webhook(base: &str, hook_path: &str, name: &str) {
-    let res = reqwest::Client::new()
-        .post(format!("{base}{hook_path}"))
-        .header("Content-Type", "application/json")
-        .body(fixture(name))
-        .send()
-        .await
-        .unwrap();
-    assert!(res.status().is_success(), "{}", res.text().await.unwrap());
-}
-
-async fn wait_for(what: &str, secs: u64, mut done: impl FnMut() -> bool) {
-    let until = Instant::now() + Duration::from_secs(secs);
-    while !done() {
-        assert!(Instant::now() < until, "timed out waiting for {what}");
-        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
-    }
+    let b = bot_world_with(|s| s.metrics.activity_flush_secs = 1).await;
+    link_alice_and_bob(&b.w).await;
+    let chat = create_chat_with_bob(&b.w).await;
+    install_bot(&mut b.w.conn(), &chat, TENANT_ID, &b.bot.service_url());
+    let hook_path = webhook_path(&b.w).await;
+    Notify { b, chat, hook_path }
 }
 
 fn outbox_count(w: &World, status: &str) -> i64 {
@@ -428,9 +238,13 @@ async fn webhooks_deliveries_and_a_throttled_bot_connector_move_the_counters_and
     let s = notify_setup().await;
     let before = scrape(&s.w.app.base).await;
     s.bot.script(&[Scripted::Throttled(1)]);
-    post_webhook(&s.w.app.base, &s.hook_path, "issue_updated").await;
-    wait_for("the card", 20, || !s.bot.received_for(&s.chat).is_empty()).await;
-    wait_for("every delivery to settle", 20, || {
+    post_fixture_to(
+        &format!("{}{}", &s.w.app.base, &s.hook_path),
+        "issue_updated",
+    )
+    .await;
+    eventually("the card", 20, || !s.bot.received_for(&s.chat).is_empty()).await;
+    eventually("every delivery to settle", 20, || {
         outbox_count(&s.w, "pending") == 0
     })
     .await;
@@ -490,12 +304,16 @@ async fn webhooks_deliveries_and_a_throttled_bot_connector_move_the_counters_and
         .expect("second daemon builds");
     let second_base = format!("http://{}", second.internal_addr());
     actix_web::rt::spawn(second.run_until_stopped());
-    post_webhook(&second_base, &s.hook_path, "comment_created").await;
-    wait_for("the second card", 20, || {
+    post_fixture_to(
+        &format!("{}{}", &second_base, &s.hook_path),
+        "comment_created",
+    )
+    .await;
+    eventually("the second card", 20, || {
         s.bot.received_for(&s.chat).len() >= 2
     })
     .await;
-    wait_for("every delivery to settle", 20, || {
+    eventually("every delivery to settle", 20, || {
         outbox_count(&s.w, "pending") == 0
     })
     .await;

@@ -4,110 +4,43 @@
 
 use std::time::{Duration, Instant};
 
-use actix_web::web;
 use diesel::prelude::*;
 use serde_json::json;
 
-use crate::fakes::{self, bot::Bot, bot::Scripted};
-use crate::helpers::{TempDir, between};
-use crate::linking::{ALICE_KEY, ALICE_OID, BOB_KEY, BOB_OID, World, world_with_fakes};
-use crate::webhooks::fixture;
+use crate::fakes::entra::TENANT_ID;
+use crate::fakes::{self, bot::Scripted};
+use crate::support::app::TempDir;
+use crate::support::bot::{BotWorld, bot_world_with};
+use crate::support::daemon::{daemon_env, free_port, serve};
+use crate::support::wait::{eventually, outbox_settled};
+use crate::support::webhook::fixture;
+use crate::support::webhook::{post_fixture, webhook_path};
+use crate::support::world::{ALICE_KEY, BOB_KEY};
+use crate::support::world::{create_chat_with_bob, install_bot, link_alice_and_bob};
 
+/// A bot world with ABC-1 linked to a chat of Alice and Bob where the bot is installed.
 struct Setup {
-    w: World,
-    bot: web::Data<Bot>,
+    b: BotWorld,
     chat: String,
     hook_path: String,
-    _dir: TempDir,
 }
 
-fn install_bot(w: &World, chat: &str, service_url: &str) {
-    let mut conn = w.conn();
-    diesel::sql_query(
-        "INSERT INTO bot_membership (id, conversation_id, tenant_id, scope, service_url, status) \
-         VALUES (gen_random_uuid(), $1, $2::uuid, 'groupChat', $3, 'installationAdded')",
-    )
-    .bind::<diesel::sql_types::Text, _>(chat)
-    .bind::<diesel::sql_types::Text, _>(fakes::entra::TENANT_ID)
-    .bind::<diesel::sql_types::Text, _>(service_url)
-    .execute(&mut conn)
-    .unwrap();
+impl std::ops::Deref for Setup {
+    type Target = BotWorld;
+    fn deref(&self) -> &BotWorld {
+        &self.b
+    }
 }
 
 async fn setup() -> Setup {
-    let dir = TempDir::new();
-    let (cert, key, _) = crate::listeners::self_signed(&dir.0);
-    let (_, entra) = fakes::entra::start(3600);
-    let (_, graph) = fakes::graph::start(entra.clone());
-    let (bot_addr, bot) = fakes::bot::start_tls(entra.clone(), &cert, &key);
-    let w = world_with_fakes(entra, graph, move |s| {
-        s.outbound.ca_file = cert;
-        s.microsoft.service_url_hosts = vec![bot_addr.to_string()];
-    })
-    .await;
-    w.jira.add_issue(10045, "ABC-1", "Printer on fire", &[]);
-    w.link(ALICE_KEY, ALICE_OID).await;
-    w.link(BOB_KEY, BOB_OID).await;
-    let res = crate::api_auth::call(
-        &w.app,
-        &w.jira_app,
-        "POST",
-        "/api/v1/issues/10045/chats/create",
-        ALICE_KEY,
-        Some(json!({"members": [{"jiraUser": BOB_KEY}]})),
-    )
-    .await;
-    assert_eq!(res.status(), 201);
-    let chat = res.json::<serde_json::Value>().await.unwrap()["chatId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    // a failed send is retried after its `Retry-After` all the same; without one, in 0.2 s
+    let b = bot_world_with(|s| s.outbox.backoff_base_ms = 200).await;
+    link_alice_and_bob(&b.w).await;
+    let chat = create_chat_with_bob(&b.w).await;
     // Teams tells the bot about the installation (issue 5); here the row is written directly
-    install_bot(&w, &chat, &bot.service_url());
-    let html = w
-        .app
-        .post_form(
-            &format!("/admin/instances/{}/webhook/token", w.instance_id),
-            &[],
-        )
-        .await
-        .text()
-        .await
-        .unwrap();
-    let url = between(
-        &html,
-        "<code id=\"webhook-url\" class=\"secret\">",
-        "</code>",
-    );
-    let hook_path = url.trim_start_matches(&w.app.state.internal_url).to_owned();
-    Setup {
-        w,
-        bot,
-        chat,
-        hook_path,
-        _dir: dir,
-    }
-}
-
-async fn send_event(s: &Setup, name: &str) {
-    let res =
-        s.w.app
-            .client
-            .post(s.w.app.url(&s.hook_path))
-            .header("Content-Type", "application/json")
-            .body(fixture(name))
-            .send()
-            .await
-            .unwrap();
-    assert!(res.status().is_success(), "{}", res.text().await.unwrap());
-}
-
-async fn wait_for(what: &str, secs: u64, mut done: impl FnMut() -> bool) {
-    let until = Instant::now() + Duration::from_secs(secs);
-    while !done() {
-        assert!(Instant::now() < until, "timed out waiting for {what}");
-        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
-    }
+    install_bot(&mut b.w.conn(), &chat, TENANT_ID, &b.bot.service_url());
+    let hook_path = webhook_path(&b.w).await;
+    Setup { b, chat, hook_path }
 }
 
 /// Statuses of the chat deliveries (the fan-out to people and channels has its own rows).
@@ -126,8 +59,8 @@ fn outbox_status(s: &Setup) -> Vec<String> {
 async fn an_issue_event_arrives_in_the_linked_chat_as_a_card_within_seconds() {
     let s = setup().await;
     let t = Instant::now();
-    send_event(&s, "issue_updated").await;
-    wait_for("the card", 10, || !s.bot.received_for(&s.chat).is_empty()).await;
+    post_fixture(&s.w.app, &s.hook_path, "issue_updated").await;
+    eventually("the card", 10, || !s.bot.received_for(&s.chat).is_empty()).await;
     let latency = t.elapsed();
     let a = &s.bot.received_for(&s.chat)[0];
     let card = &a["attachments"][0];
@@ -142,13 +75,13 @@ async fn an_issue_event_arrives_in_the_linked_chat_as_a_card_within_seconds() {
         "{text}"
     );
     assert!(latency < Duration::from_secs(5), "{latency:?}");
-    wait_for("the outbox to record it", 5, || {
+    eventually("the outbox to record it", 5, || {
         outbox_status(&s) == ["done"]
     })
     .await;
     // a repeat of the same delivery from Jira sends nothing new
-    send_event(&s, "issue_updated").await;
-    actix_web::rt::time::sleep(Duration::from_millis(800)).await;
+    post_fixture(&s.w.app, &s.hook_path, "issue_updated").await;
+    outbox_settled(&s.w.app.db.url, 10).await;
     assert_eq!(s.bot.received_for(&s.chat).len(), 1);
 }
 
@@ -156,8 +89,8 @@ async fn an_issue_event_arrives_in_the_linked_chat_as_a_card_within_seconds() {
 async fn a_chat_that_blocked_the_bot_gets_nothing_more() {
     let s = setup().await;
     s.bot.script(&[Scripted::Blocked]);
-    send_event(&s, "issue_updated").await;
-    wait_for("the failed delivery", 10, || outbox_status(&s) == ["dead"]).await;
+    post_fixture(&s.w.app, &s.hook_path, "issue_updated").await;
+    eventually("the failed delivery", 10, || outbox_status(&s) == ["dead"]).await;
     let mut conn = s.w.conn();
     let status: String = jira_teams_bridge::db::schema::bot_membership::table
         .select(jira_teams_bridge::db::schema::bot_membership::status)
@@ -165,8 +98,8 @@ async fn a_chat_that_blocked_the_bot_gets_nothing_more() {
         .unwrap();
     assert_eq!(status, "messageWritesBlocked");
     let attempts = s.bot.attempts.lock().unwrap().len();
-    send_event(&s, "comment_created").await;
-    wait_for("the second item to fail", 10, || {
+    post_fixture(&s.w.app, &s.hook_path, "comment_created").await;
+    eventually("the second item to fail", 10, || {
         outbox_status(&s) == ["dead", "dead"]
     })
     .await;
@@ -184,9 +117,9 @@ async fn a_throttled_bot_connector_is_retried_after_retry_after_not_before() {
     let s = setup().await;
     s.bot
         .script(&[Scripted::Throttled(2), Scripted::Status(502)]);
-    send_event(&s, "issue_updated").await;
-    // each failure goes back to the outbox (no in-call retry): ~5 s, then ~10 s
-    wait_for("the card", 30, || !s.bot.received_for(&s.chat).is_empty()).await;
+    post_fixture(&s.w.app, &s.hook_path, "issue_updated").await;
+    // each failure goes back to the outbox (no in-call retry): after Retry-After, then ~0.4 s
+    eventually("the card", 30, || !s.bot.received_for(&s.chat).is_empty()).await;
     let attempts = s.bot.attempts.lock().unwrap().clone();
     assert!(attempts.len() >= 3, "{attempts:?}");
     assert!(
@@ -202,76 +135,11 @@ async fn a_service_url_off_the_allow_list_is_never_called() {
     diesel::sql_query("UPDATE bot_membership SET service_url = 'https://evil.example/amer/'")
         .execute(&mut conn)
         .unwrap();
-    send_event(&s, "issue_updated").await;
-    wait_for("the failed delivery", 10, || outbox_status(&s) == ["dead"]).await;
+    post_fixture(&s.w.app, &s.hook_path, "issue_updated").await;
+    eventually("the failed delivery", 10, || outbox_status(&s) == ["dead"]).await;
     assert!(s.bot.attempts.lock().unwrap().is_empty());
     let html = s.w.app.get("/admin/outbox").await.text().await.unwrap();
     assert!(html.contains("not on the allow-list"), "{html}");
-}
-
-/// A free loopback port (bound and released at once) for a daemon started with [`serve`].
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// The environment [`serve`] runs the daemon with: database `db_url`, state in `state_dir`,
-/// listening on `port`, app tokens from the Entra double at `entra_base`, cards to the Bot
-/// Connector double at `bot_host` over TLS trusted through `ca_file`. Callers append their own.
-pub fn daemon_env(
-    db_url: &str,
-    state_dir: &std::path::Path,
-    port: u16,
-    entra_base: &str,
-    bot_host: &str,
-    ca_file: &str,
-) -> Vec<(&'static str, String)> {
-    vec![
-        ("JTB__DATABASE__URL", db_url.to_owned()),
-        ("JTB__PATHS__STATE_DIR", state_dir.display().to_string()),
-        ("JTB__LISTEN__INTERNAL", format!("127.0.0.1:{port}")),
-        (
-            "JTB__MICROSOFT__TENANT_ID",
-            fakes::entra::TENANT_ID.to_owned(),
-        ),
-        (
-            "JTB__MICROSOFT__CLIENT_ID",
-            fakes::entra::CLIENT_ID.to_owned(),
-        ),
-        (
-            "JTB__MICROSOFT__CLIENT_SECRET",
-            fakes::entra::CLIENT_SECRET.to_owned(),
-        ),
-        ("JTB__MICROSOFT__LOGIN_URL", entra_base.to_owned()),
-        ("JTB__MICROSOFT__SERVICE_URL_HOSTS", bot_host.to_owned()),
-        ("JTB__OUTBOUND__CA_FILE", ca_file.to_owned()),
-    ]
-}
-
-/// Starts the real daemon binary against `env`; its log goes to `log`.
-pub fn serve(env: &[(&str, String)], log: &std::path::Path) -> std::process::Child {
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_jira-teams-bridge"));
-    let empty = log.with_file_name("empty.toml");
-    std::fs::write(&empty, "").unwrap();
-    cmd.arg("--config").arg(&empty).arg("serve");
-    for (k, _) in std::env::vars() {
-        if k.starts_with("JTB__") {
-            cmd.env_remove(k);
-        }
-    }
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)
-        .unwrap();
-    cmd.stdout(out.try_clone().unwrap()).stderr(out);
-    cmd.spawn().unwrap()
 }
 
 #[actix_web::test]
@@ -284,10 +152,10 @@ async fn deliveries_in_flight_when_the_daemon_is_killed_are_delivered_once_their
     const ITEMS: usize = 6;
     const LEASE_SECS: u64 = 5;
     let dir = TempDir::new();
-    let (cert, key, _) = crate::listeners::self_signed(&dir.0);
+    let (cert, key, _) = crate::support::tls::self_signed(&dir.0);
     let (_, entra) = fakes::entra::start(3600);
     let (bot_addr, bot) = fakes::bot::start_tls(entra.clone(), &cert, &key);
-    let db = crate::helpers::TestDb::migrated();
+    let db = crate::support::db::TestDb::migrated();
     let state_dir = TempDir::new();
 
     // the data a running appliance would have: an instance, chats with the bot, queued events
@@ -307,15 +175,7 @@ async fn deliveries_in_flight_when_the_daemon_is_killed_are_delivered_once_their
         .map(|i| format!("19:crash{i}@thread.v2"))
         .collect();
     for chat in &chats {
-        diesel::sql_query(
-            "INSERT INTO bot_membership (id, conversation_id, tenant_id, scope, service_url, status) \
-             VALUES (gen_random_uuid(), $1, $2::uuid, 'groupChat', $3, 'installationAdded')",
-        )
-        .bind::<diesel::sql_types::Text, _>(chat)
-        .bind::<diesel::sql_types::Text, _>(fakes::entra::TENANT_ID)
-        .bind::<diesel::sql_types::Text, _>(bot.service_url())
-        .execute(&mut conn)
-        .unwrap();
+        install_bot(&mut conn, chat, TENANT_ID, &bot.service_url());
         OutboxItem::enqueue(
             &mut conn,
             jira_teams_bridge::db::models::outbox_kind::CHAT_NOTIFICATION,
@@ -374,7 +234,7 @@ async fn deliveries_in_flight_when_the_daemon_is_killed_are_delivered_once_their
     // second life: leases expire, every item is delivered exactly once
     bot.delay_ms.store(0, std::sync::atomic::Ordering::SeqCst);
     let mut second = serve(&env, &log);
-    wait_for("every delivery after the restart", 60, || {
+    eventually("every delivery after the restart", 60, || {
         bot.received.lock().unwrap().len() >= ITEMS
     })
     .await;
@@ -396,7 +256,7 @@ async fn deliveries_in_flight_when_the_daemon_is_killed_are_delivered_once_their
             "re-delivered before the lease expired"
         );
     }
-    wait_for("the outbox to record it", 10, || {
+    eventually("the outbox to record it", 10, || {
         use jira_teams_bridge::db::schema::outbox;
         let statuses: Vec<String> = outbox::table
             .select(outbox::status)
@@ -414,8 +274,8 @@ async fn deliveries_in_flight_when_the_daemon_is_killed_are_delivered_once_their
 async fn a_card_too_big_is_shortened_and_a_chat_without_the_bot_fails_for_good() {
     let s = setup().await;
     s.bot.script(&[Scripted::TooBig]);
-    send_event(&s, "issue_updated").await;
-    wait_for("the shortened card", 10, || {
+    post_fixture(&s.w.app, &s.hook_path, "issue_updated").await;
+    eventually("the shortened card", 10, || {
         !s.bot.received_for(&s.chat).is_empty()
     })
     .await;
@@ -426,8 +286,8 @@ async fn a_card_too_big_is_shortened_and_a_chat_without_the_bot_fails_for_good()
     );
     assert!(card.to_string().contains("ABC-1"));
     s.bot.script(&[Scripted::NotInstalled]);
-    send_event(&s, "comment_created").await;
-    wait_for("the failed delivery", 10, || {
+    post_fixture(&s.w.app, &s.hook_path, "comment_created").await;
+    eventually("the failed delivery", 10, || {
         outbox_status(&s) == ["done", "dead"]
     })
     .await;
@@ -457,11 +317,11 @@ async fn a_restricted_comment_reaches_a_chat_only_when_every_member_may_read_it(
     // Alice may read the first comment, Bob may not: the chat (Alice and Bob) gets nothing
     s.w.jira.add_comment(10045, "20001", Some(&[ALICE_KEY]));
     post(comment("20001", 1)).await;
-    wait_for("the outbox to finish", 10, || outbox_status(&s) == ["done"]).await;
+    eventually("the outbox to finish", 10, || outbox_status(&s) == ["done"]).await;
     assert!(s.bot.received_for(&s.chat).is_empty());
     // both may read the second: its card arrives
     s.w.jira
         .add_comment(10045, "20002", Some(&[ALICE_KEY, BOB_KEY]));
     post(comment("20002", 2)).await;
-    wait_for("the card", 10, || s.bot.received_for(&s.chat).len() == 1).await;
+    eventually("the card", 10, || s.bot.received_for(&s.chat).len() == 1).await;
 }

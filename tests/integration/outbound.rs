@@ -184,8 +184,8 @@ async fn an_unreachable_service_is_reported_without_the_url() {
 
 #[actix_web::test]
 async fn a_private_ca_is_trusted_only_when_configured() {
-    let dir = crate::helpers::TempDir::new();
-    let (cert, key, pem) = crate::listeners::self_signed(&dir.0);
+    let dir = crate::support::app::TempDir::new();
+    let (cert, key, pem) = crate::support::tls::self_signed(&dir.0);
     let tls = jira_teams_bridge::config::load_tls(&cert, &key).unwrap();
     let server = HttpServer::new(|| App::new().route("/hello", web::get().to(hello)))
         .workers(1)

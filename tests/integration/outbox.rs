@@ -7,7 +7,8 @@ use chrono::Duration;
 use jira_teams_bridge::db::models::outbox::OutboxItem;
 use serde_json::json;
 
-use crate::helpers::{TestDb, spawn_app};
+use crate::support::app::spawn_app;
+use crate::support::db::TestDb;
 
 fn fill(db: &TestDb, n: usize) {
     let mut conn = db.conn();
@@ -172,14 +173,14 @@ async fn failures_back_off_then_die_and_the_admin_can_retry_or_discard() {
         .post_form(&format!("/admin/outbox/{}/retry", dead[0].id), &[])
         .await;
     assert_eq!(
-        crate::helpers::location(&res),
+        crate::support::app::location(&res),
         "/admin/outbox?notice=retried"
     );
     let res = app
         .post_form(&format!("/admin/outbox/{}/discard", dead[1].id), &[])
         .await;
     assert_eq!(
-        crate::helpers::location(&res),
+        crate::support::app::location(&res),
         "/admin/outbox?notice=discarded"
     );
     let stats = OutboxItem::stats(&mut conn).unwrap();
@@ -230,7 +231,7 @@ mod runner {
     use jira_teams_bridge::jobs::outbox::{Deliverer, DeliveryError, OutboxRunner, RunnerConfig};
     use serde_json::json;
 
-    use crate::helpers::TestDb;
+    use crate::support::db::TestDb;
 
     #[derive(Default)]
     struct Target {

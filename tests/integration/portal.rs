@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::fakes::entra::{CLIENT_ID, TENANT_ID};
-use crate::linking::{ALICE_KEY, ALICE_OID, BOB_KEY, BOB_OID, World, browser, world};
+use crate::support::world::{ALICE_KEY, ALICE_OID, BOB_KEY, BOB_OID, World, browser, world};
 
 /// A world with desks 14 (120 request types: three pages), 15 (3 types), 16 (Carol only) and 99
 /// (not in the portal), a portal app over 14, 15 and 16, and Alice linked.
@@ -97,7 +97,7 @@ async fn page(w: &World, b: &reqwest::Client, portal: Uuid) -> (u16, String) {
 
 /// The form token on a ready page.
 fn form_token(html: &str) -> String {
-    crate::helpers::between(html, "name=\"csrf\" value=\"", "\"")
+    crate::support::app::between(html, "name=\"csrf\" value=\"", "\"")
 }
 
 async fn raise(
@@ -392,7 +392,7 @@ async fn a_request_without_the_form_token_or_from_another_site_is_refused() {
         .unwrap();
     assert_eq!(res.status(), 403);
     // another user's form token does not fit this session
-    let carol = tab_browser(&w, portal, crate::linking::CAROL_OID).await;
+    let carol = tab_browser(&w, portal, crate::support::world::CAROL_OID).await;
     let (status, _) = raise(
         &w,
         &carol,

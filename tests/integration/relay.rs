@@ -7,50 +7,13 @@ use std::time::Duration;
 use diesel::prelude::*;
 use serde_json::{Value, json};
 
-use crate::api_auth::call;
 use crate::fakes;
-use crate::linking::{
-    ALICE_KEY, ALICE_OID, BOB_KEY, BOB_OID, CAROL_KEY, CATALOG_ID, World, browser, follow, world,
+use crate::support::world::save_microsoft;
+use crate::support::world::{
+    ALICE_KEY, ALICE_OID, BOB_KEY, BOB_OID, CAROL_KEY, CATALOG_ID, World, browser, follow,
     world_with_fakes,
 };
-
-pub const ISSUE: u64 = 10045;
-
-/// A world with issue ABC-1 and Alice and Bob linked.
-pub async fn linked_world() -> World {
-    let w = world().await;
-    w.jira.add_issue(ISSUE, "ABC-1", "Printer on fire", &[]);
-    assert_eq!(w.link(ALICE_KEY, ALICE_OID).await.0, 200);
-    assert_eq!(w.link(BOB_KEY, BOB_OID).await.0, 200);
-    w
-}
-
-pub async fn api(
-    w: &World,
-    method: &str,
-    path: &str,
-    user: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let res = call(&w.app, &w.jira_app, method, path, user, body).await;
-    let status = res.status().as_u16();
-    let body = res.json().await.unwrap_or(Value::Null);
-    (status, body)
-}
-
-/// Alice creates a chat for ABC-1 with Bob and Carol's UPN; returns its id.
-pub async fn create_chat(w: &World) -> String {
-    let (status, body) = api(
-        w,
-        "POST",
-        &format!("/api/v1/issues/{ISSUE}/chats/create"),
-        ALICE_KEY,
-        Some(json!({"members": [{"jiraUser": BOB_KEY}, {"upn": "carol@contoso.example"}]})),
-    )
-    .await;
-    assert_eq!(status, 201, "{body}");
-    body["chatId"].as_str().unwrap().to_owned()
-}
+use crate::support::world::{ISSUE, api, create_chat, linked_world, messages_path};
 
 /// Alice creates a chat with Bob for the issue.
 async fn create_with_bob(w: &World) -> (u16, Value) {
@@ -62,10 +25,6 @@ async fn create_with_bob(w: &World) -> (u16, Value) {
         Some(json!({"members": [{"jiraUser": BOB_KEY}]})),
     )
     .await
-}
-
-pub fn messages_path(chat: &str) -> String {
-    format!("/api/v1/issues/{ISSUE}/chats/{chat}/messages")
 }
 
 fn audit_rows(w: &World, purpose_like: &str) -> i64 {
@@ -104,7 +63,7 @@ async fn a_linked_user_creates_a_group_chat_for_an_issue_with_linked_colleagues_
     let mut expected = vec![
         ALICE_OID.to_owned(),
         BOB_OID.to_owned(),
-        crate::linking::CAROL_OID.to_owned(),
+        crate::support::world::CAROL_OID.to_owned(),
     ];
     expected.sort();
     assert_eq!(members, expected, "the creator is included");
@@ -446,8 +405,8 @@ async fn a_throttled_graph_is_retried_after_retry_after_and_never_before() {
 
 #[actix_web::test]
 async fn everything_works_through_the_corporate_proxy_with_a_private_ca() {
-    let dir = crate::helpers::TempDir::new();
-    let (cert, key, _) = crate::listeners::self_signed(&dir.0);
+    let dir = crate::support::app::TempDir::new();
+    let (cert, key, _) = crate::support::tls::self_signed(&dir.0);
     let (proxy, log) = fakes::proxy::start(Some(("corp", "s3cret")));
     let (_, entra) = fakes::entra::start(3600);
     let (_, graph) = fakes::graph::start_tls(entra.clone(), &cert, &key);
@@ -487,8 +446,8 @@ async fn everything_works_through_the_corporate_proxy_with_a_private_ca() {
 
 #[actix_web::test]
 async fn without_the_corporate_ca_graph_is_not_trusted_and_the_api_says_so() {
-    let dir = crate::helpers::TempDir::new();
-    let (cert, key, _) = crate::listeners::self_signed(&dir.0);
+    let dir = crate::support::app::TempDir::new();
+    let (cert, key, _) = crate::support::tls::self_signed(&dir.0);
     let (_, entra) = fakes::entra::start(3600);
     let (_, graph) = fakes::graph::start_tls(entra.clone(), &cert, &key);
     let w = world_with_fakes(entra, graph, |_| {}).await;
@@ -523,27 +482,14 @@ async fn a_national_cloud_uses_its_own_graph_host_for_scopes_and_app_tokens() {
         s.microsoft.graph_url = String::new();
     })
     .await;
-    let res = w
-        .app
-        .post_form(
-            "/admin/microsoft",
-            &[
-                ("cloud", "usgov"),
-                ("tenant_id", fakes::entra::TENANT_ID),
-                ("client_id", fakes::entra::CLIENT_ID),
-                ("client_secret", ""),
-                ("bot_app_id", ""),
-                ("teams_app_catalog_id", ""),
-            ],
-        )
-        .await;
+    let res = save_microsoft(&w.app, "usgov", "", "", "").await;
     assert_eq!(res.status(), 200);
     let url = w.me(ALICE_KEY).await["signInUrl"]
         .as_str()
         .unwrap()
         .to_owned();
     let res = browser().get(&url).send().await.unwrap();
-    let authorize = crate::helpers::location(&res);
+    let authorize = crate::support::app::location(&res);
     let scope: String = url::Url::parse(&authorize)
         .unwrap()
         .query_pairs()

@@ -8,9 +8,14 @@ use diesel::prelude::*;
 use serde_json::json;
 
 use crate::fakes;
-use crate::helpers::{TempDir, TestDb, run_cli};
-use crate::notify::{daemon_env, free_port, serve};
-use crate::webhooks::fixture;
+use crate::support::app::TempDir;
+use crate::support::cli::run_cli;
+use crate::support::daemon::wait_ready;
+use crate::support::daemon::{daemon_env, free_port, serve};
+use crate::support::db::TestDb;
+use crate::support::wait::outbox_settled;
+use crate::support::webhook::fixture;
+use crate::support::world::install_bot;
 
 const ORIGIN: &str = "http://bridge.test";
 const ITEMS: usize = 30;
@@ -22,23 +27,6 @@ fn browser() -> reqwest::Client {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()
-}
-
-async fn wait_ready(port: u16, log: &std::path::Path) {
-    let until = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(r) = reqwest::get(format!("http://127.0.0.1:{port}/readyz")).await
-            && r.status() == 200
-        {
-            return;
-        }
-        assert!(
-            Instant::now() < until,
-            "daemon on {port} not ready; log:\n{}",
-            std::fs::read_to_string(log).unwrap_or_default()
-        );
-        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 /// Submits the setup form on one daemon with `token`; returns the status.
@@ -79,7 +67,7 @@ async fn two_daemons_on_one_database_migrate_once_share_sessions_and_never_deliv
     use jira_teams_bridge::domain::{JiraBaseUrl, SharedSecret};
 
     let dir = TempDir::new();
-    let (cert, key, _) = crate::listeners::self_signed(&dir.0);
+    let (cert, key, _) = crate::support::tls::self_signed(&dir.0);
     let (_, entra) = fakes::entra::start(3600);
     let (bot_addr, bot) = fakes::bot::start_tls(entra.clone(), &cert, &key);
     // an empty database: both daemons find it unmigrated
@@ -176,15 +164,12 @@ async fn two_daemons_on_one_database_migrate_once_share_sessions_and_never_deliv
         .unwrap();
     for i in 0..ITEMS {
         let chat = format!("19:scale{i}@thread.v2");
-        diesel::sql_query(
-            "INSERT INTO bot_membership (id, conversation_id, tenant_id, scope, service_url, status) \
-             VALUES (gen_random_uuid(), $1, $2::uuid, 'groupChat', $3, 'installationAdded')",
-        )
-        .bind::<diesel::sql_types::Text, _>(&chat)
-        .bind::<diesel::sql_types::Text, _>(fakes::entra::TENANT_ID)
-        .bind::<diesel::sql_types::Text, _>(bot.service_url())
-        .execute(&mut conn)
-        .unwrap();
+        install_bot(
+            &mut conn,
+            &chat,
+            fakes::entra::TENANT_ID,
+            &bot.service_url(),
+        );
         OutboxItem::enqueue(
             &mut conn,
             jira_teams_bridge::db::models::outbox_kind::CHAT_NOTIFICATION,
@@ -199,7 +184,7 @@ async fn two_daemons_on_one_database_migrate_once_share_sessions_and_never_deliv
         assert!(Instant::now() < until, "not every card arrived");
         actix_web::rt::time::sleep(Duration::from_millis(50)).await;
     }
-    actix_web::rt::time::sleep(Duration::from_secs(2)).await;
+    outbox_settled(&db.url, 10).await;
     for i in 0..ITEMS {
         assert_eq!(bot.received_for(&format!("19:scale{i}@thread.v2")).len(), 1);
     }

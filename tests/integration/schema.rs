@@ -1,10 +1,9 @@
 //! Migrations and the constraints that keep bad data out even when code has a bug.
 
+use crate::support::db::TestDb;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
-
-use crate::helpers::TestDb;
 
 #[derive(QueryableByName)]
 struct N {

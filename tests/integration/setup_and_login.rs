@@ -1,8 +1,7 @@
 //! First-run setup, sign-in, sessions, CSRF and login throttling.
 
+use crate::support::app::{ADMIN_PASSWORD, TestApp, location, spawn_app, spawn_app_with};
 use diesel::prelude::*;
-
-use crate::helpers::{ADMIN_PASSWORD, TestApp, location, spawn_app, spawn_app_with};
 
 fn admin_count(app: &TestApp) -> i64 {
     let mut conn = app.db.conn();

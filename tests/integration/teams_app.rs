@@ -9,10 +9,11 @@ use jira_teams_bridge::db::models::teams_app_package::TeamsAppPackage;
 use jira_teams_bridge::domain::teams_manifest;
 use serde_json::{Value, json};
 
-use crate::api_auth::call;
 use crate::fakes;
-use crate::helpers::{TestApp, location, spawn_app};
-use crate::linking::{ALICE_KEY, World, world_with};
+use crate::support::app::{TestApp, location, spawn_app};
+use crate::support::jwt::call;
+use crate::support::world::save_microsoft;
+use crate::support::world::{ALICE_KEY, World, world_with};
 
 const INTERNAL: &str = "https://teams-bridge.corp.example";
 const BOT_ID: &str = "6f2f0f2e-8f0b-4e35-9a7e-5a8b1e1f0c11";
@@ -25,19 +26,7 @@ async fn configured_world() -> World {
 
 /// Saves the Microsoft registration again with another bot app id (the stored secret is kept).
 async fn set_bot_app_id(app: &TestApp, bot: &str) {
-    let res = app
-        .post_form(
-            "/admin/microsoft",
-            &[
-                ("cloud", "global"),
-                ("tenant_id", fakes::entra::TENANT_ID),
-                ("client_id", fakes::entra::CLIENT_ID),
-                ("client_secret", ""),
-                ("bot_app_id", bot),
-                ("teams_app_catalog_id", ""),
-            ],
-        )
-        .await;
+    let res = save_microsoft(app, "global", "", bot, "").await;
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
 }
 
@@ -308,7 +297,7 @@ async fn a_missing_configuration_is_named_and_no_zip_is_made() {
 
 #[test]
 fn the_package_table_keeps_one_row_with_a_semver_version() {
-    let db = crate::helpers::TestDb::migrated();
+    let db = crate::support::db::TestDb::migrated();
     let mut conn = db.conn();
     let first = TeamsAppPackage::settle(&mut conn, &[1; 32]).unwrap();
     assert_eq!(first.version, "1.0.0");

@@ -1,6 +1,8 @@
 //! The secret vault against the real database: audit of every read, ciphertexts bound to their
 //! row, key rotation, and the append-only audit table.
 
+use crate::support::app::{TestApp, spawn_app};
+use crate::support::cli::{cli_env, run_cli};
 use diesel::prelude::*;
 use jira_teams_bridge::db::models::audit::Actor;
 use jira_teams_bridge::db::models::secret::{
@@ -9,8 +11,6 @@ use jira_teams_bridge::db::models::secret::{
 use jira_teams_bridge::db::schema::{access_token, jira_instance, secret_access_audit};
 use secrecy::ExposeSecret;
 use uuid::Uuid;
-
-use crate::helpers::{TestApp, cli_env, run_cli, spawn_app};
 
 async fn with_two_instances() -> (TestApp, Vec<(Uuid, String)>) {
     let app = spawn_app().await;

@@ -1,19 +1,10 @@
 //! Jira webhooks into the durable outbox, over real HTTP.
 
+use crate::support::app::{TestApp, between, spawn_app, spawn_app_with};
+use crate::support::webhook::fixture;
 use diesel::prelude::*;
 use jira_teams_bridge::db::schema::{jira_instance, outbox};
 use serde_json::Value;
-
-use crate::helpers::{TestApp, between, spawn_app, spawn_app_with};
-
-pub fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/integration/fixtures/jira")
-            .join(format!("{name}.json")),
-    )
-    .unwrap()
-}
 
 fn hmac(secret: &str, body: &[u8]) -> String {
     use openssl::{hash::MessageDigest, pkey::PKey, sign::Signer};

@@ -3,9 +3,9 @@
 use diesel::prelude::*;
 use jira_teams_bridge::db::schema::jira_instance;
 
-use super::{Browser, complete_setup, register_instance, shown_secret};
 use crate::fakes::jira;
-use crate::helpers::{TestApp, spawn_app};
+use crate::support::app::{TestApp, spawn_app};
+use crate::support::browser::{Browser, complete_setup, register_instance, shown_secret};
 
 fn stored_instances(app: &TestApp) -> i64 {
     let mut conn = app.db.conn();

@@ -4,9 +4,9 @@
 
 use fantoccini::key::Key;
 
-use super::{Browser, shown_secret};
 use crate::fakes::jira;
-use crate::helpers::{ADMIN_PASSWORD, spawn_app};
+use crate::support::app::{ADMIN_PASSWORD, spawn_app};
+use crate::support::browser::{Browser, shown_secret};
 
 #[actix_web::test]
 async fn setup_sign_in_and_registration_work_with_the_keyboard_alone() {

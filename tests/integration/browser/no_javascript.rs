@@ -1,9 +1,9 @@
 //! The admin pages promise to work without JavaScript (STYLE.md): setup, sign-in and instance
 //! registration in a Chromium that runs no script at all.
 
-use super::{Browser, Javascript, complete_setup, register_instance};
 use crate::fakes::jira;
-use crate::helpers::{ADMIN_PASSWORD, spawn_app};
+use crate::support::app::{ADMIN_PASSWORD, spawn_app};
+use crate::support::browser::{Browser, Javascript, complete_setup, register_instance};
 
 #[actix_web::test]
 async fn sign_in_and_registration_work_with_javascript_disabled() {

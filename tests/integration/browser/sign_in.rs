@@ -1,7 +1,7 @@
 //! First-run setup, sign-in and logout, clicked through in Chromium.
 
-use super::{Browser, complete_setup};
-use crate::helpers::{ADMIN_PASSWORD, spawn_app};
+use crate::support::app::{ADMIN_PASSWORD, spawn_app};
+use crate::support::browser::{Browser, complete_setup};
 
 #[actix_web::test]
 async fn first_run_setup_in_a_browser_creates_the_admin_who_can_then_sign_in() {

@@ -13,9 +13,11 @@ use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
 
-use super::{Daemon, appliance, eventually, post_webhook, summary};
-use crate::helpers::TempDir;
-use crate::notify::free_port;
+use crate::support::app::TempDir;
+use crate::support::daemon::Daemon;
+use crate::support::daemon::free_port;
+use crate::support::fault::{appliance, post_webhook, summary};
+use crate::support::wait::holds_within;
 
 const ISSUES: usize = 50;
 const BIN: &str = "/usr/lib/postgresql/15/bin";
@@ -207,7 +209,7 @@ async fn the_daemon_rides_out_postgres_restarts_under_load_without_losing_an_acc
     pg_ctl(&["-m", "fast", "restart"]).await;
     let restarted = Instant::now();
     assert!(
-        eventually(30, || readyz(restarted)).await,
+        holds_within(30, || readyz(restarted)).await,
         "ready again after a fast restart"
     );
     actix_web::rt::time::sleep(Duration::from_secs(2)).await;
@@ -216,7 +218,7 @@ async fn the_daemon_rides_out_postgres_restarts_under_load_without_losing_an_acc
     actix_web::rt::time::sleep(Duration::from_secs(5)).await;
     let up = Instant::now();
     pg_ctl(&["start"]).await;
-    let recovered = eventually(30, || readyz(up)).await;
+    let recovered = holds_within(30, || readyz(up)).await;
     let recovered_after = up.elapsed();
     // keep Jira busy a little longer: what comes after the recovery must be taken too
     actix_web::rt::time::sleep(Duration::from_secs(2)).await;
@@ -275,7 +277,7 @@ async fn the_daemon_rides_out_postgres_restarts_under_load_without_losing_an_acc
         "webhooks are accepted again after the recovery"
     );
 
-    let all_there = eventually(60, || {
+    let all_there = holds_within(60, || {
         let got = a.cards_by_seq();
         accepted.iter().all(|s| got.contains_key(s))
     })

@@ -4,9 +4,11 @@
 
 use std::time::{Duration, Instant};
 
-use super::{Daemon, appliance, eventually, post_all, summary};
-use crate::helpers::TestDb;
-use crate::notify::free_port;
+use crate::support::daemon::Daemon;
+use crate::support::daemon::free_port;
+use crate::support::db::TestDb;
+use crate::support::fault::{appliance, post_all, summary};
+use crate::support::wait::holds_within;
 
 const WEBHOOKS: usize = 1_000;
 /// 100 issues, each linked to its own chat: ten cards per conversation, in order.
@@ -53,7 +55,7 @@ async fn a_sigkill_with_a_thousand_cards_in_flight_loses_none_and_duplicates_at_
     // second life: the dead process's leases expire and everything left is delivered
     a.bot.delay_ms.store(0, std::sync::atomic::Ordering::SeqCst);
     let second = Daemon::start(&env, port, &log).await;
-    let all_there = eventually(120, || {
+    let all_there = holds_within(120, || {
         let got = a.cards_by_seq();
         accepted.iter().all(|s| got.contains_key(s))
     })

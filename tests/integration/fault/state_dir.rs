@@ -6,8 +6,9 @@
 
 use std::process::Command;
 
-use super::summary;
-use crate::helpers::{TempDir, TestDb};
+use crate::support::app::TempDir;
+use crate::support::db::TestDb;
+use crate::support::fault::summary;
 
 /// What a fault does to the mount point before the command runs.
 #[derive(Clone, Copy)]

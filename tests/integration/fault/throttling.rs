@@ -6,10 +6,10 @@
 
 use serde_json::json;
 
-use super::summary;
-use crate::bot_storm::{CHATS, EVENTS, storm_world};
-use crate::linking::BOB_KEY;
-use crate::relay::{api, create_chat, linked_world, messages_path};
+use crate::fakes;
+use crate::support::fault::summary;
+use crate::support::storm::{CHATS, EVENTS, storm_world};
+use crate::support::world::{BOB_KEY, api, create_chat, linked_world, messages_path};
 
 #[actix_web::test]
 async fn bot_connector_refusing_thirty_percent_with_429_and_503_still_gets_every_card_once_never_early()
@@ -17,14 +17,15 @@ async fn bot_connector_refusing_thirty_percent_with_429_and_503_still_gets_every
     let s = storm_world(50).await;
     s.bot.fail_share(1);
     s.send_events().await;
-    // each 503 costs the item the outbox backoff (5 s, 10 s, ...), so an unlucky card waits long
-    s.settle(300).await;
+    // each 503 costs the item the outbox backoff (0.2 s, 0.4 s, ... in a storm world; 429s wait
+    // for their Retry-After)
+    s.settle(120).await;
     let items = CHATS * EVENTS.len();
     s.assert_every_card_once();
     let refused = s.assert_retry_after_kept();
     let sends = s.bot.attempts.lock().unwrap().len();
     let share = (1..=sends as u64)
-        .filter(|n| crate::fakes::in_failing_share(*n))
+        .filter(|n| fakes::in_failing_share(*n))
         .count();
     assert_eq!(refused, share, "3 in 10 of all {sends} sends were refused");
     assert_eq!(

@@ -4,20 +4,21 @@
 //! counts the failures by reason and shows the queue, the admin's delivery-queue page shows each
 //! item with a readable cause and no secret, and once the endpoint is right both are delivered.
 
-use std::time::Duration;
-
 use diesel::prelude::*;
 
-use super::{eventually, summary};
-use crate::fakes;
-use crate::linking::world_with_fakes;
-use crate::metrics::{scrape, value};
-use crate::webhooks::fixture;
+use crate::fakes::{self, entra::TENANT_ID};
+use crate::support::bot::bot_world_with;
+use crate::support::daemon::free_port;
+use crate::support::fault::summary;
+use crate::support::metrics::{scrape, value};
+use crate::support::wait::{holds_within, outbox_settled};
+use crate::support::webhook::{post_fixture, webhook_path};
+use crate::support::world::{ISSUE, World, install_bot, link_issue_chat};
 
 const DNS_HOST: &str = "bot-connector.invalid";
 
 /// Each card's status and finished attempts (an attempt still out is not counted).
-fn attempts(w: &crate::linking::World) -> Vec<(String, i32)> {
+fn attempts(w: &World) -> Vec<(String, i32)> {
     use jira_teams_bridge::db::schema::outbox;
     let rows: Vec<(String, i32, bool)> = outbox::table
         .filter(outbox::kind.eq("chat_notification"))
@@ -37,21 +38,16 @@ fn attempts(w: &crate::linking::World) -> Vec<(String, i32)> {
 #[actix_web::test]
 async fn cards_for_an_unresolvable_or_refusing_bot_connector_wait_visibly_and_arrive_once_it_is_fixed()
  {
-    let dir = crate::helpers::TempDir::new();
-    let (cert, key, _) = crate::listeners::self_signed(&dir.0);
-    let (_, entra) = fakes::entra::start(3600);
-    let (_, graph) = fakes::graph::start(entra.clone());
-    let (bot_addr, bot) = fakes::bot::start_tls(entra.clone(), &cert, &key);
-    let closed = crate::notify::free_port();
-    let w = world_with_fakes(entra, graph, move |s| {
-        s.outbound.ca_file = cert;
-        s.microsoft.service_url_hosts = vec![
-            bot_addr.to_string(),
-            DNS_HOST.to_owned(),
-            format!("127.0.0.1:{closed}"),
-        ];
+    let closed = free_port();
+    let b = bot_world_with(|s| {
+        s.microsoft
+            .service_url_hosts
+            .extend([DNS_HOST.to_owned(), format!("127.0.0.1:{closed}")]);
+        // without a `Retry-After`, a retry waits 0.2 s, 0.4 s, ... rather than 5 s, 10 s, ...
+        s.outbox.backoff_base_ms = 200;
     })
     .await;
+    let (w, bot) = (&b.w, &b.bot);
     let broken = [
         (
             "19:fault-dns@thread.v2",
@@ -64,46 +60,22 @@ async fn cards_for_an_unresolvable_or_refusing_bot_connector_wait_visibly_and_ar
     ];
     let mut conn = w.conn();
     for (chat, service_url) in &broken {
-        diesel::sql_query(
-            "INSERT INTO issue_chat (id, jira_instance_id, issue_id, created_by, chat_id) \
-             VALUES (gen_random_uuid(), $1, 10045, 'alice', $2)",
-        )
-        .bind::<diesel::sql_types::Uuid, _>(w.instance_id)
-        .bind::<diesel::sql_types::Text, _>(chat)
-        .execute(&mut conn)
-        .unwrap();
-        diesel::sql_query(
-            "INSERT INTO bot_membership (id, conversation_id, tenant_id, scope, service_url, status) \
-             VALUES (gen_random_uuid(), $1, $2::uuid, 'groupChat', $3, 'installationAdded')",
-        )
-        .bind::<diesel::sql_types::Text, _>(chat)
-        .bind::<diesel::sql_types::Text, _>(fakes::entra::TENANT_ID)
-        .bind::<diesel::sql_types::Text, _>(service_url)
-        .execute(&mut conn)
-        .unwrap();
+        link_issue_chat(&mut conn, w.instance_id, ISSUE, chat);
+        install_bot(&mut conn, chat, TENANT_ID, service_url);
     }
-    let hook = crate::fanout::webhook_path(&w).await;
-    let res = w
-        .app
-        .client
-        .post(w.app.url(&hook))
-        .header("Content-Type", "application/json")
-        .body(fixture("issue_updated"))
-        .send()
-        .await
-        .unwrap();
-    assert!(res.status().is_success());
+    let hook = webhook_path(w).await;
+    post_fixture(&w.app, &hook, "issue_updated").await;
 
     // each card fails, waits its backoff, fails again: still queued, not given up
-    let retried = eventually(30, || {
-        let a = attempts(&w);
+    let retried = holds_within(30, || {
+        let a = attempts(w);
         a.len() == 2 && a.iter().all(|(s, n)| s == "pending" && *n >= 2)
     })
     .await;
     assert!(
         retried,
         "both cards retried and still queued: {:?}",
-        attempts(&w)
+        attempts(w)
     );
 
     let samples = scrape(&w.app.base).await;
@@ -122,7 +94,7 @@ async fn cards_for_an_unresolvable_or_refusing_bot_connector_wait_visibly_and_ar
     );
 
     let html = w.app.get("/admin/outbox").await.text().await.unwrap();
-    let table = crate::helpers::between(&html, "<table id=\"retrying\">", "</table>");
+    let table = crate::support::app::between(&html, "<table id=\"retrying\">", "</table>");
     for expected in [
         format!("could not resolve host {DNS_HOST}:443"),
         format!("connection refused by 127.0.0.1:{closed}"),
@@ -140,13 +112,13 @@ async fn cards_for_an_unresolvable_or_refusing_bot_connector_wait_visibly_and_ar
         .bind::<diesel::sql_types::Text, _>(bot.service_url())
         .execute(&mut conn)
         .unwrap();
-    let delivered = eventually(40, || {
+    let delivered = holds_within(40, || {
         broken
             .iter()
             .all(|(chat, _)| !bot.received_for(chat).is_empty())
     })
     .await;
-    actix_web::rt::time::sleep(Duration::from_millis(500)).await;
+    outbox_settled(&w.app.db.url, 10).await;
     let cards: Vec<usize> = broken
         .iter()
         .map(|(chat, _)| bot.received_for(chat).len())
@@ -161,7 +133,7 @@ async fn cards_for_an_unresolvable_or_refusing_bot_connector_wait_visibly_and_ar
         dups,
         "0",
     );
-    assert!(delivered, "delivered after the fix: {:?}", attempts(&w));
+    assert!(delivered, "delivered after the fix: {:?}", attempts(w));
     assert_eq!(dups, 0, "each card once");
-    assert!(attempts(&w).iter().all(|(s, _)| s == "done"));
+    assert!(attempts(w).iter().all(|(s, _)| s == "done"));
 }

@@ -1,0 +1,71 @@
+//! A world with the Bot Connector double on TLS (trusted through a private CA file, its host on
+//! the service-URL allow-list, its OpenID metadata as the bot's token issuer) and the public
+//! listener open for `/bot/messages`.
+
+use actix_web::web;
+use jira_teams_bridge::config::Settings;
+use serde_json::Value;
+
+use super::app::TempDir;
+use super::jwt::{bot_claims, post_activity};
+use super::tls::self_signed;
+use super::world::{World, world_with_fakes};
+use crate::fakes::{self, bot::Bot};
+
+/// A [`World`] and the Bot Connector double it sends to.
+pub struct BotWorld {
+    pub w: World,
+    pub bot: web::Data<Bot>,
+    /// The base URL of the public listener.
+    pub public: String,
+    _dir: TempDir,
+}
+
+/// A bot world with the default settings.
+pub async fn bot_world() -> BotWorld {
+    bot_world_with(|_| {}).await
+}
+
+/// A bot world after `tweak` adjusted the settings (the bot's own already set).
+pub async fn bot_world_with(tweak: impl FnOnce(&mut Settings)) -> BotWorld {
+    let dir = TempDir::new();
+    let (cert, key, _) = self_signed(&dir.0);
+    let (_, entra) = fakes::entra::start(3600);
+    let (_, graph) = fakes::graph::start(entra.clone());
+    let (bot_addr, bot) = fakes::bot::start_tls(entra.clone(), &cert, &key);
+    let metadata = bot.metadata_url();
+    let w = world_with_fakes(entra, graph, move |s| {
+        s.outbound.ca_file = cert;
+        s.microsoft.service_url_hosts = vec![bot_addr.to_string()];
+        s.microsoft.bot_openid_metadata_url = metadata;
+        s.listen.public = "127.0.0.1:0".into();
+        tweak(s);
+    })
+    .await;
+    let public = w.app.public_base.clone().unwrap();
+    BotWorld {
+        w,
+        bot,
+        public,
+        _dir: dir,
+    }
+}
+
+impl BotWorld {
+    /// Posts `activity` to `/bot/messages` with `token` (or none).
+    pub async fn post(&self, token: Option<String>, activity: &Value) -> reqwest::Response {
+        post_activity(&self.public, token, activity).await
+    }
+
+    /// A valid Bot Framework token for activities from the double's service URL.
+    pub fn token(&self) -> String {
+        self.bot
+            .signer
+            .mint("bf-key-1", &bot_claims(&self.bot.service_url()))
+    }
+
+    /// Posts `activity` to `/bot/messages` with a valid token.
+    pub async fn post_signed(&self, activity: &Value) -> reqwest::Response {
+        self.post(Some(self.token()), activity).await
+    }
+}
