@@ -10,92 +10,34 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
-/// Which layers each layer may name (besides itself). `main` is the top floor and may use all.
-const RULES: &[(&str, &[&str])] = &[
-    (
-        "cli",
-        &[
-            "startup",
-            "web",
-            "jobs",
-            "services",
-            "state",
-            "db",
-            "clients",
-            "domain",
-            "crypto",
-            "config",
-            "error",
-            "telemetry",
-        ],
-    ),
-    (
-        "startup",
-        &[
-            "web",
-            "jobs",
-            "services",
-            "state",
-            "db",
-            "clients",
-            "domain",
-            "crypto",
-            "config",
-            "error",
-            "telemetry",
-        ],
-    ),
-    (
-        "web",
-        &[
-            "services",
-            "state",
-            "db",
-            "clients",
-            "domain",
-            "crypto",
-            "config",
-            "error",
-            "telemetry",
-        ],
-    ),
-    (
-        "jobs",
-        &[
-            "services",
-            "state",
-            "db",
-            "clients",
-            "domain",
-            "crypto",
-            "config",
-            "error",
-            "telemetry",
-        ],
-    ),
-    (
-        "services",
-        &[
-            "state",
-            "db",
-            "clients",
-            "domain",
-            "crypto",
-            "config",
-            "error",
-            "telemetry",
-        ],
-    ),
-    ("state", &["db", "clients", "crypto", "config", "telemetry"]),
-    ("db", &["domain", "crypto", "error"]),
-    ("clients", &["domain", "crypto", "config", "telemetry"]),
-    ("config", &["domain", "crypto"]),
-    // `domain` may use `crypto::random` and nothing else of ours: see `allowed`.
-    ("domain", &[]),
-    ("crypto", &[]),
-    ("error", &[]),
-    ("telemetry", &[]),
+/// What `services` may use, and with it everything below `web` and `jobs`.
+const BELOW_SERVICES: &[&str] = &[
+    "state",
+    "db",
+    "clients",
+    "domain",
+    "crypto",
+    "config",
+    "error",
+    "telemetry",
 ];
+
+/// Which layers each layer may name (besides itself). `main` is the top floor and may use all;
+/// `domain` may use `crypto::random` and nothing else of ours (see `allowed`).
+fn may_use(layer: &str) -> Vec<&'static str> {
+    let with = |extra: &[&'static str]| [extra, BELOW_SERVICES].concat();
+    match layer {
+        "cli" => with(&["startup", "web", "jobs", "services"]),
+        "startup" => with(&["web", "jobs", "services"]),
+        "web" | "jobs" => with(&["services"]),
+        "services" => with(&[]),
+        "state" => vec!["db", "clients", "crypto", "config", "telemetry"],
+        "db" => vec!["domain", "crypto", "error"],
+        "clients" => vec!["domain", "crypto", "config", "telemetry"],
+        "config" => vec!["domain", "crypto"],
+        _ => Vec::new(),
+    }
+}
 
 /// One import of a path of ours: where it stands and what it names (crate-absolute segments).
 #[derive(Debug)]
@@ -515,10 +457,7 @@ fn allowed(from: &str, target: &[String]) -> bool {
     if from == "domain" {
         return target.get(..2) == Some(&["crypto".to_owned(), "random".to_owned()][..]);
     }
-    RULES
-        .iter()
-        .find(|(layer, _)| *layer == from)
-        .is_some_and(|(_, may)| may.contains(&to))
+    may_use(from).contains(&to)
 }
 
 /// Reads `src/` and applies the rules.

@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use diesel::sql_types::Text;
 use jira_teams_bridge::db::models::lifecycle::{OUTSIDE_LIFECYCLE, covered_tables};
 
-use crate::helpers::TestDb;
+use crate::support::db::TestDb;
 
 #[derive(QueryableByName)]
 struct Name {
