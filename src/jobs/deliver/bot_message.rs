@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use super::conversation::post_to_conversation;
+use super::conversation::{item_conversation, post_to_conversation};
 use crate::clients::botframework::BotConnector;
 use crate::db::models::outbox::OutboxItem;
 use crate::db::models::outbox_kind::BOT_MESSAGE;
@@ -35,9 +35,7 @@ impl Deliverer for BotMessageSender {
         item: &'a OutboxItem,
     ) -> Pin<Box<dyn Future<Output = Result<(), DeliveryError>> + Send + 'a>> {
         Box::pin(async move {
-            let conversation = item.payload["conversationId"]
-                .as_str()
-                .ok_or_else(|| DeliveryError::Permanent("the item names no conversation".into()))?;
+            let conversation = item_conversation(item)?;
             let activity = &item.payload["activity"];
             if !activity.is_object() {
                 return Err(DeliveryError::Permanent("the item has no activity".into()));

@@ -25,6 +25,13 @@ pub(crate) fn item_event(item: &OutboxItem) -> Result<JiraEvent, DeliveryError> 
         .map_err(|e| DeliveryError::Permanent(format!("the item's event is unreadable: {e}")))
 }
 
+/// The conversation an outbox item is addressed to (`payload.conversationId`).
+pub(crate) fn item_conversation(item: &OutboxItem) -> Result<&str, DeliveryError> {
+    item.payload["conversationId"]
+        .as_str()
+        .ok_or_else(|| DeliveryError::Permanent("the item names no conversation".into()))
+}
+
 pub(crate) fn retry(e: String) -> DeliveryError {
     DeliveryError::Retry {
         error: e,
