@@ -351,6 +351,7 @@ diesel::table! {
         last_event_ms -> Int8,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        deleted -> Bool,
     }
 }
 

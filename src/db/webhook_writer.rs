@@ -162,7 +162,13 @@ fn insert_rows(
     let mut issue_orders = Vec::with_capacity(events.len());
     for (instance, event) in events {
         instances.push(*instance);
-        issues.push(event.issue_id);
+        // an event without its issue's key reaches linked chats through its fan-out, which
+        // fetches the issue first: 0 joins no chat
+        issues.push(if event.needs_issue() {
+            0
+        } else {
+            event.issue_id
+        });
         keys.push(event.dedupe_key());
         bodies.push(
             serde_json::to_value(event)

@@ -1,9 +1,12 @@
 //! The Adaptive Card of an issue event (Bot Framework form: `content` is an object): issue key
 //! and summary, what happened and what changed, who did it, and a link to the issue. Text from
-//! Jira is plain text in TextBlocks (Adaptive Cards render no HTML).
+//! Jira (summary, display names, field names) is shown literally: TextBlocks read a markdown
+//! subset, so its markdown characters are escaped ([`jira_card::text`]), and the activity's own
+//! text is sent as plain text.
 
 use serde_json::{Value, json};
 
+use super::jira_card::text;
 use super::jira_event::{EventKind, JiraEvent};
 
 /// Longest summary shown on a card.
@@ -28,24 +31,19 @@ pub fn issue_activity(e: &JiraEvent, jira_base_url: &str, compact: bool) -> Valu
         jira_base_url.trim_end_matches('/'),
         e.issue_key
     );
-    let summary: String = e
-        .summary
-        .as_deref()
-        .unwrap_or("")
-        .chars()
-        .take(SUMMARY_CHARS)
-        .collect();
-    let who = e.actor.as_deref().unwrap_or("Someone");
+    let summary = text(e.summary.as_deref().unwrap_or(""), SUMMARY_CHARS);
+    let plain_who = e.actor.as_deref().unwrap_or("Someone");
+    let who = text(plain_who, 255);
     let mut body = vec![
         json!({"type": "TextBlock", "text": format!("{} · {}", e.issue_key, summary), "weight": "Bolder", "wrap": true}),
         json!({"type": "TextBlock", "text": format!("{who} {}", what(e)), "wrap": true, "isSubtle": true}),
     ];
     if !compact && !e.changed_fields.is_empty() {
-        let changed: Vec<&str> = e
+        let changed: Vec<String> = e
             .changed_fields
             .iter()
             .take(20)
-            .map(String::as_str)
+            .map(|f| text(f, 100))
             .collect();
         body.push(json!({"type": "TextBlock", "text": format!("Changed: {}", changed.join(", ")), "wrap": true}));
     }
@@ -60,7 +58,8 @@ pub fn issue_activity(e: &JiraEvent, jira_base_url: &str, compact: bool) -> Valu
     }
     json!({
         "type": "message",
-        "text": format!("{}: {who} {}", e.issue_key, what(e)),
+        "textFormat": "plain",
+        "text": format!("{}: {plain_who} {}", e.issue_key, what(e)),
         "attachments": [{"contentType": "application/vnd.microsoft.card.adaptive", "content": card}],
     })
 }
@@ -81,6 +80,8 @@ mod tests {
             changed_fields: vec!["status".into(), "assignee".into()],
             changelog_id: Some("1".into()),
             comment_id: None,
+            comment_version: None,
+            listed_comments: None,
             involved: Default::default(),
         }
     }
@@ -107,6 +108,32 @@ mod tests {
                 .unwrap()
                 .len(),
             2
+        );
+    }
+
+    #[test]
+    fn text_from_jira_shows_literally_and_makes_no_link_or_formatting() {
+        let mut e = event();
+        e.summary = Some("[click](https://evil.example) *x* `y` <b>z</b> # h".into());
+        e.actor = Some("- _Mallory_".into());
+        e.changed_fields = vec!["**status**".into(), "1. rank".into()];
+        let a = issue_activity(&e, "https://jira.example.com", false);
+        let body = &a["attachments"][0]["content"]["body"];
+        assert_eq!(
+            body[0]["text"],
+            r"ABC-1 · \[click\](https://evil.example) \*x\* \`y\` \<b\>z\</b\> \# h"
+        );
+        assert_eq!(body[1]["text"], r"\- \_Mallory\_ updated the issue");
+        assert_eq!(body[2]["text"], r"Changed: \*\*status\*\*, 1\. rank");
+        // the activity's own text is plain text: shown as it is, unescaped
+        assert_eq!(a["textFormat"], "plain");
+        assert_eq!(a["text"], "ABC-1: - _Mallory_ updated the issue");
+        // the link on the card goes to Jira, never to a URL from the summary
+        let card = a["attachments"][0]["content"].to_string();
+        assert_eq!(card.matches("https://evil.example").count(), 1);
+        assert_eq!(
+            a["attachments"][0]["content"]["actions"][0]["url"],
+            "https://jira.example.com/browse/ABC-1"
         );
     }
 }

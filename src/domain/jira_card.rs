@@ -22,15 +22,26 @@ pub struct IssueView {
     pub assignee: Option<String>,
 }
 
-/// `text` safe inside an Adaptive Card TextBlock (which reads a markdown subset), cut to `max`.
+/// `text` safe inside an Adaptive Card TextBlock (which reads a markdown subset), cut to `max`:
+/// emphasis, links, code, headings and HTML-like characters are escaped, and so is a list marker
+/// the text starts with (`- x`, `+ x`, `1. x` become `\- x`, `\+ x`, `1\. x`).
 pub fn text(s: &str, max: usize) -> String {
-    let mut out = String::with_capacity(s.len());
+    let mut out = String::with_capacity(s.len() + 1);
+    let digits = s.bytes().take_while(u8::is_ascii_digit).count();
+    let list_dot = (digits > 0 && s[digits..].starts_with(['.', ')'])).then_some(digits);
     for (i, c) in s.chars().enumerate() {
         if i == max {
             out.push('…');
             break;
         }
-        if matches!(c, '\\' | '*' | '_' | '[' | ']' | '`' | '<' | '>' | '#') {
+        let leading_marker = i == 0 && matches!(c, '-' | '+');
+        if leading_marker
+            || Some(i) == list_dot
+            || matches!(
+                c,
+                '\\' | '*' | '_' | '[' | ']' | '`' | '<' | '>' | '#' | '~'
+            )
+        {
             out.push('\\');
         }
         out.push(if c.is_control() { ' ' } else { c });

@@ -1,7 +1,12 @@
 //! Jira Data Center webhook payloads (PROTOCOLS.md §4.2), reduced to what a notification needs.
-//! Nothing else of the payload is kept.
+//! Nothing else of the payload is kept. How each real shape is read is in [`parse`]; how the two
+//! shapes Jira sends for one comment become one event, in [`JiraEvent::dedupe_key`].
 
 use serde::{Deserialize, Serialize};
+
+mod parse;
+
+pub use parse::{EventError, issue_id_in_comment_url, parse};
 
 /// The events the appliance relays.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,6 +32,14 @@ impl EventKind {
             _ => return None,
         })
     }
+
+    /// A comment made, edited or deleted.
+    pub fn is_comment(self) -> bool {
+        matches!(
+            self,
+            EventKind::CommentCreated | EventKind::CommentUpdated | EventKind::CommentDeleted
+        )
+    }
 }
 
 /// What a notification needs from one event.
@@ -37,6 +50,8 @@ pub struct JiraEvent {
     pub event_type: Option<String>,
     pub timestamp_ms: i64,
     pub issue_id: i64,
+    /// Empty when the payload named the issue only by its id (Jira DC's `comment_*` events):
+    /// see [`JiraEvent::needs_issue`].
     pub issue_key: String,
     pub summary: Option<String>,
     /// Display name of the user who caused the event.
@@ -45,6 +60,13 @@ pub struct JiraEvent {
     pub changed_fields: Vec<String>,
     pub changelog_id: Option<String>,
     pub comment_id: Option<String>,
+    /// The comment's `updated` time: tells one edit of a comment from the next.
+    #[serde(default)]
+    pub comment_version: Option<String>,
+    /// The ids of the comments the issue still has, when the payload listed all of them (read
+    /// at intake to tell which comment an `issue_comment_deleted` removed; not stored).
+    #[serde(skip)]
+    pub listed_comments: Option<Vec<String>>,
     /// Who the event concerns (personal notifications and channel subscriptions).
     #[serde(default)]
     pub involved: Involved,
@@ -87,150 +109,96 @@ pub fn mentions(body: &str) -> Vec<String> {
     out
 }
 
-/// Why a payload was not accepted.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum EventError {
-    #[error("the body is not a JSON object: {0}")]
-    NotJson(String),
-    #[error("the payload has no webhookEvent")]
-    NoEvent,
-    #[error("the payload has no issue with a numeric id and a key")]
-    NoIssue,
-    #[error("{0} is not an identifier (1 to 64 letters, digits, '-' or '_')")]
-    BadId(&'static str),
+/// A comment that has a card in some conversation (`posted_card`), as the intake sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardedComment {
+    pub comment_id: String,
+    /// The card shows the comment's deletion.
+    pub deleted: bool,
+    /// Jira timestamp of the event the card shows.
+    pub last_event_ms: i64,
 }
 
-/// An optional id Jira sends as a number or a numeric string (`changelog.id`, `comment.id`): it
-/// becomes part of the event's dedupe key, so anything that is not a short identifier is refused
-/// rather than stored.
-fn optional_id(
-    v: &serde_json::Value,
-    pointer: &str,
-    name: &'static str,
-) -> Result<Option<String>, EventError> {
-    let Some(raw) = v.pointer(pointer).filter(|x| !x.is_null()) else {
-        return Ok(None);
-    };
-    text(raw)
-        .filter(|s| {
-            (1..=64).contains(&s.len())
-                && s.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        })
-        .map(Some)
-        .ok_or(EventError::BadId(name))
-}
-
-fn text(v: &serde_json::Value) -> Option<String> {
-    match v {
-        serde_json::Value::String(s) => Some(s.clone()),
-        serde_json::Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
-/// Parses a webhook body. `Ok(None)` is an event type the appliance does not relay.
-pub fn parse(body: &[u8]) -> Result<Option<JiraEvent>, EventError> {
-    let v: serde_json::Value =
-        serde_json::from_slice(body).map_err(|e| EventError::NotJson(e.to_string()))?;
-    if !v.is_object() {
-        return Err(EventError::NotJson("not an object".into()));
-    }
-    let name = v
-        .get("webhookEvent")
-        .and_then(|e| e.as_str())
-        .ok_or(EventError::NoEvent)?;
-    let Some(kind) = EventKind::from_webhook_event(name) else {
-        return Ok(None);
-    };
-    let issue = v.get("issue").ok_or(EventError::NoIssue)?;
-    let issue_id = issue
-        .get("id")
-        .and_then(text)
-        .and_then(|s| s.parse::<i64>().ok())
-        .filter(|n| *n > 0)
-        .ok_or(EventError::NoIssue)?;
-    let issue_key = issue
-        .get("key")
-        .and_then(|k| k.as_str())
-        .filter(|k| !k.is_empty() && k.len() <= 255)
-        .ok_or(EventError::NoIssue)?;
-    let clip = |s: &str, n: usize| s.chars().take(n).collect::<String>();
-    let changed_fields = v
-        .pointer("/changelog/items")
-        .and_then(|i| i.as_array())
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|i| i.get("field").and_then(|f| f.as_str()))
-                .map(|f| clip(f, 100))
-                .take(50)
-                .collect()
-        })
-        .unwrap_or_default();
-    Ok(Some(JiraEvent {
-        kind,
-        event_type: v
-            .get("issue_event_type_name")
-            .and_then(|t| t.as_str())
-            .map(|t| clip(t, 100)),
-        timestamp_ms: v.get("timestamp").and_then(|t| t.as_i64()).unwrap_or(0),
-        issue_id,
-        issue_key: issue_key.to_owned(),
-        summary: issue
-            .pointer("/fields/summary")
-            .and_then(|s| s.as_str())
-            .map(|s| clip(s, 255)),
-        actor: v
-            .pointer("/user/displayName")
-            .or_else(|| v.pointer("/comment/updateAuthor/displayName"))
-            .and_then(|s| s.as_str())
-            .map(|s| clip(s, 255)),
-        changed_fields,
-        changelog_id: optional_id(&v, "/changelog/id", "changelog.id")?,
-        comment_id: optional_id(&v, "/comment/id", "comment.id")?,
-        involved: Involved {
-            project_key: issue
-                .pointer("/fields/project/key")
-                .and_then(|k| k.as_str())
-                .map(|k| clip(k, 100)),
-            actor_key: v
-                .pointer("/user/key")
-                .or_else(|| v.pointer("/comment/updateAuthor/key"))
-                .or_else(|| v.pointer("/comment/author/key"))
-                .and_then(|k| k.as_str())
-                .map(|k| clip(k, 255)),
-            assignee_key: issue
-                .pointer("/fields/assignee/key")
-                .and_then(|k| k.as_str())
-                .map(|k| clip(k, 255)),
-            reporter_key: issue
-                .pointer("/fields/reporter/key")
-                .and_then(|k| k.as_str())
-                .map(|k| clip(k, 255)),
-            mentioned_names: v
-                .pointer("/comment/body")
-                .and_then(|b| b.as_str())
-                .map(mentions)
-                .unwrap_or_default(),
-            comment_restricted: v
-                .pointer("/comment/visibility")
-                .is_some_and(|vis| vis.is_object()),
-        },
-    }))
-}
+/// How far apart (ms) the two shapes of one deletion may be stamped and still be one deletion.
+const SAME_DELETION_MS: i64 = 5_000;
 
 impl JiraEvent {
-    /// Identifies the event across repeated deliveries of the same webhook.
+    /// Identifies the event across repeated deliveries of the same webhook, and across the two
+    /// shapes Jira DC sends for one comment (`comment_*` and `jira:issue_updated` with
+    /// `issue_comment*`): a comment's creation is one event, each edit one event (told apart by
+    /// the comment's `updated` time, which both shapes carry alike), a deletion one event, keyed
+    /// by the issue and the deletion's `timestamp`, which both shapes carry alike (the
+    /// `issue_comment_deleted` half cannot name its comment).
     pub fn dedupe_key(&self) -> String {
-        format!(
-            "{:?}:{}:{}:{}:{}",
-            self.kind,
-            self.issue_id,
-            self.changelog_id.as_deref().unwrap_or("-"),
-            self.comment_id.as_deref().unwrap_or("-"),
-            self.timestamp_ms
-        )
+        let issue = self.issue_id;
+        match (self.kind, self.comment_id.as_deref()) {
+            (EventKind::CommentCreated, Some(c)) => format!("comment:{issue}:{c}:created"),
+            (EventKind::CommentUpdated, Some(c)) => match &self.comment_version {
+                Some(v) => format!("comment:{issue}:{c}:edited:{v}"),
+                None => format!("comment:{issue}:{c}:edited@{}", self.timestamp_ms),
+            },
+            (EventKind::CommentDeleted, _) => {
+                format!("comment:{issue}:deleted@{}", self.timestamp_ms)
+            }
+            _ => format!(
+                "{:?}:{}:{}:{}:{}",
+                self.kind,
+                self.issue_id,
+                self.changelog_id.as_deref().unwrap_or("-"),
+                self.comment_id.as_deref().unwrap_or("-"),
+                self.timestamp_ms
+            ),
+        }
+    }
+
+    /// True when the payload named the issue only by its id: its key, summary, project and
+    /// people are fetched from Jira (as someone who may see it) before any card is made.
+    pub fn needs_issue(&self) -> bool {
+        self.issue_key.is_empty()
+    }
+
+    /// Fills in what Jira said of the issue an event named only by its id.
+    pub fn complete_issue(
+        &mut self,
+        key: &str,
+        summary: Option<&str>,
+        project: Option<&str>,
+        assignee: Option<&str>,
+        reporter: Option<&str>,
+    ) {
+        let clip = |s: &str, n: usize| s.chars().take(n).collect::<String>();
+        self.issue_key = clip(key, 255);
+        self.summary = summary.map(|s| clip(s, 255));
+        self.involved.project_key = project.map(|s| clip(s, 100));
+        self.involved.assignee_key = assignee.map(|s| clip(s, 255));
+        self.involved.reporter_key = reporter.map(|s| clip(s, 255));
+    }
+
+    /// Names the comment an `issue_comment_deleted` removed (it carries none), from the comments
+    /// of its issue that have cards (`carded`): the one comment with a card that the issue no
+    /// longer lists (a card already showing a deletion counts only when that deletion is this
+    /// one). Its cards are then updated in place. When the list is incomplete, or no single
+    /// comment fits, it stays unnamed: one "deleted a comment" card.
+    pub fn settle_deletion(&mut self, carded: &[CardedComment]) {
+        if self.kind != EventKind::CommentDeleted || self.comment_id.is_some() {
+            return;
+        }
+        let Some(listed) = &self.listed_comments else {
+            return;
+        };
+        let mut fits: Vec<&str> = carded
+            .iter()
+            .filter(|k| !listed.contains(&k.comment_id))
+            .filter(|k| {
+                !k.deleted || (k.last_event_ms - self.timestamp_ms).abs() <= SAME_DELETION_MS
+            })
+            .map(|k| k.comment_id.as_str())
+            .collect();
+        fits.sort_unstable();
+        fits.dedup();
+        if let [one] = fits[..] {
+            self.comment_id = Some(one.to_owned());
+        }
     }
 }
 
@@ -317,5 +285,198 @@ mod tests {
         let ea = parse(a).unwrap().unwrap();
         assert_eq!(ea.dedupe_key(), parse(a).unwrap().unwrap().dedupe_key());
         assert_ne!(ea.dedupe_key(), parse(b).unwrap().unwrap().dedupe_key());
+    }
+
+    // The two shapes Jira Server/DC sends for one comment (mattermost-plugin-jira's captures
+    // show them; these are our own values): `comment_*` with the comment and no issue, and
+    // `jira:issue_updated` with `issue_comment*` and the issue.
+    const ISSUE: &str = r#""issue":{"id":"10045","key":"ABC-1","fields":{"summary":"Printer on fire","project":{"key":"ABC"},
+        "comment":{"comments":[{"id":"10600"},{"id":"10601"}],"maxResults":2,"total":2,"startAt":0}}}"#;
+    const COMMENT: &str = r#""comment":{"self":"https://jira.example.com/jira/rest/api/2/issue/10045/comment/10601","id":"10601",
+        "author":{"name":"dave","key":"JIRAUSER10400","displayName":"Dave D"},"body":"toner","updateAuthor":{"name":"dave","key":"JIRAUSER10400","displayName":"Dave D"},
+        "created":"2026-11-25T10:00:00.000+0000","updated":"2026-11-25T10:05:00.000+0000"}"#;
+
+    fn comment_shape(event: &str, ts: i64) -> JiraEvent {
+        parse(format!(r#"{{"timestamp":{ts},"webhookEvent":"{event}",{COMMENT}}}"#).as_bytes())
+            .unwrap()
+            .unwrap()
+    }
+
+    fn issue_shape(event_type: &str, ts: i64, comment: bool) -> JiraEvent {
+        let c = if comment {
+            format!(",{COMMENT}")
+        } else {
+            String::new()
+        };
+        parse(
+            format!(
+                r#"{{"timestamp":{ts},"webhookEvent":"jira:issue_updated","issue_event_type_name":"{event_type}",
+                "user":{{"name":"dave","key":"JIRAUSER10400","displayName":"Dave D"}},{ISSUE}{c}}}"#
+            )
+            .as_bytes(),
+        )
+        .unwrap()
+        .unwrap()
+    }
+
+    #[test]
+    fn a_comment_event_without_its_issue_takes_the_issue_id_from_the_comments_url() {
+        let e = comment_shape("comment_created", 1_000);
+        assert_eq!((e.kind, e.issue_id), (EventKind::CommentCreated, 10045));
+        assert!(e.needs_issue(), "the key and summary are fetched later");
+        assert_eq!(e.actor.as_deref(), Some("Dave D"));
+        assert_eq!(e.involved.actor_key.as_deref(), Some("JIRAUSER10400"));
+        assert_eq!(
+            issue_id_in_comment_url("https://j.example.com/rest/api/2/issue/7/comment/8"),
+            Some(7)
+        );
+        for bad in [
+            "https://j.example.com/rest/api/2/issue/ABC-1/comment/8",
+            "https://j.example.com/rest/api/2/issue/7/worklog/8",
+            "https://j.example.com/rest/api/2/issue/0/comment/8",
+            "https://j.example.com/browse/ABC-1",
+        ] {
+            assert_eq!(issue_id_in_comment_url(bad), None, "{bad}");
+        }
+        let err = parse(br#"{"webhookEvent":"comment_created","comment":{"id":"1","body":"x"}}"#)
+            .unwrap_err();
+        assert_eq!(err, EventError::NoIssueNamed);
+        assert!(err.to_string().contains("comment.self"), "{err}");
+    }
+
+    #[test]
+    fn an_issue_update_with_a_comment_event_type_is_a_comment_event() {
+        let made = issue_shape("issue_commented", 1_010, true);
+        assert_eq!(made.kind, EventKind::CommentCreated);
+        assert!(!made.needs_issue());
+        assert_eq!(made.involved.project_key.as_deref(), Some("ABC"));
+        assert_eq!(
+            issue_shape("issue_comment_edited", 2_000, true).kind,
+            EventKind::CommentUpdated
+        );
+        let gone = issue_shape("issue_comment_deleted", 3_000, false);
+        assert_eq!(
+            (gone.kind, gone.comment_id.as_deref()),
+            (EventKind::CommentDeleted, None)
+        );
+        assert_eq!(
+            gone.listed_comments.as_deref(),
+            Some(&["10600".to_owned(), "10601".to_owned()][..])
+        );
+        assert_eq!(
+            issue_shape("issue_assigned", 4_000, false).kind,
+            EventKind::IssueUpdated
+        );
+    }
+
+    #[test]
+    fn an_update_from_jira_before_7_is_read_by_its_shape() {
+        let old = |extra: &str| {
+            parse(
+                format!(r#"{{"timestamp":1,"webhookEvent":"jira:issue_updated",{ISSUE}{extra}}}"#)
+                    .as_bytes(),
+            )
+            .unwrap()
+            .unwrap()
+            .kind
+        };
+        assert_eq!(
+            old(&format!(",{COMMENT}")),
+            EventKind::CommentUpdated,
+            "updated after created"
+        );
+        let fresh = COMMENT.replace("10:05:00", "10:00:00");
+        assert_eq!(old(&format!(",{fresh}")), EventKind::CommentCreated);
+        assert_eq!(
+            old(""),
+            EventKind::CommentDeleted,
+            "no change and no comment"
+        );
+        assert_eq!(
+            old(r#","changelog":{"id":"1","items":[{"field":"assignee"}]}"#),
+            EventKind::IssueUpdated
+        );
+    }
+
+    #[test]
+    fn both_shapes_of_one_comment_event_are_one_event_and_each_edit_another() {
+        let a = comment_shape("comment_created", 1_000);
+        let b = issue_shape("issue_commented", 1_010, true);
+        assert_eq!(
+            a.dedupe_key(),
+            b.dedupe_key(),
+            "Jira stamps the two shapes apart"
+        );
+        let edit = comment_shape("comment_updated", 2_000);
+        assert_eq!(
+            edit.dedupe_key(),
+            issue_shape("issue_comment_edited", 2_000, true).dedupe_key()
+        );
+        assert_ne!(edit.dedupe_key(), a.dedupe_key());
+        let later = parse(
+            format!(
+                r#"{{"timestamp":5000,"webhookEvent":"comment_updated",{}}}"#,
+                COMMENT.replace("10:05:00", "10:09:00")
+            )
+            .as_bytes(),
+        )
+        .unwrap()
+        .unwrap();
+        assert_ne!(
+            later.dedupe_key(),
+            edit.dedupe_key(),
+            "a second edit is another event"
+        );
+    }
+
+    #[test]
+    fn a_deletion_is_one_event_whichever_shape_names_it() {
+        let carded = |deleted: bool, at: i64| {
+            vec![
+                CardedComment {
+                    comment_id: "10600".into(),
+                    deleted: false,
+                    last_event_ms: 1,
+                },
+                CardedComment {
+                    comment_id: "10601".into(),
+                    deleted,
+                    last_event_ms: at,
+                },
+                // deleted long ago: not the comment this deletion removed
+                CardedComment {
+                    comment_id: "10500".into(),
+                    deleted: true,
+                    last_event_ms: 1,
+                },
+            ]
+        };
+        let settled = |mut e: JiraEvent, c: &[CardedComment]| {
+            e.settle_deletion(c);
+            e
+        };
+        let named = settled(
+            comment_shape("comment_deleted", 900_000),
+            &carded(false, 2_000),
+        );
+        // the issue lists 10600 and 10601 here; a real deletion of 10601 lists only 10600
+        let mut unnamed = issue_shape("issue_comment_deleted", 900_000, false);
+        unnamed.listed_comments = Some(vec!["10600".into()]);
+        for c in [carded(false, 2_000), carded(true, 900_000)] {
+            let u = settled(unnamed.clone(), &c);
+            assert_eq!(u.comment_id.as_deref(), Some("10601"), "{c:?}");
+            assert_eq!(u.dedupe_key(), named.dedupe_key());
+        }
+        // the comment has no card anywhere: both are keyed by the deletion's time
+        let named = settled(comment_shape("comment_deleted", 900_000), &[]);
+        let u = settled(unnamed.clone(), &[]);
+        assert_eq!(
+            (u.comment_id.as_deref(), u.dedupe_key()),
+            (None, named.dedupe_key())
+        );
+        // an incomplete list names nothing
+        let mut partial = unnamed.clone();
+        partial.listed_comments = None;
+        assert_eq!(settled(partial, &carded(false, 2_000)).comment_id, None);
     }
 }

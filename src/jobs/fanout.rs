@@ -10,6 +10,9 @@
 //! - **channels** subscribed to the issue's project for this kind of event: Jira is asked as the
 //!   subscription's owner, and the owner's JQL, when set, must match the issue.
 //!
+//! A comment event that named its issue only by id (Jira DC's `comment_*`) gets its issue from
+//! Jira first (`jobs::event_issue`), and its linked chats' cards are queued here.
+//!
 //! Answers are cached for a minute. The deliveries are written in one transaction; a repeat of
 //! the fan-out (after a crash or a transient Jira error) writes nothing twice.
 //! A deleted issue cannot be checked any more: only its linked chats hear of it.
@@ -28,6 +31,7 @@ use crate::clients::jira::JiraCallError;
 use crate::db;
 use crate::db::models::audit::Actor;
 use crate::db::models::channel_subscription::ChannelSubscription;
+use crate::db::models::issue_chat::IssueChat;
 use crate::db::models::jira_instance::JiraInstance;
 use crate::db::models::outbox::OutboxItem;
 use crate::db::models::outbox_kind::{
@@ -251,7 +255,7 @@ impl EventFanout {
     }
 
     async fn deliver_item(&self, item: &OutboxItem) -> Result<(), DeliveryError> {
-        let event = crate::jobs::deliver::conversation::item_event(item)?;
+        let mut event = crate::jobs::deliver::conversation::item_event(item)?;
         let Some(instance_id) = item.jira_instance_id else {
             return Err(DeliveryError::Permanent(
                 "the item names no instance".into(),
@@ -269,6 +273,26 @@ impl EventFanout {
         };
         if event.kind == EventKind::IssueDeleted {
             return Ok(());
+        }
+        // a comment event that named its issue only by id: its linked chats hear of it from here
+        let mut linked_chats = Vec::new();
+        if event.needs_issue() {
+            if !crate::jobs::event_issue::complete(&self.state, &instance, &mut event).await? {
+                tracing::info!(
+                    issue.id = event.issue_id,
+                    "no linked user may see the issue of a comment event; nobody is told"
+                );
+                return Ok(());
+            }
+            let issue = event.issue_id;
+            linked_chats = db::run(&self.state.pool, move |conn| {
+                Ok(IssueChat::list(conn, instance_id, issue, None, 1_000)?)
+            })
+            .await
+            .map_err(retry)?
+            .into_iter()
+            .map(|(chat, _)| chat.chat_id)
+            .collect();
         }
         // people
         let mut personal = Vec::new();
@@ -323,6 +347,17 @@ impl EventFanout {
         let payload_event = serde_json::to_value(&event).map_err(retry)?;
         db::run(&self.state.pool, move |conn| {
             conn.transaction(|conn| {
+                // keyed as the webhook keys them, so either shape of a comment event posts once
+                for chat in &linked_chats {
+                    OutboxItem::enqueue_ordered(
+                        conn,
+                        CHAT_NOTIFICATION,
+                        Some(instance_id),
+                        &format!("{dedupe}:{chat}"),
+                        &json!({ "chatId": chat, "event": payload_event }),
+                        Some(&conversation_order(chat)),
+                    )?;
+                }
                 for (m, why) in &personal {
                     OutboxItem::enqueue_ordered(
                         conn,

@@ -3,6 +3,7 @@
 pub mod activity;
 pub mod deliver;
 pub mod doctor;
+pub mod event_issue;
 pub mod fanout;
 pub mod outbox;
 pub mod retention;

@@ -3,149 +3,8 @@
 //! and subscribed channels; a card that is unknown (posted before the appliance remembered
 //! cards) or gone from Teams is posted anew; failures of an update are handled as for a send.
 
-use serde_json::{Value, json};
-
-use crate::fakes::{self, bot::Scripted};
-use crate::support::bot::{BotWorld, bot_world};
-use crate::support::jwt::bot_claims;
-use crate::support::wait::outbox_settled;
-use crate::support::world::create_chat_with_bob;
-use crate::support::world::{ALICE_KEY, ALICE_OID, BOB_KEY, BOB_OID};
-
-const ALICE_TEAMS: &str = "29:alice";
-const ALICE_CHAT: &str = "a:alice-personal";
-const CHANNEL: &str = "19:general@thread.tacv2";
-
-struct Cards {
-    s: BotWorld,
-    hook: String,
-    /// The Teams chat linked to ABC-1, with the bot installed.
-    chat: String,
-}
-
-/// Alice and Bob linked; ABC-1 linked to a chat of theirs where the bot is installed; Alice has
-/// the app installed personally too.
-async fn cards() -> Cards {
-    let s = bot_world().await;
-    s.w.jira.add_issue(10045, "ABC-1", "Printer on fire", &[]);
-    s.w.link(ALICE_KEY, ALICE_OID).await;
-    s.w.link(BOB_KEY, BOB_OID).await;
-    let chat = create_chat_with_bob(&s.w).await;
-    let hook = crate::support::webhook::webhook_path(&s.w).await;
-    let c = Cards { s, hook, chat };
-    for (conversation, kind) in [(c.chat.as_str(), "groupChat"), (ALICE_CHAT, "personal")] {
-        c.activity(json!({
-            "type": "installationUpdate", "action": "add", "id": format!("f:{conversation}"),
-            "from": {"id": ALICE_TEAMS, "aadObjectId": ALICE_OID},
-            "conversation": {"id": conversation, "conversationType": kind, "tenantId": fakes::entra::TENANT_ID},
-        }))
-        .await;
-    }
-    c.settle().await;
-    c
-}
-
-impl Cards {
-    /// Posts an activity from Teams with a valid token.
-    async fn activity(&self, mut a: Value) {
-        let service_url = self.s.bot.service_url();
-        a["channelId"] = json!("msteams");
-        a["serviceUrl"] = json!(service_url);
-        a["recipient"] = json!({"id": format!("28:{}", fakes::entra::CLIENT_ID)});
-        let token = self
-            .s
-            .bot
-            .signer
-            .mint("bf-key-1", &bot_claims(&service_url));
-        let res = self.s.post(Some(token), &a).await;
-        assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
-    }
-
-    /// Jira sends a comment event of comment 10600 on ABC-1 (Alice is the assignee, Dave acts).
-    async fn comment(&self, name: &str, ts: i64) {
-        self.comment_with_assignee(name, ts, ALICE_KEY).await;
-    }
-
-    /// As [`Cards::comment`], with another assignee.
-    async fn comment_with_assignee(&self, name: &str, ts: i64, assignee: &str) {
-        let body = json!({
-            "timestamp": ts,
-            "webhookEvent": name,
-            "comment": {
-                "id": "10600",
-                "author": {"key": "dave", "name": "dave"},
-                "updateAuthor": {"key": "dave", "name": "dave", "displayName": "Dave"},
-                "body": "the toner is the culprit",
-            },
-            "issue": {"id": "10045", "key": "ABC-1", "fields": {
-                "summary": "Printer on fire", "project": {"key": "ABC"},
-                "assignee": {"key": assignee}, "reporter": {"key": "dave"},
-            }},
-        });
-        let res = self
-            .s
-            .w
-            .app
-            .client
-            .post(self.s.w.app.url(&self.hook))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert!(res.status().is_success(), "{}", res.text().await.unwrap());
-        self.settle().await;
-    }
-
-    /// The texts of the cards posted (not updated) to a conversation, in order.
-    fn posted(&self, conversation: &str) -> Vec<String> {
-        self.s
-            .bot
-            .received_for(conversation)
-            .iter()
-            .filter(|a| a["attachments"].is_array())
-            .map(|a| a["text"].as_str().unwrap_or_default().to_owned())
-            .collect()
-    }
-
-    /// The ids of the cards posted to a conversation (the welcome message left out).
-    fn posted_ids(&self, conversation: &str) -> Vec<String> {
-        let received = self.s.bot.received_for(conversation);
-        self.s
-            .bot
-            .posted_ids_for(conversation)
-            .into_iter()
-            .zip(received)
-            .filter(|(_, a)| a["attachments"].is_array())
-            .map(|(id, _)| id)
-            .collect()
-    }
-
-    /// The updates of a conversation: activity id and the card's text.
-    fn updates(&self, conversation: &str) -> Vec<(String, String)> {
-        self.s
-            .bot
-            .updated_for(conversation)
-            .into_iter()
-            .map(|(id, a)| (id, a["text"].as_str().unwrap_or_default().to_owned()))
-            .collect()
-    }
-
-    /// Status of the chat's membership row.
-    fn membership_status(&self, conversation: &str) -> String {
-        use diesel::prelude::*;
-        use jira_teams_bridge::db::schema::bot_membership as b;
-        let mut conn = self.s.w.conn();
-        b::table
-            .filter(b::conversation_id.eq(conversation))
-            .select(b::status)
-            .first(&mut conn)
-            .unwrap()
-    }
-
-    async fn settle(&self) {
-        outbox_settled(&self.s.w.app.db.url, 20).await;
-    }
-}
+use crate::fakes::bot::Scripted;
+use crate::support::cards::{ALICE_CHAT, CHANNEL, cards};
 
 #[actix_web::test]
 async fn an_edited_then_deleted_comment_updates_its_one_card_in_the_linked_chat() {
@@ -256,21 +115,7 @@ async fn a_persons_card_for_a_comment_is_updated_in_their_own_chat() {
 #[actix_web::test]
 async fn a_subscribed_channels_comment_card_is_updated_in_place() {
     let c = cards().await;
-    c.activity(json!({
-        "type": "conversationUpdate", "id": "f:team",
-        "from": {"id": ALICE_TEAMS, "aadObjectId": ALICE_OID},
-        "membersAdded": [{"id": format!("28:{}", fakes::entra::CLIENT_ID)}],
-        "conversation": {"id": CHANNEL, "conversationType": "channel", "isGroup": true, "tenantId": fakes::entra::TENANT_ID},
-        "channelData": {"eventType": "teamMemberAdded", "team": {"id": CHANNEL}, "tenant": {"id": fakes::entra::TENANT_ID}},
-    }))
-    .await;
-    c.activity(json!({
-        "type": "message", "id": "m:subscribe", "text": "<at>Jira</at> subscribe ABC comments",
-        "from": {"id": ALICE_TEAMS, "aadObjectId": ALICE_OID, "name": "Alice"},
-        "conversation": {"id": format!("{CHANNEL};messageid=1"), "conversationType": "channel", "tenantId": fakes::entra::TENANT_ID},
-    }))
-    .await;
-    c.settle().await;
+    c.subscribe(CHANNEL, "comments").await;
     c.comment("comment_created", 1_000).await;
     assert_eq!(c.posted(CHANNEL), ["ABC-1: Dave commented"]);
     let card = c.posted_ids(CHANNEL)[0].clone();
@@ -330,8 +175,8 @@ fn cards_unused_for_90_days_are_forgotten_when_another_is_remembered() {
         issue_id: 10045,
         comment_id: comment.to_owned(),
     };
-    PostedCard::remember(&mut conn, &key("1", "19:old@thread.v2"), "1:1", 1).unwrap();
-    PostedCard::remember(&mut conn, &key("2", "19:recent@thread.v2"), "1:2", 1).unwrap();
+    PostedCard::remember(&mut conn, &key("1", "19:old@thread.v2"), "1:1", 1, false).unwrap();
+    PostedCard::remember(&mut conn, &key("2", "19:recent@thread.v2"), "1:2", 1, false).unwrap();
     diesel::sql_query(
         "UPDATE posted_card SET updated_at = now() - interval '91 days' WHERE comment_id = '1'",
     )
@@ -342,7 +187,7 @@ fn cards_unused_for_90_days_are_forgotten_when_another_is_remembered() {
     )
     .execute(&mut conn)
     .unwrap();
-    PostedCard::remember(&mut conn, &key("3", "a:someone"), "1:3", 1).unwrap();
+    PostedCard::remember(&mut conn, &key("3", "a:someone"), "1:3", 1, false).unwrap();
     assert!(
         PostedCard::find(&mut conn, &key("1", "19:old@thread.v2"))
             .unwrap()
@@ -351,7 +196,7 @@ fn cards_unused_for_90_days_are_forgotten_when_another_is_remembered() {
     let recent = PostedCard::find(&mut conn, &key("2", "19:recent@thread.v2")).unwrap();
     assert_eq!(recent.unwrap().activity_id, "1:2");
     // remembering again moves a card to its new activity and keeps it another 90 days
-    PostedCard::remember(&mut conn, &key("2", "19:recent@thread.v2"), "1:4", 2).unwrap();
+    PostedCard::remember(&mut conn, &key("2", "19:recent@thread.v2"), "1:4", 2, false).unwrap();
     let moved = PostedCard::find(&mut conn, &key("2", "19:recent@thread.v2"))
         .unwrap()
         .unwrap();

@@ -25,6 +25,7 @@ mod fanout;
 mod fault;
 mod instances;
 mod inventory;
+mod jira_dc_comments;
 mod layering;
 mod lifecycle;
 mod lifecycle_registry;

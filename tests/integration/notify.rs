@@ -98,7 +98,7 @@ async fn a_chat_that_blocked_the_bot_gets_nothing_more() {
         .unwrap();
     assert_eq!(status, "messageWritesBlocked");
     let attempts = s.bot.attempts.lock().unwrap().len();
-    post_fixture(&s.w.app, &s.hook_path, "comment_created").await;
+    post_fixture(&s.w.app, &s.hook_path, "issue_created").await;
     eventually("the second item to fail", 10, || {
         outbox_status(&s) == ["dead", "dead"]
     })
@@ -286,7 +286,7 @@ async fn a_card_too_big_is_shortened_and_a_chat_without_the_bot_fails_for_good()
     );
     assert!(card.to_string().contains("ABC-1"));
     s.bot.script(&[Scripted::NotInstalled]);
-    post_fixture(&s.w.app, &s.hook_path, "comment_created").await;
+    post_fixture(&s.w.app, &s.hook_path, "issue_created").await;
     eventually("the failed delivery", 10, || {
         outbox_status(&s) == ["done", "dead"]
     })

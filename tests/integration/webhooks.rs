@@ -140,16 +140,25 @@ async fn every_relayed_event_kind_is_accepted_and_others_ignored() {
     let hook = setup(&app).await;
     let token = url_token(&app, &hook).await;
     let path = format!("/webhooks/jira/{}?token={token}", hook.public_id);
-    for name in [
-        "issue_created",
-        "issue_updated",
-        "issue_deleted",
-        "comment_created",
-        "comment_updated",
-        "comment_deleted",
+    // (fixture, rows it queues for the two linked chats)
+    for (name, rows) in [
+        ("issue_created", 2),
+        ("issue_updated", 2),
+        ("issue_deleted", 2),
+        // Jira DC's `comment_*` name the issue only by its id: the fan-out asks Jira for it as a
+        // linked user first, and nobody is linked here, so nothing is queued
+        ("comment_created", 0),
+        ("comment_updated", 0),
+        ("comment_deleted", 0),
+        // the same comments as `jira:issue_updated` events carry their issue
+        ("issue_commented", 2),
+        ("issue_comment_edited", 2),
+        ("issue_comment_deleted", 2),
     ] {
+        let before = queued(&app).len();
         let res = post(&app, &path, fixture(name), None).await;
         assert_eq!(res.status(), 200, "{name}");
+        assert_eq!(queued(&app).len() - before, rows, "{name}");
     }
     assert_eq!(queued(&app).len(), 12);
     let res = post(&app, &path, fixture("worklog_created"), None).await;
@@ -265,7 +274,7 @@ async fn signed_webhooks_are_verified_over_the_raw_body() {
         "shown once only"
     );
     let path = format!("/webhooks/jira/{}", hook.public_id);
-    let body = fixture("comment_created");
+    let body = fixture("issue_commented");
     assert_eq!(
         code(post(&app, &path, body.clone(), None).await).await,
         (401, "signature_missing".into())

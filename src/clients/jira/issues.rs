@@ -23,6 +23,33 @@ pub struct IssueFields {
     pub summary: String,
 }
 
+/// What an event's card and recipients need of an issue the webhook named only by its id.
+#[derive(Debug, Clone, Deserialize)]
+pub struct EventIssue {
+    pub key: String,
+    #[serde(default)]
+    pub fields: EventIssueFields,
+}
+
+/// The fields of an [`EventIssue`]; any of them may be absent (hidden or unset).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct EventIssueFields {
+    #[serde(default)]
+    pub summary: Option<String>,
+    #[serde(default)]
+    pub project: Option<KeyOf>,
+    #[serde(default)]
+    pub assignee: Option<KeyOf>,
+    #[serde(default)]
+    pub reporter: Option<KeyOf>,
+}
+
+/// An object Jira names by its `key` (a project, or a DC user).
+#[derive(Debug, Clone, Deserialize)]
+pub struct KeyOf {
+    pub key: String,
+}
+
 /// An issue type the user may create in a project.
 #[derive(Debug, Clone, Deserialize)]
 pub struct IssueType {
@@ -74,6 +101,17 @@ impl JiraClient {
             "/rest/api/2/issue/{}?fields=summary",
             crate::domain::qsh::percent_encode(id_or_key)
         );
+        self.get_visible(token, &path).await
+    }
+
+    /// What an event needs of an issue (key, summary, project, assignee, reporter), as the
+    /// token's user sees it; `None` when it is missing or not visible to them.
+    pub async fn issue_for_event(
+        &self,
+        token: &SecretString,
+        issue_id: i64,
+    ) -> Result<Option<EventIssue>, JiraError> {
+        let path = format!("/rest/api/2/issue/{issue_id}?fields=summary,project,assignee,reporter");
         self.get_visible(token, &path).await
     }
 

@@ -19,7 +19,9 @@ use serde::Deserialize;
 
 use super::http::{OutboundError, OutboundHttp};
 
-pub use issues::{CreatedIssue, IssueFields, IssueType, JiraIssue, NewIssue};
+pub use issues::{
+    CreatedIssue, EventIssue, EventIssueFields, IssueFields, IssueType, JiraIssue, KeyOf, NewIssue,
+};
 pub use oauth::{JIRA_SCOPE, JiraTokens};
 pub use projects::Project;
 pub use search::{FieldUser, FoundFields, FoundIssue, Named, SearchPage, SearchQuery};

@@ -117,4 +117,22 @@ impl ChannelSubscription {
             .select(ChannelSubscription::as_select())
             .load(conn)
     }
+
+    /// Up to `limit` owners of the instance's subscriptions to events of `kind`, in any project
+    /// (who may be asked about an issue whose project is not known yet).
+    pub fn owners_for_kind(
+        conn: &mut PgConnection,
+        instance: Uuid,
+        kind: &str,
+        limit: i64,
+    ) -> QueryResult<Vec<Uuid>> {
+        use diesel::PgArrayExpressionMethods;
+        channel_subscription::table
+            .filter(channel_subscription::jira_instance_id.eq(instance))
+            .filter(channel_subscription::events.contains(vec![kind.to_owned()]))
+            .select(channel_subscription::owner_mapping_id)
+            .distinct()
+            .limit(limit)
+            .load(conn)
+    }
 }

@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use crate::db::schema::posted_card;
+use crate::domain::jira_event::CardedComment;
 
 /// Days a card is remembered after its last post or update.
 pub const KEEP_DAYS: i64 = 90;
@@ -33,6 +34,8 @@ pub struct PostedCard {
     pub last_event_ms: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The card shows its comment's deletion.
+    pub deleted: bool,
 }
 
 impl PostedCard {
@@ -50,14 +53,46 @@ impl PostedCard {
             .optional()
     }
 
+    /// The comments of an issue that have a card in some conversation (one row per comment:
+    /// deleted only when every card of it shows the deletion), at most 1,000 (index
+    /// `posted_card_issue_idx`).
+    pub fn comments_of_issue(
+        conn: &mut PgConnection,
+        instance: Uuid,
+        issue: i64,
+    ) -> QueryResult<Vec<CardedComment>> {
+        use diesel::dsl::{max, sql};
+        use diesel::sql_types::Bool;
+        let rows: Vec<(String, bool, Option<i64>)> = posted_card::table
+            .filter(posted_card::jira_instance_id.eq(instance))
+            .filter(posted_card::issue_id.eq(issue))
+            .group_by(posted_card::comment_id)
+            .select((
+                posted_card::comment_id,
+                sql::<Bool>("bool_and(deleted)"),
+                max(posted_card::last_event_ms),
+            ))
+            .limit(1_000)
+            .load(conn)?;
+        Ok(rows
+            .into_iter()
+            .map(|(comment_id, deleted, last)| CardedComment {
+                comment_id,
+                deleted,
+                last_event_ms: last.unwrap_or(0),
+            })
+            .collect())
+    }
+
     /// Remembers that the card of `key` is now `activity_id` showing the event of
-    /// `event_ms` (a new card replaces a forgotten one), and forgets cards unused for
-    /// [`KEEP_DAYS`].
+    /// `event_ms` (`deleted`: the comment's deletion; a new card replaces a forgotten one), and
+    /// forgets cards unused for [`KEEP_DAYS`].
     pub fn remember(
         conn: &mut PgConnection,
         key: &CardKey,
         activity_id: &str,
         event_ms: i64,
+        deleted: bool,
     ) -> QueryResult<()> {
         conn.transaction(|conn| {
             diesel::delete(posted_card::table.filter(
@@ -73,6 +108,7 @@ impl PostedCard {
                     posted_card::comment_id.eq(&key.comment_id),
                     posted_card::activity_id.eq(activity_id),
                     posted_card::last_event_ms.eq(event_ms),
+                    posted_card::deleted.eq(deleted),
                 ))
                 .on_conflict((
                     posted_card::conversation_id,
@@ -84,6 +120,7 @@ impl PostedCard {
                 .set((
                     posted_card::activity_id.eq(activity_id),
                     posted_card::last_event_ms.eq(event_ms),
+                    posted_card::deleted.eq(deleted),
                     posted_card::updated_at.eq(now),
                 ))
                 .execute(conn)?;

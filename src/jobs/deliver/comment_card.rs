@@ -69,7 +69,7 @@ pub(super) async fn post_event_card(
         .await
         {
             Ok(_) => {
-                remember(state, key, card.activity_id.clone(), event.timestamp_ms).await;
+                remember(state, key, card.activity_id.clone(), event).await;
                 return Ok(());
             }
             Err(BotError::Status(404)) => {
@@ -91,16 +91,23 @@ pub(super) async fn post_event_card(
     if id.is_empty() {
         tracing::warn!(bot.conversation = %conversation_id, "the Bot Connector gave the card no id; an edit will post a new card");
     } else {
-        remember(state, key, id, event.timestamp_ms).await;
+        remember(state, key, id, event).await;
     }
     Ok(())
 }
 
 /// Records which activity shows a comment. The card is in Teams already: a failure here is
 /// logged, not retried (that would post the card twice); the next edit then posts a new card.
-async fn remember(state: &AppState, key: CardKey, activity_id: String, event_ms: i64) {
+async fn remember(state: &AppState, key: CardKey, activity_id: String, event: &JiraEvent) {
+    let (event_ms, deleted) = (event.timestamp_ms, event.kind == EventKind::CommentDeleted);
     if let Err(e) = db::run(&state.pool, move |conn| {
-        Ok(PostedCard::remember(conn, &key, &activity_id, event_ms)?)
+        Ok(PostedCard::remember(
+            conn,
+            &key,
+            &activity_id,
+            event_ms,
+            deleted,
+        )?)
     })
     .await
     {

@@ -3,7 +3,9 @@
 //! the `token` query parameter. An accepted issue event is fanned out into one outbox row per
 //! chat linked to the issue, in one transaction shared with the events arriving at the same
 //! moment (see `db::webhook_writer`); the 2xx is sent after the commit. Repeats add nothing (dedupe
-//! key per event and chat). Nothing is sent to Microsoft here.
+//! key per event and chat), nor does the second shape of one comment event (see
+//! `JiraEvent::dedupe_key`). A comment event that names its issue only by id is queued for the
+//! fan-out, which asks Jira for the issue first. Nothing is sent to Microsoft here.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -18,6 +20,7 @@ use crate::crypto::random;
 use crate::db;
 use crate::db::models::audit::Actor;
 use crate::db::models::jira_instance::JiraInstance;
+use crate::db::models::posted_card::PostedCard;
 use crate::db::models::secret::JIRA_WEBHOOK_SECRET;
 use crate::domain::PublicId;
 use crate::domain::jira_event;
@@ -174,7 +177,7 @@ async fn receive(
             "This Jira instance is disabled in the appliance.",
         ));
     }
-    let event = match jira_event::parse(&body) {
+    let mut event = match jira_event::parse(&body) {
         Ok(Some(e)) => e,
         Ok(None) => return Ok(HttpResponse::Accepted().json(json!({ "status": "ignored" }))),
         Err(e) => {
@@ -185,6 +188,15 @@ async fn receive(
             ));
         }
     };
+    if event.kind == jira_event::EventKind::CommentDeleted && event.comment_id.is_none() {
+        // which comment an `issue_comment_deleted` removed, so that its cards are updated
+        let (id, issue) = (instance.id, event.issue_id);
+        let carded = db::run(&state.pool, move |conn| {
+            Ok(PostedCard::comments_of_issue(conn, id, issue)?)
+        })
+        .await?;
+        event.settle_deletion(&carded);
+    }
     let written = state
         .webhook_writer
         .write(instance.id, event.clone())

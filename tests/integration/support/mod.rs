@@ -7,6 +7,7 @@ pub mod app;
 pub mod bench;
 pub mod bot;
 pub mod browser;
+pub mod cards;
 pub mod cli;
 pub mod daemon;
 pub mod db;

@@ -38,6 +38,8 @@ pub struct JiraWork {
     pub searches: Mutex<Vec<Value>>,
     /// createmeta page size (0 = 2, so paging is exercised).
     pub createmeta_page: AtomicUsize,
+    /// Every issue read: (user key, issue id).
+    pub issue_reads: Mutex<Vec<(String, u64)>>,
 }
 
 impl Jira {

@@ -100,6 +100,8 @@ pub struct People {
     pub watchers: HashMap<u64, Vec<String>>,
     /// (issue id, comment id) → the user keys that may read it (`None`: everyone).
     pub comments: HashMap<(u64, String), Option<Vec<String>>>,
+    /// issue id → (assignee key, reporter key), for the issue's `assignee` and `reporter` fields.
+    pub roles: HashMap<u64, (Option<String>, Option<String>)>,
 }
 
 fn random_hex(bytes: usize) -> String {

@@ -50,15 +50,56 @@ pub(super) async fn issue(
             "You do not have the permission to see the specified issue.",
         );
     }
+    // the fields asked for (`fields=a,b`), all of them without the parameter, as Jira does;
+    // an unset assignee is `null`, as Jira sends it
+    let wanted: Option<Vec<String>> = req.query_string().split('&').find_map(|kv| {
+        kv.strip_prefix("fields=").map(|v| {
+            v.split("%2C")
+                .flat_map(|p| p.split(','))
+                .map(str::to_owned)
+                .collect()
+        })
+    });
+    let (assignee, reporter) = fake
+        .people
+        .lock()
+        .unwrap()
+        .roles
+        .get(&issue.id)
+        .cloned()
+        .unwrap_or_default();
+    let person = |key: Option<String>| {
+        key.map_or(Value::Null, |k| {
+            json!({"self": format!("{}/rest/api/2/user?key={k}", fake.base), "key": k, "name": k,
+                   "displayName": k, "active": true})
+        })
+    };
+    let project = issue.key.split('-').next().unwrap_or_default().to_owned();
+    let all = json!({
+        "summary": issue.summary,
+        "status": {"name": "Open", "id": "1"},
+        "project": {"self": format!("{}/rest/api/2/project/{project}", fake.base), "key": project, "name": project},
+        "assignee": person(assignee),
+        "reporter": person(reporter),
+    });
+    let fields: serde_json::Map<String, Value> = all
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(k, _)| wanted.as_ref().is_none_or(|w| w.iter().any(|f| f == *k)))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    fake.work
+        .issue_reads
+        .lock()
+        .unwrap()
+        .push((user.key.clone(), issue.id));
     HttpResponse::Ok().json(json!({
         "expand": "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations",
         "id": issue.id.to_string(),
         "key": issue.key,
         "self": format!("{}/rest/api/2/issue/{}", fake.base, issue.id),
-        "fields": {
-            "summary": issue.summary,
-            "status": {"name": "Open", "id": "1"},
-        },
+        "fields": fields,
     }))
 }
 
@@ -72,6 +113,19 @@ impl Jira {
             .entry(issue_id)
             .or_default()
             .extend(keys.iter().map(|k| (*k).to_owned()));
+    }
+
+    /// Sets an issue's assignee and reporter (user keys).
+    pub fn set_roles(&self, issue_id: u64, assignee: Option<&str>, reporter: Option<&str>) {
+        self.people.lock().unwrap().roles.insert(
+            issue_id,
+            (assignee.map(str::to_owned), reporter.map(str::to_owned)),
+        );
+    }
+
+    /// Who read which issue (`GET /rest/api/2/issue/{id}`), in order: (user key, issue id).
+    pub fn issue_reads(&self) -> Vec<(String, u64)> {
+        self.work.issue_reads.lock().unwrap().clone()
     }
 
     /// Adds a comment, readable by everyone who sees the issue (`readers` = `None`) or only by
