@@ -104,11 +104,27 @@ pub fn issue_card(base: &str, i: &IssueView) -> Value {
     )
 }
 
+/// `s` safe in the `text` of a hero or thumbnail card, which reads a subset of HTML (not
+/// markdown; its title and subtitle read no formatting at all), cut to `max` characters.
+pub fn thumbnail_text(s: &str, max: usize) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars().take(max) {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// The thumbnail preview of an issue (what the compose box and the result list show).
 pub fn preview(i: &IssueView) -> Value {
     let mut content = json!({
         "title": i.key,
-        "text": i.summary.chars().take(200).collect::<String>(),
+        "text": thumbnail_text(&i.summary, 200),
     });
     if let Some(s) = &i.status {
         content["subtitle"] = json!(s);
@@ -256,6 +272,14 @@ mod tests {
             "application/vnd.microsoft.card.thumbnail"
         );
         assert_eq!(a["preview"]["content"]["title"], "ABC-1");
+        assert_eq!(
+            a["preview"]["content"]["text"], "Fix *login* [now](javascript:x)",
+            "a thumbnail's text reads HTML, not markdown"
+        );
+        assert_eq!(
+            thumbnail_text("<b>bold</b> & <a href=x>y</a>\n", 100),
+            "&lt;b&gt;bold&lt;/b&gt; &amp; &lt;a href=x&gt;y&lt;/a&gt; "
+        );
         assert_eq!(a["preview"]["content"]["subtitle"], "Open");
     }
 

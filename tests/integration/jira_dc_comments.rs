@@ -214,3 +214,44 @@ async fn a_restricted_comment_without_its_issue_stays_restricted() {
         );
     }
 }
+
+#[actix_web::test]
+async fn markdown_in_jira_text_shows_literally_on_the_card() {
+    let c = dc().await;
+    c.s.w
+        .jira
+        .add_issue(10045, "ABC-1", "[click](https://evil.example) *now*", &[]);
+    let body = String::from_utf8(crate::support::webhook::fixture("comment_created"))
+        .unwrap()
+        .replace("\"Bob B\"", "\"**Bob** _B_\"");
+    let res =
+        c.s.w
+            .app
+            .client
+            .post(c.s.w.app.url(&c.hook))
+            .header("Content-Type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(res.status(), 200);
+    c.settle().await;
+    let received = c.s.bot.received_for(&c.chat);
+    let card = &received
+        .iter()
+        .find(|a| a["attachments"].is_array())
+        .unwrap();
+    let blocks = &card["attachments"][0]["content"]["body"];
+    assert_eq!(
+        blocks[0]["text"],
+        r"ABC-1 · \[click\](https://evil.example) \*now\*"
+    );
+    assert_eq!(blocks[1]["text"], r"\*\*Bob\*\* \_B\_ commented");
+    assert_eq!(
+        (&card["textFormat"], &card["text"]),
+        (
+            &serde_json::json!("plain"),
+            &serde_json::json!("ABC-1: **Bob** _B_ commented")
+        )
+    );
+}

@@ -36,6 +36,7 @@ mod notify;
 mod outbound;
 mod outbox;
 mod portal;
+mod real_payloads;
 mod relay;
 mod retention_and_backup;
 mod scale_out;
