@@ -41,6 +41,7 @@ mod scale_out;
 mod schema;
 mod setup_and_login;
 mod support;
+mod team_membership;
 mod teams_app;
 mod vault;
 mod webhooks;
