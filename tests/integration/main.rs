@@ -36,6 +36,7 @@ mod outbound;
 mod outbox;
 mod portal;
 mod relay;
+mod relay_message_shapes;
 mod retention_and_backup;
 mod scale_out;
 mod schema;

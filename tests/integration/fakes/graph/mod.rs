@@ -265,6 +265,17 @@ impl Graph {
         self.push_message(chat_id, message);
     }
 
+    /// Adds the messages of a Graph list page (`value[]`, as Graph returns them when asked with
+    /// `Prefer: include-unknown-enum-members`) to a chat, as they are: ids, dates, senders
+    /// (users, apps), bodies, attachments and event details. `chatId` is set to the chat's.
+    pub fn seed_page(&self, chat_id: &str, page: &Value) {
+        for m in page["value"].as_array().expect("a Graph page has value[]") {
+            let mut m = m.clone();
+            m["chatId"] = json!(chat_id);
+            self.push_message(chat_id, m);
+        }
+    }
+
     fn push_message(&self, chat_id: &str, message: Value) {
         // Seeding a chat that does not exist is a mistake in the test: say so loudly.
         self.chats
