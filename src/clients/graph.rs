@@ -1,6 +1,7 @@
 //! Microsoft Graph for Teams chats (PROTOCOLS.md §2): create a group chat, install the bot app in
 //! it, list messages (newest first, `@odata.nextLink` followed verbatim but only on this Graph
-//! host and chat), post a message. Always with the user's delegated token.
+//! host and chat), post a message. Always with the user's delegated token, and with
+//! `Prefer: include-unknown-enum-members`, so system events come back as `systemEventMessage`.
 
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
@@ -11,6 +12,11 @@ use super::http::{OutboundError, OutboundHttp};
 
 /// Largest page Graph serves for chat messages.
 pub const MAX_TOP: u32 = 50;
+
+/// Sent with every call: without it Graph hides enum members added after `unknownFutureValue`
+/// behind that name, and a chat message's `messageType` `systemEventMessage` is one of them
+/// (PROTOCOLS.md §2.4).
+pub const PREFER_ENUMS: (&str, &str) = ("Prefer", "include-unknown-enum-members");
 
 /// Why a Graph call failed.
 #[derive(Debug, thiserror::Error)]
@@ -127,7 +133,8 @@ impl GraphClient {
             .send("graph", |c| {
                 let b = c
                     .request(method.clone(), url)
-                    .bearer_auth(token.expose_secret());
+                    .bearer_auth(token.expose_secret())
+                    .header(PREFER_ENUMS.0, PREFER_ENUMS.1);
                 match body {
                     Some(v) => b.json(v),
                     None => b,

@@ -106,6 +106,7 @@ diesel::table! {
         team_name -> Nullable<Text>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        team_id -> Nullable<Text>,
     }
 }
 

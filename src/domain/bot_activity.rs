@@ -73,7 +73,31 @@ pub struct MembershipChange {
     pub scope: &'static str,
     /// `installationAdded`, `installationRemoved`, `teamMemberAdded` or `teamMemberRemoved`.
     pub status: &'static str,
+    /// The team of a channel event (`channelData.team`), when Teams names a valid one. A team
+    /// event may come from any of the team's channels, so a removal is meant for the team, not
+    /// only for `conversation_id`.
+    pub team: Option<Team>,
 }
+
+impl MembershipChange {
+    /// True when the bot leaves the conversation (or its whole team).
+    pub fn is_removal(&self) -> bool {
+        matches!(self.status, "installationRemoved" | "teamMemberRemoved")
+    }
+}
+
+/// A Teams team as channel activities name it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Team {
+    /// The team's thread id (`19:…@thread.tacv2`, older `@thread.skype`); the team's General
+    /// channel has the same id.
+    pub id: String,
+    /// The team's display name when Teams sent it, at most 512 characters.
+    pub name: Option<String>,
+}
+
+/// Longest team name kept.
+const TEAM_NAME_MAX_CHARS: usize = 512;
 
 impl Activity {
     /// The Teams user (`29:…`) who installed the app personally, when this is such an event:
@@ -126,17 +150,49 @@ impl Activity {
         (!out.is_empty()).then(|| out.to_owned())
     }
 
+    /// The team of a channel activity (`channelData.team.id`, `.name`): `None` outside a team or
+    /// when the id is not a team thread id. Control characters are dropped from the name.
+    pub fn team(&self) -> Option<Team> {
+        if self.scope() != "team" {
+            return None;
+        }
+        let team = &self.channel_data["team"];
+        let id = team["id"].as_str()?;
+        let is_team_thread = id.ends_with("@thread.tacv2") || id.ends_with("@thread.skype");
+        if !is_team_thread || super::TeamsChatId::parse(id).is_none() {
+            return None;
+        }
+        let name = team["name"]
+            .as_str()
+            .map(|n| {
+                n.chars()
+                    .filter(|c| !c.is_control())
+                    .take(TEAM_NAME_MAX_CHARS)
+                    .collect::<String>()
+            })
+            .map(|n| n.trim().to_owned())
+            .filter(|n| !n.is_empty());
+        Some(Team {
+            id: id.to_owned(),
+            name,
+        })
+    }
+
     fn bot_in(&self, accounts: &[Account]) -> bool {
         self.recipient
             .as_ref()
             .is_some_and(|r| accounts.iter().any(|a| a.id == r.id))
     }
 
-    /// The membership change this activity means, if any: `installationUpdate` add/remove, or a
-    /// `conversationUpdate` that adds or removes the bot itself. The conversation id must be one
+    /// The membership change this activity means, if any: `installationUpdate` add/remove, a
+    /// `conversationUpdate` that adds or removes the bot itself, or one saying the team was
+    /// deleted (`channelData.eventType` `teamDeleted`, any case). The conversation id must be one
     /// Teams uses (`19:…@thread…`, `a:…`) and the tenant must be named.
     pub fn membership_change(&self) -> Option<MembershipChange> {
         let team = self.scope() == "team";
+        let team_deleted = self.channel_data["eventType"]
+            .as_str()
+            .is_some_and(|e| e.eq_ignore_ascii_case("teamDeleted"));
         let status = match self.kind.as_str() {
             "installationUpdate" => match self.action.as_deref()? {
                 "add" | "add-upgrade" => "installationAdded",
@@ -157,6 +213,7 @@ impl Activity {
                     "installationRemoved"
                 }
             }
+            "conversationUpdate" if team && team_deleted => "teamMemberRemoved",
             _ => return None,
         };
         let tenant_id = self.tenant()?;
@@ -169,6 +226,7 @@ impl Activity {
             tenant_id,
             scope: self.scope(),
             status,
+            team: self.team(),
         })
     }
 }
@@ -221,6 +279,73 @@ mod tests {
             "conversation": {"id": "19:abc@thread.v2"},
         }));
         assert_eq!(other.membership_change(), None);
+    }
+
+    #[test]
+    fn a_team_event_names_its_team_even_from_another_channel() {
+        let tenant = "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f";
+        let event = |kind: &str, extra: serde_json::Value| {
+            let mut v = json!({
+                "type": kind, "channelId": "msteams", "serviceUrl": "https://x/",
+                "recipient": {"id": "28:bot"},
+                "conversation": {"id": "19:design@thread.tacv2", "conversationType": "channel", "tenantId": tenant},
+                "channelData": {"team": {"id": "19:team@thread.tacv2", "name": " Platform\u{7}  "}, "tenant": {"id": tenant}},
+            });
+            for (k, x) in extra.as_object().unwrap() {
+                v[k] = x.clone();
+            }
+            activity(v)
+        };
+        let removed = event(
+            "conversationUpdate",
+            json!({"membersRemoved": [{"id": "28:bot"}]}),
+        )
+        .membership_change()
+        .unwrap();
+        assert_eq!(removed.conversation_id, "19:design@thread.tacv2");
+        assert_eq!(
+            removed.team,
+            Some(Team {
+                id: "19:team@thread.tacv2".into(),
+                name: Some("Platform".into())
+            })
+        );
+        assert!(removed.is_removal());
+        let uninstalled = event("installationUpdate", json!({"action": "remove-upgrade"}))
+            .membership_change()
+            .unwrap();
+        assert_eq!(uninstalled.status, "installationRemoved");
+        assert_eq!(uninstalled.team.unwrap().id, "19:team@thread.tacv2");
+        let deleted = event(
+            "conversationUpdate",
+            json!({"channelData": {"eventType": "teamDeleted", "team": {"id": "19:team@thread.tacv2"}, "tenant": {"id": tenant}}}),
+        )
+        .membership_change()
+        .unwrap();
+        assert_eq!(
+            (deleted.status, deleted.is_removal()),
+            ("teamMemberRemoved", true)
+        );
+        // a team id that is not a team thread is not trusted as one; the channel still is
+        for bad in ["19:chat@thread.v2", "team-1", "19:a b@thread.tacv2"] {
+            let c = event(
+                "conversationUpdate",
+                json!({"membersRemoved": [{"id": "28:bot"}], "channelData": {"team": {"id": bad}, "tenant": {"id": tenant}}}),
+            )
+            .membership_change()
+            .unwrap();
+            assert_eq!(
+                (c.team, c.conversation_id.as_str()),
+                (None, "19:design@thread.tacv2"),
+                "{bad}"
+            );
+        }
+        // a user leaving the team is not the bot leaving it
+        let user_left = event(
+            "conversationUpdate",
+            json!({"membersRemoved": [{"id": "29:someone"}]}),
+        );
+        assert_eq!(user_left.membership_change(), None);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 pub mod bot_activity;
 pub mod card;
 pub mod chat_html;
+pub mod chat_message;
 pub mod cloud;
 pub mod issue_link;
 pub mod jira_base_url;

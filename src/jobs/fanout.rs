@@ -7,7 +7,8 @@
 //!   they are linked, did not cause the event themselves and have not turned that kind off
 //!   (`notifications` command). Jira is asked as each of them whether they may see the issue
 //!   (and a restricted comment);
-//! - **channels** subscribed to the issue's project for this kind of event: Jira is asked as the
+//! - **channels** subscribed to the issue's project for this kind of event, unless the bot was
+//!   removed from the channel or its team (or blocked there): Jira is asked as the
 //!   subscription's owner, and the owner's JQL, when set, must match the issue.
 //!
 //! A comment event that named its issue only by id (Jira DC's `comment_*`) gets its issue from
@@ -30,6 +31,7 @@ use uuid::Uuid;
 use crate::clients::jira::JiraCallError;
 use crate::db;
 use crate::db::models::audit::Actor;
+use crate::db::models::bot_membership::BotMembership;
 use crate::db::models::channel_subscription::ChannelSubscription;
 use crate::db::models::issue_chat::IssueChat;
 use crate::db::models::jira_instance::JiraInstance;
@@ -321,6 +323,12 @@ impl EventFanout {
                 let subs = ChannelSubscription::for_event(conn, instance_id, &project, &kind)?;
                 let mut out = Vec::with_capacity(subs.len());
                 for s in subs {
+                    // a channel the bot was removed from (or its team) hears nothing more
+                    let gone = BotMembership::find(conn, &s.conversation_id)?
+                        .is_some_and(|m| !m.is_active());
+                    if gone {
+                        continue;
+                    }
                     if let Some(owner) = UserMapping::get(conn, s.owner_mapping_id)? {
                         out.push((s, owner));
                     }

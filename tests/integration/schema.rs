@@ -59,6 +59,9 @@ fn the_database_refuses_malformed_rows() {
         "INSERT INTO bot_membership (id, conversation_id, tenant_id, scope, service_url, status) VALUES (gen_random_uuid(), '19:a050c65057f689@thread.skype', gen_random_uuid(), 'team', 'https://smba.trafficmanager.net/amer/', 'whatever')",
         // service urls are https
         "INSERT INTO bot_membership (id, conversation_id, tenant_id, scope, service_url, status) VALUES (gen_random_uuid(), '19:a050c65057f689@thread.skype', gen_random_uuid(), 'team', 'http://evil.example/', 'teamMemberAdded')",
+        // a membership's team is a team thread, and only channels have one
+        "INSERT INTO bot_membership (id, conversation_id, tenant_id, scope, service_url, status, team_id) VALUES (gen_random_uuid(), '19:a050c65057f689@thread.tacv2', gen_random_uuid(), 'team', 'https://smba.trafficmanager.net/amer/', 'teamMemberAdded', '19:chat@thread.v2')",
+        "INSERT INTO bot_membership (id, conversation_id, tenant_id, scope, service_url, status, team_id) VALUES (gen_random_uuid(), '19:a050c65057f689@thread.v2', gen_random_uuid(), 'groupChat', 'https://smba.trafficmanager.net/amer/', 'installationAdded', '19:team@thread.tacv2')",
         // Teams user ids start with 29:
         "INSERT INTO teams_user_setting (teams_user_id, settings) VALUES ('1sNK5nFAqk9wy', '{}')",
         // settings are JSON objects

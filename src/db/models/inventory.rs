@@ -238,7 +238,8 @@ pub fn page(
         ),
         "bot_membership" => (
             vec![
-                "Team / conversation ID",
+                "Conversation ID",
+                "Team",
                 "Service URL",
                 "Status",
                 "Scope",
@@ -251,6 +252,7 @@ pub fn page(
                 .limit(limit)
                 .select((
                     bot_membership::conversation_id,
+                    (bot_membership::team_name, bot_membership::team_id),
                     bot_membership::service_url,
                     bot_membership::status,
                     bot_membership::scope,
@@ -259,6 +261,7 @@ pub fn page(
                 ))
                 .load::<(
                     String,
+                    (Option<String>, Option<String>),
                     String,
                     String,
                     String,
@@ -266,7 +269,14 @@ pub fn page(
                     chrono::DateTime<chrono::Utc>,
                 )>(conn)?
                 .into_iter()
-                .map(|(a, b, c, d, e, f)| vec![a, b, c, d, e.to_string(), ts(f)])
+                .map(|(a, team, b, c, d, e, f)| {
+                    let team = match team {
+                        (Some(name), Some(id)) => format!("{name} ({id})"),
+                        (None, Some(id)) => id,
+                        (_, None) => String::new(),
+                    };
+                    vec![a, team, b, c, d, e.to_string(), ts(f)]
+                })
                 .collect(),
         ),
         "instance_setting" => (

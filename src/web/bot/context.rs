@@ -11,7 +11,7 @@ use crate::db::models::jira_instance::JiraInstance;
 use crate::db::models::outbox::OutboxItem;
 use crate::db::models::outbox_kind::{BOT_MESSAGE, conversation_order};
 use crate::db::models::user_mapping::UserMapping;
-use crate::domain::bot_activity::Activity;
+use crate::domain::bot_activity::{Activity, Team};
 use crate::domain::service_url::ServiceUrl;
 use crate::error::AppError;
 use crate::state::AppState;
@@ -30,6 +30,8 @@ pub struct TeamsContext {
     pub conversation_id: String,
     /// `personal`, `team` or `groupChat`.
     pub scope: &'static str,
+    /// The team of a channel message (`channelData.team`), when Teams names one.
+    pub team: Option<Team>,
     /// The activity's service URL, on the allow-list.
     pub service_url: ServiceUrl,
 }
@@ -52,6 +54,7 @@ impl TeamsContext {
             user_name: from.name.clone(),
             conversation_id: activity.conversation.id.clone(),
             scope: activity.scope(),
+            team: activity.team(),
             service_url,
         })
     }

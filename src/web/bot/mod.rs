@@ -3,8 +3,9 @@
 //! Every activity's token is checked as PROTOCOLS.md §3.1 says before anything in it is used
 //! (401 otherwise); a `serviceUrl` off the cloud's allow-list is refused (403) and never stored,
 //! so the bot's token is never sent where an attacker points. Installation events record where
-//! the bot is (the seed's bot membership), and a personal install queues the user's one welcome
-//! message. Messages are commands ([`commands`]), invokes get their answer in the response
+//! the bot is (the seed's bot membership; a team's events count for all of the team's channels,
+//! whichever channel Teams reports them from), and a personal install queues the user's one
+//! welcome message. Messages are commands ([`commands`]), invokes get their answer in the response
 //! ([`invoke`]); other activities are acknowledged and ignored.
 //! Answers to messages go through the outbox, so the POST is acknowledged at once.
 
@@ -22,7 +23,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::db;
 use crate::db::models::audit::Actor;
-use crate::db::models::bot_membership::BotMembership;
+use crate::db::models::bot_membership::{BotMembership, Place};
 use crate::db::models::teams_user_setting::TeamsUserSetting;
 use crate::domain::bot_activity::Activity;
 use crate::domain::service_url::ServiceUrl;
@@ -114,14 +115,22 @@ pub async fn messages(
             .and_then(|f| f.aad_object_id.as_deref())
             .and_then(|o| uuid::Uuid::parse_str(o).ok());
         let welcomed = db::run(&state.pool, move |conn| {
-            BotMembership::record(
-                conn,
-                &c.conversation_id,
-                c.tenant_id,
-                c.scope,
-                &url,
-                c.status,
-            )?;
+            let place = Place {
+                conversation_id: &c.conversation_id,
+                tenant: c.tenant_id,
+                scope: c.scope,
+                service_url: &url,
+                team: c.team.as_ref().map(|t| (t.id.as_str(), t.name.as_deref())),
+            };
+            match &c.team {
+                // a team event may come from any of its channels: it is the team's
+                Some(team) => {
+                    BotMembership::record_team(conn, &place, &team.id, c.status)?;
+                }
+                None => {
+                    BotMembership::record(conn, &place, c.status)?;
+                }
+            }
             if let (Some(user), Some(oid)) = (&installer, installer_oid) {
                 // where personal notifications for this user go
                 TeamsUserSetting::remember_personal_chat(
@@ -146,6 +155,7 @@ pub async fn messages(
         tracing::info!(
             bot.scope = change.scope,
             bot.status = change.status,
+            bot.team = change.team.as_ref().map(|t| t.id.as_str()),
             bot.welcome_queued = welcomed,
             "bot membership recorded"
         );

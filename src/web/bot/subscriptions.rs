@@ -7,7 +7,7 @@
 
 use crate::db;
 use crate::db::models::audit::Actor;
-use crate::db::models::bot_membership::BotMembership;
+use crate::db::models::bot_membership::{BotMembership, Place};
 use crate::db::models::channel_subscription::{ChannelSubscription, EVENTS, NewSubscription};
 use crate::db::models::teams_user_setting::{NOTIFICATION_KINDS, TeamsUserSetting};
 use crate::error::AppError;
@@ -207,10 +207,11 @@ pub async fn subscribe(state: &AppState, ctx: &TeamsContext, rest: &str) -> Resu
             }
         }
         let sub_channel = channel.clone();
-        let (tenant, user, service_url) = (
+        let (tenant, user, service_url, team) = (
             ctx.tenant_id,
             ctx.teams_user_id.clone(),
             ctx.service_url.as_str().to_owned(),
+            ctx.team.clone(),
         );
         let (instance_id, owner) = (instance.id, mapping.id);
         let (project, events, jql) = (args.project.clone(), args.events.clone(), args.jql.clone());
@@ -218,16 +219,16 @@ pub async fn subscribe(state: &AppState, ctx: &TeamsContext, rest: &str) -> Resu
             use diesel::Connection;
             conn.transaction(|conn| {
                 // the bot heard from this channel, so it is installed in its team
-                if BotMembership::find(conn, &sub_channel)?.is_none() {
-                    BotMembership::record(
-                        conn,
-                        &sub_channel,
+                BotMembership::note_channel(
+                    conn,
+                    &Place {
+                        conversation_id: &sub_channel,
                         tenant,
-                        "team",
-                        &service_url,
-                        "teamMemberAdded",
-                    )?;
-                }
+                        scope: "team",
+                        service_url: &service_url,
+                        team: team.as_ref().map(|t| (t.id.as_str(), t.name.as_deref())),
+                    },
+                )?;
                 ChannelSubscription::upsert(
                     conn,
                     &NewSubscription {

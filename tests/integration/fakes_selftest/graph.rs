@@ -143,8 +143,50 @@ async fn graph_pages_messages_newest_first_through_next_links_to_the_end() {
         }
     }
     assert_eq!((pages, seen.len()), (3, 45));
-    assert_eq!(seen[0]["messageType"], "systemEventMessage");
+    // asked without `Prefer: include-unknown-enum-members`, a system event hides its type
+    assert_eq!(seen[0]["messageType"], "unknownFutureValue");
+    assert!(seen[0]["eventDetail"]["@odata.type"].is_string());
     assert!(seen[0]["from"].is_null());
+    assert_eq!(seen[1]["messageType"], "message");
+    for prefer in [
+        "include-unknown-enum-members",
+        "odata.maxpagesize=5, Include-Unknown-Enum-Members",
+    ] {
+        let page: Value = client()
+            .get(format!("http://{addr}/v1.0/chats/{chat}/messages?$top=2"))
+            .bearer_auth(&at)
+            .header("Prefer", prefer)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            page["value"][0]["messageType"], "systemEventMessage",
+            "{prefer}"
+        );
+        assert!(page["value"][0]["eventDetail"]["@odata.type"].is_string());
+    }
+    let page: Value = client()
+        .get(format!("http://{addr}/v1.0/chats/{chat}/messages?$top=1"))
+        .bearer_auth(&at)
+        .header("Prefer", "include-unknown-enum-members-please")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        page["value"][0]["messageType"], "unknownFutureValue",
+        "only the exact preference"
+    );
+    assert_eq!(
+        graph.prefers.lock().unwrap().last().unwrap().1.as_deref(),
+        Some("include-unknown-enum-members-please"),
+        "the Prefer header is recorded"
+    );
     assert_eq!(seen[1]["body"]["content"], "<p>message 44</p>");
     assert_eq!(seen[44]["body"]["content"], "<p>message 1</p>");
     let dates: Vec<&str> = seen

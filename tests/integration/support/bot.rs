@@ -7,9 +7,9 @@ use jira_teams_bridge::config::Settings;
 use serde_json::Value;
 
 use super::app::TempDir;
-use super::jwt::{bot_claims, post_activity};
+use super::jwt::{BOT_ID, bot_claims, post_activity};
 use super::tls::self_signed;
-use super::world::{World, world_with_fakes};
+use super::world::{ALICE_OID, World, world_with_fakes};
 use crate::fakes::{self, bot::Bot};
 
 /// A [`World`] and the Bot Connector double it sends to.
@@ -67,5 +67,24 @@ impl BotWorld {
     /// Posts `activity` to `/bot/messages` with a valid token.
     pub async fn post_signed(&self, activity: &Value) -> reqwest::Response {
         self.post(Some(self.token()), activity).await
+    }
+
+    /// The activity `fixtures/teams/<name>.json` (see the README there for the real shape each
+    /// stands for), its placeholders filled in for this world: `{{BOT_ID}}`, `{{TENANT_ID}}`,
+    /// `{{SERVICE_URL}}` (the double's) and `{{ALICE_OID}}`.
+    pub fn activity_fixture(&self, name: &str) -> Value {
+        let raw = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/integration/fixtures/teams")
+                .join(format!("{name}.json")),
+        )
+        .unwrap();
+        let filled = raw
+            .replace("{{BOT_ID}}", BOT_ID)
+            .replace("{{TENANT_ID}}", fakes::entra::TENANT_ID)
+            .replace("{{SERVICE_URL}}", &self.bot.service_url())
+            .replace("{{ALICE_OID}}", ALICE_OID);
+        assert!(!filled.contains("{{"), "{name}: a placeholder is left");
+        serde_json::from_str(&filled).unwrap()
     }
 }

@@ -155,6 +155,25 @@ impl World {
     pub fn conn(&self) -> PgConnection {
         self.app.db.conn()
     }
+
+    /// The Graph page `fixtures/graph/<name>.json` (see the README there for the real shape it
+    /// stands for) for chat `chat`, its placeholders filled in: `{{CHAT_ID}}`, `{{BOT_ID}}` (the
+    /// bot's app id), `{{BOB_OID}}` and `{{ALICE_OID}}`.
+    pub fn graph_page(&self, name: &str, chat: &str) -> Value {
+        let raw = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/integration/fixtures/graph")
+                .join(format!("{name}.json")),
+        )
+        .unwrap();
+        let filled = raw
+            .replace("{{CHAT_ID}}", chat)
+            .replace("{{BOT_ID}}", super::jwt::BOT_ID)
+            .replace("{{BOB_OID}}", BOB_OID)
+            .replace("{{ALICE_OID}}", ALICE_OID);
+        assert!(!filled.contains("{{"), "{name}: a placeholder is left");
+        serde_json::from_str(&filled).unwrap()
+    }
 }
 
 /// Expires the user's stored Microsoft token so the next use refreshes it.

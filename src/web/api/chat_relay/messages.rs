@@ -1,6 +1,7 @@
 //! `/api/v1/issues/{issueId}/chats/{chatId}/messages`: a chat's messages read through Graph
 //! (sanitised HTML; a shared chat's readers with the creator's token, each read audited), and
-//! replies posted as the caller.
+//! replies posted as the caller. Messages from apps and bots name the app and summarise their
+//! cards; system events say what happened (`domain::chat_message`).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -14,7 +15,7 @@ use crate::clients::graph::MAX_TOP;
 use crate::db;
 use crate::db::models::issue_chat::IssueChat;
 use crate::db::models::user_mapping::UserMapping;
-use crate::domain::chat_html;
+use crate::domain::{chat_html, chat_message};
 use crate::error::{AppError, ProblemDoc};
 use crate::services::{connections, tokens};
 use crate::state::AppState;
@@ -27,11 +28,21 @@ use crate::web::api::jira_caller::JiraCaller;
 pub struct MessageView {
     pub id: String,
     pub created_at: Option<String>,
-    /// `message` or `systemEventMessage`.
+    /// `message` or `systemEventMessage` (a chat renamed, members added, …: no sender, and
+    /// `html` says what happened).
     pub kind: String,
+    /// The sender's display name: a user's, or an app's or bot's (see `fromKind`); null for
+    /// system events.
     pub from_name: Option<String>,
+    /// The sending user's Entra object id; null for apps, bots and system events.
     pub from_user_id: Option<String>,
-    /// The body reduced to safe HTML.
+    /// `user`, `application` (an app or bot, this appliance's own bot included), or null for
+    /// system events.
+    #[schema(example = "application")]
+    pub from_kind: Option<String>,
+    /// The body reduced to safe HTML. A message carrying cards (as bots send them) ends with a
+    /// one-line summary of them in a `<p>`; a system event is one `<p><em>` line saying what
+    /// happened.
     pub html: String,
 }
 
@@ -57,16 +68,31 @@ pub struct MessageQuery {
 
 fn message_view(m: &Value) -> MessageView {
     let s = |v: &Value| v.as_str().map(str::to_owned);
+    let kind = chat_message::kind(m);
+    let sender = chat_message::sender(m);
+    let html = if kind == "systemEventMessage" {
+        format!(
+            "<p><em>{}</em></p>",
+            chat_html::escape_text(&chat_message::system_event_text(m))
+        )
+    } else {
+        let mut html = chat_html::sanitize(
+            m["body"]["content"].as_str().unwrap_or_default(),
+            m["body"]["contentType"].as_str().unwrap_or("text"),
+        );
+        if let Some(summary) = chat_message::card_summary(m) {
+            html.push_str(&format!("<p>{}</p>", chat_html::escape_text(&summary)));
+        }
+        html
+    };
     MessageView {
         id: s(&m["id"]).unwrap_or_default(),
         created_at: s(&m["createdDateTime"]),
-        kind: s(&m["messageType"]).unwrap_or_else(|| "message".into()),
-        from_name: s(&m["from"]["user"]["displayName"]),
-        from_user_id: s(&m["from"]["user"]["id"]),
-        html: chat_html::sanitize(
-            m["body"]["content"].as_str().unwrap_or_default(),
-            m["body"]["contentType"].as_str().unwrap_or("text"),
-        ),
+        kind,
+        from_name: sender.as_ref().and_then(|f| f.name.clone()),
+        from_user_id: sender.as_ref().and_then(|f| f.user_id.clone()),
+        from_kind: sender.map(|f| f.kind.to_owned()),
+        html,
     }
 }
 

@@ -148,6 +148,28 @@ pub(super) async fn get_chat(
     HttpResponse::Ok().json(fake.chat_json(&chat, expand))
 }
 
+/// Whether the request asks for enum members newer than `unknownFutureValue` (one of its
+/// `Prefer` headers, or one item of a comma-separated list, is `include-unknown-enum-members`).
+fn wants_new_enum_members(req: &HttpRequest) -> bool {
+    req.headers()
+        .get_all("prefer")
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|p| {
+            p.trim()
+                .eq_ignore_ascii_case("include-unknown-enum-members")
+        })
+}
+
+/// A stored message as Graph answers it: `chatMessageType` members added after
+/// `unknownFutureValue` (`systemEventMessage`) are called `unknownFutureValue` unless asked for.
+pub(super) fn as_answered(req: &HttpRequest, mut m: Value) -> Value {
+    if m["messageType"] == "systemEventMessage" && !wants_new_enum_members(req) {
+        m["messageType"] = json!("unknownFutureValue");
+    }
+    m
+}
+
 pub(super) async fn list_messages(
     req: HttpRequest,
     query: web::Query<HashMap<String, String>>,
@@ -184,7 +206,12 @@ pub(super) async fn list_messages(
             .as_str()
             .cmp(&a["createdDateTime"].as_str())
     });
-    let page: Vec<Value> = all.iter().skip(skip).take(top).cloned().collect();
+    let page: Vec<Value> = all
+        .iter()
+        .skip(skip)
+        .take(top)
+        .map(|m| as_answered(&req, m.clone()))
+        .collect();
     let encoded = encode_chat_id(&chat.id);
     let mut body = json!({
         "@odata.context": format!("{}/v1.0/$metadata#chats('{encoded}')/messages", fake.base),
@@ -266,7 +293,7 @@ pub(super) async fn post_message(
         body.get("mentions").cloned().unwrap_or(json!([])),
     );
     fake.push_message(&chat.id, message.clone());
-    let mut response = message;
+    let mut response = as_answered(&req, message);
     response["@odata.context"] = json!(format!(
         "{}/v1.0/$metadata#chats('{}')/messages/$entity",
         fake.base,

@@ -9,7 +9,10 @@
 //! installation into chats (201 / 409 / 404), `/me`, JSON batching (`$batch`), raw or
 //! percent-encoded chat ids, scripted 429 throttling with `Retry-After`, and a steady 30 % of
 //! requests answered 429 or 503 in turn (with `Retry-After`, each refusal recorded). Every
-//! request (batch items included) is logged with its arrival time.
+//! request (batch items included) is logged with its arrival time and its `Prefer` header.
+//! Like Graph, messages are answered with `messageType` `unknownFutureValue` for system events
+//! unless the request says `Prefer: include-unknown-enum-members` (then `systemEventMessage`);
+//! `eventDetail` is there either way.
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -65,6 +68,8 @@ pub struct Graph {
     pub installs: Mutex<Vec<(String, String)>>,
     /// Every request: arrival time, method, path and query as sent.
     pub requests: Mutex<Vec<(Instant, String, String)>>,
+    /// Every request's path and query with its `Prefer` header values (comma-joined), if any.
+    pub prefers: Mutex<Vec<(String, Option<String>)>>,
     /// Scripted throttling: (requests left to refuse, Retry-After seconds).
     throttle: Mutex<(usize, u64)>,
     /// A steady share of failures: (requests seen since it was set, Retry-After seconds).
@@ -148,6 +153,7 @@ impl Graph {
             catalog_apps: Mutex::default(),
             installs: Mutex::default(),
             requests: Mutex::default(),
+            prefers: Mutex::default(),
             throttle: Mutex::default(),
             share: Mutex::default(),
             refused: Mutex::default(),
@@ -257,6 +263,17 @@ impl Graph {
             "chatDisplayName": "Renamed",
         });
         self.push_message(chat_id, message);
+    }
+
+    /// Adds the messages of a Graph list page (`value[]`, as Graph returns them when asked with
+    /// `Prefer: include-unknown-enum-members`) to a chat, as they are: ids, dates, senders
+    /// (users, apps), bodies, attachments and event details. `chatId` is set to the chat's.
+    pub fn seed_page(&self, chat_id: &str, page: &Value) {
+        for m in page["value"].as_array().expect("a Graph page has value[]") {
+            let mut m = m.clone();
+            m["chatId"] = json!(chat_id);
+            self.push_message(chat_id, m);
+        }
     }
 
     fn push_message(&self, chat_id: &str, message: Value) {
@@ -419,6 +436,15 @@ async fn gate(
         .lock()
         .unwrap()
         .push((Instant::now(), req.method().to_string(), path.clone()));
+    let prefer: Vec<&str> = req
+        .headers()
+        .get_all("prefer")
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    fake.prefers.lock().unwrap().push((
+        path.clone(),
+        (!prefer.is_empty()).then(|| prefer.join(", ")),
+    ));
     let retry_after = {
         let mut t = fake.throttle.lock().unwrap();
         (t.0 > 0).then(|| {
