@@ -15,7 +15,7 @@ use crate::fakes::entra::TENANT_ID;
 /// How many chats a storm world has.
 pub const CHATS: usize = 30;
 /// The webhooks a storm sends, each to every chat.
-pub const EVENTS: [&str; 3] = ["issue_created", "issue_updated", "comment_created"];
+pub const EVENTS: [&str; 3] = ["issue_created", "issue_updated", "issue_commented"];
 
 /// A [`BotWorld`] (derefs to it) with `CHATS` chats linked to ABC-1.
 pub struct Storm {
