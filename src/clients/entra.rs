@@ -180,30 +180,33 @@ impl AppTokens {
         {
             return Err(EntraError::NotATenant(tenant.to_owned()));
         }
+        self.token_at(&format!("{}/{tenant}/oauth2/v2.0/token", self.login), scope)
+            .await
+    }
+
+    /// A token for `scope` from the token endpoint `url` itself (a configured one, such as
+    /// `microsoft.bot_token_url`), from the cache while it is fresh.
+    pub async fn token_at(&self, url: &str, scope: &str) -> Result<SecretString, EntraError> {
         if !scope.ends_with("/.default") {
             return Err(EntraError::Scope(scope.to_owned()));
         }
         // held across the request: concurrent callers wait for one token instead of hammering
         // the endpoint (AADSTS50196)
         let mut cache = self.cache.lock().await;
-        let key = (tenant.to_owned(), scope.to_owned());
+        let key = (url.to_owned(), scope.to_owned());
         if let Some(c) = cache.get(&key)
             && Instant::now() < c.renew_at
         {
             return Ok(c.token.clone());
         }
-        let url = format!("{}/{tenant}/oauth2/v2.0/token", self.login);
-        let auth = self.credential.form_fields(&self.client_id, &url)?;
+        let auth = self.credential.form_fields(&self.client_id, url)?;
         let mut form = vec![
             ("client_id", self.client_id.as_str()),
             ("grant_type", "client_credentials"),
             ("scope", scope),
         ];
         form.extend(auth.iter().map(|(k, v)| (*k, v.expose_secret())));
-        let res = self
-            .http
-            .send("entra", |c| c.post(&url).form(&form))
-            .await?;
+        let res = self.http.send("entra", |c| c.post(url).form(&form)).await?;
         let status = res.status().as_u16();
         let bytes = res
             .bytes()
@@ -227,7 +230,7 @@ impl AppTokens {
                 },
             );
             tracing::info!(
-                entra.tenant = tenant,
+                entra.token_url = url,
                 token.lifetime_secs = body.expires_in,
                 "app-only token acquired"
             );

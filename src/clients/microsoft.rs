@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use super::activity_token::BotAuth;
-use super::entra::{AppTokens, ClientCredential};
+use secrecy::SecretString;
+
+use super::entra::{AppTokens, ClientCredential, EntraError};
 use super::entra_signin::SignInClient;
 use super::graph::GraphClient;
 use super::http::OutboundHttp;
@@ -74,6 +76,22 @@ impl MicrosoftConn {
             ),
             registration,
             endpoints,
+        }
+    }
+}
+
+impl MicrosoftConn {
+    /// The bot's app-only token for the Bot Connector: from `microsoft.bot_token_url` when
+    /// configured, else from the registration's tenant (a single-tenant bot, PROTOCOLS.md §3.2).
+    pub async fn bot_token(&self) -> Result<SecretString, EntraError> {
+        let scope = &self.endpoints.bot_scope;
+        match &self.endpoints.bot_token {
+            Some(url) => self.app_tokens.token_at(url, scope).await,
+            None => {
+                self.app_tokens
+                    .token(&self.registration.tenant_id, scope)
+                    .await
+            }
         }
     }
 }

@@ -16,9 +16,14 @@ pub(super) fn check_tls_pair(key: &str, cert: &str, private_key: &str) -> Result
                     ));
                 }
             }
+            // an encrypted key is the key file's fault, not the certificate's
+            let encrypted = std::fs::read(private_key)
+                .map(zeroize::Zeroizing::new)
+                .is_ok_and(|pem| crate::crypto::certificate::is_encrypted_key(&pem));
+            let suffix = if encrypted { "key_file" } else { "cert_file" };
             load_tls(cert, private_key)
                 .map(|_| ())
-                .map_err(|e| ConfigError::new(&format!("{key}_cert_file"), format!("{e:#}")))
+                .map_err(|e| ConfigError::new(&format!("{key}_{suffix}"), format!("{e:#}")))
         }
         _ => Err(ConfigError::new(
             &format!("{key}_cert_file"),
@@ -39,8 +44,18 @@ pub fn load_tls(cert: &str, key: &str) -> anyhow::Result<rustls::ServerConfig> {
     if certs.is_empty() {
         anyhow::bail!("no certificate in {cert}");
     }
-    let key = PrivateKeyDer::from_pem_file(key)
-        .with_context(|| format!("cannot read TLS private key {key}"))?;
+    let key_pem = zeroize::Zeroizing::new(
+        std::fs::read(key).with_context(|| format!("cannot read TLS private key {key}"))?,
+    );
+    // rustls reads PEM itself and never prompts, but an encrypted key would only show up as
+    // "no key" or a mismatch: name the cause and the remedy
+    if crate::crypto::certificate::is_encrypted_key(&key_pem) {
+        anyhow::bail!(
+            "the TLS private key {key} is encrypted: decrypt it first (openssl pkey -in {key} -out plain.pem) and point key_file at the plain key"
+        );
+    }
+    let key = PrivateKeyDer::from_pem_slice(&key_pem)
+        .with_context(|| format!("no private key in TLS private key file {key}"))?;
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     rustls::ServerConfig::builder()
         .with_no_client_auth()

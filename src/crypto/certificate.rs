@@ -22,7 +22,9 @@ pub enum CertificateError {
         "no private key: the PEM must also contain the certificate's unencrypted private key (-----BEGIN PRIVATE KEY-----)"
     )]
     NoPrivateKey,
-    #[error("the private key is encrypted: export it without a passphrase")]
+    #[error(
+        "the private key is encrypted: decrypt it first (openssl pkey -in key.pem -out plain.pem) and use the plain key"
+    )]
     EncryptedKey,
     #[error("the key is not RSA: Entra ID client assertions are signed with RS256")]
     NotRsa,
@@ -102,15 +104,23 @@ impl CertificateCredential {
 }
 
 fn private_key(pem: &[u8]) -> Result<PKey<Private>, CertificateError> {
-    if let Ok(k) = PKey::private_key_from_pem(pem) {
+    // Never the plain `private_key_from_pem`: on an encrypted key OpenSSL's default passphrase
+    // callback asks on /dev/tty, and `serve` or `check-config` started from a shell (or the
+    // test suite in a terminal) waits there forever. This callback offers no passphrase, so
+    // decryption fails at once.
+    if let Ok(k) = PKey::private_key_from_pem_callback(pem, |_passphrase| Ok(0)) {
         return Ok(k);
     }
-    // without a passphrase callback openssl fails on encrypted keys; say so instead of
-    // claiming there is no key at all
-    if pem.windows(9).any(|w| w == b"ENCRYPTED") {
+    if is_encrypted_key(pem) {
         return Err(CertificateError::EncryptedKey);
     }
     Err(CertificateError::NoPrivateKey)
+}
+
+/// True when `pem` holds an encrypted private key: PKCS#8 (`BEGIN ENCRYPTED PRIVATE KEY`) or
+/// the traditional form with a `Proc-Type: 4,ENCRYPTED` header.
+pub fn is_encrypted_key(pem: &[u8]) -> bool {
+    pem.windows(9).any(|w| w == b"ENCRYPTED")
 }
 
 fn subject(cert: &X509) -> String {
@@ -204,6 +214,16 @@ pub(crate) mod tests {
         let mut enc = cert_for(&key);
         enc.extend(encrypted);
         assert_eq!(err(&enc), CertificateError::EncryptedKey);
+        // the traditional form (Proc-Type: 4,ENCRYPTED), as `openssl genrsa -aes256` writes it
+        let traditional = key
+            .rsa()
+            .unwrap()
+            .private_key_to_pem_passphrase(openssl::symm::Cipher::aes_256_cbc(), b"pw")
+            .unwrap();
+        let mut enc = cert_for(&key);
+        enc.extend(traditional);
+        assert_eq!(err(&enc), CertificateError::EncryptedKey);
+        assert!(err(&enc).to_string().contains("openssl pkey -in"));
         let ec = PKey::from_ec_key(
             openssl::ec::EcKey::generate(
                 &openssl::ec::EcGroup::from_curve_name(openssl::nid::Nid::X9_62_PRIME256V1)

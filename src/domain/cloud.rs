@@ -26,6 +26,10 @@ pub struct Endpoints {
     pub bot_issuer: String,
     /// Scope of outbound Bot Connector tokens.
     pub bot_scope: String,
+    /// Token endpoint of Bot Connector tokens when configured (`microsoft.bot_token_url`, e.g.
+    /// a legacy multi-tenant bot's `botframework.com` authority, PROTOCOLS.md §3.2/§3.7);
+    /// `None`: the registration's tenant at `login`, as for every app-only token.
+    pub bot_token: Option<String>,
     /// Bot Connector hosts a service URL may point at.
     pub service_url_hosts: Vec<String>,
 }
@@ -95,6 +99,7 @@ impl Cloud {
             bot_openid_metadata: bot_meta.into(),
             bot_issuer: bot_issuer.into(),
             bot_scope: bot_scope.into(),
+            bot_token: None,
             service_url_hosts: hosts.iter().map(|h| (*h).to_owned()).collect(),
         }
     }
@@ -108,8 +113,12 @@ impl Endpoints {
         login: &str,
         graph: &str,
         bot_openid_metadata: &str,
+        bot_token: &str,
         extra_hosts: &[String],
     ) -> Endpoints {
+        if !bot_token.is_empty() {
+            self.bot_token = Some(bot_token.to_owned());
+        }
         if !login.is_empty() {
             self.login = login.trim_end_matches('/').to_owned();
         }
@@ -173,14 +182,29 @@ mod tests {
             "http://127.0.0.1:9000/",
             "",
             "",
+            "",
             &["Bots.Example.com".into()],
         );
         assert_eq!(e.login, "http://127.0.0.1:9000");
         assert_eq!(e.graph, "https://graph.microsoft.com");
         assert!(e.service_url_hosts.contains(&"bots.example.com".to_owned()));
+        assert_eq!(
+            e.bot_token, None,
+            "by default the bot's token comes from the registration's tenant"
+        );
         let e = Cloud::UsGov
             .endpoints()
-            .with_overrides("", "http://127.0.0.1:9001", "", &[]);
+            .with_overrides("", "http://127.0.0.1:9001", "", "", &[]);
         assert_eq!(e.graph_scope, "http://127.0.0.1:9001/.default");
+        let multi = "https://login.microsoftonline.com/botframework.com/oauth2/v2.0/token";
+        let e = Cloud::Global
+            .endpoints()
+            .with_overrides("", "", "", multi, &[]);
+        assert_eq!(e.bot_token.as_deref(), Some(multi));
+        assert_eq!(
+            e.token_url("contoso.example"),
+            "https://login.microsoftonline.com/contoso.example/oauth2/v2.0/token",
+            "Graph tokens keep the tenant"
+        );
     }
 }

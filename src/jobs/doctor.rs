@@ -357,6 +357,7 @@ async fn microsoft_token_and_graph(
             &m.login_url,
             &m.graph_url,
             &m.bot_openid_metadata_url,
+            &m.bot_token_url,
             &m.service_url_hosts,
         );
     let tokens = AppTokens::new(http.clone(), &endpoints.login, &r.client_id, r.credential);

@@ -161,6 +161,7 @@ pub async fn microsoft(state: &AppState, actor: &Actor) -> Result<Arc<MicrosoftC
         &m.login_url,
         &m.graph_url,
         &m.bot_openid_metadata_url,
+        &m.bot_token_url,
         &m.service_url_hosts,
     );
     let conn = Arc::new(MicrosoftConn::new(

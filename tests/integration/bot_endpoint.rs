@@ -1,6 +1,7 @@
 //! `/bot/messages` on the public listener against the fake Bot Framework: token checks
-//! (PROTOCOLS.md §3.1), the service URL allow-list, installation events recorded once, and the
-//! whole path from a Teams installation to a Jira event's card in the chat.
+//! (PROTOCOLS.md §3.1), the service URL allow-list, installation events recorded once, the
+//! whole path from a Teams installation to a Jira event's card in the chat, and where the bot's
+//! own Connector token comes from (§3.2).
 
 use std::time::{Duration, Instant};
 
@@ -9,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::fakes::{self};
 use crate::support::app::between;
-use crate::support::bot::{BotWorld, bot_world};
+use crate::support::bot::{BotWorld, bot_world, bot_world_with_bot_tokens_from};
 use crate::support::jwt::{BOT_ID, bot_claims};
 use crate::support::world::create_chat_with_bob;
 use crate::support::world::{ALICE_KEY, ALICE_OID, BOB_KEY, BOB_OID};
@@ -273,4 +274,61 @@ async fn a_personal_installer_is_welcomed_exactly_once_even_when_teams_repeats_t
     .unwrap()
     .unwrap();
     assert_eq!(setting.settings["botWelcomeSent"], true);
+}
+
+#[actix_web::test]
+async fn the_bot_takes_its_connector_token_from_the_configured_bot_token_url() {
+    // a legacy multi-tenant bot: its tokens come from the botframework.com authority, which
+    // here is a second Entra ID; the Bot Connector accepts only tokens that one issued
+    let (_, bot_entra) = fakes::entra::start(3600);
+    let token_url = format!("{}/botframework.com/oauth2/v2.0/token", bot_entra.base);
+    let configured = token_url.clone();
+    let s = bot_world_with_bot_tokens_from(bot_entra.clone(), move |settings| {
+        settings.microsoft.bot_token_url = configured;
+    })
+    .await;
+    let url = s.bot.service_url();
+    let personal = json!({
+        "type": "installationUpdate", "action": "add", "channelId": "msteams",
+        "serviceUrl": url, "from": {"id": "29:alice-teams-id"},
+        "recipient": {"id": format!("28:{BOT_ID}")},
+        "conversation": {"id": "a:1personal-alice", "conversationType": "personal", "tenantId": fakes::entra::TENANT_ID},
+    });
+    assert_eq!(s.post_signed(&personal).await.status(), 200);
+    let until = Instant::now() + Duration::from_secs(10);
+    while s.bot.received_for("a:1personal-alice").is_empty() {
+        assert!(
+            Instant::now() < until,
+            "no welcome arrived: the Bot Connector refused the token or none came"
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    let form = bot_entra.last_form.lock().unwrap().clone();
+    let field = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    assert_eq!(field("grant_type").as_deref(), Some("client_credentials"));
+    assert_eq!(
+        field("scope").as_deref(),
+        Some("https://api.botframework.com/.default")
+    );
+    let issued: Vec<String> = bot_entra
+        .tokens
+        .lock()
+        .unwrap()
+        .values()
+        .map(|t| t.tid.clone())
+        .collect();
+    assert_eq!(
+        issued,
+        vec!["botframework.com"],
+        "one token, from {token_url}"
+    );
+    assert!(
+        !s.w.entra
+            .tokens
+            .lock()
+            .unwrap()
+            .values()
+            .any(|t| t.audience == fakes::bot::AUDIENCE),
+        "no bot token was asked of the registration's tenant"
+    );
 }

@@ -1,7 +1,9 @@
-//! The command line and configuration errors (exit code 2, one line naming the key).
+//! The command line and configuration errors (exit code 2, one line naming the key), also from
+//! an interactive terminal, where nothing may wait for a passphrase.
 
 use crate::support::app::{TempDir, spawn_app};
-use crate::support::cli::{assert_config_error, cli_env, run_cli};
+use crate::support::cli::{assert_config_error, cli_env, run_cli, run_cli_in_terminal};
+use crate::support::tls::self_signed;
 
 #[test]
 fn a_bad_listen_address_exits_2_naming_the_key() {
@@ -187,4 +189,80 @@ fn serve_tells_systemd_it_is_ready_pings_the_watchdog_and_stops_cleanly_on_sigte
     }
     let status = child.wait().unwrap();
     assert!(status.success(), "clean exit after SIGTERM: {status:?}");
+}
+
+#[test]
+fn an_encrypted_key_is_refused_at_once_naming_the_fix_even_with_a_terminal_to_prompt_on() {
+    use openssl::symm::Cipher;
+    let dir = TempDir::new();
+    let (cert, key, cert_pem) = self_signed(&dir.0);
+    let key = openssl::pkey::PKey::private_key_from_pem(&std::fs::read(key).unwrap()).unwrap();
+    let encodings = [
+        (
+            "pkcs8",
+            key.private_key_to_pem_pkcs8_passphrase(Cipher::aes_256_cbc(), b"secret")
+                .unwrap(),
+        ),
+        (
+            "traditional",
+            key.rsa()
+                .unwrap()
+                .private_key_to_pem_passphrase(Cipher::aes_256_cbc(), b"secret")
+                .unwrap(),
+        ),
+    ];
+    for (encoding, encrypted) in encodings {
+        let key_file = dir.0.join(format!("{encoding}-key.pem"));
+        std::fs::write(&key_file, &encrypted).unwrap();
+        let bundle = dir.0.join(format!("{encoding}-bundle.pem"));
+        std::fs::write(&bundle, [cert_pem.clone(), encrypted].concat()).unwrap();
+        let settings = [
+            (
+                "microsoft.client_certificate_file",
+                vec![(
+                    "JTB__MICROSOFT__CLIENT_CERTIFICATE_FILE",
+                    bundle.display().to_string(),
+                )],
+            ),
+            (
+                "listen.internal_tls_key_file",
+                vec![
+                    ("JTB__LISTEN__INTERNAL_TLS_CERT_FILE", cert.clone()),
+                    (
+                        "JTB__LISTEN__INTERNAL_TLS_KEY_FILE",
+                        key_file.display().to_string(),
+                    ),
+                ],
+            ),
+        ];
+        for (setting, env) in &settings {
+            for command in ["check-config", "serve"] {
+                let Some(run) =
+                    run_cli_in_terminal(&[command], env, std::time::Duration::from_secs(30))
+                else {
+                    println!("note: util-linux `script` is not installed; skipped");
+                    return;
+                };
+                let what = format!("{command} with an encrypted {encoding} key in {setting}");
+                assert_eq!(
+                    run.code,
+                    Some(2),
+                    "{what}: still running after 30 s (waiting for a passphrase?) or wrong exit; terminal: {}",
+                    run.screen
+                );
+                for needed in [*setting, "encrypted", "openssl pkey -in"] {
+                    assert!(
+                        run.screen.contains(needed),
+                        "{what}: {needed:?} in {}",
+                        run.screen
+                    );
+                }
+                assert!(
+                    !run.screen.to_lowercase().contains("pass phrase"),
+                    "{what}: prompted: {}",
+                    run.screen
+                );
+            }
+        }
+    }
 }

@@ -3,8 +3,9 @@
 # the .deb with lintian, installs it on this host with dpkg, checks the system user, files, modes,
 # the local database and the unit, runs the INSTALLED binary with the INSTALLED config against the
 # local PostgreSQL until /readyz answers 200, reinstalls it (upgrade keeps config and key), purges
-# it and checks what is left (the database and the master key stay); then checks the .rpm's
-# metadata, file list, file modes and scriptlets. Prints package sizes and install-to-ready time.
+# it and checks what is left (the database and the master key stay); then checks the .rpm with
+# rpmlint (warnings fail, as lintian's do) and its metadata, file list, file modes and
+# scriptlets. Prints package sizes and install-to-ready time.
 #
 # Run as root on Debian 12 from the repository root (CI: .ci/run):
 #   ./tests/packaging/deb-install.sh [DEB RPM]
@@ -49,7 +50,7 @@ psql_admin_value() { jtb_psql_admin -tAc "$1"; }
 db_exists() { [[ $(psql_admin_value "SELECT count(*) FROM pg_database WHERE datname = '${db}'") == 1 ]]; }
 role_exists() { [[ $(psql_admin_value "SELECT count(*) FROM pg_roles WHERE rolname = '${user}'") == 1 ]]; }
 
-JTB_PACKAGES=(lintian rpm curl systemd)
+JTB_PACKAGES=(lintian rpm rpmlint curl systemd)
 jtb_install_packages
 jtb_start_postgres
 
@@ -219,6 +220,16 @@ check "no stat overrides left" bash -c "! dpkg-statoverride --list | grep -q jir
 
 jtb_log "rpm $(basename "${rpm_file}")"
 rpm -qip "${rpm_file}" | sed 's/^/    /'
+# As lintian for the .deb: --strict turns every warning into an error; the justified
+# exceptions live in the package's rpmlintrc.
+if rpmlint --strict --rpmlintrc packaging/rpm/jira-teams-bridge.rpmlintrc "${rpm_file}" \
+    >"${work}/rpmlint" 2>&1; then
+    pass "rpmlint: no errors or warnings"
+else
+    cat "${work}/rpmlint" >&2
+    fail "rpmlint"
+fi
+sed 's/^/    /' "${work}/rpmlint"
 rpm -qlp "${rpm_file}" >"${work}/rpm-files"
 for path in "${bin}" "${config}" "${unit}" /usr/lib/sysusers.d/jira-teams-bridge.conf \
     /usr/lib/tmpfiles.d/jira-teams-bridge.conf /usr/libexec/jira-teams-bridge/configure-host \

@@ -89,8 +89,7 @@ pub(crate) async fn target(
     let service_url = ServiceUrl::parse(&service_url, &ms.endpoints.service_url_hosts)
         .map_err(|e| DeliveryError::Permanent(e.to_string()))?;
     let token = ms
-        .app_tokens
-        .token(&ms.registration.tenant_id, &ms.endpoints.bot_scope)
+        .bot_token()
         .await
         .map_err(|e| retry(format!("no Bot Connector token: {e}")))?;
     let tenant = pacing_tenant(membership.as_ref(), &ms.registration.tenant_id);

@@ -97,8 +97,7 @@ impl PersonalNotifier {
         let url = ServiceUrl::parse(&service_url, &ms.endpoints.service_url_hosts)
             .map_err(|e| DeliveryError::Permanent(e.to_string()))?;
         let token = ms
-            .app_tokens
-            .token(&ms.registration.tenant_id, &ms.endpoints.bot_scope)
+            .bot_token()
             .await
             .map_err(|e| retry(format!("no Bot Connector token: {e}")))?;
         let (tenant, oid) = (tenant.to_string(), oid.to_string());

@@ -199,7 +199,7 @@ fn certificate_problem(e: &CertificateError) -> &'static str {
             "The private key is missing: paste the certificate together with its private key (-----BEGIN PRIVATE KEY-----)."
         }
         CertificateError::EncryptedKey => {
-            "The private key is encrypted: export it without a passphrase (openssl pkey -in key.pem)."
+            "The private key is encrypted: decrypt it first (openssl pkey -in key.pem -out plain.pem) and paste the plain key."
         }
         CertificateError::NotRsa => {
             "The key is not RSA: Entra ID client assertions are signed with RS256, so use an RSA certificate."

@@ -196,9 +196,21 @@ pub(super) async fn reply_sign_in(state: &AppState, ctx: &TeamsContext) -> Resul
     }
 }
 
-/// The message-extension `auth` answer (PROTOCOLS.md §6.4), or a plain message when linking
-/// from Teams is not available.
+/// The search message extension's `auth` answer (PROTOCOLS.md §6.4), or a plain message when
+/// linking from Teams is not available (no instance has an OAuth link yet).
 pub(super) async fn me_sign_in(state: &AppState, ctx: &TeamsContext) -> HttpResponse {
+    me_sign_in_or(state, ctx, me_message).await
+}
+
+/// The message-extension `auth` answer (PROTOCOLS.md §6.4), or `fallback` with the reason when
+/// linking from Teams is not available: `message` is a documented answer to a search only, so
+/// each invoke brings its own (an empty `result` for `queryLink`, a `task` message for
+/// `fetchTask`).
+pub(super) async fn me_sign_in_or(
+    state: &AppState,
+    ctx: &TeamsContext,
+    fallback: impl FnOnce(&str) -> HttpResponse,
+) -> HttpResponse {
     match sign_in_url(state, ctx).await {
         Some(url) => HttpResponse::Ok().json(json!({"composeExtension": {
             "type": "auth",
@@ -206,7 +218,7 @@ pub(super) async fn me_sign_in(state: &AppState, ctx: &TeamsContext) -> HttpResp
                 {"type": "openUrl", "value": url, "title": "Link Jira account"},
             ]},
         }})),
-        None => me_message(&Trouble::NotLinked.message()),
+        None => fallback(&Trouble::NotLinked.message()),
     }
 }
 
@@ -350,8 +362,10 @@ pub async fn unfurl(
         return Ok(me_results(Vec::new()));
     };
     let links = ctx.links(state).await?;
+    // without a way to link, the URL stays a plain link (an empty result)
+    let unlinked = |_: &str| me_results(Vec::new());
     let Some(link) = links.into_iter().find(|(_, i)| i.id == instance.id) else {
-        return Ok(me_sign_in(state, ctx).await);
+        return Ok(me_sign_in_or(state, ctx, unlinked).await);
     };
     let found = async {
         let a = acting(state, &link, "show an issue link as the user").await?;
@@ -369,7 +383,7 @@ pub async fn unfurl(
             ]},
         }})),
         Ok(None) => me_results(Vec::new()),
-        Err(Trouble::SignIn) => me_sign_in(state, ctx).await,
+        Err(Trouble::SignIn) => me_sign_in_or(state, ctx, unlinked).await,
         Err(t) => {
             tracing::info!(trouble = ?t, "issue link not unfurled");
             me_results(Vec::new())

@@ -24,7 +24,9 @@ use crate::error::AppError;
 use crate::state::AppState;
 
 use super::context::TeamsContext;
-use super::jira_actions::{Trouble, acting, me_sign_in, reply_sign_in, timed, timed_within, view};
+use super::jira_actions::{
+    Trouble, acting, me_sign_in_or, reply_sign_in, timed, timed_within, view,
+};
 
 /// Time spent collecting projects and issue types for one form (Teams waits 5 s in all).
 const FORM_BUDGET: Duration = Duration::from_millis(3800);
@@ -339,7 +341,7 @@ pub async fn fetch_task(
     }
     let links = ctx.links(state).await?;
     if links.is_empty() {
-        return Ok(me_sign_in(state, ctx).await);
+        return Ok(me_sign_in_or(state, ctx, task_message).await);
     }
     let body = &value["messagePayload"]["body"];
     let content = body["content"].as_str().unwrap_or_default();
@@ -382,7 +384,7 @@ pub async fn submit_action(
             task_message(&format!("Created {key}"))
         }
         Ok(Created::InProgress) => task_message("This issue is being created already."),
-        Err(Trouble::NotLinked) => me_sign_in(state, ctx).await,
+        Err(Trouble::NotLinked) => me_sign_in_or(state, ctx, task_message).await,
         Err(t) => {
             // the dialog stays usable: same choices offered again, inputs kept, error shown
             let choices = jira_card::submitted_choices(data);

@@ -10,7 +10,7 @@ use super::app::TempDir;
 use super::jwt::{BOT_ID, bot_claims, post_activity};
 use super::tls::self_signed;
 use super::world::{ALICE_OID, World, world_with_fakes};
-use crate::fakes::{self, bot::Bot};
+use crate::fakes::{self, bot::Bot, entra::Entra};
 
 /// A [`World`] and the Bot Connector double it sends to.
 pub struct BotWorld {
@@ -28,11 +28,30 @@ pub async fn bot_world() -> BotWorld {
 
 /// A bot world after `tweak` adjusted the settings (the bot's own already set).
 pub async fn bot_world_with(tweak: impl FnOnce(&mut Settings)) -> BotWorld {
+    let (_, entra) = fakes::entra::start(3600);
+    bot_world_on(entra, None, tweak).await
+}
+
+/// A bot world whose Bot Connector accepts only tokens that `token_entra`, a second Entra ID,
+/// issued (what `microsoft.bot_token_url` points at); Graph tokens still come from the world's.
+pub async fn bot_world_with_bot_tokens_from(
+    token_entra: web::Data<Entra>,
+    tweak: impl FnOnce(&mut Settings),
+) -> BotWorld {
+    let (_, entra) = fakes::entra::start(3600);
+    bot_world_on(entra, Some(token_entra), tweak).await
+}
+
+async fn bot_world_on(
+    entra: web::Data<Entra>,
+    token_entra: Option<web::Data<Entra>>,
+    tweak: impl FnOnce(&mut Settings),
+) -> BotWorld {
     let dir = TempDir::new();
     let (cert, key, _) = self_signed(&dir.0);
-    let (_, entra) = fakes::entra::start(3600);
     let (_, graph) = fakes::graph::start(entra.clone());
-    let (bot_addr, bot) = fakes::bot::start_tls(entra.clone(), &cert, &key);
+    let (bot_addr, bot) =
+        fakes::bot::start_tls(token_entra.unwrap_or_else(|| entra.clone()), &cert, &key);
     let metadata = bot.metadata_url();
     let w = world_with_fakes(entra, graph, move |s| {
         s.outbound.ca_file = cert;

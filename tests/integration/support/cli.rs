@@ -1,5 +1,6 @@
-//! Running the real binary's command line against a test's database: `run_cli`, the
-//! environment pointing at the test, config-error checks and the `doctor` report.
+//! Running the real binary's command line against a test's database: `run_cli` (also in a
+//! terminal, as from a shell), the environment pointing at the test, config-error checks and
+//! the `doctor` report.
 
 use serde_json::Value;
 
@@ -31,6 +32,80 @@ pub fn run_cli(args: &[&str], env: &[(&str, String)]) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// What [`run_cli_in_terminal`] saw: the exit code (`None`: still running at the deadline,
+/// then killed) and everything the terminal showed (stdout, stderr and any prompt).
+pub struct TerminalRun {
+    pub code: Option<i32>,
+    pub screen: String,
+}
+
+/// Runs the CLI as from an interactive shell: under util-linux `script`, so it has a
+/// controlling terminal (`/dev/tty`) on which a library could prompt, and with a keyboard that
+/// never types (stdin held open, nothing written). Killed after `timeout`. `None` when
+/// `script` is not installed.
+pub fn run_cli_in_terminal(
+    args: &[&str],
+    env: &[(&str, String)],
+    timeout: std::time::Duration,
+) -> Option<TerminalRun> {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    if Command::new("script").arg("--version").output().is_err() {
+        return None;
+    }
+    let empty = TempDir::new();
+    let file = empty.0.join("empty.toml");
+    std::fs::write(&file, "").unwrap();
+    let quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
+    let mut line = quote(env!("CARGO_BIN_EXE_jira-teams-bridge"));
+    if !args.contains(&"--config") {
+        line.push_str(&format!(" --config {}", quote(file.to_str().unwrap())));
+    }
+    for a in args {
+        line.push(' ');
+        line.push_str(&quote(a));
+    }
+    let mut cmd = Command::new("script");
+    cmd.args(["-qec", &line, "/dev/null"]);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("JTB__") {
+            cmd.env_remove(k);
+        }
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.env("RUST_LOG", "warn");
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut out = Vec::new();
+        let _ = stdout.read_to_end(&mut out);
+        out
+    });
+    let deadline = std::time::Instant::now() + timeout;
+    let code = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status.code();
+        }
+        if std::time::Instant::now() > deadline {
+            // the pty closes with `script`: the hung-up CLI gets SIGHUP
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    drop(child.stdin.take());
+    let screen = String::from_utf8_lossy(&reader.join().unwrap()).into_owned();
+    Some(TerminalRun { code, screen })
 }
 
 /// Env vars that point the CLI at a test's database and state dir.

@@ -1,7 +1,7 @@
 //! What the feature tests share, and the only test code they import besides `fakes`: the app on
 //! port 0 with a database of its own, the world of doubles most tests start from, signed
 //! requests, the real daemon as a process, waits, webhook fixtures, `/metrics` scraping, a
-//! real browser, and the fault and storm set-ups.
+//! real browser, the fault and storm set-ups, and regular expressions as JavaScript compiles them.
 
 pub mod app;
 pub mod bench;
@@ -11,6 +11,7 @@ pub mod cards;
 pub mod cli;
 pub mod daemon;
 pub mod db;
+pub mod ecma_regex;
 pub mod fault;
 pub mod jwt;
 pub mod metrics;

@@ -35,7 +35,7 @@ pub struct NewMember {
     #[schema(
         nullable = false,
         max_length = 254,
-        pattern = r#"^[^@\s\x00-\x1f\x7f'\"()<>,;/\\]+@[^\s\x00-\x1f\x7f'\"()<>,;/\\]*\.[^\s\x00-\x1f\x7f'\"()<>,;/\\]*$"#
+        pattern = r#"^[^@\s\x00-\x1f\x7f-\x9f'"()<>,;/\\]+@[^\s\x00-\x1f\x7f-\x9f'"()<>,;/\\]*\.[^\s\x00-\x1f\x7f-\x9f'"()<>,;/\\]*$"#
     )]
     pub upn: Option<String>,
 }
@@ -62,16 +62,18 @@ pub struct CreatedChat {
     pub bot_installed: bool,
 }
 
+/// What `NewMember.upn` documents (`maxLength` counts characters; the pattern's `\s` is
+/// JavaScript's, which is Rust's white space without U+0085, a control anyway, plus U+FEFF).
 fn valid_upn(s: &str) -> bool {
     let Some((local, domain)) = s.split_once('@') else {
         return false;
     };
-    s.len() <= 254
+    s.chars().count() <= 254
         && !local.is_empty()
         && domain.contains('.')
-        && !s
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || "'\"()<>,;/\\".contains(c))
+        && !s.chars().any(|c| {
+            c.is_whitespace() || c.is_control() || c == '\u{feff}' || "'\"()<>,;/\\".contains(c)
+        })
 }
 
 /// `POST /api/v1/issues/{issueId}/chats/create`.
