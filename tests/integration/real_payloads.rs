@@ -20,6 +20,9 @@ use crate::fakes;
 use crate::support::cards::{Cards, cards};
 use crate::support::world::ALICE_KEY;
 
+/// A payload as sent: Jira's timestamp, the file's name, its bytes and what they parse to.
+type Sent = (i64, String, Vec<u8>, Value);
+
 fn payloads() -> Option<PathBuf> {
     let dir = std::env::var_os("JTB_REAL_PAYLOADS")
         .map(PathBuf::from)
@@ -90,7 +93,7 @@ async fn every_real_jira_payload_is_answered_and_no_comment_is_announced_twice()
         return;
     };
     // one world per issue, its payloads in the order Jira sent them
-    let mut by_issue: BTreeMap<u64, Vec<(i64, String, Vec<u8>, Value)>> = BTreeMap::new();
+    let mut by_issue: BTreeMap<u64, Vec<Sent>> = BTreeMap::new();
     let mut unnamed = Vec::new();
     for (name, bytes) in files(&dir.join("jira-webhook")) {
         let v: Value = serde_json::from_slice(&bytes).unwrap();
