@@ -27,6 +27,7 @@ mod fault;
 mod instances;
 mod inventory;
 mod jira_dc_comments;
+mod jira_remote_links;
 mod layering;
 mod lifecycle;
 mod lifecycle_registry;

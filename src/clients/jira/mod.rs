@@ -4,11 +4,13 @@
 //!
 //! This module holds the client, its errors and the plumbing every call shares; each REST area
 //! has its own file: `oauth` (tokens), `users`, `issues` (read, watchers, comments, create),
-//! `search` (JQL), `projects` and `service_desk` (servicedeskapi).
+//! `search` (JQL), `projects`, `service_desk` (servicedeskapi) and `remote_links` (remote issue
+//! links and who may browse an issue).
 
 mod issues;
 mod oauth;
 mod projects;
+mod remote_links;
 mod search;
 mod service_desk;
 mod users;
@@ -24,6 +26,7 @@ pub use issues::{
 };
 pub use oauth::{JIRA_SCOPE, JiraTokens};
 pub use projects::Project;
+pub use remote_links::{GLOBAL_ID_MAX_CHARS, RemoteLink};
 pub use search::{FieldUser, FoundFields, FoundIssue, Named, SearchPage, SearchQuery};
 pub use service_desk::{
     CustomerRequest, JSM_PAGE_LIMIT, JsmError, RequestFieldValue, RequestStatus, RequestType,

@@ -240,3 +240,41 @@ async fn jira_answers_403_for_an_issue_hidden_from_the_caller() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 }
+
+#[actix_web::test]
+async fn a_user_who_denies_consent_is_sent_back_with_access_denied_and_no_code() {
+    let (base, fake) = jira::start("/jira");
+    fake.add_user("JIRAUSER10100", "alice", "Alice Adams");
+    fake.set_redirect_uri("https://bridge.example/auth/jira/callback");
+    fake.sign_in_as("JIRAUSER10100");
+    fake.refuse_consent(true);
+    let authorize = || {
+        client()
+            .get(with_query(
+                &format!("{base}/rest/oauth2/latest/authorize"),
+                &[
+                    ("client_id", jira::CLIENT_ID),
+                    ("redirect_uri", "https://bridge.example/auth/jira/callback"),
+                    ("response_type", "code"),
+                    ("scope", "WRITE"),
+                    ("state", "s1"),
+                    ("code_challenge", &pkce_challenge(VERIFIER)),
+                    ("code_challenge_method", "S256"),
+                ],
+            ))
+            .send()
+    };
+    let res = authorize().await.unwrap();
+    assert_eq!(res.status(), StatusCode::FOUND);
+    let location = res.headers()["location"].to_str().unwrap().to_owned();
+    assert!(location.starts_with("https://bridge.example/auth/jira/callback?"));
+    let q = query_of(&location);
+    assert_eq!(param(&q, "error").unwrap(), "access_denied");
+    assert_eq!(param(&q, "state").unwrap(), "s1");
+    assert!(param(&q, "code").is_none());
+    // allowed again: a code is issued
+    fake.refuse_consent(false);
+    let res = authorize().await.unwrap();
+    let q = query_of(res.headers()["location"].to_str().unwrap());
+    assert!(param(&q, "code").is_some());
+}

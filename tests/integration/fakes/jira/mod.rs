@@ -92,6 +92,8 @@ pub struct Jira {
     pub people: Mutex<People>,
     /// Projects, created issues and searches (see the end of this file).
     pub work: JiraWork,
+    /// Remote issue links and the permissions around them (`links.rs`).
+    pub links: Mutex<Links>,
 }
 
 /// Who watches which issue, and the comments restricted to some users.
@@ -146,6 +148,7 @@ impl Jira {
             refresh_tokens: Mutex::default(),
             people: Mutex::default(),
             work: JiraWork::default(),
+            links: Mutex::default(),
         }
     }
 
@@ -194,6 +197,21 @@ impl Jira {
                 t.disabled = true;
             }
         }
+    }
+
+    /// An access token of `key` valid for an hour, as if they had signed in (for tests of
+    /// single REST calls).
+    pub fn mint_token(&self, key: &str) -> String {
+        let at = random_hex(32);
+        self.access_tokens.lock().unwrap().insert(
+            at.clone(),
+            AccessToken {
+                user_key: key.to_owned(),
+                expires_at: Instant::now() + Duration::from_secs(3600),
+                revoked: false,
+            },
+        );
+        at
     }
 
     /// The next `n` requests answer 429 with `Retry-After: retry_after_secs`.
@@ -323,12 +341,14 @@ macro_rules! ok_or_return {
 }
 
 mod create;
+mod links;
 mod oauth;
 mod rest;
 mod search;
 mod service_desk;
 
 use create::*;
+use links::*;
 use oauth::*;
 use rest::*;
 use search::*;
@@ -358,6 +378,22 @@ pub fn start(context_path: &str) -> (String, web::Data<Jira>) {
                 )
                 .route("/rest/api/2/project/{key}", web::get().to(project))
                 .route("/rest/api/2/user", web::get().to(user_by_name))
+                .route(
+                    "/rest/api/2/user/viewissue/search",
+                    web::get().to(users_who_can_view),
+                )
+                .route(
+                    "/rest/api/2/issue/{id_or_key}/remotelink",
+                    web::post().to(upsert_remote_link),
+                )
+                .route(
+                    "/rest/api/2/issue/{id_or_key}/remotelink",
+                    web::get().to(get_remote_links),
+                )
+                .route(
+                    "/rest/api/2/issue/{id_or_key}/remotelink",
+                    web::delete().to(delete_remote_link),
+                )
                 .route(
                     "/rest/servicedeskapi/servicedesk/{id}/requesttype",
                     web::get().to(jsm_request_types),

@@ -64,6 +64,10 @@ pub(super) async fn authorize(
     let Some(user_key) = signed_in.filter(|k| fake.users.lock().unwrap().contains_key(k)) else {
         return refuse("access_denied", "no user logged in");
     };
+    if fake.links.lock().unwrap().consent_refused {
+        // the user pressed "Deny" on Jira's consent screen
+        return refuse("access_denied", "The resource owner denied the request.");
+    }
     let code = random_hex(16);
     fake.codes.lock().unwrap().insert(
         code.clone(),
