@@ -37,6 +37,14 @@ fn audiences(c: &Cards) -> [(String, &'static str); 3] {
     ]
 }
 
+/// No conversation got a card.
+fn nobody_told(c: &Cards) {
+    for (conversation, _) in audiences(c) {
+        let got = c.all_texts(&conversation);
+        assert!(got.is_empty(), "{conversation}: {got:?}");
+    }
+}
+
 /// Every conversation shows exactly one card, posted with `first` and updated to each of `then`.
 fn one_card_each(c: &Cards, first: &str, then: &[&str]) {
     for (conversation, prefix) in audiences(c) {
@@ -191,13 +199,7 @@ async fn a_comment_on_an_issue_no_linked_user_may_see_tells_nobody() {
         .add_issue(10045, "ABC-1", "Fix login", &[ALICE_KEY, BOB_KEY]);
     let (status, _) = c.fixture("comment_created").await;
     assert_eq!(status, 200);
-    for (conversation, _) in audiences(&c) {
-        assert!(
-            c.all_texts(&conversation).is_empty(),
-            "{conversation}: {:?}",
-            c.all_texts(&conversation)
-        );
-    }
+    nobody_told(&c);
 }
 
 #[actix_web::test]
@@ -206,13 +208,7 @@ async fn a_restricted_comment_without_its_issue_stays_restricted() {
     // readable by nobody linked (a role neither Alice nor Bob has)
     c.s.w.jira.add_comment(10045, "10610", Some(&[]));
     c.fixture("comment_created_restricted").await;
-    for (conversation, _) in audiences(&c) {
-        assert!(
-            c.all_texts(&conversation).is_empty(),
-            "{conversation}: {:?}",
-            c.all_texts(&conversation)
-        );
-    }
+    nobody_told(&c);
 }
 
 #[actix_web::test]
