@@ -57,12 +57,18 @@ impl Default for OutboxSettings {
 pub struct JiraSettings {
     /// Larger webhook bodies are refused with 413.
     pub webhook_max_body_bytes: usize,
+    /// A Jira user's session on the appliance's pages ends after this many idle minutes...
+    pub user_session_idle_mins: i64,
+    /// ...and at the latest this many hours after they signed in with Jira.
+    pub user_session_absolute_hours: i64,
 }
 
 impl Default for JiraSettings {
     fn default() -> Self {
         Self {
             webhook_max_body_bytes: 1024 * 1024,
+            user_session_idle_mins: 120,
+            user_session_absolute_hours: 12,
         }
     }
 }

@@ -231,6 +231,21 @@ impl Settings {
                 "must be at least 1 and not longer than admin.session_absolute_hours",
             ));
         }
+        let j = &self.jira;
+        if !(1..=8760).contains(&j.user_session_absolute_hours) {
+            return Err(ConfigError::new(
+                "jira.user_session_absolute_hours",
+                "must be between 1 and 8760 (a year)",
+            ));
+        }
+        if j.user_session_idle_mins < 1
+            || j.user_session_idle_mins > j.user_session_absolute_hours * 60
+        {
+            return Err(ConfigError::new(
+                "jira.user_session_idle_mins",
+                "must be at least 1 and not longer than jira.user_session_absolute_hours",
+            ));
+        }
         if a.login_max_failures < 1 {
             return Err(ConfigError::new(
                 "admin.login_max_failures",

@@ -55,6 +55,8 @@ diesel::table! {
         webhook_token_hash -> Nullable<Bytea>,
         oauth_client_id -> Nullable<Text>,
         oauth_client_secret -> Nullable<Bytea>,
+        remote_links -> Bool,
+        remote_link_comment -> Bool,
     }
 }
 
@@ -82,6 +84,13 @@ diesel::table! {
         created_by -> Text,
         chat_id -> Text,
         created_at -> Timestamptz,
+        topic -> Nullable<Text>,
+        web_url -> Nullable<Text>,
+        chat_gone -> Bool,
+        issue_deleted -> Bool,
+        remote_link_state -> Text,
+        remote_link_detail -> Nullable<Text>,
+        remote_link_version -> Int4,
     }
 }
 
@@ -366,3 +375,32 @@ diesel::table! {
         value -> Int8,
     }
 }
+
+diesel::table! {
+    jira_user_session (id) {
+        id -> Uuid,
+        token_hash -> Bytea,
+        jira_instance_id -> Uuid,
+        jira_user_key -> Text,
+        jira_user_name -> Text,
+        access_token -> Bytea,
+        refresh_token -> Nullable<Bytea>,
+        token_expires_at -> Timestamptz,
+        created_at -> Timestamptz,
+        last_seen_at -> Timestamptz,
+        expires_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(jira_user_session -> jira_instance (jira_instance_id));
+diesel::allow_tables_to_appear_in_same_query!(jira_user_session, jira_instance);
+
+diesel::table! {
+    sign_in_return (flow_id) {
+        flow_id -> Uuid,
+        next_path -> Text,
+    }
+}
+
+diesel::joinable!(sign_in_return -> sign_in_flow (flow_id));
+diesel::allow_tables_to_appear_in_same_query!(sign_in_return, sign_in_flow);

@@ -4,6 +4,8 @@
 
 pub mod activity;
 pub mod connections;
+pub mod issue_chats;
+pub mod jira_session;
 pub mod jira_visibility;
 pub mod secrets;
 pub mod tokens;

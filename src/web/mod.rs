@@ -5,6 +5,7 @@ pub mod api;
 pub mod auth;
 pub mod bot;
 pub mod health;
+pub mod jira;
 pub mod metrics;
 pub mod middleware;
 pub mod session;
@@ -22,6 +23,7 @@ pub fn internal_routes(cfg: &mut web::ServiceConfig) {
         .configure(admin::routes)
         .configure(api::routes)
         .configure(auth::routes)
+        .configure(jira::routes)
         .configure(tab::routes)
         .configure(webhooks::routes);
 }

@@ -28,6 +28,7 @@ mod instances;
 mod inventory;
 mod jira_dc_comments;
 mod jira_remote_links;
+mod jira_signin;
 mod layering;
 mod lifecycle;
 mod lifecycle_registry;

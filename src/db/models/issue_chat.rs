@@ -16,6 +16,21 @@ pub struct IssueChat {
     pub created_by: String,
     pub chat_id: String,
     pub created_at: DateTime<Utc>,
+    /// The chat's Teams topic, as Graph gave it when the chat was linked.
+    pub topic: Option<String>,
+    /// Graph's `webUrl` of the chat (*Open in Teams*).
+    pub web_url: Option<String>,
+    /// Teams answered 404 for the chat: its remote link is shown struck through.
+    pub chat_gone: bool,
+    /// Jira said the issue was deleted (the link stays for export; its page answers 410).
+    pub issue_deleted: bool,
+    /// The remote link in the Jira issue: `pending`, `linked`, `refused`, `needs_sign_in` or
+    /// `off` (remote links are switched off for the instance).
+    pub remote_link_state: String,
+    /// Jira's words when it refused the remote link.
+    pub remote_link_detail: Option<String>,
+    /// Bumped by every change the remote link must show; names the outbox row that writes it.
+    pub remote_link_version: i32,
 }
 
 /// Who may read a chat without being a member.
@@ -37,6 +52,18 @@ impl SharedAccess {
             .and_then(|v| v.as_str())
             == Some("share")
     }
+}
+
+/// A chat to link to an issue.
+#[derive(Debug, Clone, Copy)]
+pub struct NewIssueChat<'a> {
+    pub instance: Uuid,
+    pub issue_id: i64,
+    pub chat_id: &'a str,
+    /// The Jira user key of whoever linked it (its creator).
+    pub created_by: &'a str,
+    pub topic: Option<&'a str>,
+    pub web_url: Option<&'a str>,
 }
 
 /// Keyset position for paging (created_at, id).
@@ -86,26 +113,112 @@ impl IssueChat {
             .optional()
     }
 
-    /// Links a chat; `None` when the link exists already.
+    /// Links a chat; `None` when the link exists already. Callers go through
+    /// `services::issue_chats`, which queues the remote link in the same transaction.
     pub fn insert(
         conn: &mut PgConnection,
-        instance: Uuid,
-        issue: i64,
-        chat_id: &str,
-        created_by: &str,
+        new: &NewIssueChat<'_>,
     ) -> QueryResult<Option<IssueChat>> {
         diesel::insert_into(issue_chat::table)
             .values((
                 issue_chat::id.eq(Uuid::new_v4()),
-                issue_chat::jira_instance_id.eq(instance),
-                issue_chat::issue_id.eq(issue),
-                issue_chat::chat_id.eq(chat_id),
-                issue_chat::created_by.eq(created_by),
+                issue_chat::jira_instance_id.eq(new.instance),
+                issue_chat::issue_id.eq(new.issue_id),
+                issue_chat::chat_id.eq(new.chat_id),
+                issue_chat::created_by.eq(new.created_by),
+                issue_chat::topic.eq(new.topic),
+                issue_chat::web_url.eq(new.web_url),
             ))
             .on_conflict_do_nothing()
             .returning(IssueChat::as_returning())
             .get_result(conn)
             .optional()
+    }
+
+    /// One link by id.
+    pub fn by_id(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<IssueChat>> {
+        issue_chat::table
+            .find(id)
+            .select(IssueChat::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    /// One link by id with its shared access.
+    pub fn by_id_with_access(
+        conn: &mut PgConnection,
+        id: Uuid,
+    ) -> QueryResult<Option<(IssueChat, Option<SharedAccess>)>> {
+        issue_chat::table
+            .left_join(shared_chat_access::table)
+            .filter(issue_chat::id.eq(id))
+            .select((IssueChat::as_select(), Option::<SharedAccess>::as_select()))
+            .first(conn)
+            .optional()
+    }
+
+    /// Bumps the version of a link's remote link (something it shows changed); returns the new
+    /// version, `None` when the link is gone.
+    pub fn bump_remote_link(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<i32>> {
+        diesel::update(issue_chat::table.find(id))
+            .set((
+                issue_chat::remote_link_version.eq(issue_chat::remote_link_version + 1),
+                issue_chat::remote_link_state.eq("pending"),
+                issue_chat::remote_link_detail.eq(None::<String>),
+            ))
+            .returning(issue_chat::remote_link_version)
+            .get_result(conn)
+            .optional()
+    }
+
+    /// Records what Jira did with a link's remote link (`linked`, `refused`, `needs_sign_in`,
+    /// `off`) unless a newer version is already queued.
+    pub fn set_remote_link_state(
+        conn: &mut PgConnection,
+        id: Uuid,
+        version: i32,
+        state: &str,
+        detail: Option<&str>,
+    ) -> QueryResult<bool> {
+        let detail = detail.map(|d| d.chars().take(1000).collect::<String>());
+        let n = diesel::update(
+            issue_chat::table
+                .find(id)
+                .filter(issue_chat::remote_link_version.eq(version)),
+        )
+        .set((
+            issue_chat::remote_link_state.eq(state),
+            issue_chat::remote_link_detail.eq(detail),
+        ))
+        .execute(conn)?;
+        Ok(n == 1)
+    }
+
+    /// Marks a link's chat as deleted in Teams (Graph answered 404); `true` when it was not
+    /// marked before.
+    pub fn mark_chat_gone(conn: &mut PgConnection, id: Uuid) -> QueryResult<bool> {
+        let n = diesel::update(
+            issue_chat::table
+                .find(id)
+                .filter(issue_chat::chat_gone.eq(false)),
+        )
+        .set(issue_chat::chat_gone.eq(true))
+        .execute(conn)?;
+        Ok(n == 1)
+    }
+
+    /// Stores a chat's topic and `webUrl` fetched from Graph for a link made before they were
+    /// kept.
+    pub fn set_chat_details(
+        conn: &mut PgConnection,
+        id: Uuid,
+        topic: Option<&str>,
+        web_url: Option<&str>,
+    ) -> QueryResult<()> {
+        diesel::update(issue_chat::table.find(id))
+            .set((issue_chat::topic.eq(topic), issue_chat::web_url.eq(web_url)))
+            .execute(conn)?;
+        Ok(())
     }
 
     /// Removes a link (its shared access goes with it).

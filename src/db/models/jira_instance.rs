@@ -27,6 +27,11 @@ pub struct JiraInstance {
     pub webhook_token_hash: Option<Vec<u8>>,
     pub oauth_client_id: Option<String>,
     pub oauth_client_secret: Option<Vec<u8>>,
+    /// Linked chats are shown in their Jira issue as remote links (off where the Jira plugin
+    /// shows them instead).
+    pub remote_links: bool,
+    /// A comment "Teams chat started: …" is added to the issue when a chat is linked.
+    pub remote_link_comment: bool,
 }
 
 /// Why registering an instance failed.

@@ -20,6 +20,20 @@ pub const BOT_MESSAGE: &str = "bot_message";
 /// The one welcome message of a personal install.
 pub const BOT_WELCOME: &str = "bot_welcome";
 
+/// Writes (upserts) a linked chat's remote link in its Jira issue (`{"link": <issue_chat id>}`;
+/// the deliverer reads the link's current state, so a later change supersedes an earlier one).
+pub const JIRA_REMOTE_LINK: &str = "jira_remote_link";
+
+/// Deletes the remote link of an unlinked chat (`{"issueId", "globalId", "asUser"}`: the link
+/// row is gone by then, so the item carries what the delete needs).
+pub const JIRA_REMOTE_LINK_DELETE: &str = "jira_remote_link_delete";
+
+/// The ordering key of one linked chat's remote-link writes (a delete never overtakes an
+/// upsert).
+pub fn remote_link_order(link: Uuid) -> String {
+    format!("remote_link:{link}")
+}
+
 /// The ordering key of deliveries to one conversation is this prefix and its ID (the webhook
 /// writer builds it in SQL).
 pub const CONVERSATION_ORDER_PREFIX: &str = "conv:";

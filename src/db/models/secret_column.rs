@@ -79,6 +79,19 @@ pub const TEAMS_FLOW_JIRA_REFRESH_TOKEN: SecretColumn = SecretColumn {
     column: "jira_refresh_token",
 };
 
+/// Jira access token of a Jira user signed in to the appliance's pages.
+pub const JIRA_SESSION_TOKEN: SecretColumn = SecretColumn {
+    kind: "jira_session_access_token",
+    table: "jira_user_session",
+    column: "access_token",
+};
+/// Jira refresh token of a signed-in Jira user's session.
+pub const JIRA_SESSION_REFRESH_TOKEN: SecretColumn = SecretColumn {
+    kind: "jira_session_refresh_token",
+    table: "jira_user_session",
+    column: "refresh_token",
+};
+
 /// Every encrypted column in the schema (rotation walks this list).
 pub const ALL_SECRET_COLUMNS: &[SecretColumn] = &[
     JIRA_SHARED_SECRET,
@@ -93,4 +106,6 @@ pub const ALL_SECRET_COLUMNS: &[SecretColumn] = &[
     FLOW_MS_REFRESH_TOKEN,
     TEAMS_FLOW_JIRA_TOKEN,
     TEAMS_FLOW_JIRA_REFRESH_TOKEN,
+    JIRA_SESSION_TOKEN,
+    JIRA_SESSION_REFRESH_TOKEN,
 ];

@@ -165,3 +165,27 @@ impl SignInFlow {
             .optional()
     }
 }
+
+impl SignInFlow {
+    /// Marks a new flow as a sign-in to the Jira user pages that returns to `next_path`.
+    pub fn set_return(conn: &mut PgConnection, id: Uuid, next_path: &str) -> QueryResult<()> {
+        use crate::db::schema::sign_in_return;
+        diesel::insert_into(sign_in_return::table)
+            .values((
+                sign_in_return::flow_id.eq(id),
+                sign_in_return::next_path.eq(next_path),
+            ))
+            .execute(conn)?;
+        Ok(())
+    }
+
+    /// Where a sign-in to the Jira user pages returns to; `None` for account linking.
+    pub fn return_path(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<String>> {
+        use crate::db::schema::sign_in_return;
+        sign_in_return::table
+            .find(id)
+            .select(sign_in_return::next_path)
+            .first(conn)
+            .optional()
+    }
+}

@@ -174,8 +174,17 @@ pub fn see_other(location: &str) -> HttpResponse {
 pub struct Layout {
     pub csrf: String,
     pub admin: Option<String>,
+    /// The Jira user signed in on a page for Jira users (`/jira/…`).
+    pub jira: Option<JiraNav>,
     pub notice: Option<&'static str>,
     pub version: &'static str,
+}
+
+/// Who is signed in with Jira on a page for Jira users, for the header (their account page and
+/// *Sign out*).
+pub struct JiraNav {
+    pub public_id: String,
+    pub user_name: String,
 }
 
 impl Layout {
@@ -184,6 +193,7 @@ impl Layout {
         Layout {
             csrf: csrf.0.clone(),
             admin: Some(admin.username.clone()),
+            jira: None,
             notice,
             version: env!("CARGO_PKG_VERSION"),
         }
@@ -194,6 +204,7 @@ impl Layout {
         Layout {
             csrf: csrf.0.clone(),
             admin: None,
+            jira: None,
             notice: None,
             version: env!("CARGO_PKG_VERSION"),
         }

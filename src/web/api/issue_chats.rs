@@ -14,6 +14,7 @@ use crate::db;
 use crate::db::models::issue_chat::{Cursor, IssueChat, SharedAccess};
 use crate::domain::TeamsChatId;
 use crate::error::{AppError, ProblemDoc};
+use crate::services::issue_chats::{self, ChatToLink};
 use crate::state::AppState;
 
 /// Largest page.
@@ -216,10 +217,19 @@ pub async fn link_issue_chat(
 ) -> Result<HttpResponse, AppError> {
     let issue = issue_id(&path)?;
     let chat = chat_id(&body.chat_id)?;
-    let (id, user) = (caller.instance_id, caller.user_key.clone());
-    let created = db::run(&state.pool, move |conn| {
-        Ok(IssueChat::insert(conn, id, issue, chat.as_str(), &user)?)
-    })
+    let created = issue_chats::link(
+        &state,
+        &caller.actor(),
+        ChatToLink {
+            instance: caller.instance_id,
+            issue_id: issue,
+            chat_id: chat.as_str().to_owned(),
+            created_by: caller.user_key.clone(),
+            topic: None,
+            web_url: None,
+            members: Vec::new(),
+        },
+    )
     .await?;
     let Some(created) = created else {
         return Err(AppError::client(
@@ -228,7 +238,6 @@ pub async fn link_issue_chat(
             "This chat is already linked to this issue.",
         ));
     };
-    tracing::info!(instance.public_id = %caller.public_id, issue.id = issue, "chat linked to issue");
     Ok(HttpResponse::Created().json(view(&created, &None)))
 }
 
@@ -315,11 +324,14 @@ pub async fn unlink_issue_chat(
     let (issue, chat) = (issue_id(&issue)?, chat_id(&chat)?);
     let (link, _) = load_visible(&state, &caller, issue, &chat).await?;
     owner_only(&caller, &link)?;
-    db::run(&state.pool, move |conn| {
-        Ok(IssueChat::delete(conn, link.id)?)
-    })
+    issue_chats::unlink(
+        &state,
+        &caller.actor(),
+        &link,
+        &caller.public_id,
+        &caller.user_key,
+    )
     .await?;
-    tracing::info!(instance.public_id = %caller.public_id, issue.id = issue, "chat unlinked from issue");
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -367,10 +379,13 @@ pub async fn set_chat_access(
     };
     let (link, _) = load_visible(&state, &caller, issue, &chat).await?;
     owner_only(&caller, &link)?;
-    let user = caller.user_key.clone();
-    let access = db::run(&state.pool, move |conn| {
-        Ok(IssueChat::set_access(conn, link.id, value, &user)?)
-    })
+    let access = issue_chats::set_sharing(
+        &state,
+        &caller.actor(),
+        &link,
+        value == "share",
+        &caller.user_key,
+    )
     .await?;
     Ok(HttpResponse::Ok().json(access_view(&Some(access))))
 }

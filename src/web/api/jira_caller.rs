@@ -35,6 +35,13 @@ pub struct JiraCaller {
     pub user_key: String,
 }
 
+impl JiraCaller {
+    /// The audit actor of this caller (`<public id>:<user key>`).
+    pub fn actor(&self) -> crate::db::models::audit::Actor {
+        crate::db::models::audit::Actor::Api(format!("{}:{}", self.public_id, self.user_key))
+    }
+}
+
 fn refuse(code: &'static str, message: &str) -> AppError {
     AppError::client(StatusCode::UNAUTHORIZED, code, message)
 }

@@ -112,6 +112,12 @@ pub(super) async fn take_flow(
         return Ok(Err((StatusCode::FORBIDDEN, "This sign-in was started in another browser. Open the link from Jira in the browser you sign in with.".into())));
     }
     if let Some(e) = q.error.as_deref() {
+        if e == "access_denied" && return_path(state, &flow).await?.is_some() {
+            return Ok(Err((
+                StatusCode::FORBIDDEN,
+                "You did not allow the appliance to use your Jira account, so you are not signed in. The appliance needs it to ask Jira, as you, which issues you may see. Open the link from your Jira issue again and choose Allow.".into(),
+            )));
+        }
         return Ok(Err((
             StatusCode::BAD_REQUEST,
             format!(
@@ -127,4 +133,16 @@ pub(super) async fn take_flow(
         )));
     }
     Ok(Ok(flow))
+}
+
+/// Where a sign-in to the Jira user pages returns to (`None`: the flow links accounts).
+pub(super) async fn return_path(
+    state: &AppState,
+    flow: &SignInFlow,
+) -> Result<Option<String>, PageError> {
+    let id = flow.id;
+    Ok(db::run(&state.pool, move |conn| {
+        Ok(SignInFlow::return_path(conn, id)?)
+    })
+    .await?)
 }

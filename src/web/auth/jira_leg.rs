@@ -8,8 +8,8 @@ use chrono::Utc;
 use diesel::Connection;
 use secrecy::ExposeSecret;
 
-use super::flow::{CallbackQuery, failed, page, sign_in_actor, take_flow};
-use super::from_teams;
+use super::flow::{CallbackQuery, failed, page, return_path, sign_in_actor, take_flow};
+use super::{from_teams, jira_session};
 use crate::db;
 use crate::db::models::access_token::{self, TokenRow, TokenSet};
 use crate::db::models::secret::{self, FLOW_MS_REFRESH_TOKEN, FLOW_MS_TOKEN, ReadContext};
@@ -66,6 +66,9 @@ pub async fn jira_callback(
             );
         }
     };
+    if let Some(next) = return_path(&state, &flow).await? {
+        return jira_session::complete(&state, &csrf, &flow, next, &instance, &me, tokens).await;
+    }
     let Some(expected) = flow.jira_user_key.clone() else {
         // started from Teams: the link waits for the code the Teams user sends back
         return from_teams::await_code(&state, &csrf, &flow, &instance, &me, &tokens).await;

@@ -16,6 +16,7 @@ mod flow;
 mod from_jira;
 pub mod from_teams;
 mod jira_leg;
+pub mod jira_session;
 pub mod link;
 mod microsoft_leg;
 mod start_microsoft;
@@ -37,6 +38,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::get().to(microsoft_callback),
         )
         .route("/auth/jira/callback", web::get().to(jira_callback))
+        .route("/auth/jira/signin", web::get().to(jira_session::signin))
         .route(
             "/static/teams-signin.js",
             web::get().to(from_teams::static_js),

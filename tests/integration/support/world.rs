@@ -125,7 +125,12 @@ pub async fn follow(browser: &reqwest::Client, url: &str) -> (reqwest::Response,
     let mut seen = vec![url.to_owned()];
     let mut res = browser.get(url).send().await.unwrap();
     while res.status().is_redirection() && seen.len() < 10 {
-        let next = location(&res);
+        // a relative Location is resolved against the URL it answered, as browsers do
+        let next = res
+            .url()
+            .join(&location(&res))
+            .map(|u| u.to_string())
+            .unwrap();
         seen.push(next.clone());
         res = browser.get(&next).send().await.unwrap();
     }

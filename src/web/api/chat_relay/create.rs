@@ -9,10 +9,10 @@ use uuid::Uuid;
 use super::{actor, bad, caller_mapping, graph_error, not_linked};
 use crate::clients::graph::{GraphError, Member};
 use crate::db;
-use crate::db::models::issue_chat::IssueChat;
 use crate::db::models::user_mapping::UserMapping;
 use crate::domain::jira_user_key;
 use crate::error::{AppError, ProblemDoc};
+use crate::services::issue_chats::{self, ChatToLink};
 use crate::services::{connections, tokens};
 use crate::state::AppState;
 use crate::web::api::issue_chats::{ChatView, issue_id, view};
@@ -230,21 +230,19 @@ pub async fn create_issue_chat(
         Err(_) => linked.iter().map(|m| m.ms_user_id).collect(),
     };
     member_ids.push(me.ms_user_id);
-    let (id, user, cid) = (
-        caller.instance_id,
-        caller.user_key.clone(),
-        chat_id.as_str().to_owned(),
-    );
-    let link = db::run(&state.pool, move |conn| {
-        use diesel::Connection;
-        Ok(conn.transaction::<_, diesel::result::Error, _>(|conn| {
-            let link = IssueChat::insert(conn, id, issue, &cid, &user)?;
-            if let Some(l) = &link {
-                IssueChat::add_members(conn, l.id, &member_ids)?;
-            }
-            Ok(link)
-        })?)
-    })
+    let link = issue_chats::link(
+        &state,
+        &who,
+        ChatToLink {
+            instance: caller.instance_id,
+            issue_id: issue,
+            chat_id: chat_id.as_str().to_owned(),
+            created_by: caller.user_key.clone(),
+            topic: Some(topic.clone()),
+            web_url: chat.web_url.clone(),
+            members: member_ids,
+        },
+    )
     .await?
     .ok_or_else(|| {
         AppError::client(

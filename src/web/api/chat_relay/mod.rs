@@ -26,7 +26,7 @@ use crate::services::tokens;
 use crate::state::AppState;
 
 fn actor(caller: &JiraCaller) -> Actor {
-    Actor::Api(format!("{}:{}", caller.public_id, caller.user_key))
+    caller.actor()
 }
 
 async fn caller_mapping(

@@ -1,0 +1,138 @@
+//! A signed-in Jira user's session on the appliance's pages and the Jira token it holds: read
+//! through the audited secret store, renewed once when it is about to expire, and the session
+//! ended when Jira refuses it (consent revoked in Jira, refresh refused).
+
+use actix_web::http::StatusCode;
+use chrono::Utc;
+use secrecy::{ExposeSecret, SecretString};
+use uuid::Uuid;
+
+use crate::clients::jira::JiraClient;
+use crate::db;
+use crate::db::models::audit::Actor;
+use crate::db::models::jira_instance::JiraInstance;
+use crate::db::models::jira_user_session::JiraUserSession;
+use crate::db::models::secret::{JIRA_SESSION_REFRESH_TOKEN, JIRA_SESSION_TOKEN};
+use crate::error::AppError;
+use crate::services::connections;
+use crate::services::secrets::{self, Audit};
+use crate::state::AppState;
+
+/// A token with less than this left is renewed before use.
+const REFRESH_MARGIN_SECS: i64 = 120;
+
+/// The signed-in Jira user of one instance (from the session cookie).
+#[derive(Debug, Clone)]
+pub struct SessionUser {
+    pub session_id: Uuid,
+    pub instance: JiraInstance,
+    pub user_key: String,
+    pub user_name: String,
+}
+
+impl SessionUser {
+    /// The audit actor of what this user does: the same as for the Jira app's API calls made for
+    /// them (`<public id>:<user key>`), so one write path writes one kind of audit row.
+    pub fn actor(&self) -> Actor {
+        Actor::Api(format!("{}:{}", self.instance.public_id, self.user_key))
+    }
+}
+
+/// The answer when Jira no longer accepts the session's token: the session has ended.
+pub fn session_ended() -> AppError {
+    AppError::client(
+        StatusCode::UNAUTHORIZED,
+        "jira_session_ended",
+        "Jira no longer accepts your sign-in (it may have been revoked in Jira). Sign in again.",
+    )
+}
+
+/// Ends a session (sign-out, or Jira refused its token).
+pub async fn end(state: &AppState, session: Uuid) -> Result<(), AppError> {
+    db::run(&state.pool, move |conn| {
+        Ok(JiraUserSession::delete(conn, session)?)
+    })
+    .await?;
+    Ok(())
+}
+
+/// The session user's Jira token and the instance's client, renewed when close to expiry. A
+/// refused renewal ends the session ([`session_ended`]).
+pub async fn jira_token(
+    state: &AppState,
+    user: &SessionUser,
+    purpose: &str,
+) -> Result<(SecretString, JiraClient), AppError> {
+    let client = connections::jira(state, &user.instance).await?;
+    let id = user.session_id;
+    let row = db::run(&state.pool, move |conn| {
+        Ok(JiraUserSession::find(conn, id)?)
+    })
+    .await?
+    .ok_or_else(session_ended)?;
+    let label = user.user_key.as_str();
+    if row.token_expires_at > Utc::now() + chrono::Duration::seconds(REFRESH_MARGIN_SECS) {
+        let token = secrets::read(
+            state,
+            row.id,
+            JIRA_SESSION_TOKEN,
+            &row.access_token,
+            (user.actor(), purpose, label),
+            Audit::PerBurst,
+        )
+        .await?;
+        return Ok((token, client));
+    }
+    let Some(sealed) = row.refresh_token.as_deref() else {
+        end(state, id).await?;
+        return Err(session_ended());
+    };
+    let refresh = secrets::read(
+        state,
+        row.id,
+        JIRA_SESSION_REFRESH_TOKEN,
+        sealed,
+        (user.actor(), "renew the Jira session's token", label),
+        Audit::EveryReadUncached,
+    )
+    .await?;
+    let redirect = format!("{}/auth/jira/callback", state.internal_url);
+    let fresh = match client.refresh(&refresh, &redirect).await {
+        Ok(t) => t,
+        Err(e) if e.needs_sign_in() => {
+            tracing::info!(session.id = %id, "Jira refused to renew a session's token; session ended");
+            end(state, id).await?;
+            return Err(session_ended());
+        }
+        Err(e) => {
+            return Err(AppError::client(
+                StatusCode::BAD_GATEWAY,
+                "jira_unavailable",
+                format!("Jira could not renew your sign-in: {e}"),
+            ));
+        }
+    };
+    let (vault, seen) = (state.vault.clone(), row.token_expires_at);
+    let (access, refresh) = (
+        fresh.access_token.expose_secret().to_owned(),
+        fresh
+            .refresh_token
+            .as_ref()
+            .map(|r| r.expose_secret().to_owned()),
+    );
+    let until = Utc::now() + chrono::Duration::seconds(fresh.expires_in as i64);
+    db::run(&state.pool, move |conn| {
+        Ok(JiraUserSession::store_refreshed(
+            conn,
+            &vault,
+            id,
+            seen,
+            &access,
+            refresh.as_deref(),
+            until,
+        )
+        .map_err(AppError::internal))
+    })
+    .await??;
+    Ok((fresh.access_token, client))
+}

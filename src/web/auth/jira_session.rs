@@ -1,0 +1,245 @@
+//! Sign in with Jira for the appliance's own pages (`shared/design/JIRA-SURFACE.md`):
+//! `GET /auth/jira/signin?i=<public id>&next=<path under /jira/>` starts authorization code +
+//! PKCE on the instance's incoming link, with the same redirect URI as account linking
+//! (`/auth/jira/callback`, which tells the flows apart by the stored flow's purpose). The
+//! callback (`jira_leg`) redeems the code and asks `/rest/api/2/myself`; [`complete`] then opens
+//! the Jira user session and returns to `next`. `next` must be a page of this instance under
+//! `/jira/`: anything else is refused, so the sign-in is no open redirect.
+
+use actix_web::HttpResponse;
+use actix_web::cookie::time::Duration as CookieDuration;
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::http::StatusCode;
+use actix_web::web;
+use chrono::Utc;
+use secrecy::ExposeSecret;
+use serde::Deserialize;
+
+use super::flow::{cookie_name, failed};
+use crate::clients::jira::{JiraTokens, JiraUser as JiraIdentity};
+use crate::crypto::pkce::AuthRequest;
+use crate::crypto::random;
+use crate::db;
+use crate::db::models::jira_instance::JiraInstance;
+use crate::db::models::jira_user_session::{JiraUserSession, NewJiraUserSession};
+use crate::db::models::sign_in_flow::{FLOW_TTL_MINS, NewSignInFlow, SignInFlow};
+use crate::error::{AppError, PageError};
+use crate::services::connections;
+use crate::state::AppState;
+use crate::web::jira::session::{path_instance, session_cookie};
+use crate::web::session::CsrfToken;
+
+/// Query of `/auth/jira/signin`.
+#[derive(Deserialize)]
+pub struct SignInQuery {
+    i: Option<String>,
+    next: Option<String>,
+}
+
+/// `next` when it is a page of instance `public_id` under `/jira/`: a plain absolute path with
+/// no scheme, host, backslash, `..` segment or control character. `None` otherwise.
+pub fn safe_next(public_id: &str, next: &str) -> Option<String> {
+    let prefix = format!("/jira/{public_id}/");
+    let ok = next.starts_with(&prefix)
+        && next.len() <= 1024
+        && !next.contains("//")
+        && !next.contains('\\')
+        && !next
+            .split(['/', '?', '#'])
+            .any(|seg| seg == ".." || seg == ".")
+        && !next.chars().any(|c| c.is_control() || c.is_whitespace());
+    ok.then(|| next.to_owned())
+}
+
+/// `GET /auth/jira/signin`: checks the instance and `next`, stores the flow, binds the browser
+/// and redirects to Jira's consent page.
+pub async fn signin(
+    state: web::Data<AppState>,
+    csrf: CsrfToken,
+    q: web::Query<SignInQuery>,
+) -> Result<HttpResponse, PageError> {
+    let Some(i) = q.i.as_deref().filter(|s| !s.is_empty()) else {
+        return failed(
+            &csrf,
+            StatusCode::BAD_REQUEST,
+            "This sign-in link names no Jira instance. Open the link from your Jira issue again.",
+        );
+    };
+    let instance = match path_instance(&state, i).await {
+        Ok(i) => i,
+        Err(PageError(AppError::Client {
+            status, message, ..
+        })) => return failed(&csrf, status, message),
+        Err(e) => return Err(e),
+    };
+    let next = match q.next.as_deref() {
+        None | Some("") => format!("/jira/{}/me", instance.public_id),
+        Some(n) => match safe_next(&instance.public_id, n) {
+            Some(n) => n,
+            None => {
+                tracing::warn!(instance.public_id = %instance.public_id, "sign-in with a return address outside /jira/ refused");
+                return failed(
+                    &csrf,
+                    StatusCode::BAD_REQUEST,
+                    "This sign-in link would send you to a page outside the appliance's Jira pages, so it was refused. Open the link from your Jira issue again.",
+                );
+            }
+        },
+    };
+    let jira = match connections::jira(&state, &instance).await {
+        Ok(j) => j,
+        Err(AppError::Client { code, .. }) if code == "jira_oauth_not_configured" => {
+            return failed(
+                &csrf,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Signing in with Jira is not set up for this Jira instance yet: the appliance has no OAuth 2.0 incoming link for it. Ask your Jira administrator to create one (permission Write, redirect URL ending in /auth/jira/callback) and enter it under Admin › Jira instances.",
+            );
+        }
+        Err(e) => return Err(PageError(e)),
+    };
+    let auth = AuthRequest::new();
+    let browser = random::token(32);
+    let (browser_hash, state_hash, start_hash) = (
+        random::token_hash(&browser),
+        random::token_hash(&auth.state),
+        random::token_hash(&random::token(32)),
+    );
+    let (verifier, instance_id) = (auth.verifier.clone(), instance.id);
+    let flow_id = uuid::Uuid::new_v4();
+    db::run(&state.pool, move |conn| {
+        use diesel::Connection;
+        SignInFlow::purge_expired(conn)?;
+        conn.transaction::<_, diesel::result::Error, _>(|conn| {
+            NewSignInFlow {
+                id: flow_id,
+                jira_instance_id: instance_id,
+                jira_user_key: None,
+                start_hash: &start_hash,
+                browser_hash: &browser_hash,
+                state_hash: &state_hash,
+                stage: "jira",
+                pkce_verifier: &verifier,
+                nonce: "",
+                expires_at: Utc::now() + chrono::Duration::minutes(FLOW_TTL_MINS),
+            }
+            .insert(conn)?;
+            SignInFlow::set_return(conn, flow_id, &next)
+        })?;
+        Ok(())
+    })
+    .await?;
+    let redirect = format!("{}/auth/jira/callback", state.internal_url);
+    let to = jira.authorize_url(&redirect, &auth.state, &auth.challenge());
+    let cookie = Cookie::build(cookie_name(&state), browser)
+        .path("/")
+        .http_only(true)
+        .secure(state.secure_cookies)
+        // Lax: the browser must send it on the top-level redirect back from Jira
+        .same_site(SameSite::Lax)
+        .max_age(CookieDuration::minutes(FLOW_TTL_MINS))
+        .finish();
+    Ok(HttpResponse::SeeOther()
+        .insert_header(("Location", to))
+        .cookie(cookie)
+        .finish())
+}
+
+/// Opens the Jira user session for a redeemed sign-in (`jira_leg` has proven who signed in)
+/// and returns the browser to the flow's `next` page.
+pub(super) async fn complete(
+    state: &AppState,
+    csrf: &CsrfToken,
+    flow: &SignInFlow,
+    next: String,
+    instance: &JiraInstance,
+    me: &JiraIdentity,
+    tokens: JiraTokens,
+) -> Result<HttpResponse, PageError> {
+    if !instance.enabled {
+        return failed(
+            csrf,
+            StatusCode::FORBIDDEN,
+            "This Jira instance is disabled in the appliance.",
+        );
+    }
+    let token = random::token(32);
+    let hash = random::token_hash(&token);
+    let name = if me.display_name.is_empty() {
+        me.name.clone()
+    } else {
+        me.display_name.clone()
+    };
+    let hours = state.settings.jira.user_session_absolute_hours;
+    let (vault, key, instance_id, flow_id) =
+        (state.vault.clone(), me.key.clone(), instance.id, flow.id);
+    let created = db::run(&state.pool, move |conn| {
+        use diesel::Connection;
+        let session = conn.transaction::<_, diesel::result::Error, _>(|conn| {
+            let session = JiraUserSession::create(
+                conn,
+                &vault,
+                &NewJiraUserSession {
+                    token_hash: &hash,
+                    instance: instance_id,
+                    jira_user_key: &key,
+                    jira_user_name: &name.chars().take(255).collect::<String>(),
+                    access_token: tokens.access_token.expose_secret(),
+                    refresh_token: tokens.refresh_token.as_ref().map(|r| r.expose_secret()),
+                    token_expires_at: Utc::now()
+                        + chrono::Duration::seconds(tokens.expires_in as i64),
+                    absolute: chrono::Duration::hours(hours),
+                },
+            )
+            .map_err(|e| match e {
+                crate::db::models::jira_user_session::SessionWriteError::Db(e) => e,
+                crate::db::models::jira_user_session::SessionWriteError::Vault(_) => {
+                    diesel::result::Error::RollbackTransaction
+                }
+            })?;
+            SignInFlow::close(conn, flow_id, "done")?;
+            Ok(session)
+        })?;
+        Ok(session)
+    })
+    .await;
+    let session = created.map_err(PageError::from)?;
+    tracing::info!(instance.public_id = %instance.public_id, session.id = %session.id, "Jira user signed in to the appliance's pages");
+    let next = safe_next(&instance.public_id, &next)
+        .unwrap_or_else(|| format!("/jira/{}/me", instance.public_id));
+    Ok(HttpResponse::SeeOther()
+        .insert_header(("Location", next))
+        .cookie(session_cookie(
+            state,
+            &instance.public_id,
+            token,
+            CookieDuration::hours(hours),
+        ))
+        .finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn only_pages_of_the_instance_under_jira_are_places_to_return_to() {
+        assert_eq!(
+            safe_next("tHXLY2", "/jira/tHXLY2/issues/10045").as_deref(),
+            Some("/jira/tHXLY2/issues/10045")
+        );
+        assert!(safe_next("tHXLY2", "/jira/tHXLY2/issues/10045/chats/x?cursor=a").is_some());
+        for bad in [
+            "https://evil.example/jira/tHXLY2/",
+            "//evil.example/jira/tHXLY2/",
+            "/jira/tHXLY2//evil.example",
+            "/jira/OTHER1/me",
+            "/admin",
+            "/jira/tHXLY2/../../admin",
+            "/jira/tHXLY2/\\evil",
+            "/jira/tHXLY2/a\nb",
+            "/jira/tHXLY2",
+        ] {
+            assert_eq!(safe_next("tHXLY2", bad), None, "{bad}");
+        }
+    }
+}
