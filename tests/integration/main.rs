@@ -26,6 +26,7 @@ mod fanout;
 mod fault;
 mod instances;
 mod inventory;
+mod jira_account;
 mod jira_dc_comments;
 mod jira_remote_links;
 mod jira_signin;
