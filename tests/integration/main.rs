@@ -27,6 +27,7 @@ mod fault;
 mod instances;
 mod inventory;
 mod jira_account;
+mod jira_account_lifecycle;
 mod jira_account_session;
 mod jira_dc_comments;
 mod jira_remote_links;
