@@ -78,11 +78,11 @@ async fn me_page(
     let (user_name, jira_warning) = match jira_session::myself(&state, &user.0).await {
         Ok(me) if !me.display_name.is_empty() => (me.display_name, None),
         Ok(_) => (user.0.user_name.clone(), None),
-        Err(AppError::Client { code, message, .. })
-            if code == "jira_unavailable" || code == "jira_oauth_not_configured" =>
-        {
-            (user.0.user_name.clone(), Some(message))
-        }
+        Err(AppError::Client {
+            code: "jira_unavailable" | "jira_oauth_not_configured",
+            message,
+            ..
+        }) => (user.0.user_name.clone(), Some(message)),
         Err(e) => return failure_page(&state, &csrf, &user, &here, e),
     };
     let mapping = account_link::find(&state, user.0.instance.id, &user.0.user_key)

@@ -240,9 +240,10 @@ pub fn failure_page(
     e: AppError,
 ) -> Result<HttpResponse, PageError> {
     match e {
-        AppError::Client { code, .. } if code == "jira_session_ended" => {
-            ended_page(state, csrf, &user.0.instance.public_id, back)
-        }
+        AppError::Client {
+            code: "jira_session_ended",
+            ..
+        } => ended_page(state, csrf, &user.0.instance.public_id, back),
         e => Err(PageError(e)),
     }
 }
