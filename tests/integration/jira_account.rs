@@ -275,3 +275,23 @@ async fn a_form_sent_after_the_session_ended_signs_in_again_and_returns_to_the_a
         "the form did nothing"
     );
 }
+
+#[actix_web::test]
+async fn the_account_page_still_shows_when_jira_cannot_be_asked_and_says_so() {
+    let w = world().await;
+    let b = signed_in(&w, ALICE_KEY).await;
+    w.jira.throttle_next(10, 0);
+    let html = page(&w, &b, &me_path(&w)).await;
+    assert!(
+        html.contains("Jira could not confirm your sign-in just now"),
+        "{html}"
+    );
+    assert!(html.contains("HTTP 429"), "{html}");
+    assert!(html.contains("alice (Jira)"), "what she signed in with");
+    assert!(html.contains("Not linked."));
+    assert_eq!(
+        sessions_of(&w, w.instance_id, ALICE_KEY),
+        1,
+        "a busy Jira ends no session"
+    );
+}
