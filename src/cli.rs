@@ -400,7 +400,8 @@ fn erase(
 fn prune(settings: &Settings, out: &mut dyn Write) -> anyhow::Result<()> {
     let mut conn = migrated(settings)?;
     let r = settings.retention.clone();
-    let report = retention::prune(&mut conn, r.outbox_done_days, r.audit_days, |t, n| {
+    let idle = settings.jira.user_session_idle_mins;
+    let report = retention::prune(&mut conn, r.outbox_done_days, r.audit_days, idle, |t, n| {
         if n > 0 {
             let _ = writeln!(std::io::stderr(), "  {t}: {n} row(s) so far");
         }
@@ -409,8 +410,8 @@ fn prune(settings: &Settings, out: &mut dyn Write) -> anyhow::Result<()> {
         None => writeln!(out, "another daemon is pruning right now; nothing done")?,
         Some(p) => writeln!(
             out,
-            "deleted {} finished deliveries older than {} day(s) and {} audit row(s) older than {} day(s)",
-            p.outbox, r.outbox_done_days, p.audit, r.audit_days
+            "deleted {} finished deliveries older than {} day(s) and {} audit row(s) older than {} day(s); {} ended Jira user session(s)",
+            p.outbox, r.outbox_done_days, p.audit, r.audit_days, p.sessions
         )?,
     }
     Ok(())

@@ -229,6 +229,7 @@ impl Application {
         actix_web::rt::spawn(crate::jobs::retention::run_forever(
             state.pool.clone(),
             settings.retention.clone(),
+            settings.jira.user_session_idle_mins,
         ));
         tracing::info!(listen.internal = %internal_addr, listen.public = ?public_addr, "listening");
         Ok(Application {

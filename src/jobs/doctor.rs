@@ -1,5 +1,8 @@
 //! `jira-teams-bridge doctor`: checks an installation end to end and says what to do about each
-//! problem. Human output or `--json`; the process exits non-zero when any check fails.
+//! problem. Human output or `--json`; the process exits non-zero when any check fails. Each
+//! instance's OAuth 2.0 incoming link is checked in `jira_oauth`.
+
+mod jira_oauth;
 
 use std::time::Duration;
 
@@ -162,6 +165,17 @@ pub async fn run(settings: &Settings) -> Vec<Check> {
                 "check DNS, firewall and outbound.proxy / no_proxy for this host",
             )),
         }
+    }
+
+    let redirect = match settings.internal_addr() {
+        Ok(addr) => format!("{}/auth/jira/callback", settings.internal_base_url(addr)),
+        Err(_) => format!(
+            "{}/auth/jira/callback",
+            settings.listen.internal_url.trim_end_matches('/')
+        ),
+    };
+    for i in instances.iter().filter(|i| i.enabled) {
+        checks.push(jira_oauth::check(&http, i, &redirect).await);
     }
 
     match admin_registration {

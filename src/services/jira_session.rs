@@ -7,7 +7,7 @@ use chrono::Utc;
 use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
-use crate::clients::jira::JiraClient;
+use crate::clients::jira::{JiraClient, JiraUser as JiraIdentity};
 use crate::db;
 use crate::db::models::audit::Actor;
 use crate::db::models::jira_instance::JiraInstance;
@@ -51,6 +51,17 @@ pub fn session_ended() -> AppError {
 pub async fn end(state: &AppState, session: Uuid) -> Result<(), AppError> {
     db::run(&state.pool, move |conn| {
         Ok(JiraUserSession::delete(conn, session)?)
+    })
+    .await?;
+    Ok(())
+}
+
+/// Ends the session of `instance` a browser's cookie token names, if it still exists
+/// (sign-out; a session that already expired is simply not there).
+pub async fn end_by_token(state: &AppState, instance: Uuid, token: &str) -> Result<(), AppError> {
+    let hash = crate::crypto::random::token_hash(token);
+    db::run(&state.pool, move |conn| {
+        Ok(JiraUserSession::delete_by_token(conn, instance, &hash)?)
     })
     .await?;
     Ok(())
@@ -135,4 +146,30 @@ pub async fn jira_token(
     })
     .await??;
     Ok((fresh.access_token, client))
+}
+
+/// Asks Jira, as the session's user, who they are (`GET /rest/api/2/myself`): proves the
+/// session's token still works (each read of it audited) and gives the name Jira shows now.
+/// Jira refusing the token (consent revoked in Jira) ends the session ([`session_ended`]); so
+/// does an answer naming another user. Jira unreachable is `jira_unavailable` (502).
+pub async fn myself(state: &AppState, user: &SessionUser) -> Result<JiraIdentity, AppError> {
+    let (token, client) = jira_token(state, user, "show the Jira user their account").await?;
+    match client.myself(&token).await {
+        Ok(me) if me.key == user.user_key => Ok(me),
+        Ok(_) => {
+            tracing::warn!(session.id = %user.session_id, "Jira names another user for a session's token; session ended");
+            end(state, user.session_id).await?;
+            Err(session_ended())
+        }
+        Err(e) if e.needs_sign_in() => {
+            tracing::info!(session.id = %user.session_id, "Jira refused a session's token; session ended");
+            end(state, user.session_id).await?;
+            Err(session_ended())
+        }
+        Err(e) => Err(AppError::client(
+            StatusCode::BAD_GATEWAY,
+            "jira_unavailable",
+            format!("Jira could not be asked just now: {e}"),
+        )),
+    }
 }

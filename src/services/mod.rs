@@ -2,6 +2,7 @@
 //! outbound clients used together. Nothing here knows about HTTP requests (no actix types) or
 //! about the outbox runner; `web/` and `jobs/` call it, it calls `state`, `db/` and `clients/`.
 
+pub mod account_link;
 pub mod activity;
 pub mod connections;
 pub mod issue_chats;

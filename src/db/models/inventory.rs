@@ -1,5 +1,8 @@
 //! The data inventory: every stored entity of the seed as a live, paged table of display
-//! strings. Secrets appear only shortened (shared secrets) or as "encrypted" (tokens).
+//! strings. Secrets appear only shortened (shared secrets) or as "encrypted" (tokens). The
+//! sessions of Jira users signed in on the appliance's pages are in `jira_sessions`.
+
+mod jira_sessions;
 
 use diesel::prelude::*;
 
@@ -68,6 +71,16 @@ pub const ENTITIES: &[Entity] = &[
         title: "Secret access audit",
         description: "One row per read of a secret.",
     },
+    Entity {
+        key: "jira_user_session",
+        title: "Jira user sessions",
+        description: "Jira users signed in on the appliance's pages (their tokens are encrypted and never shown).",
+    },
+    Entity {
+        key: "sign_in_return",
+        title: "Sign-ins with Jira in progress",
+        description: "The page a sign-in with Jira returns to, until the sign-in completes or expires.",
+    },
 ];
 
 /// A page of one entity's rows as display strings.
@@ -101,7 +114,7 @@ pub fn count(conn: &mut PgConnection, key: &str) -> QueryResult<Option<i64>> {
         "teams_user_setting" => teams_user_setting::table.count().get_result(conn)?,
         "access_token" => access_token::table.count().get_result(conn)?,
         "secret_access_audit" => secret_access_audit::table.count().get_result(conn)?,
-        _ => return Ok(None),
+        k => return jira_sessions::count(conn, k),
     };
     Ok(Some(n))
 }
@@ -116,6 +129,9 @@ pub fn page(
     let Some(total) = count(conn, key)? else {
         return Ok(None);
     };
+    if jira_sessions::KEYS.contains(&key) {
+        return jira_sessions::page(conn, key, offset, limit, total);
+    }
     let (columns, rows): (Vec<&'static str>, Vec<Vec<String>>) = match key {
         "user_mapping" => (
             vec![

@@ -158,6 +158,21 @@ impl JiraUserSession {
         Ok(diesel::delete(jira_user_session::table.find(id)).execute(conn)? == 1)
     }
 
+    /// Ends the session of `instance` whose cookie token has this hash (sign-out).
+    pub fn delete_by_token(
+        conn: &mut PgConnection,
+        instance: Uuid,
+        token_hash: &[u8],
+    ) -> QueryResult<bool> {
+        let n = diesel::delete(
+            jira_user_session::table
+                .filter(jira_user_session::jira_instance_id.eq(instance))
+                .filter(jira_user_session::token_hash.eq(token_hash)),
+        )
+        .execute(conn)?;
+        Ok(n == 1)
+    }
+
     /// Ends every session of a Jira user of an instance (erase).
     pub fn delete_for_user(
         conn: &mut PgConnection,
@@ -172,10 +187,16 @@ impl JiraUserSession {
         .execute(conn)
     }
 
-    /// Removes sessions past their absolute end (indexed; a retention job calls it).
-    pub fn purge_expired(conn: &mut PgConnection) -> QueryResult<usize> {
+    /// Removes sessions past their absolute end or idle for `idle` (the retention job calls
+    /// it, so a user who signed in and left keeps nothing, their Jira token included).
+    pub fn purge_expired(conn: &mut PgConnection, idle: Duration) -> QueryResult<usize> {
+        let now = Utc::now();
         diesel::delete(
-            jira_user_session::table.filter(jira_user_session::expires_at.lt(diesel::dsl::now)),
+            jira_user_session::table.filter(
+                jira_user_session::expires_at
+                    .le(now)
+                    .or(jira_user_session::last_seen_at.le(now - idle)),
+            ),
         )
         .execute(conn)
     }

@@ -1,5 +1,6 @@
 //! Retention: delivered and dead outbox rows, and secret access audit rows, older than the
-//! configured number of days are deleted. Audit rows go only through the path the
+//! configured number of days are deleted, and so are Jira user sessions that ended (idle too
+//! long or past their absolute end), their sealed Jira tokens with them. Audit rows go only through the path the
 //! `secret_access_audit` trigger permits (a transaction-local horizon of at least 30 days).
 
 use diesel::prelude::*;
@@ -16,6 +17,8 @@ pub const MIN_AUDIT_DAYS: u32 = 30;
 pub struct PruneReport {
     pub outbox: usize,
     pub audit: usize,
+    /// Jira user sessions that had ended.
+    pub sessions: usize,
 }
 
 /// Deletes delivered (`done`) and given-up (`dead`) outbox rows last touched more than `days`
@@ -80,11 +83,23 @@ pub fn prune_audit(
     }
 }
 
-/// One pass of both, unless another daemon is pruning right now (then nothing, `None`).
+/// Deletes Jira user sessions idle for `idle_mins` minutes or past their absolute end. Such a
+/// session is already refused when used; this removes what a user who just left would
+/// otherwise keep (their sealed Jira token) until the absolute end.
+pub fn prune_sessions(conn: &mut PgConnection, idle_mins: i64) -> QueryResult<usize> {
+    super::jira_user_session::JiraUserSession::purge_expired(
+        conn,
+        chrono::Duration::minutes(idle_mins),
+    )
+}
+
+/// One pass of all three, unless another daemon is pruning right now (then nothing, `None`).
+/// `session_idle_mins` is `jira.user_session_idle_mins`.
 pub fn prune(
     conn: &mut PgConnection,
     outbox_days: u32,
     audit_days: u32,
+    session_idle_mins: i64,
     mut progress: impl FnMut(&str, usize),
 ) -> QueryResult<Option<PruneReport>> {
     #[derive(QueryableByName)]
@@ -101,6 +116,11 @@ pub fn prune(
         Ok(PruneReport {
             outbox: prune_outbox(conn, outbox_days, |n| progress("outbox", n))?,
             audit: prune_audit(conn, audit_days, |n| progress("secret_access_audit", n))?,
+            sessions: {
+                let n = prune_sessions(conn, session_idle_mins)?;
+                progress("jira_user_session", n);
+                n
+            },
         })
     })();
     diesel::sql_query("SELECT pg_advisory_unlock(7164033)").execute(conn)?;

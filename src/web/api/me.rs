@@ -7,6 +7,7 @@ use super::jira_caller::JiraCaller;
 use crate::db;
 use crate::db::models::user_mapping::UserMapping;
 use crate::error::{AppError, ProblemDoc};
+use crate::services::account_link;
 use crate::state::AppState;
 use crate::web::auth::link;
 
@@ -83,13 +84,12 @@ pub async fn delete_me(
     state: web::Data<AppState>,
     caller: JiraCaller,
 ) -> Result<HttpResponse, AppError> {
-    let (id, key) = (caller.instance_id, caller.user_key.clone());
-    let removed = db::run(&state.pool, move |conn| {
-        Ok(UserMapping::delete(conn, id, &key)?)
-    })
+    account_link::unlink(
+        &state,
+        caller.instance_id,
+        &caller.public_id,
+        &caller.user_key,
+    )
     .await?;
-    if removed {
-        tracing::info!(instance.public_id = %caller.public_id, "user unlinked and tokens erased");
-    }
     Ok(HttpResponse::NoContent().finish())
 }

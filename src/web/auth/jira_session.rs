@@ -88,7 +88,10 @@ pub async fn signin(
     };
     let jira = match connections::jira(&state, &instance).await {
         Ok(j) => j,
-        Err(AppError::Client { code, .. }) if code == "jira_oauth_not_configured" => {
+        Err(AppError::Client {
+            code: "jira_oauth_not_configured",
+            ..
+        }) => {
             return failed(
                 &csrf,
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -215,6 +218,35 @@ pub(super) async fn complete(
             CookieDuration::hours(hours),
         ))
         .finish())
+}
+
+/// Starts account linking for a Jira user signed in on the appliance's pages (*Link Microsoft
+/// account* on their account page): the same flow as a start link from the Jira app, made
+/// server-side for this user. It is safe to start without a signed link: the Jira leg later
+/// proves with `/rest/api/2/myself` that this same Jira user signs in, or links nothing.
+pub async fn link_microsoft(
+    state: &AppState,
+    csrf: &CsrfToken,
+    instance_id: uuid::Uuid,
+    jira_user_key: &str,
+) -> Result<HttpResponse, PageError> {
+    // a start link is spent by its hash; this start has no link, so a fresh random one
+    let start_hash = random::token_hash(&random::token(32));
+    match super::start_microsoft::begin(
+        state,
+        csrf,
+        instance_id,
+        Some(jira_user_key.to_owned()),
+        start_hash,
+        |_| Ok(true),
+    )
+    .await?
+    {
+        Some(res) => Ok(res),
+        None => Err(PageError(AppError::internal(anyhow::anyhow!(
+            "a fresh start of account linking was refused as used"
+        )))),
+    }
 }
 
 #[cfg(test)]

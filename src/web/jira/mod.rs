@@ -8,7 +8,7 @@ mod me;
 pub mod session;
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::error::PageError;
 use crate::web::admin::{JiraNav, Layout};
@@ -32,23 +32,30 @@ pub fn layout(user: &JiraUser, csrf: &CsrfToken) -> Layout {
     l
 }
 
-/// `POST /jira/{public_id}/signout`: ends the session here and in this browser.
+/// `POST /jira/{public_id}/signout`: ends this browser's session of the instance (when it still
+/// has one: signing out after it expired just clears the cookie) and removes the cookie.
+/// Sessions of other instances in this browser stay.
 async fn sign_out(
     state: web::Data<crate::state::AppState>,
-    user: JiraUser,
+    req: HttpRequest,
+    path: web::Path<String>,
     _form: EmptyForm,
     csrf: CsrfToken,
 ) -> Result<HttpResponse, PageError> {
-    crate::services::jira_session::end(&state, user.0.session_id)
-        .await
-        .map_err(PageError)?;
+    let instance = session::path_instance(&state, &path).await?;
+    if let Some(token) = session::cookie_token(&req, &state, &instance.public_id) {
+        crate::services::jira_session::end_by_token(&state, instance.id, &token)
+            .await
+            .map_err(PageError)?;
+    }
     let mut res = crate::web::admin::html(
         askama::Template::render(&SignedOut {
             layout: Layout::anonymous(&csrf),
+            public_id: instance.public_id.clone(),
         }),
         StatusCode::OK,
     )?;
-    let _ = res.add_removal_cookie(&session::removal_cookie(&state, &user.0.instance.public_id));
+    let _ = res.add_removal_cookie(&session::removal_cookie(&state, &instance.public_id));
     Ok(res)
 }
 
@@ -56,4 +63,5 @@ async fn sign_out(
 #[template(path = "jira/signed_out.html")]
 struct SignedOut {
     layout: Layout,
+    public_id: String,
 }

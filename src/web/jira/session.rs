@@ -126,6 +126,7 @@ impl FromRequest for JiraUser {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let public_id = req.match_info().get("public_id").map(str::to_owned);
+        let is_get = req.method() == actix_web::http::Method::GET;
         let here = match req.uri().path_and_query() {
             Some(pq) => pq.as_str().to_owned(),
             None => req.path().to_owned(),
@@ -152,8 +153,9 @@ impl FromRequest for JiraUser {
                 .find(|(n, _)| *n == name)
                 .map(|(_, v)| v)
                 .filter(|v| !v.is_empty() && v.len() <= 128);
-            // a GET comes back to where it was; a form post comes back to its page
-            let back = if here.starts_with(&format!("/jira/{}/", instance.public_id)) {
+            // a GET comes back to where it was; a form post comes back to the account page
+            // (its own URL answers only POST)
+            let back = if is_get && here.starts_with(&format!("/jira/{}/", instance.public_id)) {
                 here
             } else {
                 format!("/jira/{}/me", instance.public_id)
@@ -185,5 +187,63 @@ impl FromRequest for JiraUser {
                 ))),
             }
         })
+    }
+}
+
+/// The session token the browser sent for an instance (its cookie), if any.
+pub fn cookie_token(req: &HttpRequest, state: &AppState, public_id: &str) -> Option<String> {
+    req.cookie(&cookie_name(state.secure_cookies, public_id))
+        .map(|c| c.value().to_owned())
+        .filter(|v| !v.is_empty() && v.len() <= 128)
+}
+
+#[derive(askama::Template)]
+#[template(path = "jira/session_ended.html")]
+struct SessionEnded {
+    layout: crate::web::admin::Layout,
+    sign_in: String,
+}
+
+/// The page when Jira no longer accepts a session's token (consent revoked in Jira, renewal
+/// refused): the session is already gone; the page says so, removes the browser's cookie and
+/// offers to sign in again and come back to `back` (a path of this instance under `/jira/`).
+pub fn ended_page(
+    state: &AppState,
+    csrf: &crate::web::session::CsrfToken,
+    public_id: &str,
+    back: &str,
+) -> Result<HttpResponse, PageError> {
+    // the sign-in checks `next` again (`auth::jira_session::safe_next`)
+    let back = if back.starts_with(&format!("/jira/{public_id}/")) {
+        back.to_owned()
+    } else {
+        format!("/jira/{public_id}/me")
+    };
+    let page = SessionEnded {
+        layout: crate::web::admin::Layout::anonymous(csrf),
+        sign_in: sign_in_url(public_id, &back),
+    };
+    let mut res =
+        crate::web::admin::html(askama::Template::render(&page), StatusCode::UNAUTHORIZED)?;
+    let _ = res.add_removal_cookie(&removal_cookie(state, public_id));
+    Ok(res)
+}
+
+/// A failed call made for a signed-in user as a page: an ended session
+/// ([`crate::services::jira_session::session_ended`]) becomes [`ended_page`], anything else
+/// the usual error page.
+pub fn failure_page(
+    state: &AppState,
+    csrf: &crate::web::session::CsrfToken,
+    user: &JiraUser,
+    back: &str,
+    e: AppError,
+) -> Result<HttpResponse, PageError> {
+    match e {
+        AppError::Client {
+            code: "jira_session_ended",
+            ..
+        } => ended_page(state, csrf, &user.0.instance.public_id, back),
+        e => Err(PageError(e)),
     }
 }

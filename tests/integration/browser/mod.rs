@@ -11,6 +11,7 @@
 //! HTML source.
 
 mod instances;
+mod jira_cookie;
 mod keyboard;
 mod no_javascript;
 mod sign_in;

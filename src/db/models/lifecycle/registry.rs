@@ -61,6 +61,16 @@ pub(super) fn specs() -> Vec<TableSpec> {
             ..t("bot_membership", "conversation_id = ANY($7)")
         },
         TableSpec {
+            note: Some(
+                "the page under /jira/ a sign-in with Jira returns to; goes with its sign-in flow",
+            ),
+            ..t(
+                "sign_in_return",
+                "flow_id IN (SELECT id FROM sign_in_flow WHERE jira_instance_id = $1 \
+                 AND ($8 OR jira_user_key = ANY($2) OR ms_user_id = ANY($3)))",
+            )
+        },
+        TableSpec {
             encrypted: &["ms_token", "ms_refresh_token"],
             hashed: &["start_hash", "browser_hash", "state_hash"],
             redacted: &["pkce_verifier", "nonce"],
@@ -75,6 +85,17 @@ pub(super) fn specs() -> Vec<TableSpec> {
             ..t(
                 "teams_sign_in",
                 "jira_instance_id = $1 AND ($8 OR jira_user_key = ANY($2) OR aad_object_id = ANY($3))",
+            )
+        },
+        TableSpec {
+            encrypted: &["access_token", "refresh_token"],
+            hashed: &["token_hash"],
+            note: Some(
+                "the user's sessions signed in with Jira on the appliance's pages (metadata; token values are never exported); a user who never linked has only these",
+            ),
+            ..t(
+                "jira_user_session",
+                "jira_instance_id = $1 AND ($8 OR jira_user_key = ANY($2))",
             )
         },
         t(
