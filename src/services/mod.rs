@@ -3,6 +3,9 @@
 //! about the outbox runner; `web/` and `jobs/` call it, it calls `state`, `db/` and `clients/`.
 
 pub mod activity;
+pub mod chat_access;
+pub mod chat_create;
+pub mod chat_relay;
 pub mod connections;
 pub mod issue_chats;
 pub mod jira_session;
