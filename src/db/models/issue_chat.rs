@@ -295,7 +295,10 @@ impl IssueChat {
                 issue_chat_member::issue_chat_id.asc(),
                 issue_chat_member::ms_user_id.asc(),
             ))
-            .select((issue_chat_member::issue_chat_id, issue_chat_member::ms_user_id))
+            .select((
+                issue_chat_member::issue_chat_id,
+                issue_chat_member::ms_user_id,
+            ))
             .load(conn)
     }
 
