@@ -48,8 +48,14 @@ pub enum RelayError {
 }
 
 impl From<AppError> for RelayError {
+    /// Keeps "sign in again" apart (`tokens` words it as an `AppError`), so every caller can
+    /// tell the reader what to do.
     fn from(e: AppError) -> Self {
-        RelayError::Other(e)
+        if e.code() == "needs_sign_in" {
+            RelayError::NeedsSignIn(e)
+        } else {
+            RelayError::Other(e)
+        }
     }
 }
 
@@ -270,16 +276,12 @@ pub async fn read_messages(
     // for a shared reader, the creator's lapsed sign-in is not theirs to fix
     let shared_stop = |e: RelayError| match e {
         RelayError::NeedsSignIn(_) if on_behalf => RelayError::CreatorSignInLapsed,
-        RelayError::Other(e) if on_behalf && e.code() == "needs_sign_in" => {
-            RelayError::CreatorSignInLapsed
-        }
-        RelayError::Other(e) if e.code() == "needs_sign_in" => RelayError::NeedsSignIn(e),
         e => e,
     };
     let ms = connections::microsoft(state, &viewer.actor).await?;
     let token = tokens::microsoft_token(state, &mapping, &viewer.actor, &purpose, on_behalf)
         .await
-        .map_err(|e| shared_stop(RelayError::Other(e)))?;
+        .map_err(|e| shared_stop(e.into()))?;
     match ms
         .graph
         .list_messages(&token, &link.chat_id, limit, next_link)

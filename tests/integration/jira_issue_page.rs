@@ -46,7 +46,8 @@ async fn an_issue_key_redirects_to_the_id_url_whose_page_shows_each_chat_with_it
 
     let s = get(&w, &alice, &issue_path(&w, ISSUE)).await;
     assert_eq!(s.status, 200, "{}", s.html);
-    assert!(s.html.contains("Printer on fire") && s.html.contains("Open"));
+    assert!(s.html.contains("Printer on fire"));
+    assert!(s.html.contains(" · Open</p>"), "the issue's status");
     assert!(s.html.contains(TOPIC));
     assert!(
         s.html

@@ -170,7 +170,12 @@ async fn render(
 ) -> Result<HttpResponse, Stop> {
     let r = reach(state, user, csrf, path, true).await?;
     let pid = user.0.instance.public_id.clone();
-    let people = chat_access::people(state, r.link.jira_instance_id, &[r.link.clone()]).await?;
+    let people = chat_access::people(
+        state,
+        r.link.jira_instance_id,
+        std::slice::from_ref(&r.link),
+    )
+    .await?;
     let row = ChatRow::of(&pid, &r.link, &r.access, &people);
     let newest_url = row.url.clone();
     let bad_cursor = || {

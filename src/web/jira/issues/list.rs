@@ -84,7 +84,8 @@ impl ChatRow {
             members,
             member_names: names.join(", "),
             shared: chat_access::is_shared(access),
-            web_url: chat.web_url.clone(),
+            // Graph's own https link, never another scheme whatever a row holds
+            web_url: chat.web_url.clone().filter(|u| u.starts_with("https://")),
             refused: (chat.remote_link_state == "refused").then(|| {
                 chat.remote_link_detail
                     .clone()

@@ -273,3 +273,37 @@ async fn create(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn picked_users_and_typed_names_are_read_once_each_and_limits_are_kept() {
+        let (keys, upns) = members_of(&form(&[
+            ("csrf", "x"),
+            ("member", "JIRAUSER1"),
+            ("member", "JIRAUSER1"),
+            (
+                "upns",
+                " carol@example.com \r\n\nCAROL@example.com\ndan@example.com",
+            ),
+        ]))
+        .unwrap();
+        assert_eq!(keys, ["JIRAUSER1"]);
+        assert_eq!(upns, ["carol@example.com", "dan@example.com"]);
+        assert!(members_of(&form(&[("csrf", "x")])).is_err(), "nobody");
+        assert!(members_of(&form(&[("upns", "not a name")])).is_err());
+        assert!(members_of(&form(&[("member", "\u{7}")])).is_err());
+        let many: Vec<String> = (0..20).map(|i| format!("u{i}@example.com")).collect();
+        assert!(members_of(&form(&[("upns", &many.join("\n"))])).is_err());
+        assert!(members_of(&form(&[("upns", &many[..19].join("\n"))])).is_ok());
+    }
+}
