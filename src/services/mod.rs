@@ -4,6 +4,9 @@
 
 pub mod account_link;
 pub mod activity;
+pub mod chat_access;
+pub mod chat_create;
+pub mod chat_relay;
 pub mod connections;
 pub mod issue_chats;
 pub mod jira_session;

@@ -86,6 +86,17 @@ pub struct CreatedIssue {
     pub key: String,
 }
 
+/// What Jira said of an issue a user asked for by id or key (PROTOCOLS.md §7.2).
+#[derive(Debug, Clone)]
+pub enum IssueLookup {
+    /// They may see it: its id, current key (a moved issue's new one), summary and status.
+    Visible(FoundIssue),
+    /// 403: it exists but they may not browse it.
+    Hidden,
+    /// 404: no such issue (deleted, or a key that never existed).
+    Missing,
+}
+
 /// Most createmeta pages read for one project (50 types each).
 const MAX_TYPE_PAGES: u32 = 10;
 
@@ -102,6 +113,35 @@ impl JiraClient {
             crate::domain::qsh::percent_encode(id_or_key)
         );
         self.get_visible(token, &path).await
+    }
+
+    /// An issue as the appliance's issue page shows it (`fields=summary,status`), telling a
+    /// hidden issue from a missing one, since a deleted issue's page answers differently.
+    pub async fn issue_lookup(
+        &self,
+        token: &SecretString,
+        id_or_key: &str,
+    ) -> Result<IssueLookup, JiraError> {
+        let url = format!(
+            "{}/rest/api/2/issue/{}?fields=summary,status",
+            self.base,
+            crate::domain::qsh::percent_encode(id_or_key)
+        );
+        let res = self
+            .http
+            .send("jira", |c| c.get(&url).bearer_auth(token.expose_secret()))
+            .await?;
+        match res.status() {
+            StatusCode::OK => res
+                .json()
+                .await
+                .map(IssueLookup::Visible)
+                .map_err(|_| JiraError::Malformed),
+            StatusCode::FORBIDDEN => Ok(IssueLookup::Hidden),
+            StatusCode::NOT_FOUND => Ok(IssueLookup::Missing),
+            StatusCode::UNAUTHORIZED => Err(JiraError::Unauthorized),
+            s => Err(JiraError::Status(s.as_u16())),
+        }
     }
 
     /// What an event needs of an issue (key, summary, project, assignee, reporter), as the

@@ -22,7 +22,8 @@ use serde::Deserialize;
 use super::http::{OutboundError, OutboundHttp};
 
 pub use issues::{
-    CreatedIssue, EventIssue, EventIssueFields, IssueFields, IssueType, JiraIssue, KeyOf, NewIssue,
+    CreatedIssue, EventIssue, EventIssueFields, IssueFields, IssueLookup, IssueType, JiraIssue,
+    KeyOf, NewIssue,
 };
 pub use oauth::{JIRA_SCOPE, JiraTokens};
 pub use projects::Project;

@@ -287,6 +287,53 @@ impl IssueChat {
             .load(conn)
     }
 
+    /// The known members of each of `links`: (link, Microsoft user id) pairs.
+    pub fn members_of(conn: &mut PgConnection, links: &[Uuid]) -> QueryResult<Vec<(Uuid, Uuid)>> {
+        issue_chat_member::table
+            .filter(issue_chat_member::issue_chat_id.eq_any(links))
+            .order((
+                issue_chat_member::issue_chat_id.asc(),
+                issue_chat_member::ms_user_id.asc(),
+            ))
+            .select((
+                issue_chat_member::issue_chat_id,
+                issue_chat_member::ms_user_id,
+            ))
+            .load(conn)
+    }
+
+    /// Marks every link of an issue as belonging to an issue Jira deleted (`jira:issue_deleted`);
+    /// the links stay for export and the issue's page answers 410. Returns how many were marked.
+    pub fn mark_issue_deleted(
+        conn: &mut PgConnection,
+        instance: Uuid,
+        issue: i64,
+    ) -> QueryResult<usize> {
+        diesel::update(
+            issue_chat::table
+                .filter(issue_chat::jira_instance_id.eq(instance))
+                .filter(issue_chat::issue_id.eq(issue))
+                .filter(issue_chat::issue_deleted.eq(false)),
+        )
+        .set(issue_chat::issue_deleted.eq(true))
+        .execute(conn)
+    }
+
+    /// True when a link of the issue says Jira deleted it.
+    pub fn issue_was_deleted(
+        conn: &mut PgConnection,
+        instance: Uuid,
+        issue: i64,
+    ) -> QueryResult<bool> {
+        diesel::select(diesel::dsl::exists(
+            issue_chat::table
+                .filter(issue_chat::jira_instance_id.eq(instance))
+                .filter(issue_chat::issue_id.eq(issue))
+                .filter(issue_chat::issue_deleted.eq(true)),
+        ))
+        .get_result(conn)
+    }
+
     /// Which of `links` the Jira user is a known member of (through their Microsoft link).
     pub fn member_links(
         conn: &mut PgConnection,

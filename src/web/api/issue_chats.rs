@@ -1,19 +1,19 @@
 //! Issue chats: list the chats linked to an issue that the caller may see, link, unlink, and
 //! shared access. A chat is visible to its creator, to its members as far as the appliance knows
 //! them (recorded when the chat was created here), and, when shared, to every Jira user the Jira
-//! app calls for on that issue (the app only calls for users who can see the issue).
+//! app calls for on that issue (the app only calls for users who can see the issue). The rule
+//! and the paging live in `services::chat_access`, shared with the pages for Jira users.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 
 use super::jira_caller::JiraCaller;
-use crate::db;
 use crate::db::models::issue_chat::{Cursor, IssueChat, SharedAccess};
 use crate::domain::TeamsChatId;
 use crate::error::{AppError, ProblemDoc};
+use crate::services::chat_access::{self, Viewer};
+use crate::services::chat_relay::RelayError;
 use crate::services::issue_chats::{self, ChatToLink};
 use crate::state::AppState;
 
@@ -78,8 +78,14 @@ pub(super) fn view(chat: &IssueChat, access: &Option<SharedAccess>) -> ChatView 
     }
 }
 
-fn visible(caller: &JiraCaller, chat: &IssueChat, access: &Option<SharedAccess>) -> bool {
-    chat.created_by == caller.user_key || access.as_ref().is_some_and(SharedAccess::is_shared)
+/// The caller as the shared visibility rule sees them.
+pub(super) fn viewer(caller: &JiraCaller) -> Viewer {
+    Viewer {
+        instance_id: caller.instance_id,
+        public_id: caller.public_id.clone(),
+        user_key: caller.user_key.clone(),
+        actor: caller.actor(),
+    }
 }
 
 pub(super) fn issue_id(raw: &str) -> Result<i64, AppError> {
@@ -102,24 +108,14 @@ pub(super) fn chat_id(raw: &str) -> Result<TeamsChatId, AppError> {
     })
 }
 
-fn encode_cursor(c: &Cursor) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{}|{}", c.0.timestamp_micros(), c.1))
-}
-
 fn decode_cursor(s: &str) -> Result<Cursor, AppError> {
-    let bad = || {
+    chat_access::decode_cursor(s).ok_or_else(|| {
         AppError::client(
             StatusCode::BAD_REQUEST,
             "invalid_cursor",
             "The cursor is not one this API returned.",
         )
-    };
-    let text =
-        String::from_utf8(URL_SAFE_NO_PAD.decode(s).map_err(|_| bad())?).map_err(|_| bad())?;
-    let (micros, id) = text.split_once('|').ok_or_else(bad)?;
-    let at = chrono::DateTime::from_timestamp_micros(micros.parse().map_err(|_| bad())?)
-        .ok_or_else(bad)?;
-    Ok((at, uuid::Uuid::parse_str(id).map_err(|_| bad())?))
+    })
 }
 
 /// Paging parameters.
@@ -150,48 +146,11 @@ pub async fn list_issue_chats(
             "limit must be between 1 and 100.",
         ));
     }
-    let mut after = q.cursor.as_deref().map(decode_cursor).transpose()?;
-    let mut items = Vec::new();
-    let mut next_cursor = None;
-    // invisible rows are skipped, so read until the page is full or the links run out
-    loop {
-        let (id, c) = (caller.instance_id, after);
-        let rows = db::run(&state.pool, move |conn| {
-            Ok(IssueChat::list(conn, id, issue, c, limit)?)
-        })
-        .await?;
-        let exhausted = (rows.len() as i64) < limit;
-        let hidden: Vec<uuid::Uuid> = rows
-            .iter()
-            .filter(|(c, a)| !visible(&caller, c, a))
-            .map(|(c, _)| c.id)
-            .collect();
-        let member_of = if hidden.is_empty() {
-            Vec::new()
-        } else {
-            let (id, key) = (caller.instance_id, caller.user_key.clone());
-            db::run(&state.pool, move |conn| {
-                Ok(IssueChat::member_links(conn, id, &key, &hidden)?)
-            })
-            .await?
-        };
-        for (chat, access) in &rows {
-            after = Some((chat.created_at, chat.id));
-            if visible(&caller, chat, access) || member_of.contains(&chat.id) {
-                items.push(view(chat, access));
-                if items.len() as i64 == limit {
-                    break;
-                }
-            }
-        }
-        if items.len() as i64 == limit {
-            next_cursor = after.as_ref().map(encode_cursor);
-            break;
-        }
-        if exhausted {
-            break;
-        }
-    }
+    let after = q.cursor.as_deref().map(decode_cursor).transpose()?;
+    let (rows, next) =
+        chat_access::list_visible(&state, &viewer(&caller), issue, after, limit).await?;
+    let items = rows.iter().map(|(c, a)| view(c, a)).collect();
+    let next_cursor = next.as_ref().map(chat_access::encode_cursor);
     Ok(HttpResponse::Ok().json(ChatPage { items, next_cursor }))
 }
 
@@ -270,33 +229,15 @@ async fn load(
     chat: &TeamsChatId,
     need_membership: bool,
 ) -> Result<(IssueChat, Option<SharedAccess>, bool), AppError> {
-    let not_found = || {
-        // a private chat of someone else is reported as absent, not forbidden
-        AppError::client(
-            StatusCode::NOT_FOUND,
-            "chat_not_found",
-            "No chat with this id is linked to this issue for you.",
-        )
-    };
-    let (id, c) = (caller.instance_id, chat.as_str().to_owned());
-    let (chat, access) = db::run(&state.pool, move |conn| {
-        Ok(IssueChat::find(conn, id, issue, &c)?)
-    })
-    .await?
-    .ok_or_else(not_found)?;
-    let creator = chat.created_by == caller.user_key;
-    let shared = access.as_ref().is_some_and(SharedAccess::is_shared);
-    let member = creator
-        || ((need_membership || !shared) && {
-            let (id, key, link) = (caller.instance_id, caller.user_key.clone(), chat.id);
-            !db::run(&state.pool, move |conn| {
-                Ok(IssueChat::member_links(conn, id, &key, &[link])?)
-            })
-            .await?
-            .is_empty()
-        });
-    if member || shared {
-        Ok((chat, access, member))
+    // a private chat of someone else is reported as absent, not forbidden
+    let not_found = || AppError::from(RelayError::NotVisible);
+    let viewer = viewer(caller);
+    let (chat, access) = chat_access::find_by_chat_id(state, &viewer, issue, chat.as_str())
+        .await?
+        .ok_or_else(not_found)?;
+    let standing = chat_access::standing(state, &viewer, &chat, &access, need_membership).await?;
+    if standing.may_read() {
+        Ok((chat, access, standing.member))
     } else {
         Err(not_found())
     }

@@ -5,7 +5,9 @@
 //! moment (see `db::webhook_writer`); the 2xx is sent after the commit. Repeats add nothing (dedupe
 //! key per event and chat), nor does the second shape of one comment event (see
 //! `JiraEvent::dedupe_key`). A comment event that names its issue only by id is queued for the
-//! fan-out, which asks Jira for the issue first. Nothing is sent to Microsoft here.
+//! fan-out, which asks Jira for the issue first. A `jira:issue_deleted` also marks the issue's
+//! links `issue_deleted` (kept for export; the issue's page answers 410). Nothing is sent to
+//! Microsoft here.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -19,6 +21,7 @@ use serde_json::json;
 use crate::crypto::random;
 use crate::db;
 use crate::db::models::audit::Actor;
+use crate::db::models::issue_chat::IssueChat;
 use crate::db::models::jira_instance::JiraInstance;
 use crate::db::models::posted_card::PostedCard;
 use crate::db::models::secret::JIRA_WEBHOOK_SECRET;
@@ -196,6 +199,14 @@ async fn receive(
         })
         .await?;
         event.settle_deletion(&carded);
+    }
+    if event.kind == jira_event::EventKind::IssueDeleted {
+        // the issue's links stay (export, inventory) but its page now answers 410
+        let (id, issue) = (instance.id, event.issue_id);
+        db::run(&state.pool, move |conn| {
+            Ok(IssueChat::mark_issue_deleted(conn, id, issue)?)
+        })
+        .await?;
     }
     let written = state
         .webhook_writer

@@ -13,6 +13,7 @@ pub mod daemon;
 pub mod db;
 pub mod ecma_regex;
 pub mod fault;
+pub mod issue_pages;
 pub mod jira_user;
 pub mod jwt;
 pub mod metrics;

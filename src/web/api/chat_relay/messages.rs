@@ -3,23 +3,18 @@
 //! replies posted as the caller. Messages from apps and bots name the app and summarise their
 //! cards; system events say what happened (`domain::chat_message`).
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
-use super::{actor, bad, caller_mapping, graph_error, not_linked};
+use super::bad;
 use crate::clients::graph::MAX_TOP;
-use crate::db;
-use crate::db::models::issue_chat::IssueChat;
-use crate::db::models::user_mapping::UserMapping;
-use crate::domain::{chat_html, chat_message};
 use crate::error::{AppError, ProblemDoc};
-use crate::services::{connections, tokens};
+use crate::services::chat_access::{self, Standing};
+use crate::services::chat_relay::{self, Message};
 use crate::state::AppState;
-use crate::web::api::issue_chats::{chat_id, issue_id, load_visible, load_with_membership};
+use crate::web::api::issue_chats::{chat_id, issue_id, load_visible, load_with_membership, viewer};
 use crate::web::api::jira_caller::JiraCaller;
 
 /// A message as the Jira app shows it.
@@ -66,81 +61,16 @@ pub struct MessageQuery {
     pub limit: Option<u32>,
 }
 
-fn message_view(m: &Value) -> MessageView {
-    let s = |v: &Value| v.as_str().map(str::to_owned);
-    let kind = chat_message::kind(m);
-    let sender = chat_message::sender(m);
-    let html = if kind == "systemEventMessage" {
-        format!(
-            "<p><em>{}</em></p>",
-            chat_html::escape_text(&chat_message::system_event_text(m))
-        )
-    } else {
-        let mut html = chat_html::sanitize(
-            m["body"]["content"].as_str().unwrap_or_default(),
-            m["body"]["contentType"].as_str().unwrap_or("text"),
-        );
-        if let Some(summary) = chat_message::card_summary(m) {
-            html.push_str(&format!("<p>{}</p>", chat_html::escape_text(&summary)));
-        }
-        html
-    };
+fn message_view(m: Message) -> MessageView {
     MessageView {
-        id: s(&m["id"]).unwrap_or_default(),
-        created_at: s(&m["createdDateTime"]),
-        kind,
-        from_name: sender.as_ref().and_then(|f| f.name.clone()),
-        from_user_id: sender.as_ref().and_then(|f| f.user_id.clone()),
-        from_kind: sender.map(|f| f.kind.to_owned()),
-        html,
+        id: m.id,
+        created_at: m.created_at,
+        kind: m.kind,
+        from_name: m.from_name,
+        from_user_id: m.from_user_id,
+        from_kind: m.from_kind.map(str::to_owned),
+        html: m.html,
     }
-}
-
-/// Who reads: the caller when they are the creator or a member (with their own token) or, for
-/// a shared chat, the creator on their behalf.
-async fn reader(
-    state: &AppState,
-    caller: &JiraCaller,
-    link: &IssueChat,
-    member: bool,
-    shared: bool,
-) -> Result<(UserMapping, bool), AppError> {
-    if member {
-        match caller_mapping(state, caller).await? {
-            Some(m) if m.status == "linked" => return Ok((m, false)),
-            mine if link.created_by == caller.user_key => {
-                return Err(mine.map_or_else(not_linked, |m| {
-                    tokens::needs_sign_in(m.status_detail.as_deref().unwrap_or("sign-in expired"))
-                }));
-            }
-            // a member whose own link lapsed still reads a shared chat as everyone else does
-            _ => {}
-        }
-    }
-    if !shared {
-        return Err(AppError::client(
-            StatusCode::NOT_FOUND,
-            "chat_not_found",
-            "No chat with this id is linked to this issue for you.",
-        ));
-    }
-    let (id, creator) = (caller.instance_id, link.created_by.clone());
-    let creator = db::run(&state.pool, move |conn| {
-        Ok(UserMapping::find(conn, id, &creator)?)
-    })
-    .await?;
-    match creator {
-        Some(c) if c.status == "linked" => Ok((c, true)),
-        _ => Err(shared_unavailable()),
-    }
-}
-
-fn shared_unavailable() -> AppError {
-    AppError::client(
-        StatusCode::CONFLICT,
-        "shared_read_unavailable",
-        "The chat's creator must sign in to Microsoft again before others can read it here.",
-    )
 }
 
 /// `GET /api/v1/issues/{issueId}/chats/{chatId}/messages`.
@@ -168,41 +98,24 @@ pub async fn list_chat_messages(
         None => None,
     };
     let (link, access, member) = load_with_membership(&state, &caller, issue, &chat).await?;
-    let shared = access.as_ref().is_some_and(|a| a.is_shared());
-    let (mapping, on_behalf) = reader(&state, &caller, &link, member, shared).await?;
-    let who = actor(&caller);
-    let purpose = if on_behalf {
-        format!(
-            "shared chat read by Jira user {} with the creator's token",
-            caller.user_key
-        )
-    } else {
-        "read a Teams chat as the user".to_owned()
+    let standing = Standing {
+        creator: link.created_by == caller.user_key,
+        member,
+        shared: chat_access::is_shared(&access),
     };
-    // for a shared reader, the creator's lapsed sign-in is not theirs to fix
-    let shared_stop = |e: AppError| {
-        if on_behalf && e.code() == "needs_sign_in" {
-            shared_unavailable()
-        } else {
-            e
-        }
-    };
-    let ms = connections::microsoft(&state, &who).await?;
-    let token = tokens::microsoft_token(&state, &mapping, &who, &purpose, on_behalf)
-        .await
-        .map_err(shared_stop)?;
-    let page = match ms
-        .graph
-        .list_messages(&token, chat.as_str(), limit, link_cursor.as_deref())
-        .await
-    {
-        Ok(p) => p,
-        Err(e) => return Err(shared_stop(graph_error(&state, &mapping, e).await)),
-    };
+    let page = chat_relay::read_messages(
+        &state,
+        &viewer(&caller),
+        &link,
+        standing,
+        limit,
+        link_cursor.as_deref(),
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(MessagePage {
-        items: page.messages.iter().map(message_view).collect(),
+        items: page.messages.into_iter().map(message_view).collect(),
         next_cursor: page.next_link.map(|l| URL_SAFE_NO_PAD.encode(l)),
-        read_as: if on_behalf { "shared" } else { "member" }.into(),
+        read_as: if page.on_behalf { "shared" } else { "member" }.into(),
     }))
 }
 
@@ -230,20 +143,6 @@ pub async fn post_chat_message(
         return Err(bad("invalid_text", "text must be 1 to 4000 characters."));
     }
     load_visible(&state, &caller, issue, &chat).await?;
-    let me = caller_mapping(&state, &caller)
-        .await?
-        .ok_or_else(not_linked)?;
-    let who = actor(&caller);
-    let ms = connections::microsoft(&state, &who).await?;
-    let token =
-        tokens::microsoft_token(&state, &me, &who, "post a Teams message as the user", false)
-            .await?;
-    match ms
-        .graph
-        .post_message(&token, chat.as_str(), &chat_html::escape_text(text))
-        .await
-    {
-        Ok(m) => Ok(HttpResponse::Created().json(message_view(&m))),
-        Err(e) => Err(graph_error(&state, &me, e).await),
-    }
+    let m = chat_relay::post_reply(&state, &viewer(&caller), chat.as_str(), text).await?;
+    Ok(HttpResponse::Created().json(message_view(m)))
 }

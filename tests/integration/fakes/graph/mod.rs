@@ -248,6 +248,37 @@ impl Graph {
         }
     }
 
+    /// Deletes a chat, as a Teams admin can: from now on Graph answers 404 for it.
+    pub fn delete_chat(&self, chat_id: &str) {
+        self.chats.lock().unwrap().remove(chat_id);
+    }
+
+    /// A member leaves a chat: from now on Graph answers 403 to their reads and posts.
+    pub fn remove_member(&self, chat_id: &str, oid: &str) {
+        if let Some(c) = self.chats.lock().unwrap().get_mut(chat_id) {
+            c.members.retain(|m| m.oid != oid);
+        }
+    }
+
+    /// Edits message `index` (0 = oldest) as Teams records it: `lastEditedDateTime` set.
+    pub fn mark_edited(&self, chat_id: &str, index: usize) {
+        let at = stamp(self.tick());
+        let mut chats = self.chats.lock().unwrap();
+        let m = &mut chats.get_mut(chat_id).unwrap().messages[index];
+        m["lastEditedDateTime"] = json!(at);
+        m["lastModifiedDateTime"] = json!(at);
+    }
+
+    /// Deletes message `index` (0 = oldest) as Graph shows it afterwards: `deletedDateTime` set
+    /// and the body emptied.
+    pub fn mark_deleted(&self, chat_id: &str, index: usize) {
+        let at = stamp(self.tick());
+        let mut chats = self.chats.lock().unwrap();
+        let m = &mut chats.get_mut(chat_id).unwrap().messages[index];
+        m["deletedDateTime"] = json!(at);
+        m["body"] = json!({"contentType": "html", "content": ""});
+    }
+
     /// Adds a system event (a chat rename): `messageType` `systemEventMessage`, `from` null.
     pub fn add_system_event(&self, chat_id: &str) {
         let mut message = self.message(

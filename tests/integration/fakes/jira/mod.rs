@@ -6,7 +6,7 @@
 //! examples send them; PKCE S256; single-use codes; exact redirect URI; refresh-token rotation
 //! that disables the used RT, as Atlassian Cloud does and DC may), bearer-authenticated REST
 //! (`/rest/api/2/myself`, `/rest/api/2/issue/{idOrKey}` with DC's 404 missing / 403 hidden
-//! distinction), anonymous `serverInfo`, and scripted 429 with `Retry-After`. Anything outside
+//! distinction, moved issues found by their old key, deleted issues 404), anonymous `serverInfo`, and scripted 429 with `Retry-After`. Anything outside
 //! the context path is 404, which catches URL-joining bugs that drop the context path.
 
 use std::collections::HashMap;
@@ -82,6 +82,8 @@ pub struct Jira {
     pub refresh_calls: AtomicUsize,
     /// Issues by key.
     pub issues: Mutex<HashMap<String, Issue>>,
+    /// Old keys of moved issues → their current key (Jira keeps resolving an old key).
+    pub moved_keys: Mutex<HashMap<String, String>>,
     /// Every request: arrival time, method, path and query as sent.
     pub requests: Mutex<Vec<(Instant, String, String)>>,
     throttle: Mutex<(usize, u64)>,
@@ -141,6 +143,7 @@ impl Jira {
             expires_in: AtomicU64::new(3600),
             refresh_calls: AtomicUsize::new(0),
             issues: Mutex::default(),
+            moved_keys: Mutex::default(),
             requests: Mutex::default(),
             throttle: Mutex::default(),
             codes: Mutex::default(),
@@ -183,6 +186,50 @@ impl Jira {
                 hidden_from: hidden_from.iter().map(|s| (*s).to_owned()).collect(),
             },
         );
+    }
+
+    /// Moves an issue to another project: it gets `new_key` and keeps its id, and the old key
+    /// still finds it, as Jira DC does after a move.
+    pub fn move_issue(&self, old_key: &str, new_key: &str) {
+        let mut issues = self.issues.lock().unwrap();
+        let mut issue = issues.remove(old_key).expect("no such issue to move");
+        issue.key = new_key.to_owned();
+        issues.insert(new_key.to_owned(), issue);
+        let mut moved = self.moved_keys.lock().unwrap();
+        for current in moved.values_mut() {
+            if current == old_key {
+                *current = new_key.to_owned();
+            }
+        }
+        moved.insert(old_key.to_owned(), new_key.to_owned());
+    }
+
+    /// Deletes an issue: from now on Jira answers 404 for its id and keys.
+    pub fn delete_issue(&self, key: &str) {
+        self.issues.lock().unwrap().remove(key);
+        self.moved_keys.lock().unwrap().retain(|_, k| k != key);
+    }
+
+    /// The current key of `key` (itself, or the key a moved issue has now).
+    pub fn current_key(&self, key: &str) -> String {
+        let key = key.to_ascii_uppercase();
+        self.moved_keys
+            .lock()
+            .unwrap()
+            .get(&key)
+            .cloned()
+            .unwrap_or(key)
+    }
+
+    /// Requests whose path starts with `prefix` (after the context path) since the log had
+    /// `since` entries.
+    pub fn requests_since(&self, since: usize, prefix: &str) -> Vec<String> {
+        let full = format!("{}{prefix}", url::Url::parse(&self.base).unwrap().path());
+        self.requests.lock().unwrap()[since..]
+            .iter()
+            .filter(|(_, _, p)| p.starts_with(&full))
+            .map(|(_, m, p)| format!("{m} {p}"))
+            .collect()
     }
 
     /// Revokes every access and refresh token of the user.

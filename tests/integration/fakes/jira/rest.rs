@@ -1,5 +1,5 @@
 //! Bearer-authenticated REST as the calling user: `myself`, anonymous `serverInfo`, issues (DC's
-//! 404 missing / 403 hidden), and the watchers, comments, projects and users behind personal
+//! 404 missing / 403 hidden; a moved issue's old key still resolves, a deleted issue is 404), and the watchers, comments, projects and users behind personal
 //! notifications and subscriptions.
 
 use super::*;
@@ -36,8 +36,9 @@ pub(super) async fn issue(
                 .find(|i| i.id.to_string() == wanted)
                 .cloned()
         } else {
-            // Lower-case keys are retried upper-cased, as Jira does.
-            issues.get(&wanted.to_ascii_uppercase()).cloned()
+            // Lower-case keys are retried upper-cased, and a moved issue's old key still finds
+            // it, as Jira does.
+            issues.get(&fake.current_key(&wanted)).cloned()
         }
     };
     let Some(issue) = found else {
@@ -148,7 +149,7 @@ impl Jira {
             .lock()
             .unwrap()
             .values()
-            .find(|i| i.id.to_string() == id || i.key == id)
+            .find(|i| i.id.to_string() == id || i.key == self.current_key(id))
             .cloned();
         match issue {
             None => Err(Box::new(rest_error(404, "Issue Does Not Exist"))),
