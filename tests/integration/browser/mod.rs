@@ -12,6 +12,7 @@
 
 mod instances;
 mod jira_cookie;
+mod jira_walk;
 mod keyboard;
 mod no_javascript;
 mod sign_in;

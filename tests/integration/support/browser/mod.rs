@@ -173,6 +173,17 @@ impl Browser {
         self.wait_for_new_page(old, css).await;
     }
 
+    /// Clicks `css` where that leads to no new page (a checkbox, a radio button).
+    pub async fn click_only(&self, css: &str) {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
+
     /// Presses and releases `key` wherever the focus is.
     pub async fn press(&self, key: Key) {
         self.keys(&[char::from(key)]).await;
