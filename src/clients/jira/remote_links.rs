@@ -83,7 +83,7 @@ impl JiraClient {
             })
             .await
             .map_err(JiraError::from)?;
-        let (status, bytes) = Self::read(res).await?;
+        let (status, bytes) = Self::read_throttled(res).await?;
         match status {
             StatusCode::CREATED => Ok(true),
             StatusCode::OK => Ok(false),
@@ -114,7 +114,7 @@ impl JiraClient {
             })
             .await
             .map_err(JiraError::from)?;
-        let (status, bytes) = Self::read(res).await?;
+        let (status, bytes) = Self::read_throttled(res).await?;
         match status {
             StatusCode::NO_CONTENT | StatusCode::OK => Ok(true),
             // no such link, or the issue itself is gone: nothing is left to delete
