@@ -29,6 +29,7 @@ mod inventory;
 mod jira_dc_comments;
 mod jira_remote_link_delivery;
 mod jira_remote_link_failures;
+mod jira_remote_link_sigkill;
 mod jira_remote_links;
 mod jira_signin;
 mod layering;

@@ -39,6 +39,9 @@ pub struct Links {
     /// Remote-link writes received, and those answered (the rest were in flight).
     pub writes_received: usize,
     pub writes_answered: usize,
+    /// Comment posts received, and those answered (they wait `answer_delay_ms` too).
+    pub comments_received: usize,
+    pub comments_answered: usize,
     /// issue id → comments in creation order: (comment id, author key, body, properties).
     pub comments: HashMap<u64, Vec<(u64, String, String, Value)>>,
     /// Project keys whose `projectTypeKey` is not `software` (e.g. `service_desk`).
@@ -81,7 +84,7 @@ impl Jira {
         self.links.lock().unwrap().fail_next = (n, status);
     }
 
-    /// Every remote-link write waits `ms` after storing the link before it answers.
+    /// Every remote-link write and comment post waits `ms` after storing before it answers.
     pub fn delay_link_answers(&self, ms: u64) {
         self.links.lock().unwrap().answer_delay_ms = ms;
     }
@@ -90,6 +93,12 @@ impl Jira {
     pub fn link_writes(&self) -> (usize, usize) {
         let l = self.links.lock().unwrap();
         (l.writes_received, l.writes_answered)
+    }
+
+    /// (comment posts received, answered).
+    pub fn comment_posts(&self) -> (usize, usize) {
+        let l = self.links.lock().unwrap();
+        (l.comments_received, l.comments_answered)
     }
 
     /// The comments of an issue: (author key, body, properties).
@@ -257,15 +266,23 @@ pub(super) async fn add_comment(
         return field_errors(json!({"comment": "Comment body can not be empty!"}));
     };
     let properties = body.get("properties").cloned().unwrap_or(json!([]));
-    let mut links = fake.links.lock().unwrap();
-    links.next_id += 1;
-    let id = 20_000 + links.next_id;
-    links.comments.entry(issue.id).or_default().push((
-        id,
-        user.key.clone(),
-        text.to_owned(),
-        properties,
-    ));
+    let (id, delay) = {
+        let mut links = fake.links.lock().unwrap();
+        links.comments_received += 1;
+        links.next_id += 1;
+        let id = 20_000 + links.next_id;
+        links.comments.entry(issue.id).or_default().push((
+            id,
+            user.key.clone(),
+            text.to_owned(),
+            properties,
+        ));
+        (id, links.answer_delay_ms)
+    };
+    if delay > 0 {
+        actix_web::rt::time::sleep(Duration::from_millis(delay)).await;
+    }
+    fake.links.lock().unwrap().comments_answered += 1;
     HttpResponse::Created().json(json!({
         "id": id.to_string(),
         "self": format!("{}/rest/api/2/issue/{}/comment/{id}", fake.base, issue.id),
