@@ -375,3 +375,32 @@ async fn doctor_warns_that_jira_on_https_shows_no_icon_from_an_http_appliance() 
         .collect();
     assert_eq!(code == 0, failed.is_empty(), "{report}");
 }
+
+#[actix_web::test]
+async fn a_remote_link_appears_in_the_issue_well_within_a_second_of_linking_the_chat() {
+    let w = linked_world().await;
+    let mut took = Vec::new();
+    for i in 0..50 {
+        let chat = w
+            .graph
+            .create_chat_directly(&[ALICE_OID, BOB_OID], Some(&format!("Chat {i}")));
+        // from the linking request to the link in Jira: API, outbox, Graph (topic), Jira
+        let started = Instant::now();
+        link_by_id(&w, &chat).await;
+        while w.jira.remote_links(ISSUE).len() <= i {
+            assert!(started.elapsed() < Duration::from_secs(20), "link {i} never came");
+            actix_web::rt::time::sleep(Duration::from_millis(1)).await;
+        }
+        took.push(started.elapsed());
+    }
+    took.sort();
+    let (p50, p99) = (took[took.len() / 2], took[took.len() * 99 / 100]);
+    println!(
+        "remote link after linking a chat: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms over {} links",
+        p50.as_secs_f64() * 1000.0,
+        p99.as_secs_f64() * 1000.0,
+        took[took.len() - 1].as_secs_f64() * 1000.0,
+        took.len()
+    );
+    assert!(p50 < Duration::from_secs(1), "p50 {p50:?}");
+}
