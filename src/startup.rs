@@ -214,9 +214,9 @@ impl Application {
                     ),
                 ),
                 Arc::new(crate::jobs::fanout::EventFanout::new(state.clone())),
-                Arc::new(crate::jobs::deliver::jira_remote_link::RemoteLinkWriter::new(
-                    state.clone(),
-                )),
+                Arc::new(
+                    crate::jobs::deliver::jira_remote_link::RemoteLinkWriter::new(state.clone()),
+                ),
                 Arc::new(
                     crate::jobs::deliver::jira_remote_link_delete::RemoteLinkRemover::new(
                         state.clone(),

@@ -204,7 +204,11 @@ impl GraphClient {
 
     /// A chat's topic and `webUrl` (the Teams deep link for this cloud); `None` when Graph answers
     /// 404 (the chat was deleted in Teams, or never existed).
-    pub async fn chat(&self, token: &SecretString, chat_id: &str) -> Result<Option<Chat>, GraphError> {
+    pub async fn chat(
+        &self,
+        token: &SecretString,
+        chat_id: &str,
+    ) -> Result<Option<Chat>, GraphError> {
         let url = self.v1(&format!("/chats/{}", seg(chat_id)));
         match self.call(token, reqwest::Method::GET, &url, None).await {
             Ok((_, bytes)) => serde_json::from_slice(&bytes)

@@ -75,7 +75,10 @@ fn remote_link_check(settings: &Settings, instances: &[JiraInstance]) -> Check {
         Err(_) => settings.listen.internal_url.clone(),
     };
     if url.starts_with("https://") {
-        return ok(name, format!("links and the Teams icon are served from {url}"));
+        return ok(
+            name,
+            format!("links and the Teams icon are served from {url}"),
+        );
     }
     let on_https: Vec<&str> = instances
         .iter()
@@ -83,11 +86,20 @@ fn remote_link_check(settings: &Settings, instances: &[JiraInstance]) -> Check {
         .map(|i| i.public_id.as_str())
         .collect();
     let detail = if on_https.is_empty() {
-        format!("listen.internal_url is http ({url}): a Jira on https will not show the Teams icon of the chats' remote links")
+        format!(
+            "listen.internal_url is http ({url}): a Jira on https will not show the Teams icon of the chats' remote links"
+        )
     } else {
-        format!("listen.internal_url is http ({url}) while Jira instance(s) {} run on https: their issues show the chats' remote links without the Teams icon", on_https.join(", "))
+        format!(
+            "listen.internal_url is http ({url}) while Jira instance(s) {} run on https: their issues show the chats' remote links without the Teams icon",
+            on_https.join(", ")
+        )
     };
-    warn(name, detail, "set listen.internal_url to the https URL users reach the appliance at (TLS on the internal listener, or a reverse proxy in front of it)")
+    warn(
+        name,
+        detail,
+        "set listen.internal_url to the https URL users reach the appliance at (TLS on the internal listener, or a reverse proxy in front of it)",
+    )
 }
 
 fn skipped(name: &str, detail: impl Into<String>) -> Check {

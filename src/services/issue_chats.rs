@@ -194,9 +194,10 @@ pub fn requeue_remote_links(
 ) -> diesel::QueryResult<Option<Uuid>> {
     let ids = IssueChat::ids_of_instance(conn, instance, after, limit)?;
     for id in &ids {
-        if let (Some(version), Some(link)) =
-            (IssueChat::bump_remote_link(conn, *id)?, IssueChat::by_id(conn, *id)?)
-        {
+        if let (Some(version), Some(link)) = (
+            IssueChat::bump_remote_link(conn, *id)?,
+            IssueChat::by_id(conn, *id)?,
+        ) {
             queue_upsert(conn, &link, version)?;
         }
     }

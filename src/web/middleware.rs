@@ -91,12 +91,7 @@ pub async fn request_log(
 fn allowed_during_setup(path: &str) -> bool {
     matches!(
         path,
-        "/setup"
-            | "/healthz"
-            | "/readyz"
-            | "/metrics"
-            | "/static/app.css"
-            | "/static/teams-16.png"
+        "/setup" | "/healthz" | "/readyz" | "/metrics" | "/static/app.css" | "/static/teams-16.png"
     ) || path.starts_with("/api/")
         || path.starts_with("/webhooks/")
 }

@@ -115,7 +115,10 @@ async fn a_chat_created_through_the_api_appears_in_its_jira_issue_as_exactly_the
     assert_eq!(res.headers()["content-type"], "image/png");
     let png = res.bytes().await.unwrap();
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
-    assert_eq!((&png[16..20], &png[20..24]), (&[0, 0, 0, 16][..], &[0, 0, 0, 16][..]));
+    assert_eq!(
+        (&png[16..20], &png[20..24]),
+        (&[0, 0, 0, 16][..], &[0, 0, 0, 16][..])
+    );
     // written once
     let writes = w
         .jira
@@ -269,7 +272,10 @@ async fn with_remote_links_switched_off_no_link_is_written_until_they_are_switch
         .text()
         .await
         .unwrap();
-    assert!(page.contains("Chats linked from now on are not shown in Jira"), "{page}");
+    assert!(
+        page.contains("Chats linked from now on are not shown in Jira"),
+        "{page}"
+    );
     let first = create_chat(&w).await;
     let second = w
         .graph
@@ -278,7 +284,10 @@ async fn with_remote_links_switched_off_no_link_is_written_until_they_are_switch
     link_in_state(&w, &first, "off").await;
     link_in_state(&w, &second, "off").await;
     outbox_settled(&w.app.db.url, 10).await;
-    assert!(w.jira.remote_links(ISSUE).is_empty(), "nothing written in Jira");
+    assert!(
+        w.jira.remote_links(ISSUE).is_empty(),
+        "nothing written in Jira"
+    );
 
     // back on: every link of the instance gets its remote link
     let res = save_settings(&w, true, false).await;
@@ -307,11 +316,15 @@ async fn the_settings_page_shows_both_switches_with_their_defaults_and_refuses_a
     let w = linked_world().await;
     let list = w.app.get("/admin/instances").await.text().await.unwrap();
     let path = format!("/admin/instances/{}/settings", w.instance_id);
-    assert!(list.contains(&format!("href=\"{path}\"")), "linked from the list");
+    assert!(
+        list.contains(&format!("href=\"{path}\"")),
+        "linked from the list"
+    );
     let page = w.app.get(&path).await.text().await.unwrap();
-    assert!(page.contains(
-        r#"name="remote_links" value="on" checked>"#
-    ), "remote links on by default: {page}");
+    assert!(
+        page.contains(r#"name="remote_links" value="on" checked>"#),
+        "remote links on by default: {page}"
+    );
     assert!(
         page.contains(r#"name="remote_link_comment" value="on">"#),
         "the comment off by default: {page}"
@@ -351,7 +364,10 @@ async fn the_teams_icon_is_served_to_anyone_even_before_setup() {
     let res = app.get("/static/teams-16.png").await;
     assert_eq!(res.status(), 200, "not redirected to /setup");
     assert_eq!(res.headers()["content-type"], "image/png");
-    assert!(res.headers().get("set-cookie").is_none(), "no cookie for an image");
+    assert!(
+        res.headers().get("set-cookie").is_none(),
+        "no cookie for an image"
+    );
     assert!(!res.bytes().await.unwrap().is_empty());
 }
 
@@ -362,7 +378,10 @@ async fn doctor_warns_that_jira_on_https_shows_no_icon_from_an_http_appliance() 
     let c = crate::support::cli::check(&report, "remote link icon");
     assert_eq!(c["status"], "warn", "{c}");
     assert!(
-        c["detail"].as_str().unwrap().contains("listen.internal_url is http"),
+        c["detail"]
+            .as_str()
+            .unwrap()
+            .contains("listen.internal_url is http"),
         "{c}"
     );
     assert!(c["fix"].as_str().unwrap().contains("https"), "{c}");
@@ -388,7 +407,10 @@ async fn a_remote_link_appears_in_the_issue_well_within_a_second_of_linking_the_
         let started = Instant::now();
         link_by_id(&w, &chat).await;
         while w.jira.remote_links(ISSUE).len() <= i {
-            assert!(started.elapsed() < Duration::from_secs(20), "link {i} never came");
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "link {i} never came"
+            );
             actix_web::rt::time::sleep(Duration::from_millis(1)).await;
         }
         took.push(started.elapsed());

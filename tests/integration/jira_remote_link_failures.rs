@@ -58,9 +58,16 @@ async fn refused_and_shown(w: &World, chat: &str, words: &str) {
     outbox_settled(&w.app.db.url, 10).await;
     let upserts = items(w, "jira_remote_link");
     assert_eq!(upserts.len(), 1);
-    assert_eq!((upserts[0].0, upserts[0].1.as_str()), (1, "dead"), "not retried");
+    assert_eq!(
+        (upserts[0].0, upserts[0].1.as_str()),
+        (1, "dead"),
+        "not retried"
+    );
     let queue = w.app.get("/admin/outbox").await.text().await.unwrap();
-    assert!(queue.contains(words), "the reason is on the delivery queue: {queue}");
+    assert!(
+        queue.contains(words),
+        "the reason is on the delivery queue: {queue}"
+    );
     assert!(w.jira.remote_links(ISSUE).is_empty());
 }
 
@@ -161,7 +168,11 @@ async fn jira_throttling_is_waited_out_and_ends_in_one_link() {
     );
     outbox_settled(&w.app.db.url, 10).await;
     let upserts = items(&w, "jira_remote_link");
-    assert_eq!((upserts[0].0, upserts[0].1.as_str()), (2, "done"), "{upserts:?}");
+    assert_eq!(
+        (upserts[0].0, upserts[0].1.as_str()),
+        (2, "done"),
+        "{upserts:?}"
+    );
     assert_eq!(w.jira.remote_links(ISSUE).len(), 1);
 }
 
@@ -175,14 +186,17 @@ async fn jira_server_errors_are_retried_until_the_link_is_written() {
     link_in_state(&w, &chat, "linked").await;
     outbox_settled(&w.app.db.url, 10).await;
     let upserts = items(&w, "jira_remote_link");
-    assert_eq!((upserts[0].0, upserts[0].1.as_str()), (3, "done"), "{upserts:?}");
+    assert_eq!(
+        (upserts[0].0, upserts[0].1.as_str()),
+        (3, "done"),
+        "{upserts:?}"
+    );
     assert_eq!(w.jira.link_writes(), (3, 3));
     assert_eq!(w.jira.remote_links(ISSUE).len(), 1);
 }
 
 #[actix_web::test]
-async fn the_comment_option_writes_one_comment_as_the_creator_and_no_more_when_the_chat_changes()
- {
+async fn the_comment_option_writes_one_comment_as_the_creator_and_no_more_when_the_chat_changes() {
     let w = linked_world().await;
     assert_eq!(save_settings(&w, true, true).await.status(), 303);
     let chat = create_chat(&w).await;
@@ -191,8 +205,15 @@ async fn the_comment_option_writes_one_comment_as_the_creator_and_no_more_when_t
     let url = link["object"]["url"].as_str().unwrap();
     let (author, body, properties) = w.jira.comments_of(ISSUE)[0].clone();
     assert_eq!(author, ALICE_KEY);
-    assert_eq!(body, format!("Teams chat started: ABC-1: Printer on fire {url}"));
-    assert_eq!(properties, serde_json::json!([]), "not a service desk: no property");
+    assert_eq!(
+        body,
+        format!("Teams chat started: ABC-1: Printer on fire {url}")
+    );
+    assert_eq!(
+        properties,
+        serde_json::json!([]),
+        "not a service desk: no property"
+    );
     // sharing rewrites the link, and writes no second comment
     let (status, _) = api(
         &w,

@@ -29,7 +29,12 @@ const LEASE_SECS: u64 = 5;
 /// An instance on the Jira double with its OAuth client, remote links and comments on, and
 /// Alice linked with a Jira token an hour from expiry, laid out in the database at `db_url`;
 /// the Jira app that signs API calls for it.
-fn lay_out(db_url: &str, state_dir: &TempDir, jira_base: &str, jira: &fakes::jira::Jira) -> JiraApp {
+fn lay_out(
+    db_url: &str,
+    state_dir: &TempDir,
+    jira_base: &str,
+    jira: &fakes::jira::Jira,
+) -> JiraApp {
     let (vault, _) = Vault::open(&state_dir.0.join("master-key"), true).unwrap();
     let mut conn = PgConnection::establish(db_url).unwrap();
     let secret = SharedSecret::generate();
@@ -116,7 +121,12 @@ async fn a_sigkill_while_remote_links_are_written_leaves_each_chat_with_exactly_
     let (jira_base, jira) = fakes::jira::start("/jira");
     jira.add_user(ALICE_KEY, "alice", "Alice Adams");
     for i in 0..CHATS as u64 {
-        jira.add_issue(ISSUE_BASE + i, &format!("SK-{i}"), &format!("Crash item {i}"), &[]);
+        jira.add_issue(
+            ISSUE_BASE + i,
+            &format!("SK-{i}"),
+            &format!("Crash item {i}"),
+            &[],
+        );
     }
     let app = lay_out(&db.url, &state_dir, &jira_base, &jira);
     let port = free_port();
@@ -156,8 +166,7 @@ async fn a_sigkill_while_remote_links_are_written_leaves_each_chat_with_exactly_
         let (got, answered) = jira.link_writes();
         let (c_got, c_answered) = jira.comment_posts();
         // writes of both kinds stored by Jira and not yet answered
-        if (answered >= CHATS / 4 && got > answered && c_got > c_answered)
-            || Instant::now() > until
+        if (answered >= CHATS / 4 && got > answered && c_got > c_answered) || Instant::now() > until
         {
             first.kill();
             break (answered, got - answered, c_got - c_answered);

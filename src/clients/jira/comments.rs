@@ -61,9 +61,12 @@ impl JiraClient {
             StatusCode::CREATED | StatusCode::OK => Ok(serde_json::from_slice::<Created>(&bytes)
                 .map_err(|_| JiraError::Malformed)?
                 .id),
-            StatusCode::BAD_REQUEST | StatusCode::FORBIDDEN | StatusCode::NOT_FOUND => Err(
-                JiraCallError::Refused(refusal(&bytes, "Jira does not let you comment on this issue.")),
-            ),
+            StatusCode::BAD_REQUEST | StatusCode::FORBIDDEN | StatusCode::NOT_FOUND => {
+                Err(JiraCallError::Refused(refusal(
+                    &bytes,
+                    "Jira does not let you comment on this issue.",
+                )))
+            }
             StatusCode::UNAUTHORIZED => Err(JiraError::Unauthorized.into()),
             s => Err(JiraError::Status(s.as_u16()).into()),
         }

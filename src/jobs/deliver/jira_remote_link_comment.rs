@@ -119,7 +119,11 @@ impl RemoteLinkCommenter {
         }
         let issue = match jira.issue_for_link(&token, issue_id).await {
             Ok(Some(i)) => i,
-            Ok(None) => return Err(give_up("the issue is gone or hidden from the chat's creator")),
+            Ok(None) => {
+                return Err(give_up(
+                    "the issue is gone or hidden from the chat's creator",
+                ));
+            }
             Err(e) => return Err(other(e)),
         };
         match jira
@@ -161,7 +165,10 @@ mod tests {
     #[test]
     fn a_title_is_text_in_the_comment_never_markup() {
         assert_eq!(
-            comment_body("ABC-1: [click|https://evil.example] *now*", "https://b.example/x"),
+            comment_body(
+                "ABC-1: [click|https://evil.example] *now*",
+                "https://b.example/x"
+            ),
             "Teams chat started: ABC-1: \\[click\\|https://evil.example\\] \\*now\\* https://b.example/x"
         );
     }

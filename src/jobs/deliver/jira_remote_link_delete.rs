@@ -47,7 +47,10 @@ impl RemoteLinkRemover {
             let Some(instance) = JiraInstance::find(conn, instance_id)? else {
                 return Ok(None);
             };
-            Ok(Some((instance, UserMapping::find(conn, instance_id, &user)?)))
+            Ok(Some((
+                instance,
+                UserMapping::find(conn, instance_id, &user)?,
+            )))
         })
         .await
         .map_err(|e| DeliveryError::Retry {
@@ -96,7 +99,11 @@ impl RemoteLinkRemover {
         };
         match jira.delete_remote_link(&token, issue_id, &global_id).await {
             Ok(deleted) => {
-                tracing::info!(issue.id = issue_id, deleted, "remote link of an unlinked chat removed from the Jira issue");
+                tracing::info!(
+                    issue.id = issue_id,
+                    deleted,
+                    "remote link of an unlinked chat removed from the Jira issue"
+                );
                 Ok(())
             }
             Err(JiraCallError::Refused(why)) => Err(gone_for_good(&why.0)),

@@ -53,8 +53,7 @@ impl RemoteLinkResync {
                     Some(i) if i.remote_links => {}
                     _ => return Ok(0),
                 }
-                let next =
-                    issue_chats::requeue_remote_links(conn, instance, after, RESYNC_BATCH)?;
+                let next = issue_chats::requeue_remote_links(conn, instance, after, RESYNC_BATCH)?;
                 if let Some(last) = next {
                     issue_chats::queue_remote_link_resync(conn, instance, run, Some(last))?;
                 }

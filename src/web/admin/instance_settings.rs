@@ -89,7 +89,10 @@ pub async fn settings_submit(
     form: CsrfForm<SettingsForm>,
 ) -> Result<HttpResponse, PageError> {
     let id = path.into_inner();
-    let (links, comment) = (ticked(&form.0.remote_links), ticked(&form.0.remote_link_comment));
+    let (links, comment) = (
+        ticked(&form.0.remote_links),
+        ticked(&form.0.remote_link_comment),
+    );
     let before = db::run(&state.pool, move |conn| {
         Ok(conn.transaction::<_, diesel::result::Error, _>(|conn| {
             let Some(before) = JiraInstance::find(conn, id)? else {
