@@ -88,7 +88,10 @@ pub async fn signin(
     };
     let jira = match connections::jira(&state, &instance).await {
         Ok(j) => j,
-        Err(AppError::Client { code, .. }) if code == "jira_oauth_not_configured" => {
+        Err(AppError::Client {
+            code: "jira_oauth_not_configured",
+            ..
+        }) => {
             return failed(
                 &csrf,
                 StatusCode::SERVICE_UNAVAILABLE,
