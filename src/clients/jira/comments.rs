@@ -72,7 +72,7 @@ impl JiraClient {
         }
     }
 
-    /// Whether one of the issue's newest [`RECENT_COMMENTS`] comments, as the token's user may
+    /// Whether one of the issue's newest comments (up to `RECENT_COMMENTS`), as the token's user may
     /// read them, contains `needle` (false when the issue is not visible to them).
     pub async fn recent_comment_contains(
         &self,

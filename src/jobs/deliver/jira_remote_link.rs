@@ -306,6 +306,10 @@ impl RemoteLinkWriter {
         if !s.instance.remote_links {
             return self.record(&s, "off", None).await;
         }
+        // Jira said the issue was deleted: there is no issue left to show the chat in
+        if s.link.issue_deleted {
+            return Ok(());
+        }
         if !s.instance.enabled {
             return Err(DeliveryError::Permanent(format!(
                 "remote link of the chat in issue {}: the Jira instance is disabled",
