@@ -214,6 +214,24 @@ impl Application {
                     ),
                 ),
                 Arc::new(crate::jobs::fanout::EventFanout::new(state.clone())),
+                Arc::new(
+                    crate::jobs::deliver::jira_remote_link::RemoteLinkWriter::new(state.clone()),
+                ),
+                Arc::new(
+                    crate::jobs::deliver::jira_remote_link_delete::RemoteLinkRemover::new(
+                        state.clone(),
+                    ),
+                ),
+                Arc::new(
+                    crate::jobs::deliver::jira_remote_link_comment::RemoteLinkCommenter::new(
+                        state.clone(),
+                    ),
+                ),
+                Arc::new(
+                    crate::jobs::deliver::jira_remote_link_resync::RemoteLinkResync::new(
+                        state.clone(),
+                    ),
+                ),
             ],
             crate::jobs::outbox::RunnerConfig {
                 lease: std::time::Duration::from_secs(settings.outbox.lease_secs),

@@ -1,5 +1,5 @@
-//! Microsoft Graph for Teams chats (PROTOCOLS.md §2): create a group chat, install the bot app in
-//! it, list messages (newest first, `@odata.nextLink` followed verbatim but only on this Graph
+//! Microsoft Graph for Teams chats (PROTOCOLS.md §2): create a group chat, read one (topic and
+//! `webUrl`), install the bot app in it, list messages (newest first, `@odata.nextLink` followed verbatim but only on this Graph
 //! host and chat), post a message. Always with the user's delegated token, and with
 //! `Prefer: include-unknown-enum-members`, so system events come back as `systemEventMessage`.
 
@@ -52,7 +52,7 @@ struct ErrorInner {
     message: String,
 }
 
-/// A chat Graph created.
+/// A chat as Graph describes it (created or read).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Chat {
@@ -200,6 +200,23 @@ impl GraphClient {
             )
             .await?;
         serde_json::from_slice(&bytes).map_err(|_| GraphError::Malformed)
+    }
+
+    /// A chat's topic and `webUrl` (the Teams deep link for this cloud); `None` when Graph answers
+    /// 404 (the chat was deleted in Teams, or never existed).
+    pub async fn chat(
+        &self,
+        token: &SecretString,
+        chat_id: &str,
+    ) -> Result<Option<Chat>, GraphError> {
+        let url = self.v1(&format!("/chats/{}", seg(chat_id)));
+        match self.call(token, reqwest::Method::GET, &url, None).await {
+            Ok((_, bytes)) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|_| GraphError::Malformed),
+            Err(GraphError::Status { status: 404, .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// Object ids of a chat's members.

@@ -26,6 +26,8 @@ pub enum Status {
     Ok,
     Fail,
     Skipped,
+    /// Works, but something users notice is off (does not fail the run).
+    Warn,
 }
 
 /// One check's result.
@@ -55,6 +57,52 @@ fn fail(name: &str, detail: impl Into<String>, fix: impl Into<String>) -> Check 
         detail: detail.into(),
         fix: Some(fix.into()),
     }
+}
+
+fn warn(name: &str, detail: impl Into<String>, fix: impl Into<String>) -> Check {
+    Check {
+        name: name.into(),
+        status: Status::Warn,
+        detail: detail.into(),
+        fix: Some(fix.into()),
+    }
+}
+
+/// The remote links the appliance writes into Jira issues carry its URL and icon: a Jira on
+/// https shows no icon served over http (mixed content) and its users' browsers warn about the
+/// links.
+fn remote_link_check(settings: &Settings, instances: &[JiraInstance]) -> Check {
+    let name = "remote link icon";
+    let url = match settings.internal_addr() {
+        Ok(addr) => settings.internal_base_url(addr),
+        Err(_) => settings.listen.internal_url.clone(),
+    };
+    if url.starts_with("https://") {
+        return ok(
+            name,
+            format!("links and the Teams icon are served from {url}"),
+        );
+    }
+    let on_https: Vec<&str> = instances
+        .iter()
+        .filter(|i| i.remote_links && i.base_url.starts_with("https://"))
+        .map(|i| i.public_id.as_str())
+        .collect();
+    let detail = if on_https.is_empty() {
+        format!(
+            "listen.internal_url is http ({url}): a Jira on https will not show the Teams icon of the chats' remote links"
+        )
+    } else {
+        format!(
+            "listen.internal_url is http ({url}) while Jira instance(s) {} run on https: their issues show the chats' remote links without the Teams icon",
+            on_https.join(", ")
+        )
+    };
+    warn(
+        name,
+        detail,
+        "set listen.internal_url to the https URL users reach the appliance at (TLS on the internal listener, or a reverse proxy in front of it)",
+    )
 }
 
 fn skipped(name: &str, detail: impl Into<String>) -> Check {
@@ -177,6 +225,7 @@ pub async fn run(settings: &Settings) -> Vec<Check> {
     for i in instances.iter().filter(|i| i.enabled) {
         checks.push(jira_oauth::check(&http, i, &redirect).await);
     }
+    checks.push(remote_link_check(settings, &instances));
 
     match admin_registration {
         // entered on the admin UI's Microsoft page (nothing pinned in the config)
@@ -409,6 +458,7 @@ pub fn render_text(checks: &[Check]) -> String {
             Status::Ok => "ok  ",
             Status::Fail => "FAIL",
             Status::Skipped => "skip",
+            Status::Warn => "warn",
         };
         out.push_str(&format!("[{mark}] {}: {}\n", c.name, c.detail));
         if let Some(fix) = &c.fix {

@@ -14,7 +14,7 @@ use crate::db::models::audit::Actor;
 use crate::db::models::issue_chat::{IssueChat, NewIssueChat, SharedAccess};
 use crate::db::models::outbox::OutboxItem;
 use crate::db::models::outbox_kind::{
-    JIRA_REMOTE_LINK, JIRA_REMOTE_LINK_DELETE, remote_link_order,
+    JIRA_REMOTE_LINK, JIRA_REMOTE_LINK_DELETE, JIRA_REMOTE_LINK_RESYNC, remote_link_order,
 };
 use crate::error::AppError;
 use crate::state::AppState;
@@ -181,6 +181,50 @@ pub async fn mark_chat_gone(state: &AppState, link: &IssueChat) -> Result<(), Ap
         tracing::info!(link.id = %link.id, issue.id = link.issue_id, "Teams says the linked chat is gone");
     }
     Ok(())
+}
+
+/// Queues the remote link of up to `limit` links of `instance` after `after` (in id order), each
+/// as a new version, in the caller's transaction; the last id when more may follow. Used when
+/// remote links are switched back on for an instance (`jobs::deliver::jira_remote_link_resync`).
+pub fn requeue_remote_links(
+    conn: &mut diesel::PgConnection,
+    instance: Uuid,
+    after: Option<Uuid>,
+    limit: i64,
+) -> diesel::QueryResult<Option<Uuid>> {
+    let ids = IssueChat::ids_of_instance(conn, instance, after, limit)?;
+    for id in &ids {
+        if let (Some(version), Some(link)) = (
+            IssueChat::bump_remote_link(conn, *id)?,
+            IssueChat::by_id(conn, *id)?,
+        ) {
+            queue_upsert(conn, &link, version)?;
+        }
+    }
+    Ok(if ids.len() as i64 == limit {
+        ids.last().copied()
+    } else {
+        None
+    })
+}
+
+/// Queues one step of the walk that queues the remote link of every link of `instance`
+/// (`jobs::deliver::jira_remote_link_resync`): the links after `after` (`None`: from the first),
+/// in the walk `run`. A repeat of a step adds nothing.
+pub fn queue_remote_link_resync(
+    conn: &mut diesel::PgConnection,
+    instance: Uuid,
+    run: Uuid,
+    after: Option<Uuid>,
+) -> diesel::QueryResult<bool> {
+    let step = after.map_or_else(|| "start".to_owned(), |a| a.to_string());
+    OutboxItem::enqueue(
+        conn,
+        JIRA_REMOTE_LINK_RESYNC,
+        Some(instance),
+        &format!("remote_link_resync:{instance}:{run}:{step}"),
+        &json!({ "run": run, "after": after }),
+    )
 }
 
 fn actor_name(actor: &Actor) -> String {

@@ -91,7 +91,7 @@ pub async fn request_log(
 fn allowed_during_setup(path: &str) -> bool {
     matches!(
         path,
-        "/setup" | "/healthz" | "/readyz" | "/metrics" | "/static/app.css"
+        "/setup" | "/healthz" | "/readyz" | "/metrics" | "/static/app.css" | "/static/teams-16.png"
     ) || path.starts_with("/api/")
         || path.starts_with("/webhooks/")
 }
@@ -139,7 +139,7 @@ pub async fn csrf_cookie(
     // machine endpoints carry no forms
     if matches!(
         req.path(),
-        "/healthz" | "/readyz" | "/metrics" | "/static/app.css"
+        "/healthz" | "/readyz" | "/metrics" | "/static/app.css" | "/static/teams-16.png"
     ) || req.path().starts_with("/api/")
         || req.path().starts_with("/webhooks/")
     {

@@ -20,6 +20,10 @@ pub fn internal_routes(cfg: &mut web::ServiceConfig) {
         .route("/readyz", web::get().to(health::readyz))
         .route("/metrics", web::get().to(metrics::metrics))
         .route("/static/app.css", web::get().to(admin::static_css))
+        .route(
+            "/static/teams-16.png",
+            web::get().to(admin::static_teams_icon),
+        )
         .configure(admin::routes)
         .configure(api::routes)
         .configure(auth::routes)

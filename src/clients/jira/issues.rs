@@ -1,5 +1,6 @@
-//! One issue as the user sees it (`/rest/api/2/issue`): reading it, its watchers and comments,
-//! and creating issues (with the createmeta issue types; PROTOCOLS.md §7.4).
+//! One issue as the user sees it (`/rest/api/2/issue`): reading it (also with its project's type,
+//! for a chat's remote link and comment), its watchers and comments, and creating issues (with
+//! the createmeta issue types; PROTOCOLS.md §7.4).
 
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
@@ -48,6 +49,46 @@ pub struct EventIssueFields {
 #[derive(Debug, Clone, Deserialize)]
 pub struct KeyOf {
     pub key: String,
+}
+
+/// What a chat's remote link and comment need of its issue: key, summary and whether its project
+/// is a Jira Service Management one (`projectTypeKey` `service_desk`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct LinkedIssue {
+    pub key: String,
+    #[serde(default)]
+    pub fields: LinkedIssueFields,
+}
+
+/// The fields of a [`LinkedIssue`].
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct LinkedIssueFields {
+    #[serde(default)]
+    pub summary: Option<String>,
+    #[serde(default)]
+    pub project: Option<ProjectType>,
+}
+
+/// An issue's project as the issue names it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProjectType {
+    pub key: String,
+    /// `software`, `business` or `service_desk` (Jira 7+; absent on older versions).
+    #[serde(default)]
+    pub project_type_key: Option<String>,
+}
+
+impl LinkedIssue {
+    /// True in a Jira Service Management project, where a comment is shown to the customer
+    /// unless it is marked internal.
+    pub fn in_service_desk(&self) -> bool {
+        self.fields
+            .project
+            .as_ref()
+            .and_then(|p| p.project_type_key.as_deref())
+            == Some("service_desk")
+    }
 }
 
 /// An issue type the user may create in a project.
@@ -142,6 +183,18 @@ impl JiraClient {
             StatusCode::UNAUTHORIZED => Err(JiraError::Unauthorized),
             s => Err(JiraError::Status(s.as_u16())),
         }
+    }
+
+    /// Key, summary and project type of an issue as the token's user sees it (one call serves a
+    /// remote link's title and the choice of an internal comment); `None` when it is missing or
+    /// not visible to them.
+    pub async fn issue_for_link(
+        &self,
+        token: &SecretString,
+        issue_id: i64,
+    ) -> Result<Option<LinkedIssue>, JiraError> {
+        let path = format!("/rest/api/2/issue/{issue_id}?fields=summary,project");
+        self.get_visible(token, &path).await
     }
 
     /// What an event needs of an issue (key, summary, project, assignee, reporter), as the

@@ -4,9 +4,10 @@
 //!
 //! This module holds the client, its errors and the plumbing every call shares; each REST area
 //! has its own file: `oauth` (tokens), `users`, `issues` (read, watchers, comments, create),
-//! `search` (JQL), `projects`, `service_desk` (servicedeskapi) and `remote_links` (remote issue
-//! links and who may browse an issue).
+//! `search` (JQL), `projects`, `service_desk` (servicedeskapi), `remote_links` (remote issue
+//! links and who may browse an issue) and `comments` (the optional "Teams chat started" comment).
 
+mod comments;
 mod issues;
 mod oauth;
 mod projects;
@@ -23,7 +24,7 @@ use super::http::{OutboundError, OutboundHttp};
 
 pub use issues::{
     CreatedIssue, EventIssue, EventIssueFields, IssueFields, IssueLookup, IssueType, JiraIssue,
-    KeyOf, NewIssue,
+    KeyOf, LinkedIssue, LinkedIssueFields, NewIssue, ProjectType,
 };
 pub use oauth::{JIRA_SCOPE, JiraTokens};
 pub use projects::Project;
@@ -43,6 +44,9 @@ pub enum JiraError {
     Unauthorized,
     #[error("Jira answered HTTP {0}")]
     Status(u16),
+    /// 429 or 503 after the outbound stack's own retries: try again after the wait Jira named.
+    #[error("Jira is busy (HTTP {status}); retry in {retry_after_secs} s")]
+    Throttled { status: u16, retry_after_secs: u64 },
     #[error("Jira answered something that is not the expected JSON")]
     Malformed,
     #[error(transparent)]
@@ -91,6 +95,27 @@ impl JiraClient {
         let status = res.status();
         let bytes = res.bytes().await.map_err(|_| JiraError::Malformed)?;
         Ok((status, bytes.to_vec()))
+    }
+
+    /// As [`JiraClient::read`], and a 429 or 503 that outlived the in-call retries becomes
+    /// [`JiraError::Throttled`] with Jira's `Retry-After` (5 s when it named none), so an outbox
+    /// item can be scheduled for then instead of holding a worker.
+    async fn read_throttled(
+        res: reqwest::Response,
+    ) -> Result<(StatusCode, Vec<u8>), JiraCallError> {
+        let status = res.status();
+        if matches!(
+            status,
+            StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
+        ) {
+            let wait = super::http::retry_after(&res).map_or(5, |d| d.as_secs().max(1));
+            return Err(JiraError::Throttled {
+                status: status.as_u16(),
+                retry_after_secs: wait,
+            }
+            .into());
+        }
+        Self::read(res).await
     }
 
     /// GETs `path_and_query` as the token's user: `None` when Jira answers 404 or 403 (missing

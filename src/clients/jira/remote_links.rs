@@ -7,7 +7,9 @@
 //!
 //! Jira's refusals (400: a bad link or linking off site-wide; 403: no *Link Issues* or *Browse
 //! users*; 404: the issue is gone or hidden) are [`JiraCallError::Refused`] with Jira's words:
-//! retrying cannot help, and they are shown to the user and on the delivery queue.
+//! retrying cannot help, and they are shown to the user and on the delivery queue. A 429 or 503
+//! that outlives the outbound stack's own retries is [`JiraError::Throttled`] with Jira's
+//! `Retry-After`, so the outbox can schedule the write for then.
 
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
@@ -83,7 +85,7 @@ impl JiraClient {
             })
             .await
             .map_err(JiraError::from)?;
-        let (status, bytes) = Self::read(res).await?;
+        let (status, bytes) = Self::read_throttled(res).await?;
         match status {
             StatusCode::CREATED => Ok(true),
             StatusCode::OK => Ok(false),
@@ -114,7 +116,7 @@ impl JiraClient {
             })
             .await
             .map_err(JiraError::from)?;
-        let (status, bytes) = Self::read(res).await?;
+        let (status, bytes) = Self::read_throttled(res).await?;
         match status {
             StatusCode::NO_CONTENT | StatusCode::OK => Ok(true),
             // no such link, or the issue itself is gone: nothing is left to delete

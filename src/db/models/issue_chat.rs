@@ -356,3 +356,35 @@ impl IssueChat {
             .load(conn)
     }
 }
+
+/// What the remote link of a chat in its Jira issue needs (`jobs::deliver::jira_remote_link`).
+impl IssueChat {
+    /// How many Microsoft users are known to be members of a linked chat (0 when it was linked
+    /// by id and none are known).
+    pub fn member_count(conn: &mut PgConnection, link: Uuid) -> QueryResult<i64> {
+        issue_chat_member::table
+            .filter(issue_chat_member::issue_chat_id.eq(link))
+            .count()
+            .get_result(conn)
+    }
+
+    /// Ids of an instance's links after `after`, in id order: a bounded batch to walk every link
+    /// (when remote links are switched back on) without one huge transaction.
+    pub fn ids_of_instance(
+        conn: &mut PgConnection,
+        instance: Uuid,
+        after: Option<Uuid>,
+        limit: i64,
+    ) -> QueryResult<Vec<Uuid>> {
+        let mut q = issue_chat::table
+            .filter(issue_chat::jira_instance_id.eq(instance))
+            .into_boxed();
+        if let Some(after) = after {
+            q = q.filter(issue_chat::id.gt(after));
+        }
+        q.order(issue_chat::id.asc())
+            .limit(limit)
+            .select(issue_chat::id)
+            .load(conn)
+    }
+}

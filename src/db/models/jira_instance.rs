@@ -228,4 +228,22 @@ impl JiraInstance {
         .map_err(DbError::from)?;
         Ok(n == 1)
     }
+
+    /// Sets the instance's remote-link switches: linked chats shown in their Jira issue, and the
+    /// "Teams chat started" comment. `false` when the instance is gone.
+    pub fn set_remote_link_switches(
+        conn: &mut PgConnection,
+        id: Uuid,
+        remote_links: bool,
+        comment: bool,
+    ) -> QueryResult<bool> {
+        let n = diesel::update(jira_instance::table.find(id))
+            .set((
+                jira_instance::remote_links.eq(remote_links),
+                jira_instance::remote_link_comment.eq(comment),
+                jira_instance::updated_at.eq(diesel::dsl::now),
+            ))
+            .execute(conn)?;
+        Ok(n == 1)
+    }
 }

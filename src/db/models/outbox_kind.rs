@@ -28,6 +28,16 @@ pub const JIRA_REMOTE_LINK: &str = "jira_remote_link";
 /// row is gone by then, so the item carries what the delete needs).
 pub const JIRA_REMOTE_LINK_DELETE: &str = "jira_remote_link_delete";
 
+/// The one "Teams chat started" comment of a newly linked chat, when the instance asks for it
+/// (`{"link", "issueId", "title", "url"}`; dedupe `comment:{link}`, so retries of the upsert that
+/// queues it write it once).
+pub const JIRA_REMOTE_LINK_COMMENT: &str = "jira_remote_link_comment";
+
+/// Queues the remote link of every link of an instance, one bounded batch per item, after remote
+/// links were switched back on (`{"run": uuid, "after": uuid | null}`; each item queues the
+/// next).
+pub const JIRA_REMOTE_LINK_RESYNC: &str = "jira_remote_link_resync";
+
 /// The ordering key of one linked chat's remote-link writes (a delete never overtakes an
 /// upsert).
 pub fn remote_link_order(link: Uuid) -> String {

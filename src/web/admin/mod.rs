@@ -4,6 +4,7 @@ mod activity_chart;
 mod audit;
 mod dashboard;
 mod data;
+mod instance_settings;
 mod instances;
 mod login;
 mod microsoft;
@@ -58,6 +59,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/admin/instances/{id}/delete",
             web::post().to(instances::delete_submit),
+        )
+        .route(
+            "/admin/instances/{id}/settings",
+            web::get().to(instance_settings::settings_page),
+        )
+        .route(
+            "/admin/instances/{id}/settings",
+            web::post().to(instance_settings::settings_submit),
         )
         .route(
             "/admin/instances/{id}/webhook",
@@ -152,6 +161,16 @@ pub async fn static_css() -> HttpResponse {
         .body(include_str!("../../../templates/static/app.css"))
 }
 
+/// The 16×16 Teams icon of the remote links in Jira issues, compiled in. Jira's issue view loads
+/// it from its own origin, without a session, so it may be embedded cross-origin.
+pub async fn static_teams_icon() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("image/png")
+        .insert_header(("Cache-Control", "public, max-age=86400"))
+        .insert_header(("Cross-Origin-Resource-Policy", "cross-origin"))
+        .body(&include_bytes!("../../../templates/static/teams-16.png")[..])
+}
+
 /// An HTML response from a rendered template.
 pub fn html(
     rendered: Result<String, askama::Error>,
@@ -230,6 +249,13 @@ pub fn notice_text(key: Option<&str>) -> Option<&'static str> {
         "retried" => Some("The delivery is queued again."),
         "discarded" => Some("The failed delivery was discarded."),
         "unlinked" => Some("The link was removed and the user's tokens erased."),
+        "settings_saved" => Some("The settings are saved."),
+        "remote_links_on" => Some(
+            "The settings are saved. The remote link of every chat linked in this instance is being written to Jira.",
+        ),
+        "remote_links_off" => Some(
+            "The settings are saved. Chats linked from now on are not shown in Jira; remote links written before stay.",
+        ),
         _ => None,
     }
 }

@@ -423,6 +423,14 @@ pub fn start(context_path: &str) -> (String, web::Data<Jira>) {
                     "/rest/api/2/issue/{id}/comment/{comment}",
                     web::get().to(comment),
                 )
+                .route(
+                    "/rest/api/2/issue/{id_or_key}/comment",
+                    web::post().to(add_comment),
+                )
+                .route(
+                    "/rest/api/2/issue/{id_or_key}/comment",
+                    web::get().to(list_comments),
+                )
                 .route("/rest/api/2/project/{key}", web::get().to(project))
                 .route("/rest/api/2/user", web::get().to(user_by_name))
                 .route(

@@ -79,7 +79,8 @@ pub(super) async fn issue(
     let all = json!({
         "summary": issue.summary,
         "status": {"name": "Open", "id": "1"},
-        "project": {"self": format!("{}/rest/api/2/project/{project}", fake.base), "key": project, "name": project},
+        "project": {"self": format!("{}/rest/api/2/project/{project}", fake.base), "key": project, "name": project,
+                    "projectTypeKey": fake.project_type(&project)},
         "assignee": person(assignee),
         "reporter": person(reporter),
     });

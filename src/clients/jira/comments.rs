@@ -1,0 +1,89 @@
+//! Comments the appliance writes into an issue as a user: the optional "Teams chat started"
+//! comment of a newly linked chat (`POST /rest/api/2/issue/{id}/comment`, wiki markup), marked
+//! internal in Jira Service Management projects (the `sd.public.comment` property), and a look at
+//! the newest comments so that a retried post does not write the comment twice.
+
+use reqwest::StatusCode;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{JiraCallError, JiraClient, JiraError, refusal};
+
+/// How many of the newest comments are searched for one the appliance wrote already.
+pub const RECENT_COMMENTS: u32 = 100;
+
+#[derive(Deserialize)]
+struct CommentPage {
+    #[serde(default)]
+    comments: Vec<CommentBody>,
+}
+
+#[derive(Deserialize)]
+struct CommentBody {
+    #[serde(default)]
+    body: String,
+}
+
+#[derive(Deserialize)]
+struct Created {
+    id: String,
+}
+
+impl JiraClient {
+    /// Adds a comment (wiki markup) as the token's user; `internal` marks it internal to the
+    /// service desk's agents (JSM projects; elsewhere the property means nothing). Returns the
+    /// comment's id.
+    pub async fn add_comment(
+        &self,
+        token: &SecretString,
+        issue_id: i64,
+        body: &str,
+        internal: bool,
+    ) -> Result<String, JiraCallError> {
+        let url = format!("{}/rest/api/2/issue/{issue_id}/comment", self.base);
+        let mut payload = json!({ "body": body });
+        if internal {
+            payload["properties"] =
+                json!([{"key": "sd.public.comment", "value": {"internal": true}}]);
+        }
+        let res = self
+            .http
+            .send("jira", |c| {
+                c.post(&url)
+                    .bearer_auth(token.expose_secret())
+                    .json(&payload)
+            })
+            .await
+            .map_err(JiraError::from)?;
+        let (status, bytes) = Self::read_throttled(res).await?;
+        match status {
+            StatusCode::CREATED | StatusCode::OK => Ok(serde_json::from_slice::<Created>(&bytes)
+                .map_err(|_| JiraError::Malformed)?
+                .id),
+            StatusCode::BAD_REQUEST | StatusCode::FORBIDDEN | StatusCode::NOT_FOUND => {
+                Err(JiraCallError::Refused(refusal(
+                    &bytes,
+                    "Jira does not let you comment on this issue.",
+                )))
+            }
+            StatusCode::UNAUTHORIZED => Err(JiraError::Unauthorized.into()),
+            s => Err(JiraError::Status(s.as_u16()).into()),
+        }
+    }
+
+    /// Whether one of the issue's newest comments (up to `RECENT_COMMENTS`), as the token's user may
+    /// read them, contains `needle` (false when the issue is not visible to them).
+    pub async fn recent_comment_contains(
+        &self,
+        token: &SecretString,
+        issue_id: i64,
+        needle: &str,
+    ) -> Result<bool, JiraCallError> {
+        let path = format!(
+            "/rest/api/2/issue/{issue_id}/comment?orderBy=-created&maxResults={RECENT_COMMENTS}"
+        );
+        let page: Option<CommentPage> = self.get_visible(token, &path).await?;
+        Ok(page.is_some_and(|p| p.comments.iter().any(|c| c.body.contains(needle))))
+    }
+}
