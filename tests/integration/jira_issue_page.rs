@@ -6,10 +6,11 @@
 use diesel::prelude::*;
 use jira_teams_bridge::db::schema::{issue_chat, jira_user_session, user_mapping};
 
-use crate::support::issue_pages::{chat_path, chat_world, get, issue_path, next_link};
+use crate::support::issue_pages::{chat_path, chat_world, get, issue_path, link_id, next_link};
 use crate::support::jira_user::signed_in;
+use crate::support::wait::eventually;
 use crate::support::webhook::{post_fixture, webhook_path};
-use crate::support::world::{ALICE_KEY, ISSUE, World};
+use crate::support::world::{ALICE_KEY, ISSUE, World, create_chat_with_bob, linked_world};
 
 const TOPIC: &str = "ABC-1: Printer on fire";
 
@@ -152,15 +153,20 @@ async fn consent_revoked_in_jira_ends_the_session_and_the_page_offers_to_sign_in
 
 #[actix_web::test]
 async fn a_remote_link_jira_refused_is_shown_in_jiras_words_on_the_issue_and_chat_pages() {
-    let (w, _, link) = chat_world().await;
-    diesel::update(issue_chat::table.find(link))
-        .set((
-            issue_chat::remote_link_state.eq("refused"),
-            issue_chat::remote_link_detail
-                .eq("You do not have the permission to link issues in this project."),
-        ))
-        .execute(&mut w.conn())
-        .unwrap();
+    let w = linked_world().await;
+    // Alice may not link issues in the project: Jira refuses her chat's remote link
+    w.jira.deny_linking(ALICE_KEY);
+    let chat = create_chat_with_bob(&w).await;
+    let link = link_id(&w, &chat);
+    eventually("Jira's refusal of the remote link", 20, || {
+        issue_chat::table
+            .find(link)
+            .select(issue_chat::remote_link_state)
+            .first::<String>(&mut w.conn())
+            .unwrap()
+            == "refused"
+    })
+    .await;
     let alice = signed_in(&w, ALICE_KEY).await;
     for path in [issue_path(&w, ISSUE), chat_path(&w, link)] {
         let s = get(&w, &alice, &path).await;

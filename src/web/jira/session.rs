@@ -61,6 +61,19 @@ pub fn sign_in_url(public_id: &str, next: &str) -> String {
     format!("/auth/jira/signin?{q}")
 }
 
+/// The page a form posted to `action` is on: a chat's page for its actions
+/// (`…/chats/{link}/reply|share|unlink`), the start page for starting a chat (it answers GET
+/// too); `None` for the rest (the account page's forms), which return to the account page.
+fn form_page(action: &str) -> Option<String> {
+    let path = action.split('?').next().unwrap_or(action);
+    if path.ends_with("/start") && path.contains("/issues/") {
+        return Some(path.to_owned());
+    }
+    let (page, last) = path.rsplit_once('/')?;
+    (page.contains("/chats/") && matches!(last, "reply" | "share" | "unlink"))
+        .then(|| page.to_owned())
+}
+
 /// The signed-in Jira user of the path's instance.
 #[derive(Debug, Clone)]
 pub struct JiraUser(pub SessionUser);
@@ -153,13 +166,14 @@ impl FromRequest for JiraUser {
                 .find(|(n, _)| *n == name)
                 .map(|(_, v)| v)
                 .filter(|v| !v.is_empty() && v.len() <= 128);
-            // a GET comes back to where it was; a form post comes back to the account page
-            // (its own URL answers only POST)
-            let back = if is_get && here.starts_with(&format!("/jira/{}/", instance.public_id)) {
-                here
+            // a GET comes back to where it was; a form post to the page its form is on (its
+            // own URL answers only POST)
+            let back = if here.starts_with(&format!("/jira/{}/", instance.public_id)) {
+                if is_get { Some(here) } else { form_page(&here) }
             } else {
-                format!("/jira/{}/me", instance.public_id)
-            };
+                None
+            }
+            .unwrap_or_else(|| format!("/jira/{}/me", instance.public_id));
             let Some(token) = token else {
                 return Err(JiraUserRejection::SignIn(sign_in_url(
                     &instance.public_id,

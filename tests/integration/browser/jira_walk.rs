@@ -35,7 +35,9 @@ async fn from_the_remote_link_in_jira_a_user_signs_in_reads_replies_starts_and_s
     browser.shot("chat-page-after-sign-in").await;
 
     // a reply from the page reaches Teams and shows on the page
-    browser.fill("#reply-text", "Looking into it from Jira").await;
+    browser
+        .fill("#reply-text", "Looking into it from Jira")
+        .await;
     browser.click("form.reply button").await;
     assert!(
         browser.text().await.contains("Looking into it from Jira"),
@@ -46,23 +48,30 @@ async fn from_the_remote_link_in_jira_a_user_signs_in_reads_replies_starts_and_s
 
     // back to the issue, start a second chat with Bob picked from who can see the issue
     browser.click("a[href$='/issues/10045']").await;
-    assert!(browser.text().await.contains("ABC-1"), "{}", browser.text().await);
+    assert!(
+        browser.text().await.contains("ABC-1"),
+        "{}",
+        browser.text().await
+    );
     browser.shot("issue-page").await;
     browser.click("a.start").await;
     browser.shot("start-form").await;
     browser
         .click_only(&format!("input[name=member][value='{BOB_KEY}']"))
         .await;
-    browser.click("form[method=post] button[type=submit]").await;
+    browser
+        .click("form[method=post][action$='/start'] button[type=submit]")
+        .await;
     let started = browser.path().await;
-    assert!(started.contains("/chats/"), "on the new chat's page: {started}");
+    assert!(
+        started.contains("/chats/"),
+        "on the new chat's page: {started}"
+    );
     assert!(browser.text().await.contains("Private to its members"));
     browser.shot("new-chat").await;
 
     // share it: the page says so, and so does the issue in Jira
-    browser
-        .click("form[action$='/share'] button")
-        .await;
+    browser.click("form[action$='/share'] button").await;
     let page = browser.text().await;
     assert!(
         page.contains("Shared with everyone who can see the issue"),
@@ -79,6 +88,10 @@ async fn from_the_remote_link_in_jira_a_user_signs_in_reads_replies_starts_and_s
         })
     })
     .await;
-    assert_eq!(w.jira.remote_links(ISSUE).len(), 2, "one remote link per chat");
+    assert_eq!(
+        w.jira.remote_links(ISSUE).len(),
+        2,
+        "one remote link per chat"
+    );
     browser.quit().await;
 }
