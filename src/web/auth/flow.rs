@@ -1,6 +1,7 @@
 //! What both legs of a sign-in share: the result page, the cookie that binds a sign-in to one
 //! browser, and taking the flow a provider's answer (`state`) belongs to.
 
+use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 use askama::Template;
@@ -9,7 +10,7 @@ use serde::Deserialize;
 use crate::crypto::random;
 use crate::db;
 use crate::db::models::audit::Actor;
-use crate::db::models::sign_in_flow::SignInFlow;
+use crate::db::models::sign_in_flow::{FLOW_TTL_MINS, SignInFlow};
 use crate::error::PageError;
 use crate::state::AppState;
 use crate::web::admin::{Layout, html};
@@ -56,6 +57,18 @@ pub(super) fn cookie_name(state: &AppState) -> &'static str {
     } else {
         "jtb_signin"
     }
+}
+
+/// The cookie that binds a starting sign-in to this browser. Lax: the browser must send it on
+/// the top-level redirect back from Microsoft and Jira.
+pub(super) fn browser_cookie(state: &AppState, browser: String) -> Cookie<'static> {
+    Cookie::build(cookie_name(state), browser)
+        .path("/")
+        .http_only(true)
+        .secure(state.secure_cookies)
+        .same_site(SameSite::Lax)
+        .max_age(CookieDuration::minutes(FLOW_TTL_MINS))
+        .finish()
 }
 
 pub(super) fn browser_matches(req: &HttpRequest, state: &AppState, flow: &SignInFlow) -> bool {

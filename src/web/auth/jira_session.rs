@@ -8,14 +8,13 @@
 
 use actix_web::HttpResponse;
 use actix_web::cookie::time::Duration as CookieDuration;
-use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::StatusCode;
 use actix_web::web;
 use chrono::Utc;
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 
-use super::flow::{cookie_name, failed};
+use super::flow::{browser_cookie, failed};
 use crate::clients::jira::{JiraTokens, JiraUser as JiraIdentity};
 use crate::crypto::pkce::AuthRequest;
 use crate::crypto::random;
@@ -133,14 +132,7 @@ pub async fn signin(
     .await?;
     let redirect = format!("{}/auth/jira/callback", state.internal_url);
     let to = jira.authorize_url(&redirect, &auth.state, &auth.challenge());
-    let cookie = Cookie::build(cookie_name(&state), browser)
-        .path("/")
-        .http_only(true)
-        .secure(state.secure_cookies)
-        // Lax: the browser must send it on the top-level redirect back from Jira
-        .same_site(SameSite::Lax)
-        .max_age(CookieDuration::minutes(FLOW_TTL_MINS))
-        .finish();
+    let cookie = browser_cookie(&state, browser);
     Ok(HttpResponse::SeeOther()
         .insert_header(("Location", to))
         .cookie(cookie)

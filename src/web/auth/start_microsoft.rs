@@ -2,7 +2,7 @@
 //! `from_jira`, and a one-time URL from Teams, `from_teams`): the flow is stored, the browser
 //! bound with a cookie, and the browser sent to Microsoft. The callback is `microsoft_leg`.
 
-use super::flow::{cookie_name, failed, sign_in_actor};
+use super::flow::{browser_cookie, failed, sign_in_actor};
 use crate::crypto::pkce::AuthRequest;
 use crate::crypto::random;
 use crate::db;
@@ -12,7 +12,6 @@ use crate::services::connections;
 use crate::state::AppState;
 use crate::web::session::CsrfToken;
 use actix_web::HttpResponse;
-use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::http::StatusCode;
 use chrono::Utc;
 use diesel::Connection;
@@ -100,14 +99,7 @@ pub(crate) async fn begin(
     let to = ms
         .signin
         .authorize_url(&redirect, &auth.state, &auth.challenge(), &auth.nonce);
-    let cookie = Cookie::build(cookie_name(state), browser)
-        .path("/")
-        .http_only(true)
-        .secure(state.secure_cookies)
-        // Lax: the browser must send it on the top-level redirect back from Microsoft and Jira
-        .same_site(SameSite::Lax)
-        .max_age(CookieDuration::minutes(FLOW_TTL_MINS))
-        .finish();
+    let cookie = browser_cookie(state, browser);
     Ok(Some(
         HttpResponse::SeeOther()
             .insert_header(("Location", to))
