@@ -41,6 +41,10 @@ ALTER TABLE issue_chat
     ADD COLUMN remote_link_detail  text CHECK (remote_link_detail IS NULL OR char_length(remote_link_detail) <= 1000),
     ADD COLUMN remote_link_version integer NOT NULL DEFAULT 0;
 
+-- The links whose remote link waits for their creator to sign in again (looked up when they do).
+CREATE INDEX issue_chat_needs_sign_in_idx ON issue_chat (jira_instance_id, created_by)
+    WHERE remote_link_state = 'needs_sign_in';
+
 -- Remote links on (the default) or off (a site that also runs the Jira plugin); a comment
 -- "Teams chat started" on each new chat, off by default.
 ALTER TABLE jira_instance

@@ -208,6 +208,30 @@ pub fn requeue_remote_links(
     })
 }
 
+/// Most remote links re-queued at one sign-in (a user rarely has more waiting; the rest wait for
+/// an admin's retry or the next sign-in).
+const REQUEUE_AT_SIGN_IN: i64 = 500;
+
+/// Queues again, in the caller's transaction, the remote links that waited for their creator to
+/// sign in again (Jira had refused their token, or they had not linked their accounts when they
+/// linked the chat); called when that user's accounts are linked. Returns how many.
+pub fn requeue_after_sign_in(
+    conn: &mut diesel::PgConnection,
+    instance: Uuid,
+    user_key: &str,
+) -> diesel::QueryResult<usize> {
+    let ids = IssueChat::waiting_for_sign_in(conn, instance, user_key, REQUEUE_AT_SIGN_IN)?;
+    for id in &ids {
+        if let (Some(version), Some(link)) = (
+            IssueChat::bump_remote_link(conn, *id)?,
+            IssueChat::by_id(conn, *id)?,
+        ) {
+            queue_upsert(conn, &link, version)?;
+        }
+    }
+    Ok(ids.len())
+}
+
 /// Queues one step of the walk that queues the remote link of every link of `instance`
 /// (`jobs::deliver::jira_remote_link_resync`): the links after `after` (`None`: from the first),
 /// in the walk `run`. A repeat of a step adds nothing.

@@ -126,7 +126,8 @@ async fn a_creator_whose_jira_consent_was_revoked_must_sign_in_again() {
 }
 
 #[actix_web::test]
-async fn a_chat_linked_by_someone_who_never_linked_their_accounts_waits_for_their_sign_in() {
+async fn a_chat_linked_by_someone_who_never_linked_their_accounts_waits_for_their_sign_in_then_appears()
+ {
     let w = linked_world().await;
     let chat = w
         .graph
@@ -149,6 +150,12 @@ async fn a_chat_linked_by_someone_who_never_linked_their_accounts_waits_for_thei
         link.remote_link_detail
     );
     assert!(w.jira.remote_links(ISSUE).is_empty());
+    // once Carol links her accounts, the link she made shows in the issue without anyone's help
+    assert_eq!(w.link(CAROL_KEY, CAROL_OID).await.0, 200);
+    link_in_state(&w, &chat, "linked").await;
+    let links = w.jira.remote_links(ISSUE);
+    assert_eq!(links.len(), 1, "{links:?}");
+    assert_eq!(links[0].1["object"]["title"], "Carol's chat");
 }
 
 #[actix_web::test]

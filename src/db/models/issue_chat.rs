@@ -388,3 +388,22 @@ impl IssueChat {
             .load(conn)
     }
 }
+
+impl IssueChat {
+    /// Up to `limit` links of a Jira user of an instance whose remote link waits for them to
+    /// sign in again (`issue_chat_needs_sign_in_idx`).
+    pub fn waiting_for_sign_in(
+        conn: &mut PgConnection,
+        instance: Uuid,
+        created_by: &str,
+        limit: i64,
+    ) -> QueryResult<Vec<Uuid>> {
+        issue_chat::table
+            .filter(issue_chat::jira_instance_id.eq(instance))
+            .filter(issue_chat::created_by.eq(created_by))
+            .filter(issue_chat::remote_link_state.eq("needs_sign_in"))
+            .select(issue_chat::id)
+            .limit(limit)
+            .load(conn)
+    }
+}

@@ -191,6 +191,8 @@ pub(crate) fn store_link(
         Err(LinkError::Db(e)) => return Err(e),
         Err(e) => return Ok(Err(e)),
     };
+    // remote links that waited for this user's Jira sign-in are written now
+    crate::services::issue_chats::requeue_after_sign_in(conn, link.instance, link.jira_user_key)?;
     let store = |conn: &mut diesel::PgConnection, kind, tenant, set: &TokenSet<'_>| {
         TokenRow::store(
             conn,
