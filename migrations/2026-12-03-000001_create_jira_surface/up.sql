@@ -51,9 +51,11 @@ ALTER TABLE jira_instance
     ADD COLUMN remote_links        boolean NOT NULL DEFAULT true,
     ADD COLUMN remote_link_comment boolean NOT NULL DEFAULT false;
 
--- Chats linked before this release get their remote link too.
-INSERT INTO outbox (kind, jira_instance_id, dedupe_key, payload, ordering_key)
-SELECT 'jira_remote_link', jira_instance_id, 'remote_link:' || id || ':0',
-       jsonb_build_object('link', id), 'remote_link:' || id
-  FROM issue_chat
-ON CONFLICT DO NOTHING;
+-- Before this release only the Jira plugin (through /api/v1) could link chats: an instance that
+-- has links runs the plugin, which shows them itself, so its remote links start switched off
+-- (switching them on in the admin settings writes them for every existing link).
+UPDATE jira_instance SET remote_links = false
+ WHERE id IN (SELECT DISTINCT jira_instance_id FROM issue_chat);
+
+-- The walk over an instance's links when remote links are switched back on (keyset by id).
+CREATE INDEX issue_chat_instance_id_idx ON issue_chat (jira_instance_id, id);

@@ -6,7 +6,7 @@
 use diesel::prelude::*;
 
 use crate::support::app::location;
-use crate::support::jira_user::{csrf_of, post_form, sessions_of, signed_in, sql};
+use crate::support::jira_user::{continue_url, csrf_of, post_form, sessions_of, signed_in, sql};
 use crate::support::world::{
     ALICE_KEY, ALICE_OID, BOB_KEY, follow, link_alice_and_bob, linked_world, world,
 };
@@ -72,8 +72,7 @@ async fn link_microsoft_account_runs_the_linking_flow_for_the_signed_in_user_and
         &[("csrf", &csrf)],
     )
     .await;
-    assert_eq!(res.status(), 303);
-    let to = location(&res);
+    let to = continue_url(res).await;
     assert!(to.starts_with(&w.entra.base), "to Microsoft first: {to}");
     w.entra.sign_in_as(ALICE_OID);
     w.jira.sign_in_as(ALICE_KEY);
@@ -115,7 +114,7 @@ async fn link_microsoft_account_links_nothing_when_another_jira_user_signs_in_at
     w.entra.sign_in_as(ALICE_OID);
     // someone else is logged in to Jira in this browser by the time the Jira step runs
     w.jira.sign_in_as(BOB_KEY);
-    let (done, _) = follow(&b, &location(&res)).await;
+    let (done, _) = follow(&b, &continue_url(res).await).await;
     assert_eq!(done.status(), 403);
     assert!(
         done.text()

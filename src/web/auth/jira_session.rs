@@ -234,11 +234,45 @@ pub async fn link_microsoft(
     )
     .await?
     {
-        Some(res) => Ok(res),
+        Some(res) => continue_page(csrf, res),
         None => Err(PageError(AppError::internal(anyhow::anyhow!(
             "a fresh start of account linking was refused as used"
         )))),
     }
+}
+
+#[derive(askama::Template)]
+#[template(path = "jira/continue.html")]
+struct ContinuePage {
+    layout: crate::web::admin::Layout,
+    to: String,
+}
+
+/// The answer to the *Link Microsoft account* form: a page that goes on to Microsoft by itself
+/// (a meta refresh, with a link as well) instead of a redirect. Browsers apply the pages'
+/// `form-action 'self'` to redirects after a form post, so a 303 to Microsoft would be blocked;
+/// a navigation from a page is not a form post. The flow's browser cookie comes with it.
+fn continue_page(csrf: &CsrfToken, started: HttpResponse) -> Result<HttpResponse, PageError> {
+    use askama::Template;
+    let to = started
+        .headers()
+        .get(actix_web::http::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    if !(300..400).contains(&started.status().as_u16()) {
+        // a page that says why the sign-in cannot start (disabled instance, no OAuth link, …)
+        return Ok(started);
+    }
+    let page = ContinuePage {
+        layout: crate::web::admin::Layout::anonymous(csrf),
+        to,
+    };
+    let mut res = crate::web::admin::html(page.render(), StatusCode::OK)?;
+    for c in started.cookies() {
+        let _ = res.add_cookie(&c.into_owned());
+    }
+    Ok(res)
 }
 
 #[cfg(test)]

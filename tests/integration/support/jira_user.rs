@@ -164,3 +164,14 @@ pub fn sessions_of(w: &World, instance: Uuid, key: &str) -> i64 {
 pub fn sql(w: &World, statement: &str) -> usize {
     diesel::sql_query(statement).execute(&mut w.conn()).unwrap()
 }
+
+/// Where the *Link Microsoft account* answer goes on to: the page's *Continue* link (it answers
+/// 200 with a page, not a redirect, which `form-action 'self'` would block after a form post).
+pub async fn continue_url(res: reqwest::Response) -> String {
+    assert_eq!(res.status(), 200, "the continue page");
+    let html = res.text().await.unwrap();
+    assert!(html.contains("http-equiv=\"refresh\""), "{html}");
+    super::app::between(&html, "id=\"continue\" href=\"", "\"")
+        .replace("&#38;", "&")
+        .replace("&amp;", "&")
+}
