@@ -76,13 +76,36 @@ pub async fn jira_token(
 ) -> Result<(SecretString, JiraClient), AppError> {
     let client = connections::jira(state, &user.instance).await?;
     let id = user.session_id;
-    let row = db::run(&state.pool, move |conn| {
-        Ok(JiraUserSession::find(conn, id)?)
-    })
-    .await?
-    .ok_or_else(session_ended)?;
     let label = user.user_key.as_str();
-    if row.token_expires_at > Utc::now() + chrono::Duration::seconds(REFRESH_MARGIN_SECS) {
+    let load = || async move {
+        db::run(&state.pool, move |conn| {
+            Ok(JiraUserSession::find(conn, id)?)
+        })
+        .await?
+        .ok_or_else(session_ended)
+    };
+    let fresh = |row: &JiraUserSession| {
+        row.token_expires_at > Utc::now() + chrono::Duration::seconds(REFRESH_MARGIN_SECS)
+    };
+    let row = load().await?;
+    if fresh(&row) {
+        let token = secrets::read(
+            state,
+            row.id,
+            JIRA_SESSION_TOKEN,
+            &row.access_token,
+            (user.actor(), purpose, label),
+            Audit::PerBurst,
+        )
+        .await?;
+        return Ok((token, client));
+    }
+    // one renewal per session in this process (two tabs opened from Jira at once): the refresh
+    // token is spent by its use, so the second request uses what the first stored
+    let lock = state.refresh_lock(id);
+    let _held = lock.lock().await;
+    let row = load().await?;
+    if fresh(&row) {
         let token = secrets::read(
             state,
             row.id,

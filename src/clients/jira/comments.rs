@@ -47,8 +47,11 @@ impl JiraClient {
             payload["properties"] =
                 json!([{"key": "sd.public.comment", "value": {"internal": true}}]);
         }
+        // one POST per call: a comment re-sent after a lost answer would be a second comment
+        // (the outbox's next attempt first looks for it)
         let res = self
             .http
+            .without_retries()
             .send("jira", |c| {
                 c.post(&url)
                     .bearer_auth(token.expose_secret())

@@ -134,6 +134,14 @@ impl JiraClient {
             StatusCode::OK => res.json().await.map(Some).map_err(|_| JiraError::Malformed),
             StatusCode::NOT_FOUND | StatusCode::FORBIDDEN => Ok(None),
             StatusCode::UNAUTHORIZED => Err(JiraError::Unauthorized),
+            // Jira's wait travels with the error, so a queued job retries when Jira said
+            s @ (StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE) => {
+                Err(JiraError::Throttled {
+                    status: s.as_u16(),
+                    retry_after_secs: super::http::retry_after(&res)
+                        .map_or(5, |d| d.as_secs().max(1)),
+                })
+            }
             s => Err(JiraError::Status(s.as_u16())),
         }
     }

@@ -107,7 +107,9 @@ impl JiraUserSession {
             diesel::delete(jira_user_session::table.find(session.id)).execute(conn)?;
             return Ok(None);
         }
-        if session.last_seen_at + Duration::seconds(TOUCH_EVERY_SECS) <= now {
+        // never less often than half the idle limit, or an active session could lapse
+        let every = Duration::seconds(TOUCH_EVERY_SECS).min(idle / 2);
+        if session.last_seen_at + every <= now {
             diesel::update(jira_user_session::table.find(session.id))
                 .set(jira_user_session::last_seen_at.eq(now))
                 .execute(conn)?;
@@ -139,17 +141,25 @@ impl JiraUserSession {
         let refresh = refresh_token
             .map(|r| secret::seal(vault, JIRA_SESSION_REFRESH_TOKEN, id, r))
             .transpose()?;
-        let n = diesel::update(
-            jira_user_session::table
-                .find(id)
-                .filter(jira_user_session::token_expires_at.eq(seen_expiry)),
-        )
-        .set((
-            jira_user_session::access_token.eq(access),
-            jira_user_session::refresh_token.eq(refresh),
-            jira_user_session::token_expires_at.eq(token_expires_at),
-        ))
-        .execute(conn)?;
+        let row = jira_user_session::table
+            .find(id)
+            .filter(jira_user_session::token_expires_at.eq(seen_expiry));
+        // an answer without a new refresh token leaves the stored one in place
+        let n = match refresh {
+            Some(refresh) => diesel::update(row)
+                .set((
+                    jira_user_session::access_token.eq(access),
+                    jira_user_session::refresh_token.eq(refresh),
+                    jira_user_session::token_expires_at.eq(token_expires_at),
+                ))
+                .execute(conn)?,
+            None => diesel::update(row)
+                .set((
+                    jira_user_session::access_token.eq(access),
+                    jira_user_session::token_expires_at.eq(token_expires_at),
+                ))
+                .execute(conn)?,
+        };
         Ok(n == 1)
     }
 
@@ -173,21 +183,6 @@ impl JiraUserSession {
         Ok(n == 1)
     }
 
-    /// Ends every session of a Jira user of an instance (erase).
-    pub fn delete_for_user(
-        conn: &mut PgConnection,
-        instance: Uuid,
-        jira_user_key: &str,
-    ) -> QueryResult<usize> {
-        diesel::delete(
-            jira_user_session::table
-                .filter(jira_user_session::jira_instance_id.eq(instance))
-                .filter(jira_user_session::jira_user_key.eq(jira_user_key)),
-        )
-        .execute(conn)
-    }
-
-    /// Removes sessions past their absolute end or idle for `idle` (the retention job calls
     /// it, so a user who signed in and left keeps nothing, their Jira token included).
     pub fn purge_expired(conn: &mut PgConnection, idle: Duration) -> QueryResult<usize> {
         let now = Utc::now();

@@ -46,7 +46,9 @@ pub fn safe_next(public_id: &str, next: &str) -> Option<String> {
         && !next
             .split(['/', '?', '#'])
             .any(|seg| seg == ".." || seg == ".")
-        && !next.chars().any(|c| c.is_control() || c.is_whitespace());
+        && !next.chars().any(|c| c.is_control() || c.is_whitespace())
+        // browsers decode `%2e%2e` as `..`: no escapes in the path (ids, keys and UUIDs need none)
+        && !next.split(['?', '#']).next().unwrap_or_default().contains('%');
     ok.then(|| next.to_owned())
 }
 
@@ -295,6 +297,8 @@ mod tests {
             "/jira/tHXLY2/../../admin",
             "/jira/tHXLY2/\\evil",
             "/jira/tHXLY2/a\nb",
+            "/jira/tHXLY2/%2e%2e/%2e%2e/admin",
+            "/jira/tHXLY2/%2E%2E/admin",
             "/jira/tHXLY2",
         ] {
             assert_eq!(safe_next("tHXLY2", bad), None, "{bad}");

@@ -51,7 +51,11 @@ pub(super) async fn reach(
     (issue, link): (&str, &str),
     redirect: bool,
 ) -> Result<Reached, Stop> {
-    let rest = format!("/chats/{link}");
+    // a key URL redirects to the id URL with the link as parsed, never as sent (a junk link
+    // then goes to the issue's page)
+    let rest = Uuid::parse_str(link)
+        .map(|u| format!("/chats/{u}"))
+        .unwrap_or_default();
     let seen = see_issue(state, user, csrf, issue, &rest, redirect).await?;
     let unknown = || {
         problem(
