@@ -150,7 +150,7 @@ impl Application {
                 .wrap(from_fn(request_log))
                 .wrap(from_fn(crate::web::metrics::http_metrics))
                 .configure(crate::web::internal_routes)
-                .default_service(web::to(not_found))
+                .default_service(web::to(crate::web::not_found::not_found))
         })
         .workers(workers)
         .shutdown_timeout(shutdown);

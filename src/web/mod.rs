@@ -8,6 +8,7 @@ pub mod health;
 pub mod jira;
 pub mod metrics;
 pub mod middleware;
+pub mod not_found;
 pub mod session;
 pub mod tab;
 pub mod webhooks;

@@ -45,6 +45,7 @@ mod lifecycle_registry;
 mod linking;
 mod listeners;
 mod metrics;
+mod not_found;
 mod notify;
 mod outbound;
 mod outbox;
