@@ -14,6 +14,7 @@
 
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::clients::http::OutboundError;
 use crate::clients::jira::{JiraAdminClient, ListedWebhook, WebhookApi, WebhookCallError};
 use crate::db;
 use crate::db::models::audit::{Actor, NewAuditRow, Outcome};
@@ -77,6 +78,10 @@ fn explain(e: &WebhookCallError, version: Option<&str>) -> (String, bool) {
     let text = match (e, version) {
         (WebhookCallError::NotFound(path), Some(v)) => format!(
             "Jira answered 404 at {path}: serverInfo says this is Jira {v}, which should have that webhook API. Check the base URL's context path, or register the webhook by hand below."
+        ),
+        (WebhookCallError::Outbound(OutboundError::Timeout { .. }), _) => "Jira did not answer in time. Check the base URL and the [outbound] proxy settings, or try again.".to_owned(),
+        (WebhookCallError::Outbound(OutboundError::Unreachable { detail, .. }), _) => format!(
+            "Jira is unreachable: {detail}. Check the base URL and the [outbound] proxy and CA settings."
         ),
         (WebhookCallError::NotFound(path), None) => format!(
             "Jira answered 404 at {path}: no Jira at this base URL (check its context path)."

@@ -5,6 +5,7 @@
 
 use crate::fakes::jira::{self, Jira};
 use crate::support::app::{TestApp, between, spawn_app, spawn_app_with};
+use crate::support::daemon::{Daemon, free_port};
 use crate::support::webhook::fixture;
 use actix_web::web;
 use diesel::prelude::*;
@@ -401,7 +402,13 @@ async fn an_unreachable_or_silent_jira_is_said_so() {
     let (quiet, _) = app
         .register_instance(&format!("http://{}/jira", silent.local_addr().unwrap()))
         .await;
-    for (public_id, words) in [(closed, "unreachable"), (quiet, "did not answer in time")] {
+    for (public_id, words) in [
+        (
+            closed,
+            "Jira is unreachable: connection refused by 127.0.0.1:9",
+        ),
+        (quiet, "Jira did not answer in time."),
+    ] {
         let id = JiraInstance::find_by_public_id(&mut app.db.conn(), &public_id)
             .unwrap()
             .unwrap()
@@ -509,4 +516,51 @@ async fn jira_9_with_signatures_required_is_told_to_stop_requiring_them_first() 
         "{page}"
     );
     assert!(s.jira.webhook_writes().is_empty());
+}
+
+#[actix_web::test]
+async fn the_pat_never_reaches_the_log_of_the_real_daemon() {
+    let s = site("10.3.1").await;
+    let port = free_port();
+    let env = vec![
+        ("JTB__DATABASE__URL", s.app.db.url.clone()),
+        (
+            "JTB__PATHS__STATE_DIR",
+            s.app.state_dir.0.display().to_string(),
+        ),
+        ("JTB__LISTEN__INTERNAL", format!("127.0.0.1:{port}")),
+        ("JTB__LOG__LEVEL", "debug".to_owned()),
+    ];
+    let log = s.app.state_dir.0.join("serve.log");
+    let daemon = Daemon::start(&env, port, &log).await;
+    // the browser's session and CSRF cookies hold for the daemon too (same database and host)
+    let csrf = s.app.csrf().await;
+    let refused = s.jira.mint_token(USER);
+    for (pat, words) in [
+        (s.pat.as_str(), "the webhook was created"),
+        (refused.as_str(), "is not a Jira administrator"),
+    ] {
+        let page = s
+            .app
+            .client
+            .post(format!(
+                "{}/admin/instances/{}/webhook/register",
+                daemon.base, s.instance
+            ))
+            .header("Origin", daemon.base.clone())
+            .form(&[("csrf", csrf.as_str()), ("pat", pat)])
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains(words), "{page}");
+    }
+    let text = daemon.log_text();
+    assert!(text.contains("Jira webhook registered"), "{text}");
+    assert!(
+        !text.contains(&s.pat) && !text.contains(&refused),
+        "a PAT is in the log"
+    );
 }
