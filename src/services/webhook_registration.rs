@@ -4,10 +4,11 @@
 //! 8/9: `/rest/webhooks/1.0/webhook`, with a URL token), the listed webhooks are searched for
 //! the appliance's URL, and only what differs is written, so a second run writes nothing.
 //!
-//! Jira never shows a webhook's credential back in a form the appliance can check against what
-//! it stores, so each webhook carries a way to recognise it: on 8/9 the URL token in its URL
-//! (its hash is what the appliance stores), on 10 a fingerprint of the signing secret in its
-//! name (`… secret 1a2b3c4d`, 32 bits of a hash of a 256-bit secret: nothing to guess it from).
+//! Jira is not known to list a webhook's signing secret back [2nd: no source shows it], and the
+//! appliance keeps only a URL token's hash, so each webhook carries a way to recognise it: on
+//! 8/9 the URL token in its URL (hashed and compared), on 10 a fingerprint of the signing secret
+//! in its name (`… secret 1a2b3c4d`, 32 bits of a hash of a 256-bit secret: nothing to guess it
+//! from; a listed `configuration.SECRET` equal to the stored one counts too).
 //! A missing credential is generated, handed to Jira, and stored only after Jira accepted it,
 //! so a refusal leaves the working one in place. Each use of the token is an audit row
 //! (`jira_admin_pat`: `used_not_stored`, or `refused` when Jira refused it).
