@@ -20,6 +20,17 @@ pub enum EventKind {
     CommentDeleted,
 }
 
+/// The `webhookEvent` names the appliance relays: what a webhook registered for it subscribes to
+/// (one for each [`EventKind`], as `from_webhook_event` reads them).
+pub const WEBHOOK_EVENTS: [&str; 6] = [
+    "jira:issue_created",
+    "jira:issue_updated",
+    "jira:issue_deleted",
+    "comment_created",
+    "comment_updated",
+    "comment_deleted",
+];
+
 impl EventKind {
     fn from_webhook_event(s: &str) -> Option<EventKind> {
         Some(match s {

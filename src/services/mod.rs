@@ -13,3 +13,4 @@ pub mod jira_session;
 pub mod jira_visibility;
 pub mod secrets;
 pub mod tokens;
+pub mod webhook_registration;

@@ -2,6 +2,7 @@
 #![expect(clippy::unwrap_used, reason = "a failing unwrap is a failing test")]
 
 mod admin_connections;
+mod admin_webhook_register;
 mod api_auth;
 mod api_chats;
 mod api_openapi;

@@ -5,7 +5,8 @@
 //! This module holds the client, its errors and the plumbing every call shares; each REST area
 //! has its own file: `oauth` (tokens), `users`, `issues` (read, watchers, comments, create),
 //! `search` (JQL), `projects`, `service_desk` (servicedeskapi), `remote_links` (remote issue
-//! links and who may browse an issue) and `comments` (the optional "Teams chat started" comment).
+//! links and who may browse an issue), `comments` (the optional "Teams chat started" comment)
+//! and `webhooks` (admin webhooks, with a Jira administrator's personal access token).
 
 mod comments;
 mod issues;
@@ -15,6 +16,7 @@ mod remote_links;
 mod search;
 mod service_desk;
 mod users;
+mod webhooks;
 
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
@@ -34,6 +36,9 @@ pub use service_desk::{
     CustomerRequest, JSM_PAGE_LIMIT, JsmError, RequestFieldValue, RequestStatus, RequestType,
 };
 pub use users::JiraUser;
+pub use webhooks::{
+    JiraAdminClient, ListedWebhook, ServerVersion, WebhookApi, WebhookCallError, WebhookSpec,
+};
 
 /// Why a Jira call failed.
 #[derive(Debug, thiserror::Error)]

@@ -46,6 +46,11 @@ pub enum Outcome {
     Ok,
     Failed,
     Missing,
+    /// A secret typed for one request, sent where it was meant for and never stored (a Jira
+    /// administrator's personal access token).
+    UsedNotStored,
+    /// Such a secret, refused by the service it was meant for (HTTP 401/403).
+    Refused,
 }
 
 impl Outcome {
@@ -54,6 +59,8 @@ impl Outcome {
             Outcome::Ok => "ok",
             Outcome::Failed => "failed",
             Outcome::Missing => "missing",
+            Outcome::UsedNotStored => "used_not_stored",
+            Outcome::Refused => "refused",
         }
     }
 }

@@ -92,6 +92,15 @@ pub const JIRA_SESSION_REFRESH_TOKEN: SecretColumn = SecretColumn {
     column: "refresh_token",
 };
 
+/// Not a column: a Jira administrator's personal access token, typed on the webhook page to
+/// register the webhook, used for that one request and never stored. Its audit rows name the
+/// instance (`jira_instance` row). Not in [`ALL_SECRET_COLUMNS`]: there is nothing to rotate.
+pub const JIRA_ADMIN_PAT: SecretColumn = SecretColumn {
+    kind: "jira_admin_pat",
+    table: "jira_instance",
+    column: "(not stored)",
+};
+
 /// Every encrypted column in the schema (rotation walks this list).
 pub const ALL_SECRET_COLUMNS: &[SecretColumn] = &[
     JIRA_SHARED_SECRET,

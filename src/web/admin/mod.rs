@@ -84,6 +84,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/admin/instances/{id}/webhook/token",
             web::post().to(webhook::webhook_token_submit),
         )
+        .route(
+            "/admin/instances/{id}/webhook/register",
+            web::post().to(webhook::webhook_register_submit),
+        )
         .route("/admin/outbox", web::get().to(outbox::outbox_page))
         .route(
             "/admin/outbox/{id}/retry",

@@ -6,7 +6,7 @@
 //! examples send them; PKCE S256; single-use codes; exact redirect URI; refresh-token rotation
 //! that disables the used RT, as Atlassian Cloud does and DC may), bearer-authenticated REST
 //! (`/rest/api/2/myself`, `/rest/api/2/issue/{idOrKey}` with DC's 404 missing / 403 hidden
-//! distinction, moved issues found by their old key, deleted issues 404), anonymous `serverInfo`, and scripted 429 with `Retry-After`. Anything outside
+//! distinction, moved issues found by their old key, deleted issues 404), anonymous `serverInfo` (version settable), admin webhooks on both APIs (`webhooks.rs`), and scripted 429 with `Retry-After`. Anything outside
 //! the context path is 404, which catches URL-joining bugs that drop the context path.
 
 use std::collections::HashMap;
@@ -96,6 +96,8 @@ pub struct Jira {
     pub work: JiraWork,
     /// Remote issue links and the permissions around them (`links.rs`).
     pub links: Mutex<Links>,
+    /// Admin webhooks, the version `serverInfo` gives and who is an administrator (`webhooks.rs`).
+    pub webhooks: Mutex<Webhooks>,
 }
 
 /// Who watches which issue, and the comments restricted to some users.
@@ -152,6 +154,7 @@ impl Jira {
             people: Mutex::default(),
             work: JiraWork::default(),
             links: Mutex::default(),
+            webhooks: Mutex::default(),
         }
     }
 
@@ -393,6 +396,7 @@ mod oauth;
 mod rest;
 mod search;
 mod service_desk;
+mod webhooks;
 
 use create::*;
 use links::*;
@@ -400,6 +404,7 @@ use oauth::*;
 use rest::*;
 use search::*;
 use service_desk::*;
+use webhooks::*;
 
 /// Starts the fake under `context_path` (e.g. `/jira`; `""` for none). Returns the base URL
 /// including the context path, and the state.
@@ -467,7 +472,25 @@ pub fn start(context_path: &str) -> (String, web::Data<Jira>) {
                     web::get().to(createmeta_issue_types),
                 )
                 .route("/rest/api/2/issue", web::post().to(create_issue))
-                .route("/rest/api/2/search", web::post().to(search)),
+                .route("/rest/api/2/search", web::post().to(search))
+                .route("/rest/webhooks/1.0/webhook", web::get().to(list_webhooks))
+                .route("/rest/webhooks/1.0/webhook", web::post().to(create_webhook))
+                .route(
+                    "/rest/webhooks/1.0/webhook/{id}",
+                    web::put().to(update_webhook),
+                )
+                .route(
+                    "/rest/jira-webhook/1.0/webhooks",
+                    web::get().to(list_webhooks),
+                )
+                .route(
+                    "/rest/jira-webhook/1.0/webhooks",
+                    web::post().to(create_webhook),
+                )
+                .route(
+                    "/rest/jira-webhook/1.0/webhooks/{id}",
+                    web::put().to(update_webhook),
+                ),
         )
     })
     .workers(1)

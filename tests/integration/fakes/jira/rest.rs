@@ -10,10 +10,12 @@ pub(super) async fn myself(req: HttpRequest, fake: web::Data<Jira>) -> HttpRespo
 }
 
 pub(super) async fn server_info(fake: web::Data<Jira>) -> HttpResponse {
+    let version = fake.webhooks.lock().unwrap().version.clone();
+    let numbers: Vec<u64> = version.split('.').filter_map(|n| n.parse().ok()).collect();
     HttpResponse::Ok().json(json!({
         "baseUrl": fake.base,
-        "version": "10.3.1",
-        "versionNumbers": [10, 3, 1],
+        "version": version,
+        "versionNumbers": numbers,
         "deploymentType": "Server",
         "buildNumber": 10030001,
         "buildDate": "2026-01-01T00:00:00.000+0000",
