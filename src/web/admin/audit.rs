@@ -11,6 +11,7 @@ use super::{Layout, Pager};
 use crate::db;
 use crate::db::models::audit::{AuditFilter, AuditRow};
 use crate::db::models::secret::ALL_SECRET_COLUMNS;
+use crate::db::models::secret_column::JIRA_ADMIN_PAT;
 use crate::error::PageError;
 use crate::state::AppState;
 use crate::web::session::{Admin, CsrfToken};
@@ -67,8 +68,10 @@ pub async fn audit_page(
             }
         }
     }
+    // secrets used but never stored are audited too, so they can be picked as well
     let kinds: Vec<String> = ALL_SECRET_COLUMNS
         .iter()
+        .chain([&JIRA_ADMIN_PAT])
         .map(|c| c.kind.to_owned())
         .collect();
     if !kind_text.is_empty() {
