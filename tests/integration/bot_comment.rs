@@ -536,3 +536,21 @@ async fn an_unlinked_user_pressing_the_button_gets_a_sign_in_dialog() {
     assert_eq!(closed_with(&done), "Added a comment to HELP-1");
     assert_eq!(comments(&s, HELP_1)[0].2, INTERNAL);
 }
+
+#[actix_web::test]
+async fn a_post_jira_does_not_answer_in_time_is_never_sent_twice() {
+    let s = setup().await;
+    // Jira stores the comment, then answers after Teams' patience is gone
+    s.w.jira.delay_link_answers(6_000);
+    let form = submit_action(json!({"action": "commentIssue", "nonce": "n-slow",
+                                    "query": "ABC-1", "comment": "Slow Jira", "public": "false"}));
+    let first = invoke(&s, ALICE, "composeExtension/submitAction", form.clone()).await;
+    assert!(
+        closed_with(&first).contains("the comment may be on ABC-1 already"),
+        "{first}"
+    );
+    let again = invoke(&s, ALICE, "composeExtension/submitAction", form).await;
+    assert_eq!(closed_with(&again), "This comment is being added already.");
+    assert_eq!(s.w.jira.comment_posts().0, 1, "one post reached Jira");
+    assert_eq!(comments(&s, ABC_1).len(), 1);
+}
