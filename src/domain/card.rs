@@ -1,5 +1,6 @@
 //! The Adaptive Card of an issue event (Bot Framework form: `content` is an object): issue key
-//! and summary, what happened and what changed, who did it, and a link to the issue. Text from
+//! and summary, what happened and what changed, who did it, a link to the issue and (where the
+//! caller offers it) a *Comment* button that opens the comment dialog. Text from
 //! Jira (summary, display names, field names) is shown literally: TextBlocks read a markdown
 //! subset, so its markdown characters are escaped ([`jira_card::text`]), and the activity's own
 //! text is sent as plain text.
