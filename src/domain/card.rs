@@ -1,12 +1,13 @@
 //! The Adaptive Card of an issue event (Bot Framework form: `content` is an object): issue key
-//! and summary, what happened and what changed, who did it, and a link to the issue. Text from
+//! and summary, what happened and what changed, who did it, a link to the issue and (where the
+//! caller offers it) a *Comment* button that opens the comment dialog. Text from
 //! Jira (summary, display names, field names) is shown literally: TextBlocks read a markdown
 //! subset, so its markdown characters are escaped ([`jira_card::text`]), and the activity's own
 //! text is sent as plain text.
 
 use serde_json::{Value, json};
 
-use super::jira_card::text;
+use super::jira_card::{text, with_comment_action};
 use super::jira_event::{EventKind, JiraEvent};
 
 /// Longest summary shown on a card.
@@ -64,6 +65,20 @@ pub fn issue_activity(e: &JiraEvent, jira_base_url: &str, compact: bool) -> Valu
     })
 }
 
+/// `activity` (from [`issue_activity`]) with a *Comment* button on its card, which opens the
+/// comment dialog for the event's issue of the instance `instance` (public id); a deleted
+/// issue gets none.
+pub fn offer_comment(mut activity: Value, e: &JiraEvent, instance: &str) -> Value {
+    if e.kind == EventKind::IssueDeleted {
+        return activity;
+    }
+    let card = &mut activity["attachments"][0]["content"];
+    if card.is_object() {
+        *card = with_comment_action(card.take(), instance, &e.issue_id.to_string());
+    }
+    activity
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,6 +124,30 @@ mod tests {
                 .len(),
             2
         );
+    }
+
+    #[test]
+    fn a_card_offers_a_comment_dialog_unless_the_issue_is_gone() {
+        let a = offer_comment(
+            issue_activity(&event(), "https://jira.example.com", false),
+            &event(),
+            "tHXLY2",
+        );
+        let actions = &a["attachments"][0]["content"]["actions"];
+        assert_eq!(actions[0]["type"], "Action.OpenUrl");
+        assert_eq!(
+            actions[1]["data"],
+            json!({"msteams": {"type": "task/fetch"}, "action": "commentOnIssue",
+                   "instance": "tHXLY2", "issue": "10045"})
+        );
+        let mut gone = event();
+        gone.kind = EventKind::IssueDeleted;
+        let a = offer_comment(
+            issue_activity(&gone, "https://j.example", false),
+            &gone,
+            "x",
+        );
+        assert!(a["attachments"][0]["content"].get("actions").is_none());
     }
 
     #[test]

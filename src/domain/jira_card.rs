@@ -104,6 +104,24 @@ pub fn issue_card(base: &str, i: &IssueView) -> Value {
     )
 }
 
+/// The `action` of an issue card's *Comment* button: a `task/fetch` (PROTOCOLS.md §6.2) that
+/// opens the comment dialog for that issue.
+pub const COMMENT_ON_ISSUE: &str = "commentOnIssue";
+
+/// `card` with a *Comment* button for `issue` (its id; a key also works) of the Jira instance
+/// `instance` (public id), for cards posted where people can act on them.
+pub fn with_comment_action(mut card: Value, instance: &str, issue: &str) -> Value {
+    let action = json!({"type": "Action.Submit", "title": "Comment", "data": {
+        "msteams": {"type": "task/fetch"},
+        "action": COMMENT_ON_ISSUE, "instance": instance, "issue": issue,
+    }});
+    match card["actions"].as_array_mut() {
+        Some(actions) => actions.push(action),
+        None => card["actions"] = json!([action]),
+    }
+    card
+}
+
 /// `s` safe in the `text` of a hero or thumbnail card, which reads a subset of HTML (not
 /// markdown; its title and subtitle read no formatting at all), cut to `max` characters.
 pub fn thumbnail_text(s: &str, max: usize) -> String {

@@ -5,6 +5,7 @@ pub mod card;
 pub mod chat_html;
 pub mod chat_message;
 pub mod cloud;
+pub mod comment_form;
 pub mod issue_link;
 pub mod jira_base_url;
 pub mod jira_card;

@@ -263,6 +263,14 @@ pub fn build(content: &Content, id: Uuid, version: &str) -> Value {
                 "description": "Create a Jira issue from this message",
                 "context": ["message"],
                 "fetchTask": true
+            },
+            {
+                "id": "commentFromMessage",
+                "type": "action",
+                "title": "Add to a Jira issue as a comment",
+                "description": "Add this message to a Jira issue as a comment",
+                "context": ["message"],
+                "fetchTask": true
             }
         ]
     });

@@ -139,7 +139,7 @@ async fn the_admin_downloads_a_package_teams_accepts() {
         .iter()
         .map(|c| c["id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids, ["search", "createFromMessage"]);
+    assert_eq!(ids, ["search", "createFromMessage", "commentFromMessage"]);
     assert_eq!(
         m["staticTabs"],
         json!([{

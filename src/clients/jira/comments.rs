@@ -1,13 +1,15 @@
 //! Comments the appliance writes into an issue as a user: the optional "Teams chat started"
 //! comment of a newly linked chat (`POST /rest/api/2/issue/{id}/comment`, wiki markup), marked
 //! internal in Jira Service Management projects (the `sd.public.comment` property), and a look at
-//! the newest comments so that a retried post does not write the comment twice.
+//! the newest comments so that a retried post does not write the comment twice; and the issue a
+//! user comments on from Teams, read as them (id, key, summary, project type).
 
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::issues::LinkedIssueFields;
 use super::{JiraCallError, JiraClient, JiraError, refusal};
 
 /// How many of the newest comments are searched for one the appliance wrote already.
@@ -23,6 +25,32 @@ struct CommentPage {
 struct CommentBody {
     #[serde(default)]
     body: String,
+}
+
+/// An issue a user is about to comment on, as they see it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CommentTarget {
+    pub id: String,
+    pub key: String,
+    #[serde(default)]
+    pub fields: LinkedIssueFields,
+}
+
+impl CommentTarget {
+    /// The issue's id as a number (Jira's ids are), `None` for anything else.
+    pub fn numeric_id(&self) -> Option<i64> {
+        self.id.parse().ok()
+    }
+
+    /// True in a Jira Service Management project (`projectTypeKey` `service_desk`), where a
+    /// comment is shown to the customer unless it is marked internal.
+    pub fn in_service_desk(&self) -> bool {
+        self.fields
+            .project
+            .as_ref()
+            .and_then(|p| p.project_type_key.as_deref())
+            == Some("service_desk")
+    }
 }
 
 #[derive(Deserialize)]
@@ -73,6 +101,20 @@ impl JiraClient {
             StatusCode::UNAUTHORIZED => Err(JiraError::Unauthorized.into()),
             s => Err(JiraError::Status(s.as_u16()).into()),
         }
+    }
+
+    /// The issue (by id or key) a user comments on, as the token's user sees it; `None` when it
+    /// is missing or not visible to them (DC's 404 and 403 alike, PROTOCOLS.md §7.2).
+    pub async fn comment_target(
+        &self,
+        token: &SecretString,
+        id_or_key: &str,
+    ) -> Result<Option<CommentTarget>, JiraError> {
+        let path = format!(
+            "/rest/api/2/issue/{}?fields=summary,project",
+            crate::domain::qsh::percent_encode(id_or_key)
+        );
+        self.get_visible(token, &path).await
     }
 
     /// Whether one of the issue's newest comments (up to `RECENT_COMMENTS`), as the token's user may

@@ -24,6 +24,7 @@ use serde::Deserialize;
 
 use super::http::{OutboundError, OutboundHttp};
 
+pub use comments::CommentTarget;
 pub use issues::{
     CreatedIssue, EventIssue, EventIssueFields, IssueFields, IssueLookup, IssueType, JiraIssue,
     KeyOf, LinkedIssue, LinkedIssueFields, NewIssue, ProjectType,

@@ -67,7 +67,10 @@ impl ChatNotifier {
             None,
             &instance,
             &event,
-            |compact| card::issue_activity(&event, &instance.base_url, compact),
+            |compact| {
+                let activity = card::issue_activity(&event, &instance.base_url, compact);
+                card::offer_comment(activity, &event, &instance.public_id)
+            },
         )
         .await
     }

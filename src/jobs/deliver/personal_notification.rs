@@ -65,7 +65,11 @@ impl PersonalNotifier {
         let instance =
             instance.ok_or_else(|| DeliveryError::Permanent("the Jira instance is gone".into()))?;
         let build = |compact: bool| {
-            let mut activity = card::issue_activity(&event, &instance.base_url, compact);
+            let mut activity = card::offer_comment(
+                card::issue_activity(&event, &instance.base_url, compact),
+                &event,
+                &instance.public_id,
+            );
             if !reason.is_empty() {
                 let text = activity["text"].as_str().unwrap_or_default().to_owned();
                 activity["text"] = serde_json::Value::String(format!("{reason} · {text}"));

@@ -6,11 +6,12 @@ use actix_web::HttpResponse;
 
 use crate::clients::microsoft::MicrosoftConn;
 use crate::domain::bot_activity::Activity;
+use crate::domain::{comment_form, jira_card};
 use crate::error::AppError;
 use crate::state::AppState;
 
 use super::context::TeamsContext;
-use super::{finish_link, jira_actions, jira_create};
+use super::{finish_link, jira_actions, jira_comment, jira_create};
 
 /// Answers one invoke.
 pub async fn handle(
@@ -19,7 +20,20 @@ pub async fn handle(
     activity: &Activity,
     ctx: &TeamsContext,
 ) -> Result<HttpResponse, AppError> {
+    let value = &activity.value;
     match activity.name.as_deref().unwrap_or_default() {
+        // the comment dialog's invokes, told apart by command id or button/form action
+        "composeExtension/fetchTask" if value["commandId"] == jira_comment::COMMAND_ID => {
+            jira_comment::fetch_task(state, ctx, value).await
+        }
+        "task/fetch" if value["data"]["action"] == jira_card::COMMENT_ON_ISSUE => {
+            jira_comment::fetch_from_card(state, ctx, value).await
+        }
+        name @ ("composeExtension/submitAction" | "task/submit")
+            if value["data"]["action"] == comment_form::SUBMIT_ACTION =>
+        {
+            jira_comment::submit(state, ctx, value, name == "task/submit").await
+        }
         "signin/verifyState" => finish_link::verify_state(state, ctx, &activity.value).await,
         "composeExtension/query" | "composeExtension/selectItem" => {
             jira_actions::search(state, ctx, &activity.value).await

@@ -248,10 +248,13 @@ async fn create(
             ..Default::default()
         },
     };
-    Ok(Created::Now(
-        created.key.clone(),
+    // a bot message in the chat: its Comment button opens the comment dialog
+    let card = jira_card::with_comment_action(
         jira_card::issue_card(&a.instance.base_url, &shown),
-    ))
+        &a.instance.public_id,
+        &created.id,
+    );
+    Ok(Created::Now(created.key.clone(), card))
 }
 
 /// `create <summary>`: the form, with the summary filled in.

@@ -15,6 +15,7 @@ pub mod context;
 pub mod finish_link;
 pub mod invoke;
 pub mod jira_actions;
+pub mod jira_comment;
 pub mod jira_create;
 pub mod subscriptions;
 

@@ -8,7 +8,8 @@
 //! - consent refused: the authorize page redirects with `error=access_denied` (consent revoked is
 //!   `revoke_user`: every token of the user stops working);
 //! - comments as the appliance writes them: `POST …/issue/{id}/comment` (wiki markup, optional
-//!   `properties` such as JSM's `sd.public.comment`), `GET …/comment?orderBy=-created&maxResults=`;
+//!   `properties` such as JSM's `sd.public.comment`; 400 `errors.comment` for a blank body or one
+//!   over 32,767 UTF-16 units, 403 without *Add Comments*), `GET …/comment?orderBy=-created&maxResults=`;
 //!   a project's `projectTypeKey` (`service_desk` for a JSM project) on the issue's `project`;
 //! - scripted failures of the remote-link write (HTTP 500) and a slow answer *after* the link was
 //!   stored, as a Jira whose answer is lost in a crash;
@@ -46,6 +47,8 @@ pub struct Links {
     pub comments: HashMap<u64, Vec<(u64, String, String, Value)>>,
     /// Project keys whose `projectTypeKey` is not `software` (e.g. `service_desk`).
     pub project_types: HashMap<String, String>,
+    /// User keys without *Add Comments* (on every project).
+    pub no_comment_permission: Vec<String>,
 }
 
 impl Jira {
@@ -134,6 +137,15 @@ impl Jira {
             .get(project)
             .cloned()
             .unwrap_or_else(|| "software".to_owned())
+    }
+
+    /// Takes *Add Comments* away from a user (they still see the issues).
+    pub fn deny_commenting(&self, user_key: &str) {
+        self.links
+            .lock()
+            .unwrap()
+            .no_comment_permission
+            .push(user_key.to_owned());
     }
 
     /// Takes *Browse users* away from a user.
@@ -262,9 +274,26 @@ pub(super) async fn add_comment(
 ) -> HttpResponse {
     let user = ok_or_return!(fake.caller(&req));
     let issue = ok_or_return!(fake.visible_issue(&user, &path.into_inner()));
+    if fake
+        .links
+        .lock()
+        .unwrap()
+        .no_comment_permission
+        .contains(&user.key)
+    {
+        return rest_error(
+            403,
+            "You do not have the permission to comment on this issue.",
+        );
+    }
     let Some(text) = body["body"].as_str().filter(|b| !b.trim().is_empty()) else {
         return field_errors(json!({"comment": "Comment body can not be empty!"}));
     };
+    // jira.text.field.character.limit, counted as Java counts a String
+    if text.encode_utf16().count() > 32_767 {
+        return field_errors(json!({"comment":
+            "The entered text is too long. It exceeds the allowed limit of 32,767 characters."}));
+    }
     let properties = body.get("properties").cloned().unwrap_or(json!([]));
     let (id, delay) = {
         let mut links = fake.links.lock().unwrap();
