@@ -9,6 +9,7 @@ mod api_schema;
 mod api_settings;
 mod bench;
 mod bench_e2e;
+mod bot_attach;
 mod bot_endpoint;
 mod bot_invoke_answers;
 mod bot_jira;
