@@ -2,20 +2,25 @@
 //! `detach <KEY>` typed to the bot, checked against the Bot Connector double (what the chat is
 //! told), the database (the link with Graph's topic, `webUrl` and members), the Jira double (the
 //! remote link written and deleted) and a Jira webhook whose card must reach the attached chat.
-//! Bad input: channels and the 1:1 chat, unknown and hidden keys, unlinked senders, Graph's
-//! 404, 403 and 429.
+//! The other ways in: *Attach this chat* on search and unfurl cards in a group chat, and
+//! "Link this chat" on the create form opened from a group chat's message. Bad input: channels
+//! and the 1:1 chat, unknown and hidden keys, unlinked senders, Graph's 404, 403 and 429.
 
 use std::time::Instant;
 
+use diesel::RunQueryDsl;
 use jira_teams_bridge::db::models::bot_membership::BotMembership;
 use jira_teams_bridge::db::models::issue_chat::IssueChat;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use crate::fakes;
 use crate::support::bot::{BotWorld, bot_world};
 use crate::support::wait::{eventually, outbox_settled};
 use crate::support::webhook::{post_fixture, webhook_path};
-use crate::support::world::{ALICE_KEY, ALICE_OID, BOB_KEY, BOB_OID, CAROL_OID, ISSUE};
+use crate::support::world::{
+    ALICE_KEY, ALICE_OID, BOB_KEY, BOB_OID, CAROL_OID, ISSUE, install_bot, instance_id,
+};
 
 /// The group chat of the `group_chat_attach` fixture.
 pub const CHAT: &str = "19:5c2e8f1a9b7d4e3c8a6f2b1d0e9c7a54@thread.v2";
@@ -89,6 +94,11 @@ pub fn link_row(b: &BotWorld, issue: u64, chat: &str) -> Option<IssueChat> {
     IssueChat::find(&mut b.w.conn(), b.w.instance_id, issue as i64, chat)
         .unwrap()
         .map(|(l, _)| l)
+}
+
+/// The id Jira gave issue `key`.
+fn issue_id(b: &BotWorld, key: &str) -> u64 {
+    b.w.jira.issues.lock().unwrap()[key].id
 }
 
 fn is_card(m: &Value) -> bool {
@@ -351,4 +361,282 @@ async fn graph_refusing_or_throttling_the_chat_links_nothing_and_says_why() {
     }
     outbox_settled(&b.w.app.db.url, 10).await;
     assert!(b.w.jira.remote_links(ISSUE).is_empty());
+}
+
+/// An invoke from Alice in `conversation` of type `kind`; its synchronous answer.
+async fn invoke(b: &BotWorld, conversation: &str, kind: &str, name: &str, value: Value) -> Value {
+    let mut a = message(b, (ALICE_TEAMS, ALICE_OID), conversation, kind, "");
+    a["type"] = json!("invoke");
+    a.as_object_mut().unwrap().remove("text");
+    a["name"] = json!(name);
+    a["value"] = value;
+    let started = Instant::now();
+    let res = b.post_signed(&a).await;
+    assert_eq!(res.status(), 200, "{name}");
+    assert!(
+        started.elapsed().as_secs() < 5,
+        "{name} took {:?}",
+        started.elapsed()
+    );
+    res.json().await.unwrap()
+}
+
+/// The *Attach this chat* actions of a message-extension answer's cards.
+fn attach_actions(answer: &Value) -> Vec<Value> {
+    answer["composeExtension"]["attachments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|a| {
+            a["content"]["actions"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter(|a| a["title"] == "Attach this chat")
+        .collect()
+}
+
+#[actix_web::test]
+async fn search_and_unfurl_cards_in_a_group_chat_offer_attach_this_chat_which_links_it() {
+    let b = attach_world().await;
+    let search = json!({"commandId": "search", "parameters": [{"name": "q", "value": "printer"}]});
+    let in_chat = invoke(
+        &b,
+        CHAT,
+        "groupChat",
+        "composeExtension/query",
+        search.clone(),
+    )
+    .await;
+    let offered = attach_actions(&in_chat);
+    assert_eq!(
+        offered,
+        [json!({"type": "Action.Submit", "title": "Attach this chat",
+                "data": {"action": "attachChat", "instance": b.w.jira_app.public_id, "issue": "10045"}})],
+        "{in_chat}"
+    );
+    let personal = "a:1alicePersonalChatWithTheBridgeBot";
+    let alone = invoke(&b, personal, "personal", "composeExtension/query", search).await;
+    assert_eq!(
+        alone["composeExtension"]["attachments"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(
+        attach_actions(&alone).is_empty(),
+        "only a group chat can be attached"
+    );
+    let url = json!({"url": format!("{}/browse/ABC-1", b.w.jira.base)});
+    let unfurled = invoke(&b, CHAT, "groupChat", "composeExtension/queryLink", url).await;
+    assert_eq!(attach_actions(&unfurled), offered);
+
+    // clicking it sends the button's data back as a message from the chat
+    let mut click = message(&b, (ALICE_TEAMS, ALICE_OID), CHAT, "groupChat", "");
+    click.as_object_mut().unwrap().remove("text");
+    click["value"] = offered[0]["data"].clone();
+    let answer = said(&answer_to(&b, &click).await);
+    assert_eq!(
+        answer,
+        "This chat is now linked to ABC-1: Printer on fire. Its updates will appear here."
+    );
+    assert!(link_row(&b, ISSUE, CHAT).is_some());
+    // a button made to name an issue Alice may not see links nothing and tells nothing
+    click["id"] = json!("m-forged");
+    click["value"]["issue"] = json!("10047");
+    let forged = said(&answer_to(&b, &click).await);
+    assert!(
+        forged.starts_with("This issue is not available to you"),
+        "{forged}"
+    );
+    assert!(link_row(&b, 10047, CHAT).is_none());
+}
+
+#[actix_web::test]
+async fn creating_an_issue_from_a_group_chat_message_links_the_chat_once() {
+    let b = attach_world().await;
+    b.w.jira
+        .add_project(10000, "ABC", "Alpha", &[("10001", "Task")], &[]);
+    let payload = json!({"id": "1764756900999", "body": {"contentType": "html", "content": "<p>Toner everywhere</p>"},
+        "from": {"user": {"id": BOB_OID, "displayName": "Bob Brown"}}});
+    let fetch = json!({"commandId": "createFromMessage", "commandContext": "message", "messagePayload": payload});
+    let fetched = invoke(
+        &b,
+        CHAT,
+        "groupChat",
+        "composeExtension/fetchTask",
+        fetch.clone(),
+    )
+    .await;
+    let card = &fetched["task"]["value"]["card"]["content"];
+    let toggle = card["body"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == "linkChat")
+        .unwrap_or_else(|| panic!("no toggle in {card}"));
+    assert_eq!(
+        (&toggle["type"], &toggle["value"]),
+        (&json!("Input.Toggle"), &json!("true"))
+    );
+    let personal = "a:1alicePersonalChatWithTheBridgeBot";
+    let alone = invoke(
+        &b,
+        personal,
+        "personal",
+        "composeExtension/fetchTask",
+        fetch,
+    )
+    .await;
+    assert!(!alone.to_string().contains("linkChat"), "{alone}");
+
+    let mut data = card["actions"][0]["data"].clone();
+    data["target"] = json!(format!("{}:ABC:10001", b.w.jira_app.public_id));
+    data["summary"] = json!("Toner everywhere");
+    data["description"] = json!("");
+    data["linkChat"] = json!("true");
+    let submit = |data: &Value| json!({"commandId": "createFromMessage", "commandContext": "message", "data": data});
+    // the dialog's invoke may come from a chat the bot is not in: the issue is created, the
+    // chat is not linked, and the answer says why
+    let first = invoke(
+        &b,
+        CHAT,
+        "groupChat",
+        "composeExtension/submitAction",
+        submit(&data),
+    )
+    .await;
+    assert_eq!(
+        first["task"]["value"],
+        "Created ABC-2; the chat could not be linked: the Jira app is not in this chat (or was blocked here); add the app to this chat and try again."
+    );
+    assert_eq!(b.w.jira.created().len(), 1);
+    assert!(
+        BotMembership::find(&mut b.w.conn(), CHAT)
+            .unwrap()
+            .is_none()
+    );
+
+    // with the bot in the chat, a new form creates the issue and links the chat to it
+    install_bot(
+        &mut b.w.conn(),
+        CHAT,
+        fakes::entra::TENANT_ID,
+        &b.bot.service_url(),
+    );
+    data["nonce"] = json!("second-form");
+    let second = invoke(
+        &b,
+        CHAT,
+        "groupChat",
+        "composeExtension/submitAction",
+        submit(&data),
+    )
+    .await;
+    assert_eq!(
+        second["task"]["value"],
+        "Created ABC-3 and linked this chat to it; its updates will appear here."
+    );
+    let created = b.w.jira.created();
+    assert_eq!(created.len(), 2);
+    let new_id = issue_id(&b, "ABC-3");
+    let link = link_row(&b, new_id, CHAT).expect("the chat is linked to the new issue");
+    assert_eq!(link.topic.as_deref(), Some("Printer war room"));
+    eventually("the new issue's remote link", 10, || {
+        !b.w.jira.remote_links(new_id).is_empty()
+    })
+    .await;
+    // the same form again: nothing more is created or linked
+    let again = invoke(
+        &b,
+        CHAT,
+        "groupChat",
+        "composeExtension/submitAction",
+        submit(&data),
+    )
+    .await;
+    assert_eq!(
+        again["task"]["value"],
+        "Created ABC-3; this chat is linked to it."
+    );
+    assert_eq!(b.w.jira.created().len(), 2);
+    outbox_settled(&b.w.app.db.url, 10).await;
+    assert_eq!(b.w.jira.remote_links(new_id).len(), 1);
+    // the toggle off: created, not linked
+    data["nonce"] = json!("third-form");
+    data["linkChat"] = json!("false");
+    let off = invoke(
+        &b,
+        CHAT,
+        "groupChat",
+        "composeExtension/submitAction",
+        submit(&data),
+    )
+    .await;
+    assert_eq!(off["task"]["value"], "Created ABC-4");
+    assert!(link_row(&b, issue_id(&b, "ABC-4"), CHAT).is_none());
+}
+
+#[actix_web::test]
+async fn with_several_instances_the_key_is_looked_up_where_the_sender_is_linked_or_where_named() {
+    let b = attach_world().await;
+    let (base2, jira2) = fakes::jira::start("/second");
+    jira2.add_user(ALICE_KEY, "alice", "alice (second Jira)");
+    let (public_id, _) = b.w.app.register_instance(&base2).await;
+    let second = instance_id(&mut b.w.conn(), &public_id);
+    let oauth = [
+        ("client_id", fakes::jira::CLIENT_ID),
+        ("client_secret", fakes::jira::CLIENT_SECRET),
+    ];
+    let res =
+        b.w.app
+            .post_form(&format!("/admin/instances/{second}/oauth"), &oauth)
+            .await;
+    assert_eq!(res.status(), 200);
+    // Alice's link on the second instance has no Jira token yet (she must sign in there)
+    diesel::sql_query(format!(
+        "INSERT INTO user_mapping (id, jira_instance_id, jira_user_key, ms_tenant_id, ms_user_id, jira_user_name) \
+         VALUES (gen_random_uuid(), '{second}', '{ALICE_KEY}', '{}', '{ALICE_OID}', 'alice (second Jira)')",
+        fakes::entra::TENANT_ID
+    ))
+    .execute(&mut b.w.conn())
+    .unwrap();
+    let alice = (ALICE_TEAMS, ALICE_OID);
+    let label2 = base2.trim_start_matches("http://").to_owned();
+    // named: only that instance is asked
+    let named = said(
+        &answer_to(
+            &b,
+            &message(
+                &b,
+                alice,
+                CHAT,
+                "groupChat",
+                &format!("attach ABC-1 {label2}"),
+            ),
+        )
+        .await,
+    );
+    assert!(named.contains("must be renewed"), "{named}");
+    let unknown = said(
+        &answer_to(
+            &b,
+            &message(&b, alice, CHAT, "groupChat", "attach ABC-1 nowhere.example"),
+        )
+        .await,
+    );
+    assert!(
+        unknown.starts_with("You are not linked on a Jira instance \"nowhere.example\". Yours: "),
+        "{unknown}"
+    );
+    assert!(link_row(&b, ISSUE, CHAT).is_none());
+    // not named: the one instance where Alice sees ABC-1 is taken
+    let first = said(&answer_to(&b, &message(&b, alice, CHAT, "groupChat", "attach ABC-1")).await);
+    assert_eq!(
+        first,
+        "This chat is now linked to ABC-1: Printer on fire. Its updates will appear here."
+    );
+    assert!(link_row(&b, ISSUE, CHAT).is_some());
 }
