@@ -640,3 +640,26 @@ async fn with_several_instances_the_key_is_looked_up_where_the_sender_is_linked_
     );
     assert!(link_row(&b, ISSUE, CHAT).is_some());
 }
+
+#[actix_web::test]
+async fn a_message_from_a_chat_recorded_as_left_records_the_bot_there_again() {
+    let b = attach_world().await;
+    install_bot(
+        &mut b.w.conn(),
+        CHAT,
+        fakes::entra::TENANT_ID,
+        "https://old.example/",
+    );
+    diesel::sql_query("UPDATE bot_membership SET status = 'installationRemoved'")
+        .execute(&mut b.w.conn())
+        .unwrap();
+    // Teams delivers a group chat's messages only to a bot in it: the removal is out of date
+    let answer = said(&answer_to(&b, &b.activity_fixture("group_chat_attach")).await);
+    assert!(
+        answer.starts_with("This chat is now linked to ABC-1"),
+        "{answer}"
+    );
+    let m = BotMembership::find(&mut b.w.conn(), CHAT).unwrap().unwrap();
+    assert!(m.is_active(), "{}", m.status);
+    assert_eq!(m.service_url, b.bot.service_url());
+}
