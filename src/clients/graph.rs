@@ -1,5 +1,5 @@
 //! Microsoft Graph for Teams chats (PROTOCOLS.md §2): create a group chat, read one (topic and
-//! `webUrl`), install the bot app in it, list messages (newest first, `@odata.nextLink` followed verbatim but only on this Graph
+//! `webUrl`) and its members, install the bot app in it, list messages (newest first, `@odata.nextLink` followed verbatim but only on this Graph
 //! host and chat), post a message. Always with the user's delegated token, and with
 //! `Prefer: include-unknown-enum-members`, so system events come back as `systemEventMessage`.
 
@@ -236,6 +236,38 @@ impl GraphClient {
                     .collect()
             })
             .unwrap_or_default())
+    }
+
+    /// Object ids of a chat's members (`GET /chats/{id}/members`; guests and federated users
+    /// included, each an `aadUserConversationMember` with `userId`). A `@odata.nextLink` is
+    /// followed verbatim while it stays on this chat's members, at most ten pages.
+    pub async fn chat_members(
+        &self,
+        token: &SecretString,
+        chat_id: &str,
+    ) -> Result<Vec<String>, GraphError> {
+        let first = self.v1(&format!("/chats/{}/members", seg(chat_id)));
+        let mut url = first.clone();
+        let mut out = Vec::new();
+        for _ in 0..10 {
+            let (_, bytes) = self.call(token, reqwest::Method::GET, &url, None).await?;
+            let v: Value = serde_json::from_slice(&bytes).map_err(|_| GraphError::Malformed)?;
+            out.extend(
+                v["value"]
+                    .as_array()
+                    .ok_or(GraphError::Malformed)?
+                    .iter()
+                    .filter_map(|m| m["userId"].as_str().map(str::to_owned)),
+            );
+            match v["@odata.nextLink"].as_str() {
+                // a link elsewhere would carry the user's token off this chat
+                Some(next) if next.starts_with(&first) && !next.contains('#') => {
+                    url = next.to_owned();
+                }
+                _ => break,
+            }
+        }
+        Ok(out)
     }
 
     /// Installs the organisation's Teams app (catalog id) in a chat, so the bot can post there.

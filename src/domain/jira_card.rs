@@ -258,6 +258,36 @@ pub fn sign_in_card(url: &str) -> Value {
     )
 }
 
+/// The `action` of *Attach this chat* (a card's Action.Submit, back as a message with `value`).
+pub const ATTACH_CHAT_ACTION: &str = "attachChat";
+/// The id of the create form's "Link this chat to the new issue" toggle.
+pub const LINK_CHAT_INPUT: &str = "linkChat";
+
+/// `card` with *Attach this chat* added to its actions: it sends the instance's public id and the
+/// issue's numeric id (never its key, which changes when the issue moves).
+pub fn with_attach_action(mut card: Value, public_id: &str, issue_id: &str) -> Value {
+    let action = json!({"type": "Action.Submit", "title": "Attach this chat",
+        "data": {"action": ATTACH_CHAT_ACTION, "instance": public_id, "issue": issue_id}});
+    match card["actions"].as_array_mut() {
+        Some(actions) => actions.push(action),
+        None => card["actions"] = json!([action]),
+    }
+    card
+}
+
+/// The create form with a "Link this chat to the new issue" toggle (on), for a form opened from
+/// a message in a group chat; it submits `linkChat` `"true"` or `"false"`.
+pub fn with_link_chat_toggle(mut form: Value) -> Value {
+    if let Some(body) = form["body"].as_array_mut() {
+        body.push(json!({
+            "type": "Input.Toggle", "id": LINK_CHAT_INPUT,
+            "title": "Link this chat to the new issue (its updates appear here)",
+            "value": "true", "valueOn": "true", "valueOff": "false",
+        }));
+    }
+    form
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

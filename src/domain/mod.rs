@@ -1,6 +1,7 @@
 //! Validated value types. Pure: no IO, no database, no framework.
 
 pub mod bot_activity;
+pub mod bot_commands;
 pub mod card;
 pub mod chat_html;
 pub mod chat_message;

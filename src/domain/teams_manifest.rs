@@ -32,40 +32,6 @@ pub const FIRST_VERSION: &str = "1.0.0";
 /// README's Security and License sections; the appliance keeps every piece of data on premises).
 const REPOSITORY: &str = env!("CARGO_PKG_REPOSITORY");
 
-/// The bot's commands (`web::bot::commands`), title and description, and the scopes they are
-/// offered in.
-const PERSONAL_COMMANDS: &[(&str, &str)] = &[
-    ("help", "What I can do"),
-    (
-        "link",
-        "Link your Jira account so that I can act as you in Jira",
-    ),
-    ("unlink", "Remove that link and the tokens I keep for you"),
-    ("create", "Create a Jira issue: create <summary>"),
-    ("find", "Search Jira issues you can see: find <text or key>"),
-    (
-        "notifications",
-        "Your personal notifications: notifications [on|off] [kind]",
-    ),
-];
-const SHARED_COMMANDS: &[(&str, &str)] = &[
-    ("help", "What I can do"),
-    ("create", "Create a Jira issue: create <summary>"),
-    ("find", "Search Jira issues you can see: find <text or key>"),
-    (
-        "subscribe",
-        "Post a project's events here: subscribe <PROJECT> [events] [JQL]",
-    ),
-    (
-        "unsubscribe",
-        "Stop a project's events: unsubscribe <PROJECT>",
-    ),
-    (
-        "link",
-        "Link your Jira account so that I can act as you in Jira",
-    ),
-];
-
 /// A JSM portal app shown as a personal tab.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PortalTab {
@@ -221,12 +187,19 @@ pub fn plan(src: &Sources) -> Plan {
     }
 }
 
-fn command_list(scopes: &[&str], commands: &[(&str, &str)]) -> Value {
-    let commands: Vec<Value> = commands
-        .iter()
-        .map(|(title, description)| json!({"title": title, "description": description}))
-        .collect();
-    json!({"scopes": scopes, "commands": commands})
+/// The bot's command lists, one per scope, from the one list of commands
+/// ([`super::bot_commands`]).
+fn command_lists() -> Vec<Value> {
+    super::bot_commands::command_lists()
+        .into_iter()
+        .map(|(scope, commands)| {
+            let commands: Vec<Value> = commands
+                .iter()
+                .map(|(title, description)| json!({"title": title, "description": description}))
+                .collect();
+            json!({"scopes": [scope.manifest_name()], "commands": commands})
+        })
+        .collect()
 }
 
 /// The manifest of `content` under `id` and `version`.
@@ -314,10 +287,7 @@ pub fn build(content: &Content, id: Uuid, version: &str) -> Value {
             "scopes": ["personal", "team", "groupChat"],
             "supportsFiles": false,
             "isNotificationOnly": false,
-            "commandLists": [
-                command_list(&["personal"], PERSONAL_COMMANDS),
-                command_list(&["team", "groupChat"], SHARED_COMMANDS)
-            ]
+            "commandLists": command_lists()
         }],
         "composeExtensions": [compose],
         "validDomains": valid_domains,
@@ -389,6 +359,28 @@ mod tests {
     pub(super) fn manifest() -> Value {
         let content = plan(&sources()).content.expect("complete");
         build(&content, Uuid::from_u128(1), "1.0.0")
+    }
+
+    #[test]
+    fn the_bot_command_lists_are_the_one_list_of_commands_per_scope() {
+        let m = manifest();
+        let lists = m["bots"][0]["commandLists"].as_array().expect("lists");
+        assert_eq!(lists.len(), 3);
+        for c in crate::domain::bot_commands::COMMANDS {
+            for scope in crate::domain::bot_commands::Scope::ALL {
+                let list = lists
+                    .iter()
+                    .find(|l| l["scopes"] == json!([scope.manifest_name()]))
+                    .expect("a list per scope");
+                let offered = list["commands"]
+                    .as_array()
+                    .expect("commands")
+                    .iter()
+                    .any(|x| x["title"] == c.name && x["description"] == c.manifest_description());
+                assert_eq!(offered, c.offered_in(scope), "{} in {scope:?}", c.name);
+            }
+        }
+        assert!(validate(&m).is_ok(), "{:?}", validate(&m));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 pub mod account_link;
 pub mod activity;
 pub mod chat_access;
+pub mod chat_attach;
 pub mod chat_create;
 pub mod chat_relay;
 pub mod connections;

@@ -11,6 +11,7 @@ mod api_settings;
 mod bench;
 mod bench_e2e;
 mod bot_comment;
+mod bot_attach;
 mod bot_endpoint;
 mod bot_invoke_answers;
 mod bot_jira;

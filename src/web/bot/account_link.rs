@@ -35,7 +35,11 @@ async fn ready_instances(state: &AppState) -> Result<Vec<JiraInstance>, AppError
 }
 
 /// Picks from `items` by 1-based number or by instance label / host.
-fn pick<'a, T>(items: &'a [T], arg: &str, label: impl Fn(&T) -> String) -> Option<&'a T> {
+pub(super) fn pick<'a, T>(
+    items: &'a [T],
+    arg: &str,
+    label: impl Fn(&T) -> String,
+) -> Option<&'a T> {
     let arg = arg.trim().trim_end_matches('/').to_lowercase();
     let arg = arg
         .strip_prefix("https://")

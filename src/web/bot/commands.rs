@@ -1,24 +1,21 @@
-//! Commands typed to the bot (`help`, `link`, `unlink`, `create`, `find`, `subscribe`,
-//! `unsubscribe`, `notifications`): the first word picks the command, the rest is its argument.
+//! Commands typed to the bot (the list is `domain::bot_commands`): the first word picks the
+//! command, the rest is its argument. A card's Action.Submit comes here too, routed by its
+//! `action`.
 
 use crate::clients::microsoft::MicrosoftConn;
 use crate::domain::bot_activity::Activity;
+use crate::domain::bot_commands;
 use crate::error::AppError;
 use crate::state::AppState;
 
 use super::context::TeamsContext;
-use super::{account_link, finish_link, jira_actions, jira_create, subscriptions};
+use super::{account_link, attach, finish_link, jira_actions, jira_create, subscriptions};
 
-/// What `help` answers.
-pub const HELP: &str = "Here is what I can do:\n\n\
-- **link**: link your Jira account, so that I can act as you in Jira\n\
-- **unlink**: remove that link and the tokens I keep for you\n\
-- **create** *summary*: create a Jira issue (I ask for project and type)\n\
-- **find** *text or key*: search Jira issues you can see\n\
-- **subscribe** *PROJECT* [*events*] [*JQL*]: in a channel, post that project's events here\n\
-- **unsubscribe** *PROJECT*: stop them\n\
-- **notifications** [on|off] [*kind*]: your personal notifications (assignee, reporter, watcher, mention)\n\
-- **help**: this list";
+/// What `help` answers in a scope (`personal`, `team` or `groupChat`), made from the one list
+/// of commands ([`crate::domain::bot_commands`]) the manifest is made from too.
+pub fn help(scope: &str) -> String {
+    bot_commands::help(bot_commands::Scope::of_context(scope))
+}
 
 /// Splits a command line into its lower-cased first word and the rest, trimmed.
 pub fn split_command(text: &str) -> (String, &str) {
@@ -39,13 +36,17 @@ pub async fn handle(
     let Some(text) = activity.command_text() else {
         // a card's Action.Submit arrives as a message with `value` and no text
         if activity.value.is_object() {
-            return jira_create::card_submit(state, ms, activity, ctx).await;
+            // card submits are told apart by their `action`
+            return match activity.value["action"].as_str() {
+                Some(attach::ATTACH_ACTION) => attach::card_submit(state, activity, ctx).await,
+                _ => jira_create::card_submit(state, ms, activity, ctx).await,
+            };
         }
         return Ok(());
     };
     let (word, rest) = split_command(&text);
     match word.as_str() {
-        "help" | "?" => ctx.reply_text(state, "help", HELP).await,
+        "help" | "?" => ctx.reply_text(state, "help", &help(ctx.scope)).await,
         "link" => account_link::link(state, ms, ctx, rest).await,
         "unlink" => account_link::unlink(state, ctx, rest).await,
         "create" => jira_create::create_command(state, ms, ctx, rest).await,
@@ -53,6 +54,8 @@ pub async fn handle(
         "subscribe" => subscriptions::subscribe(state, ctx, rest).await,
         "unsubscribe" => subscriptions::unsubscribe(state, ctx, rest).await,
         "notifications" => subscriptions::notifications(state, ctx, rest).await,
+        "attach" => attach::attach_command(state, ctx, rest).await,
+        "detach" => attach::detach_command(state, ctx, rest).await,
         _ => {
             if finish_link::is_verification_code(&text) {
                 return finish_link::verify_code(state, ctx, &text).await;
@@ -71,6 +74,20 @@ pub async fn handle(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn help_in_each_scope_names_every_command_offered_there() {
+        for c in bot_commands::COMMANDS {
+            for (scope, s) in [
+                ("personal", bot_commands::Scope::Personal),
+                ("groupChat", bot_commands::Scope::GroupChat),
+                ("team", bot_commands::Scope::Team),
+            ] {
+                let listed = help(scope).contains(&format!("- **{}**", c.name));
+                assert_eq!(listed, c.offered_in(s), "{} in {scope}", c.name);
+            }
+        }
+    }
 
     #[test]
     fn the_first_word_picks_the_command() {

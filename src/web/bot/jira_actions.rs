@@ -232,6 +232,17 @@ fn me_results(attachments: Vec<Value>) -> HttpResponse {
     }}))
 }
 
+/// A search result or unfurl: the issue's card with its preview, and in a group chat *Attach
+/// this chat* (`web::bot::attach`), since only a group chat can be linked to an issue.
+fn result_for(ctx: &TeamsContext, instance: &JiraInstance, issue: &FoundIssue) -> Value {
+    let mut a = jira_card::result_attachment(&instance.base_url, &view(issue));
+    if ctx.scope == "groupChat" {
+        a["content"] =
+            jira_card::with_attach_action(a["content"].take(), &instance.public_id, &issue.id);
+    }
+    a
+}
+
 /// `find <text or key>`: up to ten issues the sender can see, as a card.
 pub async fn find_command(
     state: &AppState,
@@ -327,14 +338,14 @@ pub async fn search(
         q.start_at = skip as u32;
         q.validate_query = false;
         let page = timed(a.jira.search(&a.token, &q)).await?;
-        Ok::<_, Trouble>((a.instance.base_url, page))
+        Ok::<_, Trouble>((a.instance, page))
     }
     .await;
     Ok(match found {
-        Ok((base, page)) => me_results(
+        Ok((instance, page)) => me_results(
             page.issues
                 .iter()
-                .map(|i| jira_card::result_attachment(&base, &view(i)))
+                .map(|i| result_for(ctx, &instance, i))
                 .collect(),
         ),
         Err(t) => me_message(&t.message()),
@@ -376,7 +387,7 @@ pub async fn unfurl(
         Ok(Some(issue)) => HttpResponse::Ok().json(json!({"composeExtension": {
             "type": "result",
             "attachmentLayout": "list",
-            "attachments": [jira_card::result_attachment(&instance.base_url, &view(&issue))],
+            "attachments": [result_for(ctx, &instance, &issue)],
             // what one user may see is not what the next one may: Teams must not reuse it
             "suggestedActions": {"actions": [
                 {"type": "setCachePolicy", "value": "{\"type\":\"no-cache\"}"},

@@ -4,6 +4,8 @@
 //! One form creates at most one issue: its nonce (or the activity id) is claimed in the
 //! database before Jira is called, so Teams repeating an activity or a second click finds the
 //! first result. A refusal from Jira gives the key back so the corrected form can be sent.
+//! Opened from a message in a group chat, the form offers to link that chat to the new issue
+//! (`web::bot::attach`, the path `attach` takes), after the issue is created.
 
 use std::time::{Duration, Instant};
 
@@ -23,6 +25,7 @@ use crate::domain::wiki_markup;
 use crate::error::AppError;
 use crate::state::AppState;
 
+use super::attach;
 use super::context::TeamsContext;
 use super::jira_actions::{
     Trouble, acting, me_sign_in_or, reply_sign_in, timed, timed_within, view,
@@ -358,13 +361,15 @@ pub async fn fetch_task(
         description.push_str(&format!("\n\n[Teams message|{link}]"));
     }
     Ok(match targets(state, &links).await {
-        Ok(t) => task_form(jira_card::create_form(
-            &t,
-            &summary,
-            &description,
-            &random::token(16),
-            None,
-        )),
+        Ok(t) => {
+            let form = jira_card::create_form(&t, &summary, &description, &random::token(16), None);
+            // a message in a group chat: offer to link that chat to the new issue
+            task_form(if ctx.scope == "groupChat" {
+                jira_card::with_link_chat_toggle(form)
+            } else {
+                form
+            })
+        }
         Err(t) => task_message(&t.message()),
     })
 }
@@ -384,7 +389,13 @@ pub async fn submit_action(
     let form = Form::of(data);
     Ok(match create(state, ctx, &form, false).await {
         Ok(Created::Now(key, _)) | Ok(Created::Before(key)) => {
-            task_message(&format!("Created {key}"))
+            // linking is idempotent, so a repeated submit links (at most) once too
+            if data[jira_card::LINK_CHAT_INPUT] == "true" {
+                let public_id = form.target.split(':').next().unwrap_or_default();
+                task_message(&attach::link_new_issue(state, ctx, public_id, &key).await)
+            } else {
+                task_message(&format!("Created {key}"))
+            }
         }
         Ok(Created::InProgress) => task_message("This issue is being created already."),
         Err(Trouble::NotLinked) => me_sign_in_or(state, ctx, task_message).await,
@@ -399,6 +410,14 @@ pub async fn submit_action(
                 &nonce,
                 Some(&t.message()),
             );
+            if data.get(jira_card::LINK_CHAT_INPUT).is_some() {
+                card = jira_card::with_link_chat_toggle(card);
+                for input in card["body"].as_array_mut().into_iter().flatten() {
+                    if input["id"] == jira_card::LINK_CHAT_INPUT {
+                        input["value"] = data[jira_card::LINK_CHAT_INPUT].clone();
+                    }
+                }
+            }
             // keep the chosen target selected
             if choices.iter().any(|c| c.value == form.target) {
                 for input in card["body"].as_array_mut().into_iter().flatten() {

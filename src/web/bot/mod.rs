@@ -10,6 +10,7 @@
 //! Answers to messages go through the outbox, so the POST is acknowledged at once.
 
 pub mod account_link;
+pub mod attach;
 pub mod commands;
 pub mod context;
 pub mod finish_link;

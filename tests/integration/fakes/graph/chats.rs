@@ -1,5 +1,5 @@
-//! Chats and their messages: creating one (members bound by id or UPN), reading it, paging
-//! its messages, posting, installing the Teams app.
+//! Chats and their messages: creating one (members bound by id or UPN), reading it and its
+//! members, paging its messages, posting, installing the Teams app.
 
 use super::*;
 
@@ -146,6 +146,23 @@ pub(super) async fn get_chat(
     let chat = ok_or_return!(member_chat(&fake, &req, &caller, true));
     let expand = query.get("$expand").is_some_and(|e| e == "members");
     HttpResponse::Ok().json(fake.chat_json(&chat, expand))
+}
+
+/// `GET /chats/{id}/members`: 404 for an unknown chat, 403 when the delegated caller is not a
+/// member; every member in one page, as Graph answers for chats.
+pub(super) async fn list_members(req: HttpRequest, fake: web::Data<Graph>) -> HttpResponse {
+    let caller = ok_or_return!(fake.caller(&req));
+    let chat = ok_or_return!(member_chat(&fake, &req, &caller, true));
+    let members = fake.member_values(&chat);
+    HttpResponse::Ok().json(json!({
+        "@odata.context": format!(
+            "{}/v1.0/$metadata#chats('{}')/members",
+            fake.base,
+            encode_chat_id(&chat.id)
+        ),
+        "@odata.count": members.len(),
+        "value": members,
+    }))
 }
 
 /// Whether the request asks for enum members newer than `unknownFutureValue` (one of its

@@ -228,6 +228,27 @@ impl Graph {
         id
     }
 
+    /// Creates a group chat with a given id (a conversation id an activity fixture names), as
+    /// Teams would have made it when the users started it; all owners.
+    pub fn add_group_chat(&self, id: &str, members: &[&str], topic: Option<&str>) {
+        let chat = Chat {
+            id: id.to_owned(),
+            chat_type: "group".to_owned(),
+            topic: topic.map(str::to_owned),
+            created: Utc::now(),
+            members: members
+                .iter()
+                .map(|m| Member {
+                    oid: (*m).to_owned(),
+                    role: "owner".to_owned(),
+                })
+                .collect(),
+            messages: Vec::new(),
+            installed_apps: HashSet::new(),
+        };
+        self.chats.lock().unwrap().insert(id.to_owned(), chat);
+    }
+
     /// Adds `n` user messages from `from_oid`, bodies `<p>message {i}</p>` (i from 1), each
     /// created after the previous one.
     pub fn seed_messages(&self, chat_id: &str, n: usize, from_oid: &str) {
@@ -419,26 +440,29 @@ impl Graph {
             "viewpoint": null,
         });
         if expand_members {
-            let members: Vec<Value> = chat
-                .members
-                .iter()
-                .map(|m| {
-                    let user = self.entra.find_user(&m.oid);
-                    json!({
-                        "@odata.type": MEMBER_TYPE,
-                        "id": URL_SAFE_NO_PAD.encode(format!("{}##{}", chat.id, m.oid)),
-                        "roles": [m.role],
-                        "displayName": user.as_ref().map(|u| u.name.clone()),
-                        "visibleHistoryStartDateTime": "0001-01-01T00:00:00Z",
-                        "userId": m.oid,
-                        "email": user.as_ref().map(|u| u.upn.clone()),
-                        "tenantId": TENANT_ID,
-                    })
-                })
-                .collect();
-            v["members"] = json!(members);
+            v["members"] = json!(self.member_values(chat));
         }
         v
+    }
+
+    /// A chat's members as Graph lists them (`aadUserConversationMember` entries).
+    fn member_values(&self, chat: &Chat) -> Vec<Value> {
+        chat.members
+            .iter()
+            .map(|m| {
+                let user = self.entra.find_user(&m.oid);
+                json!({
+                    "@odata.type": MEMBER_TYPE,
+                    "id": URL_SAFE_NO_PAD.encode(format!("{}##{}", chat.id, m.oid)),
+                    "roles": [m.role],
+                    "displayName": user.as_ref().map(|u| u.name.clone()),
+                    "visibleHistoryStartDateTime": "0001-01-01T00:00:00Z",
+                    "userId": m.oid,
+                    "email": user.as_ref().map(|u| u.upn.clone()),
+                    "tenantId": TENANT_ID,
+                })
+            })
+            .collect()
     }
 }
 
@@ -554,6 +578,7 @@ fn app(
         .route("/v1.0/chats", web::post().to(create_chat))
         .route("/v1.0/chats/{id}", web::get().to(get_chat))
         .route("/v1.0/chats/{id}/messages", web::get().to(list_messages))
+        .route("/v1.0/chats/{id}/members", web::get().to(list_members))
         .route("/v1.0/chats/{id}/messages", web::post().to(post_message))
         .route(
             "/v1.0/chats/{id}/installedApps",
