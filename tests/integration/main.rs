@@ -42,6 +42,7 @@ mod jira_signin;
 mod layering;
 mod lifecycle;
 mod lifecycle_registry;
+mod link_lapse;
 mod linking;
 mod listeners;
 mod metrics;
