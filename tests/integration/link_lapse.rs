@@ -439,3 +439,57 @@ async fn a_user_without_a_known_personal_chat_is_not_retried_for_ever() {
         "Alice did not lapse"
     );
 }
+
+#[actix_web::test]
+async fn a_users_lapse_messages_are_in_their_export_and_go_with_their_erasure() {
+    use jira_teams_bridge::db::models::audit::Actor;
+    use jira_teams_bridge::db::models::lifecycle::{Subject, erase, export};
+    use jira_teams_bridge::db::models::user_mapping::{SignIn, UserMapping};
+    let l = lapse_world().await;
+    let mut conn = l.s.w.conn();
+    let (id, tenant): (uuid::Uuid, uuid::Uuid) = {
+        use jira_teams_bridge::db::schema::user_mapping as um;
+        um::table
+            .filter(um::jira_user_key.eq(ALICE_KEY))
+            .select((um::id, um::ms_tenant_id))
+            .first(&mut conn)
+            .unwrap()
+    };
+    // a subscription of Alice's, then her lapse (left queued: the runner may not have sent it)
+    diesel::sql_query(
+        "INSERT INTO channel_subscription (id, jira_instance_id, conversation_id, tenant_id, project_key, events, owner_mapping_id, created_by) \
+         VALUES (gen_random_uuid(), $1, $2, $3, 'ABC', ARRAY['issue_updated'], $4, '29:alice-lapse')",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(l.s.w.instance_id)
+    .bind::<diesel::sql_types::Text, _>(CHANNEL)
+    .bind::<diesel::sql_types::Uuid, _>(tenant)
+    .bind::<diesel::sql_types::Uuid, _>(id)
+    .execute(&mut conn)
+    .unwrap();
+    assert!(UserMapping::mark_needs_reauth(&mut conn, id, SignIn::Jira, "Jira: refused").unwrap());
+    let subject = Subject::User {
+        public_id: l.s.w.jira_app.public_id.clone(),
+        jira_user_key: ALICE_KEY.into(),
+    };
+    let out = export(&mut conn, &subject).unwrap();
+    let kinds: Vec<&str> = out["tables"]["outbox"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["kind"].as_str())
+        .filter(|k| k.starts_with("link_lapsed"))
+        .collect();
+    assert_eq!(kinds.len(), 2, "{kinds:?}");
+    assert!(kinds.contains(&"link_lapsed") && kinds.contains(&"link_lapsed_channel"));
+    assert_eq!(out["tables"]["user_mapping"][0]["lapse_count"], 1);
+    erase(
+        &mut conn,
+        &subject,
+        &Actor::Cli("test".into()),
+        "test",
+        |_, _| {},
+    )
+    .unwrap();
+    assert!(l.items("link_lapsed").is_empty());
+    assert!(l.items("link_lapsed_channel").is_empty());
+}
