@@ -214,6 +214,14 @@ impl Application {
                     ),
                 ),
                 Arc::new(crate::jobs::fanout::EventFanout::new(state.clone())),
+                Arc::new(crate::jobs::deliver::link_lapsed::LapseNotifier::new(
+                    state.clone(),
+                )),
+                Arc::new(
+                    crate::jobs::deliver::link_lapsed_channel::LapseChannelNotifier::new(
+                        state.clone(),
+                    ),
+                ),
                 Arc::new(
                     crate::jobs::deliver::jira_remote_link::RemoteLinkWriter::new(state.clone()),
                 ),

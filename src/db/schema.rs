@@ -73,6 +73,7 @@ diesel::table! {
         ms_user_name -> Nullable<Text>,
         jira_user_name -> Nullable<Text>,
         status_detail -> Nullable<Text>,
+        lapse_count -> Int4,
     }
 }
 

@@ -15,7 +15,7 @@ use crate::db::models::jira_instance::JiraInstance;
 use crate::db::models::user_mapping::UserMapping;
 use crate::domain::jira_event::JiraEvent;
 use crate::jobs::outbox::DeliveryError;
-use crate::services::tokens;
+use crate::services::{link_lapse, tokens};
 use crate::state::AppState;
 
 /// Most people asked before giving up.
@@ -102,7 +102,8 @@ pub async fn complete(
                 return Ok(true);
             }
             Ok(None) => continue,
-            Err(e) if e.needs_sign_in() => continue,
+            // a 401 to the stored token: the grant was revoked, the link lapsed (told once)
+            Err(e) if e.needs_sign_in() => _ = link_lapse::jira_refused(state, &asker).await,
             Err(e) => return Err(retry(e)),
         }
     }

@@ -43,6 +43,7 @@ use crate::db::models::teams_user_setting::TeamsUserSetting;
 use crate::db::models::user_mapping::UserMapping;
 use crate::domain::jira_event::{EventKind, JiraEvent};
 use crate::jobs::outbox::{Deliverer, DeliveryError};
+use crate::services::link_lapse::jira_refused as refused;
 use crate::services::tokens;
 use crate::state::AppState;
 
@@ -146,31 +147,21 @@ impl EventFanout {
             Err(e) => return Err(retry(e)),
         };
         let issue_id = event.issue_id.to_string();
-        let mut visible = jira
-            .issue(&token, &issue_id)
-            .await
-            .map(|i| i.is_some())
-            .or_else(|e| {
-                if e.needs_sign_in() {
-                    Ok(false)
-                } else {
-                    Err(retry(e))
-                }
-            })?;
+        // a 401 to the stored token: the grant was revoked, the link lapsed (told once)
+        let mut visible = match jira.issue(&token, &issue_id).await {
+            Ok(i) => i.is_some(),
+            Err(e) if e.needs_sign_in() => return Ok(refused(&self.state, mapping).await),
+            Err(e) => return Err(retry(e)),
+        };
         if visible && let Some(comment) = &comment {
             visible = match event.kind {
                 // a deleted comment cannot be read any more: its restriction cannot be checked
                 EventKind::CommentDeleted => false,
-                _ => jira
-                    .comment_visible(&token, event.issue_id, comment)
-                    .await
-                    .or_else(|e| {
-                        if e.needs_sign_in() {
-                            Ok(false)
-                        } else {
-                            Err(retry(e))
-                        }
-                    })?,
+                _ => match jira.comment_visible(&token, event.issue_id, comment).await {
+                    Ok(v) => v,
+                    Err(e) if e.needs_sign_in() => return Ok(refused(&self.state, mapping).await),
+                    Err(e) => return Err(retry(e)),
+                },
             };
         }
         let mut seen = self
@@ -221,14 +212,17 @@ impl EventFanout {
                     let watchers = jira.watcher_keys(&token, event.issue_id).await;
                     match watchers {
                         Ok(w) => keys.extend(w.into_iter().map(|k| (k, Reason::Watcher))),
-                        Err(e) if e.needs_sign_in() => {}
+                        Err(e) if e.needs_sign_in() => _ = refused(&self.state, &asker).await,
                         Err(e) => return Err(retry(e)),
                     }
                     for name in &inv.mentioned_names {
                         match jira.user_key(&token, name).await {
                             Ok(Some(k)) => keys.push((k, Reason::Mention)),
                             Ok(None) => {}
-                            Err(e) if e.needs_sign_in() => break,
+                            Err(e) if e.needs_sign_in() => {
+                                refused(&self.state, &asker).await;
+                                break;
+                            }
                             Err(e) => return Err(retry(e)),
                         }
                     }
@@ -428,7 +422,9 @@ impl EventFanout {
                 tracing::warn!(jira.jql_error = %why, "a subscription's JQL is refused by Jira");
                 Ok(false)
             }
-            Err(JiraCallError::Other(e)) if e.needs_sign_in() => Ok(false),
+            Err(JiraCallError::Other(e)) if e.needs_sign_in() => {
+                Ok(refused(&self.state, owner).await)
+            }
             Err(e) => Err(retry(e)),
         }
     }

@@ -124,14 +124,12 @@ impl From<RelayError> for AppError {
 pub async fn graph_error(state: &AppState, mapping: &UserMapping, e: GraphError) -> RelayError {
     match e {
         GraphError::Unauthorized { .. } => {
-            let id = mapping.id;
-            let _ = db::run(&state.pool, move |conn| {
-                Ok(UserMapping::mark_needs_reauth(
-                    conn,
-                    id,
-                    "Microsoft refused the stored token",
-                )?)
-            })
+            let _ = crate::services::link_lapse::mark(
+                state,
+                mapping.id,
+                crate::db::models::user_mapping::SignIn::Microsoft,
+                "Microsoft refused the stored token",
+            )
             .await;
             RelayError::NeedsSignIn(tokens::needs_sign_in("Microsoft refused the stored token"))
         }

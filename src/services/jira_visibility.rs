@@ -9,7 +9,7 @@ use crate::db::models::issue_chat::IssueChat;
 use crate::db::models::jira_instance::JiraInstance;
 use crate::db::models::user_mapping::UserMapping;
 use crate::domain::jira_event::{EventKind, JiraEvent};
-use crate::services::tokens;
+use crate::services::{link_lapse, tokens};
 use crate::state::AppState;
 
 /// Whether a card about a restricted comment (role or group visibility) may go to a chat
@@ -63,7 +63,10 @@ pub async fn restricted_comment_may_reach(
         match jira.comment_visible(&token, event.issue_id, &comment).await {
             Ok(true) => {}
             Ok(false) => return Ok(false),
-            Err(e) if e.needs_sign_in() => return Ok(false),
+            // a 401 to the stored token: the grant was revoked, the link lapsed (told once)
+            Err(e) if e.needs_sign_in() => {
+                return Ok(link_lapse::jira_refused(state, mapping).await);
+            }
             Err(e) => return Err(anyhow::anyhow!("{e}")),
         }
     }

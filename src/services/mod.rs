@@ -12,6 +12,7 @@ pub mod connections;
 pub mod issue_chats;
 pub mod jira_session;
 pub mod jira_visibility;
+pub mod link_lapse;
 pub mod secrets;
 pub mod tokens;
 pub mod webhook_registration;

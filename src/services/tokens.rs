@@ -16,10 +16,10 @@ use crate::db;
 use crate::db::models::access_token::{self, TokenRow, TokenSet};
 use crate::db::models::audit::Actor;
 use crate::db::models::secret::{self, ACCESS_TOKEN, REFRESH_TOKEN};
-use crate::db::models::user_mapping::UserMapping;
+use crate::db::models::user_mapping::{SignIn, UserMapping};
 use crate::error::AppError;
-use crate::services::connections;
 use crate::services::secrets::{self, Audit};
+use crate::services::{connections, link_lapse};
 use crate::state::AppState;
 
 /// A token is refreshed when it has less than this left.
@@ -208,7 +208,7 @@ where
     };
     if row.refresh_token.is_none() {
         release().await;
-        return Err(mark(state, mapping.id, "no refresh token").await);
+        return Err(mark(state, mapping.id, &row.kind, "no refresh token").await);
     }
     let rt = match decrypt(
         state,
@@ -277,7 +277,7 @@ where
         }
         Err(RefreshError::SignIn(why)) => {
             release().await;
-            Err(mark(state, mapping.id, &why).await)
+            Err(mark(state, mapping.id, &row.kind, &why).await)
         }
         Err(RefreshError::Other(e)) => {
             release().await;
@@ -286,16 +286,17 @@ where
     }
 }
 
-async fn mark(state: &AppState, mapping: Uuid, why: &str) -> AppError {
-    let w = why.to_owned();
-    if let Err(e) = db::run(&state.pool, move |conn| {
-        Ok(UserMapping::mark_needs_reauth(conn, mapping, &w)?)
-    })
-    .await
-    {
-        return e.into();
+/// Marks the link "needs sign-in again" for the sign-in of token kind `kind` (the first mark of
+/// a lapse tells the user, `services::link_lapse`); the error to return.
+async fn mark(state: &AppState, mapping: Uuid, kind: &str, why: &str) -> AppError {
+    let sign_in = if kind == access_token::MICROSOFT_USER {
+        SignIn::Microsoft
+    } else {
+        SignIn::Jira
+    };
+    if let Err(e) = link_lapse::mark(state, mapping, sign_in, why).await {
+        return e;
     }
-    tracing::warn!(mapping.id = %mapping, "link needs a new sign-in");
     needs_sign_in(why)
 }
 

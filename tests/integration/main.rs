@@ -45,6 +45,7 @@ mod jira_signin;
 mod layering;
 mod lifecycle;
 mod lifecycle_registry;
+mod link_lapse;
 mod linking;
 mod listeners;
 mod metrics;

@@ -139,6 +139,21 @@ impl OutboxItem {
         Ok(n == 1)
     }
 
+    /// Notes why a claimed item ends without being sent (e.g. nobody to send it to); the
+    /// deliverer then reports success, so the item is done, not dead, and the note stays for
+    /// the admin.
+    pub fn note(conn: &mut PgConnection, id: i64, note: &str) -> QueryResult<()> {
+        let note: String = note.chars().take(2048).collect();
+        diesel::update(
+            outbox::table
+                .filter(outbox::id.eq(id))
+                .filter(outbox::status.eq("pending")),
+        )
+        .set(outbox::last_error.eq(note))
+        .execute(conn)?;
+        Ok(())
+    }
+
     /// Records a failed attempt: retried after `delay`, or dead once `attempts` reached `max_attempts`.
     pub fn fail(
         conn: &mut PgConnection,

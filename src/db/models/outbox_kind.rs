@@ -38,6 +38,23 @@ pub const JIRA_REMOTE_LINK_COMMENT: &str = "jira_remote_link_comment";
 /// next).
 pub const JIRA_REMOTE_LINK_RESYNC: &str = "jira_remote_link_resync";
 
+/// The one message telling a user, in their 1:1 chat with the bot, that their link's Microsoft or
+/// Jira sign-in lapsed (`{"mappingId", "lapse", "signIn", "tenantId", "aadObjectId", "projects",
+/// "channels"}`: the projects and number of channels its subscriptions fed; dedupe
+/// `lapse:{mapping}:{lapse}`, queued by the link's move from `linked` to `needs_reauth`, so once
+/// per lapse). Ordered with the user's personal notifications ([`user_order`]).
+pub const LINK_LAPSED: &str = "link_lapsed";
+
+/// The one message telling a subscribed channel that its subscriptions' owner's sign-in lapsed
+/// (`{"mappingId", "lapse", "signIn", "conversationId", "projects", "tenantId", "aadObjectId"}`;
+/// dedupe `lapse:{mapping}:{lapse}:{conversation}`, queued with [`LINK_LAPSED`]).
+pub const LINK_LAPSED_CHANNEL: &str = "link_lapsed_channel";
+
+/// The ordering key of deliveries to one user's 1:1 chat with the bot (by Entra object id).
+pub fn user_order(ms_user: Uuid) -> String {
+    format!("user:{ms_user}")
+}
+
 /// The ordering key of one linked chat's remote-link writes (a delete never overtakes an
 /// upsert).
 pub fn remote_link_order(link: Uuid) -> String {

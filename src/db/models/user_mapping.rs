@@ -21,6 +21,89 @@ pub struct UserMapping {
     pub ms_user_name: Option<String>,
     pub jira_user_name: Option<String>,
     pub status_detail: Option<String>,
+    /// How many times the link lapsed (went from `linked` to `needs_reauth`).
+    pub lapse_count: i32,
+}
+
+/// Which sign-in of a link lapsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignIn {
+    Microsoft,
+    Jira,
+}
+
+impl SignIn {
+    /// The name outbox payloads carry (`microsoft`, `jira`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignIn::Microsoft => "microsoft",
+            SignIn::Jira => "jira",
+        }
+    }
+}
+
+/// Queues lapse `lapse`'s messages: one to the user's 1:1 chat, one to each channel that the
+/// user's subscriptions feed (all of that channel's projects in it). Keyed by the lapse, so a
+/// repeat queues nothing.
+fn queue_lapse_messages(
+    conn: &mut PgConnection,
+    id: Uuid,
+    instance: Uuid,
+    tenant: Uuid,
+    ms_user: Uuid,
+    lapse: i32,
+    sign_in: SignIn,
+) -> QueryResult<()> {
+    use super::outbox::OutboxItem;
+    use super::outbox_kind::{LINK_LAPSED, LINK_LAPSED_CHANNEL, conversation_order, user_order};
+    use crate::db::schema::channel_subscription as cs;
+    let subs: Vec<(String, String)> = cs::table
+        .filter(cs::owner_mapping_id.eq(id))
+        .order((cs::conversation_id.asc(), cs::project_key.asc()))
+        .select((cs::conversation_id, cs::project_key))
+        .load(conn)?;
+    let mut channels: Vec<(String, Vec<String>)> = Vec::new();
+    for (conversation, project) in subs {
+        match channels.last_mut() {
+            Some((c, projects)) if *c == conversation => projects.push(project),
+            _ => channels.push((conversation, vec![project])),
+        }
+    }
+    let mut all: Vec<&String> = channels.iter().flat_map(|(_, p)| p).collect();
+    all.sort();
+    all.dedup();
+    let payload = serde_json::json!({
+        "mappingId": id,
+        "lapse": lapse,
+        "signIn": sign_in.as_str(),
+        "tenantId": tenant,
+        "aadObjectId": ms_user,
+    });
+    let mut personal = payload.clone();
+    personal["projects"] = serde_json::json!(all);
+    personal["channels"] = serde_json::json!(channels.len());
+    OutboxItem::enqueue_ordered(
+        conn,
+        LINK_LAPSED,
+        Some(instance),
+        &format!("lapse:{id}:{lapse}"),
+        &personal,
+        Some(&user_order(ms_user)),
+    )?;
+    for (conversation, projects) in channels {
+        let mut payload = payload.clone();
+        payload["conversationId"] = serde_json::json!(conversation);
+        payload["projects"] = serde_json::json!(projects);
+        OutboxItem::enqueue_ordered(
+            conn,
+            LINK_LAPSED_CHANNEL,
+            Some(instance),
+            &format!("lapse:{id}:{lapse}:{conversation}"),
+            &payload,
+            Some(&conversation_order(&conversation)),
+        )?;
+    }
+    Ok(())
 }
 
 /// A new or renewed link.
@@ -91,17 +174,44 @@ impl UserMapping {
     }
 
     /// Marks the link as needing a new sign-in (consent withdrawn, refresh token dead), with a
-    /// short reason for the admin page.
-    pub fn mark_needs_reauth(conn: &mut PgConnection, id: Uuid, why: &str) -> QueryResult<()> {
+    /// short reason for the admin page. Only the move from `linked` counts as a lapse: it bumps
+    /// `lapse_count` and, in the same transaction, queues the one message that tells the user
+    /// (and each channel their subscriptions feed) — so of concurrent marks, in one daemon or
+    /// several, only the first queues anything, and a link already lapsed stays as first marked.
+    /// Returns whether this call was that first mark.
+    pub fn mark_needs_reauth(
+        conn: &mut PgConnection,
+        id: Uuid,
+        sign_in: SignIn,
+        why: &str,
+    ) -> QueryResult<bool> {
         let why: String = why.chars().take(255).collect();
-        diesel::update(user_mapping::table.find(id))
+        conn.transaction(|conn| {
+            let lapsed: Option<(Uuid, Uuid, Uuid, i32)> = diesel::update(
+                user_mapping::table
+                    .find(id)
+                    .filter(user_mapping::status.eq("linked")),
+            )
             .set((
                 user_mapping::status.eq("needs_reauth"),
                 user_mapping::status_detail.eq(why),
                 user_mapping::updated_at.eq(diesel::dsl::now),
+                user_mapping::lapse_count.eq(user_mapping::lapse_count + 1),
             ))
-            .execute(conn)?;
-        Ok(())
+            .returning((
+                user_mapping::jira_instance_id,
+                user_mapping::ms_tenant_id,
+                user_mapping::ms_user_id,
+                user_mapping::lapse_count,
+            ))
+            .get_result(conn)
+            .optional()?;
+            let Some((instance, tenant, ms_user, lapse)) = lapsed else {
+                return Ok(false);
+            };
+            queue_lapse_messages(conn, id, instance, tenant, ms_user, lapse, sign_in)?;
+            Ok(true)
+        })
     }
 
     /// One link by id.

@@ -354,6 +354,7 @@ impl RemoteLinkWriter {
         let title = match self.title(&s, &jira, &token).await? {
             Title::Known(t) => t,
             Title::SignIn => {
+                crate::services::link_lapse::jira_refused(&self.state, &creator).await;
                 return self
                     .give_up(&s, "needs_sign_in", SIGN_IN_AGAIN.into())
                     .await;
@@ -398,6 +399,7 @@ impl RemoteLinkWriter {
             }
             Err(JiraCallError::Refused(why)) => self.give_up(&s, "refused", why.0).await,
             Err(JiraCallError::Other(e)) if e.needs_sign_in() => {
+                crate::services::link_lapse::jira_refused(&self.state, &creator).await;
                 self.give_up(&s, "needs_sign_in", SIGN_IN_AGAIN.into())
                     .await
             }

@@ -13,4 +13,6 @@ pub mod jira_remote_link;
 pub mod jira_remote_link_comment;
 pub mod jira_remote_link_delete;
 pub mod jira_remote_link_resync;
+pub mod link_lapsed;
+pub mod link_lapsed_channel;
 pub mod personal_notification;

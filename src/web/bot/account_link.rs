@@ -8,14 +8,12 @@
 //! user's own links and the tokens kept with them.
 
 use actix_web::http::StatusCode;
-use chrono::Utc;
 use uuid::Uuid;
 
 use crate::clients::microsoft::MicrosoftConn;
-use crate::crypto::random;
 use crate::db;
 use crate::db::models::jira_instance::JiraInstance;
-use crate::db::models::teams_sign_in::{NewTeamsSignIn, TeamsSignIn, URL_TTL_SECS};
+use crate::db::models::teams_sign_in::URL_TTL_SECS;
 use crate::db::models::user_mapping::UserMapping;
 use crate::error::AppError;
 use crate::state::AppState;
@@ -75,26 +73,14 @@ async fn issue_url(
     let Some(oid) = ctx.aad_object_id else {
         return Err(no_identity());
     };
-    let token = random::token(32);
-    let hash = random::token_hash(&token);
-    let (tenant, user) = (ctx.tenant_id, ctx.teams_user_id.clone());
-    db::run(&state.pool, move |conn| {
-        TeamsSignIn::purge_expired(conn)?;
-        NewTeamsSignIn {
-            id: Uuid::new_v4(),
-            token_hash: &hash,
-            tenant_id: tenant,
-            aad_object_id: oid,
-            teams_user_id: &user,
-            jira_instance_id: instance,
-            stage: "issued",
-            expires_at: Utc::now() + chrono::Duration::seconds(URL_TTL_SECS),
-        }
-        .insert(conn)?;
-        Ok(())
-    })
-    .await?;
-    Ok(format!("{}/auth/teams/start?t={token}", state.internal_url))
+    crate::services::account_link::teams_sign_in_url(
+        state,
+        ctx.tenant_id,
+        oid,
+        &ctx.teams_user_id,
+        instance,
+    )
+    .await
 }
 
 fn no_identity() -> AppError {

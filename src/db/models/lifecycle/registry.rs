@@ -29,7 +29,7 @@ pub(super) fn specs() -> Vec<TableSpec> {
     vec![
         TableSpec {
             note: Some(
-                "queued deliveries naming the user (personal notifications, events about them, messages to their personal bot chat), any status",
+                "queued deliveries naming the user (personal notifications, events about them, messages to their personal bot chat, the messages telling them and their channels that their sign-in lapsed), any status",
             ),
             ..t(
                 "outbox",

@@ -100,6 +100,8 @@ pub async fn create_issue_chat(
     let found = match jira.issue(&jira_token, &issue.to_string()).await {
         Ok(f) => f,
         Err(e) if e.needs_sign_in() => {
+            // the grant was revoked: the link lapsed (the user is told once)
+            crate::services::link_lapse::jira_refused(&state, &me).await;
             return Err(tokens::needs_sign_in("Jira refused the stored token"));
         }
         Err(e) => {
