@@ -214,4 +214,49 @@ mod tests {
         let team = help(Scope::Team);
         assert!(team.contains("- **subscribe** `<PROJECT> [events] [JQL]`"));
     }
+
+    #[test]
+    fn the_readme_table_lists_every_command_with_its_arguments_description_and_scopes() {
+        let readme = include_str!("../../README.md");
+        let rows: Vec<&str> = readme
+            .lines()
+            .filter(|l| l.starts_with("| **"))
+            .collect();
+        let word = |s: Scope| match s {
+            Scope::Personal => "1:1 chat",
+            Scope::GroupChat => "group chat",
+            Scope::Team => "channel",
+        };
+        for c in COMMANDS {
+            let row = rows
+                .iter()
+                .find(|r| r.starts_with(&format!("| **{}** |", c.name)))
+                .unwrap_or_else(|| panic!("README has no row for {}", c.name));
+            // cells between the pipes; `\|` is a pipe inside a cell
+            let cells: Vec<String> = row
+                .replace("\\|", "\u{1}")
+                .split('|')
+                .skip(1)
+                .map(|x| {
+                    x.trim()
+                        .replace('\u{1}', "|")
+                        .replace("&lt;", "<")
+                        .replace("&gt;", ">")
+                })
+                .collect();
+            assert_eq!(cells[0], format!("**{}**", c.name), "{row}");
+            assert_eq!(cells[1], c.args, "{row}");
+            assert_eq!(cells[2], c.description, "{row}");
+            for s in Scope::ALL {
+                assert_eq!(
+                    cells[3].contains(word(s)),
+                    c.offered_in(s),
+                    "{}: {} in {row}",
+                    c.name,
+                    word(s)
+                );
+            }
+        }
+        assert_eq!(rows.len(), COMMANDS.len(), "a README row for no command");
+    }
 }
