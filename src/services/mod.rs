@@ -12,4 +12,5 @@ pub mod issue_chats;
 pub mod jira_session;
 pub mod jira_visibility;
 pub mod secrets;
+pub mod service_desks;
 pub mod tokens;

@@ -2,6 +2,8 @@
 #![expect(clippy::unwrap_used, reason = "a failing unwrap is a failing test")]
 
 mod admin_connections;
+mod admin_forms;
+mod admin_portal_apps;
 mod api_auth;
 mod api_chats;
 mod api_openapi;
