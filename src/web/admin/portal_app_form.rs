@@ -25,10 +25,13 @@ use crate::web::jira::session::{cookie_token, sign_in_url};
 /// What the form sent (every field as typed; checkboxes may repeat).
 #[derive(Debug, Default, Clone)]
 pub(super) struct Submitted {
+    /// The chosen instance's id, as sent.
     pub instance: String,
     pub tab_name: String,
     pub icon: String,
+    /// The ticked desk checkboxes.
     pub desk_checked: Vec<String>,
+    /// The typed desk ids (comma-separated).
     pub desk_text: String,
 }
 
@@ -98,6 +101,7 @@ pub(super) struct FieldErrors {
 }
 
 impl FieldErrors {
+    /// True when any field was refused.
     pub fn any(&self) -> bool {
         self.instance.is_some()
             || self.tab_name.is_some()
