@@ -405,3 +405,14 @@ diesel::table! {
 
 diesel::joinable!(sign_in_return -> sign_in_flow (flow_id));
 diesel::allow_tables_to_appear_in_same_query!(sign_in_return, sign_in_flow);
+
+diesel::table! {
+    jira_instance_setup (jira_instance_id) {
+        jira_instance_id -> Uuid,
+        oauth_tested_at -> Nullable<Timestamptz>,
+        last_event_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::joinable!(jira_instance_setup -> jira_instance (jira_instance_id));
+diesel::allow_tables_to_appear_in_same_query!(jira_instance_setup, jira_instance);

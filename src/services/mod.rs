@@ -14,5 +14,6 @@ pub mod jira_session;
 pub mod jira_visibility;
 pub mod link_lapse;
 pub mod secrets;
+pub mod service_desks;
 pub mod tokens;
 pub mod webhook_registration;

@@ -3,6 +3,8 @@
 
 mod admin_connections;
 mod admin_webhook_register;
+mod admin_forms;
+mod admin_portal_apps;
 mod api_auth;
 mod api_chats;
 mod api_openapi;

@@ -24,7 +24,7 @@ fn migrations_go_up_down_and_up_again() {
     let mut conn = db.conn();
     let applied = jira_teams_bridge::db::migrate(&mut conn).unwrap();
     assert!(applied >= 8);
-    assert_eq!(table_count(&mut conn), 27);
+    assert_eq!(table_count(&mut conn), 28);
     assert_eq!(
         jira_teams_bridge::db::pending_migrations(&mut conn).unwrap(),
         0
@@ -33,7 +33,7 @@ fn migrations_go_up_down_and_up_again() {
     assert_eq!(reverted, applied);
     assert_eq!(table_count(&mut conn), 0);
     assert_eq!(jira_teams_bridge::db::migrate(&mut conn).unwrap(), applied);
-    assert_eq!(table_count(&mut conn), 27);
+    assert_eq!(table_count(&mut conn), 28);
 }
 
 fn exec(conn: &mut PgConnection, sql: &str) -> Result<usize, String> {

@@ -35,6 +35,7 @@ pub use remote_links::{GLOBAL_ID_MAX_CHARS, RemoteLink};
 pub use search::{FieldUser, FoundFields, FoundIssue, Named, SearchPage, SearchQuery};
 pub use service_desk::{
     CustomerRequest, JSM_PAGE_LIMIT, JsmError, RequestFieldValue, RequestStatus, RequestType,
+    ServiceDesk,
 };
 pub use users::JiraUser;
 pub use webhooks::{

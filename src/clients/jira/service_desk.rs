@@ -1,5 +1,6 @@
 //! Jira Service Management as the user (`/rest/servicedeskapi`, PROTOCOLS.md §4.6): request
-//! types, the user's open requests and raising a request, with JSM's paging and error bodies.
+//! types, the service desks, the user's open requests and raising a request, with JSM's paging
+//! and error bodies.
 
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
@@ -54,6 +55,17 @@ pub struct RequestType {
     pub name: String,
     #[serde(default)]
     pub description: String,
+}
+
+/// A service desk the user may see.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceDesk {
+    pub id: String,
+    #[serde(default)]
+    pub project_key: String,
+    #[serde(default)]
+    pub project_name: String,
 }
 
 /// A customer request (the fields the portal shows).
@@ -211,6 +223,13 @@ impl JiraClient {
             crate::domain::qsh::percent_encode(desk_id)
         );
         self.jsm_list(token, &path, &[]).await
+    }
+
+    /// Every service desk the user may see (`GET /rest/servicedeskapi/servicedesk`, paged until
+    /// `isLastPage`).
+    pub async fn service_desks(&self, token: &SecretString) -> Result<Vec<ServiceDesk>, JsmError> {
+        self.jsm_list(token, "/rest/servicedeskapi/servicedesk", &[])
+            .await
     }
 
     /// The user's own open requests.

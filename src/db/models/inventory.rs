@@ -7,8 +7,8 @@ mod jira_sessions;
 use diesel::prelude::*;
 
 use crate::db::schema::{
-    access_token, bot_membership, instance_setting, issue_chat, jira_instance, jsm_portal_app,
-    secret_access_audit, shared_chat_access, teams_user_setting, user_mapping,
+    access_token, bot_membership, instance_setting, issue_chat, jira_instance, jira_instance_setup,
+    jsm_portal_app, secret_access_audit, shared_chat_access, teams_user_setting, user_mapping,
 };
 
 /// One entity of the inventory.
@@ -227,8 +227,11 @@ pub fn page(
                 "Public ID",
                 "Enabled",
                 "Registered",
+                "OAuth link tested",
+                "Last webhook event",
             ],
             jira_instance::table
+                .left_join(jira_instance_setup::table)
                 .order((jira_instance::created_at.asc(), jira_instance::id))
                 .offset(offset)
                 .limit(limit)
@@ -238,16 +241,28 @@ pub fn page(
                     jira_instance::public_id,
                     jira_instance::enabled,
                     jira_instance::created_at,
+                    jira_instance_setup::oauth_tested_at.nullable(),
+                    jira_instance_setup::last_event_at.nullable(),
                 ))
-                .load::<(String, String, String, bool, chrono::DateTime<chrono::Utc>)>(conn)?
+                .load::<(
+                    String,
+                    String,
+                    String,
+                    bool,
+                    chrono::DateTime<chrono::Utc>,
+                    Option<chrono::DateTime<chrono::Utc>>,
+                    Option<chrono::DateTime<chrono::Utc>>,
+                )>(conn)?
                 .into_iter()
-                .map(|(a, b, c, d, e)| {
+                .map(|(a, b, c, d, e, f, g)| {
                     vec![
                         a,
                         format!("{b}…"),
                         c,
                         if d { "yes".into() } else { "no".into() },
                         ts(e),
+                        f.map(ts).unwrap_or_else(|| "–".into()),
+                        g.map(ts).unwrap_or_else(|| "–".into()),
                     ]
                 })
                 .collect(),

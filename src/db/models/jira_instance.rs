@@ -196,6 +196,18 @@ impl JiraInstance {
         id: Uuid,
         client: Option<(&str, Option<&str>)>,
     ) -> Result<bool, CreateInstanceError> {
+        // another client (or none) has not proved to work: the overview shows it untested
+        let before: Option<Option<String>> = jira_instance::table
+            .find(id)
+            .select(jira_instance::oauth_client_id)
+            .first(conn)
+            .optional()
+            .map_err(DbError::from)?;
+        let same_client = matches!((&before, client), (Some(Some(b)), Some((c, None))) if b == c);
+        if !same_client {
+            super::jira_instance_setup::JiraInstanceSetup::clear_oauth_tested(conn, id)
+                .map_err(DbError::from)?;
+        }
         let n = match client {
             None => diesel::update(jira_instance::table.find(id))
                 .set((

@@ -91,6 +91,22 @@ impl JsmPortalApp {
         })
     }
 
+    /// Replaces the settings of an existing portal app; `None` when there is none with this id.
+    pub fn update(
+        conn: &mut PgConnection,
+        id: Uuid,
+        settings: &serde_json::Value,
+    ) -> QueryResult<Option<JsmPortalApp>> {
+        diesel::update(jsm_portal_app::table.find(id))
+            .set((
+                jsm_portal_app::settings.eq(settings),
+                jsm_portal_app::updated_at.eq(diesel::dsl::now),
+            ))
+            .returning(JsmPortalApp::as_returning())
+            .get_result(conn)
+            .optional()
+    }
+
     /// Deletes a portal app of an instance.
     pub fn delete(conn: &mut PgConnection, instance: Uuid, id: Uuid) -> QueryResult<bool> {
         let n = diesel::delete(
@@ -129,5 +145,39 @@ impl JsmPortalApp {
             .select(JsmPortalApp::as_select())
             .first(conn)
             .optional()
+    }
+}
+
+/// A portal app with its instance's base URL (the admin list of every instance's portal apps).
+#[derive(Debug, Clone)]
+pub struct PortalAppRow {
+    pub app: JsmPortalApp,
+    pub base_url: String,
+}
+
+impl JsmPortalApp {
+    /// A page of every instance's portal apps by id after `after` (keyset paging on the primary
+    /// key: no OFFSET, no count).
+    pub fn page_all(
+        conn: &mut PgConnection,
+        after: Option<Uuid>,
+        limit: i64,
+    ) -> QueryResult<Vec<PortalAppRow>> {
+        use crate::db::schema::jira_instance;
+        let mut q = jsm_portal_app::table
+            .inner_join(jira_instance::table)
+            .into_boxed();
+        if let Some(a) = after {
+            q = q.filter(jsm_portal_app::id.gt(a));
+        }
+        q.order(jsm_portal_app::id.asc())
+            .limit(limit)
+            .select((JsmPortalApp::as_select(), jira_instance::base_url))
+            .load::<(JsmPortalApp, String)>(conn)
+            .map(|rows| {
+                rows.into_iter()
+                    .map(|(app, base_url)| PortalAppRow { app, base_url })
+                    .collect()
+            })
     }
 }

@@ -12,6 +12,7 @@ pub mod instance_setting;
 pub mod inventory;
 pub mod issue_chat;
 pub mod jira_instance;
+pub mod jira_instance_setup;
 pub mod jira_user_session;
 pub mod jsm_portal_app;
 pub mod jwt_replay;

@@ -318,3 +318,27 @@ impl UserMapping {
         Ok(n > 0)
     }
 }
+
+/// The most user links counted for one instance on the admin overview; more show as "10,000+".
+pub const LINKED_USERS_CAP: i64 = 10_000;
+
+impl UserMapping {
+    /// How many users of an instance are linked, counting at most `cap + 1` rows (the
+    /// `(jira_instance_id, jira_user_key)` unique index gives them): never an exact count over
+    /// a big table. A result above `cap` means "more than `cap`".
+    pub fn count_capped(conn: &mut PgConnection, instance: Uuid, cap: i64) -> QueryResult<i64> {
+        #[derive(QueryableByName)]
+        struct Counted {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let row: Counted = diesel::sql_query(
+            "SELECT count(*) AS n FROM \
+               (SELECT 1 FROM user_mapping WHERE jira_instance_id = $1 LIMIT $2) capped",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(instance)
+        .bind::<diesel::sql_types::BigInt, _>(cap.saturating_add(1))
+        .get_result(conn)?;
+        Ok(row.n)
+    }
+}

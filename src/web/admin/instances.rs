@@ -8,6 +8,7 @@ use askama_web::WebTemplate;
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::instances_overview::{Setup, setups};
 use super::{Layout, see_other};
 use crate::db;
 use crate::db::models::audit::Actor;
@@ -25,6 +26,8 @@ pub struct InstanceView {
     pub public_id: String,
     pub secret_hint: String,
     pub enabled: bool,
+    /// The setup at a glance and the next step.
+    pub setup: Setup,
 }
 
 #[derive(Template, WebTemplate)]
@@ -62,14 +65,17 @@ struct InstanceConfirmPage {
 
 async fn list_views(state: &AppState) -> Result<Vec<InstanceView>, PageError> {
     let rows = db::run(&state.pool, |conn| Ok(JiraInstance::list(conn)?)).await?;
+    let setups = setups(state, &rows).await?;
     Ok(rows
         .into_iter()
-        .map(|i| InstanceView {
+        .zip(setups)
+        .map(|(i, setup)| InstanceView {
             id: i.id,
             base_url: i.base_url,
             public_id: i.public_id,
             secret_hint: i.shared_secret_hint,
             enabled: i.enabled,
+            setup,
         })
         .collect())
 }

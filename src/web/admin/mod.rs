@@ -6,10 +6,13 @@ mod dashboard;
 mod data;
 mod instance_settings;
 mod instances;
+mod instances_overview;
 mod login;
 mod microsoft;
 mod oauth;
 mod outbox;
+mod portal_app_form;
+mod portal_apps;
 mod setup;
 mod teams_app;
 mod users;
@@ -67,6 +70,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/admin/instances/{id}/settings",
             web::post().to(instance_settings::settings_submit),
+        )
+        .route(
+            "/admin/instances/{id}/settings/appearance",
+            web::post().to(instance_settings::appearance_submit),
         )
         .route(
             "/admin/instances/{id}/webhook",
@@ -145,6 +152,30 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/admin/instances/{id}/export",
             web::get().to(instances::instance_export),
+        )
+        .route(
+            "/admin/portal-apps",
+            web::get().to(portal_apps::portal_apps_page),
+        )
+        .route(
+            "/admin/portal-apps",
+            web::post().to(portal_apps::create_submit),
+        )
+        .route(
+            "/admin/portal-apps/new",
+            web::get().to(portal_apps::new_page),
+        )
+        .route(
+            "/admin/portal-apps/{id}/edit",
+            web::get().to(portal_apps::edit_page),
+        )
+        .route(
+            "/admin/portal-apps/{id}/edit",
+            web::post().to(portal_apps::update_submit),
+        )
+        .route(
+            "/admin/portal-apps/{id}/delete",
+            web::post().to(portal_apps::delete_submit),
         )
         .route("/admin/teams-app", web::get().to(teams_app::teams_app_page))
         .route(
@@ -254,6 +285,12 @@ pub fn notice_text(key: Option<&str>) -> Option<&'static str> {
         "discarded" => Some("The failed delivery was discarded."),
         "unlinked" => Some("The link was removed and the user's tokens erased."),
         "settings_saved" => Some("The settings are saved."),
+        "portal_app_added" => Some("The portal app is added."),
+        "portal_app_saved" => Some("The portal app is saved."),
+        "portal_app_deleted" => Some("The portal app is deleted: its tab leaves the Teams app."),
+        "appearance_saved" => {
+            Some("The appearance is saved: the Jira plugin reads it from its next page on.")
+        }
         "remote_links_on" => Some(
             "The settings are saved. The remote link of every chat linked in this instance is being written to Jira.",
         ),

@@ -12,6 +12,7 @@ use super::Layout;
 use crate::clients::jira::JiraError;
 use crate::db;
 use crate::db::models::jira_instance::JiraInstance;
+use crate::db::models::jira_instance_setup::JiraInstanceSetup;
 use crate::error::{AppError, PageError};
 use crate::services::connections;
 use crate::state::AppState;
@@ -220,7 +221,16 @@ pub async fn oauth_test_submit(
                 Err(e) => (false, format!("Jira OAuth: {e}.")),
                 Ok(_) => (false, "Jira OAuth accepted a made-up code; this is not a Jira OAuth 2.0 provider.".to_owned()),
             };
+            let accepted = verdict.0;
             results.push(verdict);
+            if accepted {
+                // the overview shows the link as tested
+                let id = i.id;
+                db::run(&state.pool, move |conn| {
+                    Ok(JiraInstanceSetup::mark_oauth_tested(conn, id)?)
+                })
+                .await?;
+            }
         }
     }
     render(&state, &admin, &csrf, &i, None, (None, None), results, None)

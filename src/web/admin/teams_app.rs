@@ -139,6 +139,18 @@ async fn current(state: &AppState) -> Result<Current, AppError> {
     })
 }
 
+/// The stored package version, if a package was ever made.
+pub(super) async fn stored_version(state: &AppState) -> Result<Option<String>, AppError> {
+    let row = db::run(&state.pool, |conn| Ok(TeamsAppPackage::get(conn)?)).await?;
+    Ok(row.map(|r| r.version))
+}
+
+/// Settles the package exactly as the Teams app page does (the version goes up when its content
+/// changed): the version now, or `None` while the package cannot be made.
+pub(super) async fn settled_version(state: &AppState) -> Result<Option<String>, AppError> {
+    Ok(current(state).await?.manifest.map(|(_, row)| row.version))
+}
+
 struct Tab {
     name: String,
     url: String,

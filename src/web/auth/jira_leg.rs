@@ -12,6 +12,7 @@ use super::flow::{CallbackQuery, failed, page, return_path, sign_in_actor, take_
 use super::{from_teams, jira_session};
 use crate::db;
 use crate::db::models::access_token::{self, TokenRow, TokenSet};
+use crate::db::models::jira_instance_setup::JiraInstanceSetup;
 use crate::db::models::secret::{self, FLOW_MS_REFRESH_TOKEN, FLOW_MS_TOKEN, ReadContext};
 use crate::db::models::sign_in_flow::SignInFlow;
 use crate::db::models::user_mapping::{LinkError, NewLink, UserMapping};
@@ -66,6 +67,18 @@ pub async fn jira_callback(
             );
         }
     };
+    {
+        // a redeemed code proves the OAuth link works (the admin overview shows it as tested);
+        // not worth failing the sign-in over
+        let id = instance.id;
+        if let Err(e) = db::run(&state.pool, move |conn| {
+            Ok(JiraInstanceSetup::mark_oauth_tested(conn, id)?)
+        })
+        .await
+        {
+            tracing::warn!(instance.public_id = %instance.public_id, error = %e, "the OAuth link was not marked as tested");
+        }
+    }
     if let Some(next) = return_path(&state, &flow).await? {
         return jira_session::complete(&state, &csrf, &flow, next, &instance, &me, tokens).await;
     }

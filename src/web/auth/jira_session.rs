@@ -4,7 +4,8 @@
 //! (`/auth/jira/callback`, which tells the flows apart by the stored flow's purpose). The
 //! callback (`jira_leg`) redeems the code and asks `/rest/api/2/myself`; [`complete`] then opens
 //! the Jira user session and returns to `next`. `next` must be a page of this instance under
-//! `/jira/`: anything else is refused, so the sign-in is no open redirect.
+//! `/jira/`, or one of the admin's portal-app forms ([`admin_return`]): anything else is
+//! refused, so the sign-in is no open redirect.
 
 use actix_web::HttpResponse;
 use actix_web::cookie::time::Duration as CookieDuration;
@@ -35,9 +36,34 @@ pub struct SignInQuery {
     next: Option<String>,
 }
 
+/// The admin pages a sign-in with Jira may also return to: the JSM portal-app forms, which
+/// offer the instance's service desks as the Jira user signed in in that browser lists them.
+/// Matched whole (a fixed path and at most one hyphenated UUID), so they open no redirect, and
+/// the page still needs the admin's own session: `/admin/portal-apps/new`,
+/// `/admin/portal-apps/new?instance=<uuid>` and `/admin/portal-apps/<uuid>/edit`.
+pub fn admin_return(next: &str) -> bool {
+    let uuid = |s: &str| {
+        s.len() == 36
+            && s.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')
+            && uuid::Uuid::parse_str(s).is_ok()
+    };
+    if next == "/admin/portal-apps/new" {
+        return true;
+    }
+    if let Some(id) = next.strip_prefix("/admin/portal-apps/new?instance=") {
+        return uuid(id);
+    }
+    next.strip_prefix("/admin/portal-apps/")
+        .and_then(|rest| rest.strip_suffix("/edit"))
+        .is_some_and(uuid)
+}
+
 /// `next` when it is a page of instance `public_id` under `/jira/`: a plain absolute path with
 /// no scheme, host, backslash, `..` segment or control character. `None` otherwise.
 pub fn safe_next(public_id: &str, next: &str) -> Option<String> {
+    if admin_return(next) {
+        return Some(next.to_owned());
+    }
     let prefix = format!("/jira/{public_id}/");
     let ok = next.starts_with(&prefix)
         && next.len() <= 1024
@@ -203,6 +229,23 @@ pub(super) async fn complete(
     tracing::info!(instance.public_id = %instance.public_id, session.id = %session.id, "Jira user signed in to the appliance's pages");
     let next = safe_next(&instance.public_id, &next)
         .unwrap_or_else(|| format!("/jira/{}/me", instance.public_id));
+    if admin_return(&next) {
+        // the admin's session cookie is SameSite=Strict: a redirect chain that began at Jira
+        // would arrive without it, a navigation from this page arrives with it
+        use askama::Template;
+        let page = BackToAdminPage {
+            layout: crate::web::admin::Layout::anonymous(csrf),
+            to: next,
+        };
+        let mut res = crate::web::admin::html(page.render(), StatusCode::OK)?;
+        let _ = res.add_cookie(&session_cookie(
+            state,
+            &instance.public_id,
+            token,
+            CookieDuration::hours(hours),
+        ));
+        return Ok(res);
+    }
     Ok(HttpResponse::SeeOther()
         .insert_header(("Location", next))
         .cookie(session_cookie(
@@ -241,6 +284,13 @@ pub async fn link_microsoft(
             "a fresh start of account linking was refused as used"
         )))),
     }
+}
+
+#[derive(askama::Template)]
+#[template(path = "jira/back_to_admin.html")]
+struct BackToAdminPage {
+    layout: crate::web::admin::Layout,
+    to: String,
 }
 
 #[derive(askama::Template)]
@@ -300,8 +350,22 @@ mod tests {
             "/jira/tHXLY2/%2e%2e/%2e%2e/admin",
             "/jira/tHXLY2/%2E%2E/admin",
             "/jira/tHXLY2",
+            "/admin/portal-apps",
+            "/admin/portal-apps/new?instance=x",
+            "/admin/portal-apps/new?instance=5f0c3a52-7c55-4b8e-a1b7-2f0b9f5e6a01&x=1",
+            "/admin/portal-apps/new?next=//evil.example",
+            "/admin/portal-apps/../instances/5f0c3a52-7c55-4b8e-a1b7-2f0b9f5e6a01/edit",
+            "/admin/portal-apps/urn:uuid:5f0c3a52-7c55-4b8e-a1b7-2f0b9f5e6a01/edit",
+            "/admin/portal-apps/5f0c3a52-7c55-4b8e-a1b7-2f0b9f5e6a01/delete",
         ] {
             assert_eq!(safe_next("tHXLY2", bad), None, "{bad}");
+        }
+        for admin in [
+            "/admin/portal-apps/new",
+            "/admin/portal-apps/new?instance=5f0c3a52-7c55-4b8e-a1b7-2f0b9f5e6a01",
+            "/admin/portal-apps/5f0c3a52-7c55-4b8e-a1b7-2f0b9f5e6a01/edit",
+        ] {
+            assert_eq!(safe_next("tHXLY2", admin).as_deref(), Some(admin));
         }
     }
 }

@@ -23,6 +23,7 @@ use crate::db;
 use crate::db::models::audit::Actor;
 use crate::db::models::issue_chat::IssueChat;
 use crate::db::models::jira_instance::JiraInstance;
+use crate::db::models::jira_instance_setup::JiraInstanceSetup;
 use crate::db::models::posted_card::PostedCard;
 use crate::db::models::secret::JIRA_WEBHOOK_SECRET;
 use crate::domain::PublicId;
@@ -167,8 +168,12 @@ async fn receive(
         }
     };
     let pid = public_id.as_str().to_owned();
-    let instance = db::run(&state.pool, move |conn| {
-        Ok(JiraInstance::find_by_public_id(conn, &pid)?)
+    let (instance, marks) = db::run(&state.pool, move |conn| {
+        let Some(i) = JiraInstance::find_by_public_id(conn, &pid)? else {
+            return Ok(None);
+        };
+        let marks = JiraInstanceSetup::get(conn, i.id)?;
+        Ok(Some((i, marks)))
     })
     .await?
     .ok_or_else(unknown)?;
@@ -179,6 +184,18 @@ async fn receive(
             "instance_disabled",
             "This Jira instance is disabled in the appliance.",
         ));
+    }
+    // the overview's "last event": written at most once a minute per instance, and a failure
+    // to write it never costs the event
+    if marks.event_mark_due(chrono::Utc::now()) {
+        let id = instance.id;
+        if let Err(e) = db::run(&state.pool, move |conn| {
+            Ok(JiraInstanceSetup::note_event(conn, id)?)
+        })
+        .await
+        {
+            tracing::warn!(instance.public_id = %instance.public_id, error = %e, "the webhook's last-event time was not stored");
+        }
     }
     let mut event = match jira_event::parse(&body) {
         Ok(Some(e)) => e,

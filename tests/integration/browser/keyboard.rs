@@ -41,6 +41,7 @@ async fn setup_sign_in_and_registration_work_with_the_keyboard_alone() {
             "a \"Jira instances\"",
             "a \"Microsoft\"",
             "a \"Teams app\"",
+            "a \"JSM portal apps\"",
             "a \"Linked users\"",
             "a \"Delivery queue\"",
             "a \"Data inventory\"",

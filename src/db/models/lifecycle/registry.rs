@@ -141,6 +141,7 @@ pub(super) fn specs() -> Vec<TableSpec> {
             "jira_instance_id = $1 AND ($8 OR id = ANY($4))",
         ),
         t("jsm_portal_app", "$8 AND jira_instance_id = $1"),
+        t("jira_instance_setup", "$8 AND jira_instance_id = $1"),
         TableSpec {
             hashed: &["token_hash"],
             ..t("jwt_replay", "$8 AND jira_instance_id = $1")

@@ -455,6 +455,10 @@ pub fn start(context_path: &str) -> (String, web::Data<Jira>) {
                     web::delete().to(delete_remote_link),
                 )
                 .route(
+                    "/rest/servicedeskapi/servicedesk",
+                    web::get().to(jsm_service_desks),
+                )
+                .route(
                     "/rest/servicedeskapi/servicedesk/{id}/requesttype",
                     web::get().to(jsm_request_types),
                 )

@@ -41,6 +41,8 @@ pub struct Jsm {
     /// When set, the next create answers 400 with this `errorMessage` (a required field, a
     /// workflow validator: rules only Jira knows).
     pub reject_next_create: Mutex<Option<String>>,
+    /// Project names of desks (`projectName`); a desk without one is "<KEY> service desk".
+    pub desk_names: Mutex<HashMap<String, String>>,
 }
 
 /// JSM state by fake base URL (kept beside `Jira` so its struct stays as it is).
@@ -82,6 +84,16 @@ impl Jira {
             visible_to: visible_to.map(|v| v.iter().map(|s| (*s).to_owned()).collect()),
             request_types,
         });
+    }
+
+    /// Names a desk's project (what `GET /rest/servicedeskapi/servicedesk` shows as
+    /// `projectName`).
+    pub fn name_desk(&self, id: &str, name: &str) {
+        self.jsm()
+            .desk_names
+            .lock()
+            .unwrap()
+            .insert(id.to_owned(), name.to_owned());
     }
 
     /// Adds a request as if `creator` had raised it.
@@ -192,6 +204,35 @@ pub(super) fn request_json(fake: &Jira, r: &JsmRequest) -> Value {
         "currentStatus": {"status": if r.open { "Waiting for support" } else { "Resolved" }},
         "_links": {"web": format!("{}/servicedesk/customer/portal/{}/{}", fake.base, r.desk_id, r.issue_key)},
     })
+}
+
+/// `GET /rest/servicedeskapi/servicedesk`: the desks the bearer token's user may see, paged like
+/// JSM (`start`, `limit` capped at 50, `isLastPage`); 401 without a valid token.
+pub(super) async fn jsm_service_desks(
+    req: HttpRequest,
+    query: web::Query<HashMap<String, String>>,
+    fake: web::Data<Jira>,
+) -> HttpResponse {
+    let user = ok_or_return!(fake.caller(&req));
+    let jsm = fake.jsm();
+    let names = jsm.desk_names.lock().unwrap().clone();
+    let items = jsm
+        .desks
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|d| visible(d, &user.key))
+        .map(|d| {
+            let name = names
+                .get(&d.id)
+                .cloned()
+                .unwrap_or_else(|| format!("{} service desk", d.project_key));
+            json!({"id": d.id, "projectId": format!("1{:04}", d.id.parse::<u64>().unwrap_or(0)),
+                   "projectName": name, "projectKey": d.project_key,
+                   "_links": {"self": format!("{}/rest/servicedeskapi/servicedesk/{}", fake.base, d.id)}})
+        })
+        .collect();
+    jsm_page(&fake, "/rest/servicedeskapi/servicedesk", &query, items)
 }
 
 pub(super) async fn jsm_request_types(
