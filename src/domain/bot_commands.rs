@@ -218,10 +218,7 @@ mod tests {
     #[test]
     fn the_readme_table_lists_every_command_with_its_arguments_description_and_scopes() {
         let readme = include_str!("../../README.md");
-        let rows: Vec<&str> = readme
-            .lines()
-            .filter(|l| l.starts_with("| **"))
-            .collect();
+        let rows: Vec<&str> = readme.lines().filter(|l| l.starts_with("| **")).collect();
         let word = |s: Scope| match s {
             Scope::Personal => "1:1 chat",
             Scope::GroupChat => "group chat",

@@ -2,9 +2,9 @@
 #![expect(clippy::unwrap_used, reason = "a failing unwrap is a failing test")]
 
 mod admin_connections;
-mod admin_webhook_register;
 mod admin_forms;
 mod admin_portal_apps;
+mod admin_webhook_register;
 mod api_auth;
 mod api_chats;
 mod api_openapi;
@@ -12,8 +12,8 @@ mod api_schema;
 mod api_settings;
 mod bench;
 mod bench_e2e;
-mod bot_comment;
 mod bot_attach;
+mod bot_comment;
 mod bot_endpoint;
 mod bot_invoke_answers;
 mod bot_jira;
@@ -55,6 +55,7 @@ mod not_found;
 mod notify;
 mod outbound;
 mod outbox;
+mod plugin_free_walk;
 mod portal;
 mod real_payloads;
 mod relay;
