@@ -92,6 +92,7 @@ diesel::table! {
         remote_link_state -> Text,
         remote_link_detail -> Nullable<Text>,
         remote_link_version -> Int4,
+        attached -> Bool,
     }
 }
 

@@ -187,6 +187,7 @@ pub async fn attach(
             topic: read.topic.map(|t| t.chars().take(250).collect()),
             web_url: read.web_url.filter(|u| u.starts_with("https://")),
             members,
+            attached: true,
         },
     )
     .await

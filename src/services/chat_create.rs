@@ -159,6 +159,7 @@ pub async fn create_chat(
             topic: Some(topic.clone()),
             web_url: chat.web_url.clone(),
             members: member_ids,
+            attached: false,
         },
     )
     .await?

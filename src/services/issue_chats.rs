@@ -38,6 +38,8 @@ pub struct ChatToLink {
     pub web_url: Option<String>,
     /// The Microsoft users known to be members.
     pub members: Vec<Uuid>,
+    /// Linked from Teams (an existing chat) rather than started for the issue.
+    pub attached: bool,
 }
 
 fn queue_upsert(
@@ -74,6 +76,7 @@ pub async fn link(
                     created_by: &c.created_by,
                     topic: c.topic.as_deref(),
                     web_url: c.web_url.as_deref(),
+                    attached: c.attached,
                 },
             )?
             else {
@@ -103,6 +106,14 @@ pub async fn set_sharing(
     shared: bool,
     set_by: &str,
 ) -> Result<SharedAccess, AppError> {
+    if shared && link.attached {
+        // attached from Teams: its history (from before the link too) belongs to its members
+        return Err(AppError::client(
+            actix_web::http::StatusCode::CONFLICT,
+            "chat_attached",
+            "This chat was attached from Teams: its history belongs to its members, so it cannot be shared with everyone who can see the issue.",
+        ));
+    }
     let (id, set_by) = (link.id, set_by.to_owned());
     let access = db::run(&state.pool, move |conn| {
         Ok(conn.transaction::<_, diesel::result::Error, _>(|conn| {

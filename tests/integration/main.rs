@@ -13,6 +13,7 @@ mod api_settings;
 mod bench;
 mod bench_e2e;
 mod bot_attach;
+mod bot_attach_sharing;
 mod bot_comment;
 mod bot_endpoint;
 mod bot_invoke_answers;

@@ -31,6 +31,8 @@ pub struct IssueChat {
     pub remote_link_detail: Option<String>,
     /// Bumped by every change the remote link must show; names the outbox row that writes it.
     pub remote_link_version: i32,
+    /// Linked from Teams (attached) rather than started from the issue: it cannot be shared.
+    pub attached: bool,
 }
 
 /// Who may read a chat without being a member.
@@ -64,6 +66,8 @@ pub struct NewIssueChat<'a> {
     pub created_by: &'a str,
     pub topic: Option<&'a str>,
     pub web_url: Option<&'a str>,
+    /// Linked from Teams rather than started for the issue.
+    pub attached: bool,
 }
 
 /// Keyset position for paging (created_at, id).
@@ -128,6 +132,7 @@ impl IssueChat {
                 issue_chat::created_by.eq(new.created_by),
                 issue_chat::topic.eq(new.topic),
                 issue_chat::web_url.eq(new.web_url),
+                issue_chat::attached.eq(new.attached),
             ))
             .on_conflict_do_nothing()
             .returning(IssueChat::as_returning())

@@ -187,6 +187,7 @@ pub async fn link_issue_chat(
             topic: None,
             web_url: None,
             members: Vec::new(),
+            attached: false,
         },
     )
     .await?;

@@ -62,6 +62,8 @@ pub(super) struct ChatRow {
     pub refused: Option<String>,
     /// Teams says the chat was deleted.
     pub gone: bool,
+    /// Attached from Teams: it cannot be shared.
+    pub attached: bool,
 }
 
 impl ChatRow {
@@ -92,6 +94,7 @@ impl ChatRow {
                     .unwrap_or_else(|| "no reason given".to_owned())
             }),
             gone: chat.chat_gone,
+            attached: chat.attached,
         }
     }
 }

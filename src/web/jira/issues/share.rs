@@ -82,8 +82,17 @@ async fn change(
                     ));
                 }
             };
-            issue_chats::set_sharing(state, &actor, &r.link, shared, &user.0.user_key).await?;
-            Ok(see_other(&chat_url))
+            match issue_chats::set_sharing(state, &actor, &r.link, shared, &user.0.user_key).await {
+                Ok(_) => Ok(see_other(&chat_url)),
+                Err(e) if e.code() == "chat_attached" => Err(problem(
+                    layout(user, csrf),
+                    StatusCode::CONFLICT,
+                    "Not shared",
+                    "This chat was attached from Teams: its history belongs to its members, so it stays private to them.",
+                    Some(Link::new(chat_url, "Back to the chat")),
+                )),
+                Err(e) => Err(e.into()),
+            }
         }
         None => {
             issue_chats::unlink(state, &actor, &r.link, &pid, &user.0.user_key).await?;

@@ -1,0 +1,1 @@
+ALTER TABLE issue_chat DROP COLUMN attached;
