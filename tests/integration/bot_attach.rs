@@ -433,20 +433,47 @@ async fn search_and_unfurl_cards_in_a_group_chat_offer_attach_this_chat_which_li
     let unfurled = invoke(&b, CHAT, "groupChat", "composeExtension/queryLink", url).await;
     assert_eq!(attach_actions(&unfurled), offered);
 
-    // clicking it sends the button's data back as a message from the chat
-    let mut click = message(&b, (ALICE_TEAMS, ALICE_OID), CHAT, "groupChat", "");
-    click.as_object_mut().unwrap().remove("text");
-    click["value"] = offered[0]["data"].clone();
-    let answer = said(&answer_to(&b, &click).await);
+    // a card a user inserted from the message extension: Teams sends the click as an invoke
+    // with the button's data; the invoke does not show the bot in the chat, so it must be known
+    let click = |id: &str, data: &Value| {
+        let mut a = message(&b, (ALICE_TEAMS, ALICE_OID), CHAT, "groupChat", "");
+        a["type"] = json!("invoke");
+        a.as_object_mut().unwrap().remove("text");
+        a["id"] = json!(id);
+        a["name"] = json!("composeExtension/onCardButtonClicked");
+        a["value"] = data.clone();
+        a
+    };
+    let data = offered[0]["data"].clone();
+    let before = said(&answer_to(&b, &click("c-1", &data)).await);
+    assert!(
+        before.contains("the Jira app is not in this chat"),
+        "{before}"
+    );
+    assert!(
+        link_row(&b, ISSUE, CHAT).is_none(),
+        "the bot is not known in the chat"
+    );
+    install_bot(
+        &mut b.w.conn(),
+        CHAT,
+        fakes::entra::TENANT_ID,
+        &b.bot.service_url(),
+    );
+    let answer = said(&answer_to(&b, &click("c-2", &data)).await);
     assert_eq!(
         answer,
         "This chat is now linked to ABC-1: Printer on fire. Its updates will appear here."
     );
     assert!(link_row(&b, ISSUE, CHAT).is_some());
-    // a button made to name an issue Alice may not see links nothing and tells nothing
-    click["id"] = json!("m-forged");
-    click["value"]["issue"] = json!("10047");
-    let forged = said(&answer_to(&b, &click).await);
+    // a button the bot posted comes back as a message; one made to name an issue Alice may not
+    // see links nothing and tells nothing
+    let mut forged = message(&b, (ALICE_TEAMS, ALICE_OID), CHAT, "groupChat", "");
+    forged.as_object_mut().unwrap().remove("text");
+    forged["id"] = json!("m-forged");
+    forged["value"] = data.clone();
+    forged["value"]["issue"] = json!("10047");
+    let forged = said(&answer_to(&b, &forged).await);
     assert!(
         forged.starts_with("This issue is not available to you"),
         "{forged}"

@@ -237,17 +237,37 @@ pub async fn detach_command(
     ctx.reply_text(state, "detach", &text).await
 }
 
-/// *Attach this chat* on a search or unfurl card: `{"action":"attachChat","instance":<public
-/// id>,"issue":<issue id>}`, back as a message with `value`.
+/// *Attach this chat* on a card the bot posted: `{"action":"attachChat","instance":<public
+/// id>,"issue":<issue id>}`, back as a message with `value` (the message shows the bot is in
+/// the chat).
 pub async fn card_submit(
     state: &AppState,
     activity: &Activity,
     ctx: &TeamsContext,
 ) -> Result<(), AppError> {
+    attach_from_button(state, &activity.value, ctx, true).await
+}
+
+/// *Attach this chat* on a search or unfurl card a user inserted: Teams sends the click as a
+/// `composeExtension/onCardButtonClicked` invoke with the button's data as `value`. The invoke
+/// does not show that the bot is in the chat, so it must be known there already.
+pub async fn card_button(
+    state: &AppState,
+    value: &Value,
+    ctx: &TeamsContext,
+) -> Result<(), AppError> {
+    attach_from_button(state, value, ctx, false).await
+}
+
+async fn attach_from_button(
+    state: &AppState,
+    v: &Value,
+    ctx: &TeamsContext,
+    from_message: bool,
+) -> Result<(), AppError> {
     if let Some(r) = refusal(ctx) {
         return ctx.reply_text(state, "attach", r).await;
     }
-    let v: &Value = &activity.value;
     let (public_id, issue_id) = (
         v["instance"].as_str().unwrap_or_default(),
         v["issue"].as_str().unwrap_or_default(),
@@ -263,7 +283,7 @@ pub async fn card_submit(
     };
     let text = match visible(state, &link, issue_id).await {
         Ok(Some(issue)) => {
-            let outcome = link_chat(state, ctx, &link, &issue, true).await;
+            let outcome = link_chat(state, ctx, &link, &issue, from_message).await;
             attached_answer(&issue, outcome)
         }
         Ok(None) => format!("This issue {NOT_AVAILABLE}."),

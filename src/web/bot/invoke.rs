@@ -11,7 +11,7 @@ use crate::error::AppError;
 use crate::state::AppState;
 
 use super::context::TeamsContext;
-use super::{finish_link, jira_actions, jira_comment, jira_create};
+use super::{attach, finish_link, jira_actions, jira_comment, jira_create};
 
 /// Answers one invoke.
 pub async fn handle(
@@ -33,6 +33,11 @@ pub async fn handle(
             if value["data"]["action"] == comment_form::SUBMIT_ACTION =>
         {
             jira_comment::submit(state, ctx, value, name == "task/submit").await
+        }
+        // a button on a card a user inserted from the message extension (search, unfurl)
+        "composeExtension/onCardButtonClicked" if value["action"] == attach::ATTACH_ACTION => {
+            attach::card_button(state, value, ctx).await?;
+            Ok(HttpResponse::Ok().json(serde_json::json!({})))
         }
         "signin/verifyState" => finish_link::verify_state(state, ctx, &activity.value).await,
         "composeExtension/query" | "composeExtension/selectItem" => {
