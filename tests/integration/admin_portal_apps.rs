@@ -5,6 +5,7 @@
 
 use std::io::Read;
 
+use diesel::prelude::*;
 use serde_json::{Value, json};
 
 use crate::support::app::{TestApp, between, location};
@@ -508,6 +509,35 @@ async fn desks_are_offered_from_jira_when_the_admin_is_signed_in_with_jira() {
     assert!(html.contains("name=\"desk\" value=\"14\" checked>"));
     assert!(html.contains("name=\"desk\" value=\"15\" checked>"));
 
+    // a desk the portal app already has stays savable although Alice's Jira user cannot see it
+    // (set through the API by someone who can)
+    let res = w
+        .app
+        .post_form(
+            &format!("/admin/portal-apps/{id}/edit"),
+            &[("tab_name", "Helpdesk"), ("icon", "icon3"), ("desk", "14")],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    diesel::sql_query(format!(
+        "UPDATE jsm_portal_app SET settings = jsonb_set(settings, '{{deskIds}}', '[\"14\", \"77\"]') WHERE id = '{id}'"
+    ))
+    .execute(&mut w.conn())
+    .unwrap();
+    let res = w
+        .app
+        .post_form(
+            &format!("/admin/portal-apps/{id}/edit"),
+            &[
+                ("tab_name", "IT help"),
+                ("icon", "icon3"),
+                ("desk", "14"),
+                ("desk_ids", "77"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
+
     // consent revoked in Jira: the session ends and the form offers the sign-in again
     w.jira.revoke_user(ALICE_KEY);
     let html = w.app.get(&form_path).await.text().await.unwrap();
@@ -517,4 +547,48 @@ async fn desks_are_offered_from_jira_when_the_admin_is_signed_in_with_jira() {
     );
     assert!(html.contains("id=\"jira-sign-in\""));
     assert!(!html.contains("name=\"desk\""));
+}
+
+#[actix_web::test]
+async fn signing_out_of_the_admin_ui_ends_the_browsers_jira_sign_in_so_the_next_admin_does_not_inherit_it()
+ {
+    let w = world().await;
+    w.jira.add_desk("14", "SD14", 0, None);
+    let form_path = format!("/admin/portal-apps/new?instance={}", w.instance_id);
+    let html = sign_in_from_form(&w, &form_path).await;
+    assert!(
+        html.contains("as Jira shows them to alice (Jira)"),
+        "{html}"
+    );
+    let jira_sessions = || -> i64 {
+        jira_teams_bridge::db::schema::jira_user_session::table
+            .count()
+            .get_result(&mut w.conn())
+            .unwrap()
+    };
+    assert_eq!(jira_sessions(), 1);
+    let res = w.app.post_form("/logout", &[]).await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(
+        jira_sessions(),
+        0,
+        "the Jira session ended with the admin's"
+    );
+    let res = w
+        .app
+        .post_form(
+            "/login",
+            &[
+                ("username", "admin"),
+                ("password", crate::support::app::ADMIN_PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let html = w.app.get(&form_path).await.text().await.unwrap();
+    assert!(!html.contains("alice (Jira)"), "{html}");
+    assert!(
+        html.contains("id=\"jira-sign-in\""),
+        "the sign-in is offered again"
+    );
 }

@@ -140,6 +140,7 @@ pub async fn login_submit(
     let mut res = see_other("/admin");
     res.add_cookie(&c)
         .map_err(|e| PageError(AppError::internal(e)))?;
+    crate::web::jira::session::end_all_of_browser(&state, &req, &mut res).await?;
     Ok(res)
 }
 
@@ -187,5 +188,6 @@ pub async fn logout_submit(
         state.secure_cookies,
     ))
     .map_err(|e| PageError(AppError::internal(e)))?;
+    crate::web::jira::session::end_all_of_browser(&state, &req, &mut res).await?;
     Ok(res)
 }

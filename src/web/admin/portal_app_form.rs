@@ -199,8 +199,14 @@ fn field_rule(icon: &str, desks: &[String], tab: &str) -> Option<String> {
 }
 
 /// Checks the form: each field on its own (so every refused field gets its message), then the
-/// settings as a whole, which is what is stored.
-pub(super) fn check(sub: &Submitted, desks: &Desks) -> Result<PortalAppSettings, FieldErrors> {
+/// settings as a whole, which is what is stored. When Jira listed the desks, an id it did not
+/// list is refused, except the ones the portal app already has (`kept`: a desk the admin's
+/// own Jira user cannot see, set by someone else, must not block every later save).
+pub(super) fn check(
+    sub: &Submitted,
+    desks: &Desks,
+    kept: &[String],
+) -> Result<PortalAppSettings, FieldErrors> {
     let ok_desk = vec!["1".to_owned()];
     let mut errors = FieldErrors {
         tab_name: field_rule("icon1", &ok_desk, &sub.tab_name)
@@ -218,10 +224,10 @@ pub(super) fn check(sub: &Submitted, desks: &Desks) -> Result<PortalAppSettings,
         Some(format!(
             "“{bad}” is not a service desk id: ids are numbers, such as 14."
         ))
-    } else if let Some(unknown) = desks
-        .listed()
-        .and_then(|l| ids.iter().find(|d| !l.iter().any(|x| x.id == **d)))
-    {
+    } else if let Some(unknown) = desks.listed().filter(|l| !l.is_empty()).and_then(|l| {
+        ids.iter()
+            .find(|d| !l.iter().any(|x| x.id == **d) && !kept.contains(d))
+    }) {
         Some(format!(
             "Service desk {unknown} is not one of the service desks of this instance (as Jira lists them for you)."
         ))
@@ -386,16 +392,16 @@ mod tests {
     fn ticked_and_typed_desks_are_merged_once_each() {
         let s = form("Helpdesk", "icon3", &["14"], "15, 14;16");
         assert_eq!(s.desk_ids(), vec!["14", "15", "16"]);
-        let ok = check(&s, &typed()).unwrap();
+        let ok = check(&s, &typed(), &[]).unwrap();
         assert_eq!(ok.desk_ids, vec!["14", "15", "16"]);
     }
 
     #[test]
     fn every_refused_field_gets_its_own_message() {
-        let e = check(&form("", "skull", &[], "abc"), &typed()).unwrap_err();
+        let e = check(&form("", "skull", &[], "abc"), &typed(), &[]).unwrap_err();
         assert!(e.tab_name.is_some() && e.icon.is_some());
         assert!(e.desk_ids.unwrap().contains("abc"));
-        let e = check(&form(&"x".repeat(31), "icon3", &[], ""), &typed()).unwrap_err();
+        let e = check(&form(&"x".repeat(31), "icon3", &[], ""), &typed(), &[]).unwrap_err();
         assert!(e.tab_name.is_some() && e.icon.is_none());
         assert!(e.desk_ids.is_some(), "no desk at all");
     }
@@ -410,8 +416,8 @@ mod tests {
                 project_name: "Helpdesk".into(),
             }],
         };
-        assert!(check(&form("Helpdesk", "icon3", &["14"], ""), &listed).is_ok());
-        let e = check(&form("Helpdesk", "icon3", &["14"], "99"), &listed).unwrap_err();
+        assert!(check(&form("Helpdesk", "icon3", &["14"], ""), &listed, &[]).is_ok());
+        let e = check(&form("Helpdesk", "icon3", &["14"], "99"), &listed, &[]).unwrap_err();
         assert!(e.desk_ids.unwrap().contains("99"));
     }
 }

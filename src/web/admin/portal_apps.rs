@@ -236,7 +236,7 @@ pub async fn create_submit(
             note: None,
         },
     };
-    let checked = portal_app_form::check(&sub, &desks);
+    let checked = portal_app_form::check(&sub, &desks, &[]);
     let (Some(i), Ok(settings)) = (instance, &checked) else {
         let mut errors = checked.err().unwrap_or_default();
         if instance.is_none() {
@@ -348,7 +348,10 @@ pub async fn update_submit(
     sub.instance = i.id.to_string();
     let back = format!("/admin/portal-apps/{}/edit", app.id);
     let desks = portal_app_form::desks_for(&state, &req, &i, &back).await?;
-    let settings = match portal_app_form::check(&sub, &desks) {
+    let kept: Vec<String> = PortalAppSettings::parse(&app.settings)
+        .map(|s| s.desk_ids)
+        .unwrap_or_default();
+    let settings = match portal_app_form::check(&sub, &desks, &kept) {
         Ok(s) => s,
         Err(errors) => {
             let view = FormView {

@@ -375,8 +375,11 @@ async fn post(
     let internal = target.in_service_desk() && !f.public;
     match timed_within(left, a.jira.add_comment(&a.token, id, &f.comment, internal)).await {
         Ok(_) => {}
-        // it may have been written: keep the claim, so this dialog cannot add a second one
-        Err(Trouble::TimedOut) => return Ok(Posted::Unconfirmed(target.key)),
+        // it may have been written (a timeout, a 5xx from a proxy after Jira stored it, a
+        // connection lost after sending): keep the claim, so this dialog cannot add a second one
+        Err(Trouble::TimedOut | Trouble::Failed(_)) => {
+            return Ok(Posted::Unconfirmed(target.key));
+        }
         Err(t) => {
             release(once).await;
             return Err(t);

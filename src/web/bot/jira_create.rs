@@ -37,6 +37,8 @@ const FORM_BUDGET: Duration = Duration::from_millis(3800);
 const MAX_PROJECTS: usize = 15;
 /// Choices on one form.
 const MAX_TARGETS: usize = 100;
+/// How long a dialog submit may take in all before it answers (Teams waits 5 s).
+const SUBMIT_BUDGET: Duration = Duration::from_millis(4500);
 /// The `action` of the form's Action.Submit.
 const CREATE_ACTION: &str = "createIssue";
 
@@ -221,8 +223,9 @@ async fn create(
     };
     let created = match timed(a.jira.create_issue(&a.token, &issue)).await {
         Ok(c) => c,
-        // the issue may exist: keep the claim, so this form cannot create a second one
-        Err(Trouble::TimedOut) => return Err(Trouble::TimedOut),
+        // the issue may exist (a timeout, a 5xx from a proxy after Jira created it): keep the
+        // claim, so this form cannot create a second one
+        Err(t @ (Trouble::TimedOut | Trouble::Failed(_))) => return Err(t),
         Err(t) => {
             release(key).await;
             return Err(t);
@@ -382,6 +385,7 @@ pub async fn submit_action(
     ctx: &TeamsContext,
     value: &Value,
 ) -> Result<HttpResponse, AppError> {
+    let started = Instant::now();
     let data = &value["data"];
     if data["action"] != CREATE_ACTION {
         return Ok(HttpResponse::Ok().json(json!({})));
@@ -392,7 +396,19 @@ pub async fn submit_action(
             // linking is idempotent, so a repeated submit links (at most) once too
             if data[jira_card::LINK_CHAT_INPUT] == "true" {
                 let public_id = form.target.split(':').next().unwrap_or_default();
-                task_message(&attach::link_new_issue(state, ctx, public_id, &key).await)
+                // what is left of Teams' 5 s: a late answer would make Teams send it again
+                let left = SUBMIT_BUDGET.saturating_sub(started.elapsed());
+                match actix_web::rt::time::timeout(
+                    left,
+                    attach::link_new_issue(state, ctx, public_id, &key),
+                )
+                .await
+                {
+                    Ok(said) => task_message(&said),
+                    Err(_) => task_message(&format!(
+                        "Created {key}; linking this chat took longer than Teams waits. Type attach {key} in the chat to link it."
+                    )),
+                }
             } else {
                 task_message(&format!("Created {key}"))
             }

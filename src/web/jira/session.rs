@@ -55,6 +55,45 @@ pub fn removal_cookie(state: &AppState, public_id: &str) -> Cookie<'static> {
     c
 }
 
+/// Ends every Jira user session this browser carries and removes their cookies. Called when an
+/// admin signs in or out: the admin forms read service desks as the browser's Jira user, and
+/// the next admin at a shared browser must not inherit the previous one's Jira sign-in.
+pub async fn end_all_of_browser(
+    state: &AppState,
+    req: &HttpRequest,
+    res: &mut HttpResponse,
+) -> Result<(), AppError> {
+    let found: Vec<(String, String)> = match req.cookies() {
+        Ok(cookies) => cookies
+            .iter()
+            .filter_map(|c| {
+                let pid = c
+                    .name()
+                    .strip_prefix("__Host-jtb_jira_")
+                    .or_else(|| c.name().strip_prefix("jtb_jira_"))?;
+                Some((pid.to_owned(), c.value().to_owned()))
+            })
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    for (pid, token) in found {
+        let Some(public_id) = PublicId::parse(&pid) else {
+            continue;
+        };
+        let p = public_id.as_str().to_owned();
+        let instance = db::run(&state.pool, move |conn| {
+            Ok(JiraInstance::find_by_public_id(conn, &p)?)
+        })
+        .await?;
+        if let Some(i) = instance {
+            crate::services::jira_session::end_by_token(state, i.id, &token).await?;
+        }
+        res.add_cookie(&removal_cookie(state, public_id.as_str()))
+            .map_err(AppError::internal)?;
+    }
+    Ok(())
+}
+
 /// The sign-in URL that returns to `next` (a path under `/jira/`).
 pub fn sign_in_url(public_id: &str, next: &str) -> String {
     let q = serde_urlencoded::to_string([("i", public_id), ("next", next)]).unwrap_or_default();
