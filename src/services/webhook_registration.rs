@@ -100,6 +100,13 @@ pub async fn register(
     admin: &str,
     pat: SecretString,
 ) -> Result<Registered, RegisterError> {
+    // two runs at once (a double click, two admins) would each find no webhook and create one
+    let Some(_running) = Running::start(instance.id) else {
+        drop(pat);
+        return Err(RegisterError::Jira(
+            "A registration of this instance's webhook is running already: wait for it to finish, then look at the page again.".to_owned(),
+        ));
+    };
     let attempt = attempt(state, instance, admin, &pat).await;
     drop(pat);
     let (outcome, detail, commit) = match &attempt {
@@ -136,6 +143,30 @@ pub async fn register(
         Ok((r, _)) => Ok(r),
         Err(Failed::Jira { text, .. }) => Err(RegisterError::Jira(text)),
         Err(Failed::Internal(e)) => Err(RegisterError::Internal(e)),
+    }
+}
+
+/// The instances whose webhook this process is registering now.
+static RUNNING: std::sync::Mutex<Vec<uuid::Uuid>> = std::sync::Mutex::new(Vec::new());
+
+/// One registration in progress for an instance; it ends when dropped.
+struct Running(uuid::Uuid);
+
+impl Running {
+    fn start(instance: uuid::Uuid) -> Option<Running> {
+        let mut running = RUNNING.lock().unwrap_or_else(|p| p.into_inner());
+        if running.contains(&instance) {
+            return None;
+        }
+        running.push(instance);
+        Some(Running(instance))
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let mut running = RUNNING.lock().unwrap_or_else(|p| p.into_inner());
+        running.retain(|i| *i != self.0);
     }
 }
 
@@ -285,4 +316,26 @@ async fn attempt(
         "Jira webhook registered with an admin's token (not stored)"
     );
     Ok((registered, plan.commit))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_registration_per_instance_runs_at_a_time() {
+        let (a, b) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+        let first = Running::start(a).expect("free");
+        assert!(
+            Running::start(a).is_none(),
+            "a second run of the same instance waits"
+        );
+        let other = Running::start(b).expect("another instance is not held up");
+        drop(first);
+        assert!(
+            Running::start(a).is_some(),
+            "free again once the first ended"
+        );
+        drop(other);
+    }
 }
