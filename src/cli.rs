@@ -57,7 +57,8 @@ pub enum Command {
     /// Print everything stored about one user or one Jira instance as JSON (secrets redacted).
     /// Exit 0 ok, 1 not found, 2 bad argument.
     Export(Target),
-    /// Erase everything stored about one user or one Jira instance, in one transaction, leaving
+    /// Erase everything stored about one user (one transaction) or one Jira instance (disabled
+    /// first, its deliveries in batches, the rest in one transaction), leaving
     /// an audit tombstone. Without --yes, prints what would be erased and exits 2.
     Erase {
         #[command(flatten)]
@@ -389,9 +390,13 @@ fn erase(
     .map_err(lifecycle_exit)?;
     writeln!(
         out,
-        "erased {} row(s) for {} in one transaction; tombstone written to the audit log:",
+        "erased {} row(s) for {}{}; tombstone written to the audit log:",
         report.total(),
-        subject.label()
+        subject.label(),
+        match subject {
+            Subject::User { .. } => " in one transaction",
+            Subject::Instance { .. } => " (its deliveries in batches, the rest in one transaction)",
+        }
     )?;
     print_report(out, &report)?;
     Ok(())

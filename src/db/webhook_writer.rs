@@ -5,9 +5,12 @@
 //! answered only after the statement holding its event committed, so a 2xx still means
 //! "committed". A batch that fails is retried one event at a time: a bad event fails alone.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
 
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
+use diesel::r2d2::{ConnectionManager, PooledConnection};
 use diesel::sql_types::{Array, BigInt, Jsonb, Text, Uuid as SqlUuid};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
@@ -70,13 +73,37 @@ impl WebhookWriter {
     }
 }
 
+/// How long the writer's statement waits for a row lock (a foreign-key check, a conflicting
+/// dedupe key) before it gives up: one instance whose rows are locked must not hold up the
+/// events of every other instance behind it.
+pub const LOCK_TIMEOUT_MS: u64 = 250;
+/// After its statement timed out on a lock, an instance's events are written after the others'
+/// for this long (each batch answers the rest first).
+const BLOCKED_FOR: Duration = Duration::from_secs(5);
+
 fn write_forever(pool: &DbPool, mut rx: mpsc::Receiver<Job>) {
     // an event whose dedupe key is already in the batch starts the next one: the statement
     // attributes inserted rows to events by key, and arrival order is kept
     let mut carried: Option<Job> = None;
+    let mut writer = Writer {
+        pool,
+        conn: None,
+        blocked: HashMap::new(),
+    };
     loop {
-        let Some(first) = carried.take().or_else(|| rx.blocking_recv()) else {
-            return;
+        let first = match carried.take() {
+            Some(job) => job,
+            None => match rx.try_recv() {
+                Ok(job) => job,
+                Err(_) => {
+                    // idle: give the connection back to the pool until the next event
+                    writer.release();
+                    let Some(job) = rx.blocking_recv() else {
+                        return;
+                    };
+                    job
+                }
+            },
         };
         let mut keys = HashSet::from([(first.instance, first.event.dedupe_key())]);
         let mut batch = vec![first];
@@ -89,53 +116,151 @@ fn write_forever(pool: &DbPool, mut rx: mpsc::Receiver<Job>) {
                 break;
             }
         }
-        commit(pool, batch);
+        writer.commit(batch);
     }
 }
 
-/// Writes a batch and answers each of its handlers.
-fn commit(pool: &DbPool, batch: Vec<Job>) {
-    let mut conn = match pool.get() {
-        Ok(c) => c,
-        Err(e) => {
-            for job in batch {
+/// The writer thread's connection (held while events keep coming, its lock timeout set) and the
+/// instances whose writes recently waited on a lock.
+struct Writer<'a> {
+    pool: &'a DbPool,
+    conn: Option<PooledConnection<ConnectionManager<PgConnection>>>,
+    blocked: HashMap<Uuid, Instant>,
+}
+
+impl Writer<'_> {
+    fn conn(&mut self) -> Result<&mut PgConnection, AppError> {
+        if self.conn.is_none() {
+            let mut c = self
+                .pool
+                .get()
+                .map_err(|e| AppError::Unavailable(anyhow::anyhow!("database unavailable: {e}")))?;
+            c.batch_execute(&format!("SET lock_timeout = '{LOCK_TIMEOUT_MS}ms'"))
+                .map_err(|e| AppError::from(crate::db::DbError::Query(e)))?;
+            self.conn = Some(c);
+        }
+        Ok(self.conn.as_mut().expect("set above"))
+    }
+
+    /// Gives the connection back with the pool's defaults (a connection the reset fails on is
+    /// broken: the pool's check on the next checkout replaces it).
+    fn release(&mut self) {
+        if let Some(mut c) = self.conn.take() {
+            let _ = c.batch_execute("RESET lock_timeout");
+        }
+    }
+
+    /// Writes a batch and answers each of its handlers: events of instances that recently waited
+    /// on a lock go in their own statement after the others.
+    fn commit(&mut self, batch: Vec<Job>) {
+        let now = Instant::now();
+        self.blocked.retain(|_, until| *until > now);
+        let (late, first): (Vec<Job>, Vec<Job>) = batch
+            .into_iter()
+            .partition(|j| self.blocked.contains_key(&j.instance));
+        for part in [first, late] {
+            if !part.is_empty() {
+                self.write(part);
+            }
+        }
+    }
+
+    fn write(&mut self, batch: Vec<Job>) {
+        let started = Instant::now();
+        let result = match self.conn() {
+            Ok(conn) => {
+                let events: Vec<(Uuid, &JiraEvent)> =
+                    batch.iter().map(|j| (j.instance, &j.event)).collect();
+                insert_rows(conn, &events)
+            }
+            Err(e) => {
+                for job in batch {
+                    let _ = job
+                        .reply
+                        .send(Err(AppError::Unavailable(anyhow::anyhow!("{e}"))));
+                }
+                return;
+            }
+        };
+        match result {
+            Ok(written) => {
+                for (job, w) in batch.into_iter().zip(written) {
+                    let _ = job.reply.send(Ok(w));
+                }
+            }
+            Err(e) if waited_on_lock(started) => self.split_by_instance(batch, &e),
+            Err(e) => {
+                // the connection may be the cause (closed, broken): the next statement takes a
+                // checked one from the pool
+                self.release();
+                self.one_by_one(batch, e)
+            }
+        }
+    }
+
+    /// A batch that waited out the lock timeout: each instance's events again in a statement of
+    /// their own; an instance still locked is answered 503 (Jira sends again) and written last
+    /// for a while.
+    fn split_by_instance(&mut self, batch: Vec<Job>, e: &diesel::result::Error) {
+        let mut groups: Vec<(Uuid, Vec<Job>)> = Vec::new();
+        for job in batch {
+            match groups.iter_mut().find(|(i, _)| *i == job.instance) {
+                Some((_, g)) => g.push(job),
+                None => groups.push((job.instance, vec![job])),
+            }
+        }
+        if groups.len() == 1 {
+            let (instance, jobs) = groups.remove(0);
+            tracing::warn!(jira_instance.id = %instance, events = jobs.len(), error = %e, "webhook events waited on a locked row; answered 503");
+            self.blocked.insert(instance, Instant::now() + BLOCKED_FOR);
+            for job in jobs {
                 let _ = job.reply.send(Err(AppError::Unavailable(anyhow::anyhow!(
-                    "database unavailable: {e}"
+                    "the instance's rows are locked (an erase or a migration?): {e}"
                 ))));
             }
             return;
         }
-    };
-    let events: Vec<(Uuid, &JiraEvent)> = batch.iter().map(|j| (j.instance, &j.event)).collect();
-    match insert_rows(&mut conn, &events) {
-        Ok(written) => {
-            for (job, w) in batch.into_iter().zip(written) {
-                let _ = job.reply.send(Ok(w));
-            }
+        for (_, jobs) in groups {
+            self.write(jobs);
         }
-        Err(e) if batch.len() == 1 => {
+    }
+
+    /// A batch that failed otherwise is written one event at a time: a bad event fails alone.
+    fn one_by_one(&mut self, batch: Vec<Job>, e: diesel::result::Error) {
+        if batch.len() == 1 {
             if let Some(job) = batch.into_iter().next() {
                 let _ = job.reply.send(Err(crate::db::DbError::Query(e).into()));
             }
+            return;
         }
-        Err(e) => {
-            tracing::warn!(batch.events = batch.len(), error = %e, "webhook batch failed; writing its events one by one");
-            let mut gone = false;
-            for job in batch {
-                let result = if gone {
-                    Err(AppError::Unavailable(anyhow::anyhow!(
-                        "database unavailable: {e}"
-                    )))
-                } else {
-                    insert_rows(&mut conn, &[(job.instance, &job.event)])
+        tracing::warn!(batch.events = batch.len(), error = %e, "webhook batch failed; writing its events one by one");
+        let mut gone = false;
+        for job in batch {
+            let result = if gone {
+                Err(AppError::Unavailable(anyhow::anyhow!(
+                    "database unavailable: {e}"
+                )))
+            } else {
+                match self.conn() {
+                    Ok(conn) => insert_rows(conn, &[(job.instance, &job.event)])
                         .map(|mut w| w.remove(0))
-                        .map_err(|e| AppError::from(crate::db::DbError::Query(e)))
-                };
-                gone = matches!(result, Err(AppError::Unavailable(_)));
-                let _ = job.reply.send(result);
+                        .map_err(|e| AppError::from(crate::db::DbError::Query(e))),
+                    Err(e) => Err(e),
+                }
+            };
+            gone = matches!(result, Err(AppError::Unavailable(_)));
+            if result.is_err() {
+                self.release();
             }
+            let _ = job.reply.send(result);
         }
     }
+}
+
+/// Whether a failed statement ran into the lock timeout (judged by time, not by the server's
+/// message, which follows its `lc_messages`).
+fn waited_on_lock(started: Instant) -> bool {
+    started.elapsed() >= Duration::from_millis(LOCK_TIMEOUT_MS * 9 / 10)
 }
 
 #[derive(QueryableByName)]

@@ -26,6 +26,7 @@ mod certificate;
 mod cli_and_config;
 mod doctor;
 mod entra;
+mod erase_under_load;
 mod fakes;
 mod fakes_selftest;
 mod fanout;

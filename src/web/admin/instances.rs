@@ -1,5 +1,6 @@
 //! Jira instances: register (secret shown once), regenerate secret, enable/disable, export,
-//! and delete, which is the data lifecycle's erase (one transaction, audit tombstone).
+//! and delete, which is the data lifecycle's erase (disabled first, deliveries in batches, the
+//! rest in one transaction, audit tombstone).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -280,7 +281,7 @@ fn delete_confirm(
     InstanceConfirmPage {
         layout: Layout::for_admin(admin, csrf, None),
         heading: "Erase (delete) Jira instance",
-        warning: "This erases the instance and everything stored for it, in one transaction: user mappings, chat links, shared access, subscriptions, settings, portal apps, tokens, sign-ins in progress and queued deliveries, and the Teams settings of its users unless another instance links them. Audit rows stay, and a tombstone records the erasure. It cannot be undone: download the export first if you need it.",
+        warning: "This disables the instance (its webhooks are refused from then on), deletes its queued and delivered messages in batches, then erases everything else stored for it in one transaction: user mappings, chat links, shared access, subscriptions, settings, portal apps, tokens, sign-ins in progress and queued deliveries, and the Teams settings of its users unless another instance links them. Audit rows stay, and a tombstone records the erasure. It cannot be undone: download the export first if you need it.",
         button: "Erase instance and its data",
         action: format!("/admin/instances/{}/delete", i.id),
         base_url: i.base_url,
@@ -327,7 +328,8 @@ pub async fn delete_submit(
             StatusCode::UNPROCESSABLE_ENTITY,
         );
     }
-    // delete = erase: one transaction, Teams-side rows of its users, tombstone in the audit log
+    // delete = erase: disabled, deliveries in batches, the rest (Teams-side rows of its users
+    // too) in one transaction, tombstone in the audit log
     let subject = Subject::Instance {
         public_id: i.public_id.clone(),
     };

@@ -1,14 +1,15 @@
-//! Erase: every row stored about a subject removed (or cleared) in one transaction, with an
-//! audit tombstone; and the dry-run count of what that would remove.
+//! Erase: every row stored about a subject removed (or cleared), with an audit tombstone (an
+//! instance's outbox in batches first, the rest in one transaction); and the dry-run count of
+//! what that would remove.
 
 use diesel::prelude::*;
-use diesel::sql_types::Uuid as SqlUuid;
+use diesel::sql_types::{BigInt, Uuid as SqlUuid};
 use uuid::Uuid;
 
 use super::super::audit::{Actor, NewAuditRow, Outcome};
 use super::super::secret::SecretColumn;
 use super::registry::{PSEUDONYMISED, TableSpec, own_rows, specs};
-use super::scope::{Scope, audit_rows, bind, resolve};
+use super::scope::{Scope, audit_count, bind, resolve};
 use super::{LifecycleError, Subject, not_found};
 
 /// What an erase removed (or, dry, would remove): rows per table, in erase order.
@@ -83,7 +84,7 @@ pub fn erase_preview(
                     report.pseudonymised.push((spec.table.into(), n.1));
                 }
             }
-            report.audit_kept = audit_rows(conn, &s)?.len();
+            report.audit_kept = usize::try_from(audit_count(conn, &s)?).unwrap_or(0);
             report.kept_shared_ms_users = s.shared_ms_users.len();
             if report.total() == 0 {
                 return Err(not_found(subject));
@@ -129,9 +130,20 @@ fn count(
     Ok((own.n as usize, (all.n - own.n) as usize))
 }
 
-/// Erases everything stored about the subject in one transaction and appends the tombstone
-/// (who erased what, counts; no personal data beyond the identifier typed). `progress` is told
-/// each table's count as it goes.
+/// Outbox rows of an instance deleted per transaction by an instance erase.
+pub const ERASE_BATCH: i64 = 5_000;
+
+/// Erases everything stored about the subject and appends the tombstone (who erased what,
+/// counts; no personal data beyond the identifier typed). `progress` is told each table's count
+/// as it goes.
+///
+/// A user is erased in one transaction. An instance is first disabled (its webhooks are refused
+/// from then on, so no new work is queued for it), then its outbox rows are deleted in batches of
+/// [`ERASE_BATCH`], each its own short transaction, and the rest goes in one transaction with the
+/// tombstone. No lock is taken that another instance's work waits on: the instance row is
+/// locked `FOR NO KEY UPDATE`, which the foreign-key checks of inserts (`FOR KEY SHARE`) do not
+/// wait for. An instance erase that stops half-way leaves the instance disabled with part of its
+/// deliveries gone; running it again finishes it.
 pub fn erase(
     conn: &mut PgConnection,
     subject: &Subject,
@@ -139,14 +151,70 @@ pub fn erase(
     purpose: &str,
     mut progress: impl FnMut(&str, usize),
 ) -> Result<EraseReport, LifecycleError> {
+    let mut batched = 0usize;
+    if let Subject::Instance { .. } = subject {
+        let instance = resolve(conn, subject, true)?.instance.id;
+        conn.transaction(|conn| {
+            diesel::sql_query(
+                "UPDATE jira_instance SET enabled = false, updated_at = now() WHERE id = $1",
+            )
+            .bind::<SqlUuid, _>(instance)
+            .execute(conn)
+        })?;
+        let mut after = 0i64;
+        loop {
+            let b: Batch = diesel::sql_query(
+                // `= ANY(ARRAY(..))`: the batch's ids looked up by primary key (an `IN`
+                // subquery may be planned as a join scanning the whole outbox per batch)
+                "WITH d AS (DELETE FROM outbox WHERE id = ANY(ARRAY( \
+                     SELECT id FROM outbox WHERE jira_instance_id = $1 AND id > $2 \
+                      ORDER BY jira_instance_id, id LIMIT $3)) RETURNING id) \
+                 SELECT count(*) AS n, coalesce(max(id), 0) AS last FROM d",
+            )
+            .bind::<SqlUuid, _>(instance)
+            .bind::<BigInt, _>(after)
+            .bind::<BigInt, _>(ERASE_BATCH)
+            .get_result(conn)?;
+            batched += usize::try_from(b.n).unwrap_or(0);
+            if batched > 0 && batched.is_multiple_of(100_000) {
+                progress("outbox (so far)", batched);
+            }
+            if b.n < ERASE_BATCH {
+                break;
+            }
+            after = b.last;
+        }
+    }
+    erase_rest(conn, subject, actor, purpose, batched, progress)
+}
+
+#[derive(QueryableByName)]
+struct Batch {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+    #[diesel(sql_type = BigInt)]
+    last: i64,
+}
+
+/// The erase's one transaction: every table of the registry (for an instance, the outbox rows
+/// the batches left or that arrived meanwhile; `batched` are added to its count), the tombstone.
+fn erase_rest(
+    conn: &mut PgConnection,
+    subject: &Subject,
+    actor: &Actor,
+    purpose: &str,
+    batched: usize,
+    mut progress: impl FnMut(&str, usize),
+) -> Result<EraseReport, LifecycleError> {
     conn.transaction(|conn| {
         let s = resolve(conn, subject, true)?;
-        // one eraser at a time per instance, and no new link of this user half-way through
-        diesel::sql_query("SELECT id FROM jira_instance WHERE id = $1 FOR UPDATE")
+        // one eraser at a time per instance; NO KEY UPDATE: inserts referencing the instance
+        // (webhooks, deliveries of this and every other instance) do not wait for it
+        diesel::sql_query("SELECT id FROM jira_instance WHERE id = $1 FOR NO KEY UPDATE")
             .bind::<SqlUuid, _>(s.instance.id)
             .execute(conn)?;
         let mut report = EraseReport {
-            audit_kept: audit_rows(conn, &s)?.len(),
+            audit_kept: usize::try_from(audit_count(conn, &s)?).unwrap_or(0),
             kept_shared_ms_users: s.shared_ms_users.len(),
             ..Default::default()
         };
@@ -154,7 +222,7 @@ pub fn erase(
             let pseudo = PSEUDONYMISED
                 .iter()
                 .find(|(t, _, _)| !s.whole && *t == spec.table);
-            let n = match pseudo {
+            let mut n = match pseudo {
                 None => bind(
                     format!("DELETE FROM {} WHERE {}", spec.table, spec.filter),
                     &s,
@@ -182,6 +250,9 @@ pub fn erase(
                     own
                 }
             };
+            if spec.table == "outbox" {
+                n += batched;
+            }
             progress(spec.table, n);
             report.deleted.push((spec.table.into(), n));
         }

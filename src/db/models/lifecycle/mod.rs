@@ -1,5 +1,6 @@
 //! Data lifecycle: export everything stored about one linked user or one Jira instance (secrets
-//! redacted), and erase it all in one transaction leaving an audit tombstone. One
+//! redacted), and erase it all leaving an audit tombstone (a user in one transaction, an instance
+//! disabled first and its deliveries in batches). One
 //! implementation for the CLI (`export`, `erase`) and the admin UI.
 //!
 //! A user is `<public_id>:<jira_user_key>`. Rows on the Microsoft side (Teams user settings,

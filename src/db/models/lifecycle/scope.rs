@@ -175,3 +175,30 @@ pub(super) fn audit_rows(conn: &mut PgConnection, s: &Scope) -> QueryResult<Vec<
     .load(conn)?;
     Ok(rows.into_iter().map(|r| r.row).collect())
 }
+
+/// How many audit rows name the subject, counted in SQL (memory flat whatever the instance holds).
+pub(super) fn audit_count(conn: &mut PgConnection, s: &Scope) -> QueryResult<i64> {
+    #[derive(QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let actors: Vec<String> = s
+        .keys
+        .iter()
+        .map(|k| format!("{}:{k}", s.instance.public_id))
+        .collect();
+    let r: N = diesel::sql_query(
+        "SELECT count(*) AS n FROM secret_access_audit a \
+          WHERE (a.actor_kind = 'api' AND (a.actor = ANY($2) OR ($3 AND split_part(a.actor, ':', 1) = $4))) \
+             OR a.secret_row = ANY(ARRAY(SELECT id FROM access_token WHERE user_mapping_id = ANY($1) OR ($3 AND jira_instance_id = $5))) \
+             OR a.secret_row = ANY($1) OR ($3 AND a.secret_row = $5)",
+    )
+    .bind::<Array<SqlUuid>, _>(&s.mappings)
+    .bind::<Array<Text>, _>(&actors)
+    .bind::<Bool, _>(s.whole)
+    .bind::<Text, _>(&s.instance.public_id)
+    .bind::<SqlUuid, _>(s.instance.id)
+    .get_result(conn)?;
+    Ok(r.n)
+}
