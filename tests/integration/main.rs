@@ -26,6 +26,7 @@ mod certificate;
 mod cli_and_config;
 mod doctor;
 mod entra;
+mod export_stream;
 mod fakes;
 mod fakes_selftest;
 mod fanout;
