@@ -305,6 +305,8 @@ fn lifecycle_exit(e: LifecycleError) -> anyhow::Error {
             message: m,
         }
         .into(),
+        LifecycleError::Busy(m) => anyhow::anyhow!(m),
+        e @ LifecycleError::Write(_) => anyhow::anyhow!(e),
         LifecycleError::Db(e) => anyhow::anyhow!("database error: {e}"),
     }
 }
@@ -320,14 +322,20 @@ fn migrated(settings: &Settings) -> anyhow::Result<PgConnection> {
 fn export(settings: &Settings, target: &Target, out: &mut dyn Write) -> anyhow::Result<()> {
     let subject = subject(target)?;
     let mut conn = migrated(settings)?;
-    let data = lifecycle::export(&mut conn, &subject).map_err(lifecycle_exit)?;
-    for (table, n) in lifecycle::counts(&data) {
-        if n > 0 {
-            let _ = writeln!(std::io::stderr(), "  {table}: {n} row(s)");
-        }
-    }
-    serde_json::to_writer_pretty(&mut *out, &data)?;
-    writeln!(out)?;
+    // written as read, table by table; the counts go to stderr as each table is done
+    lifecycle::export_to(
+        &mut conn,
+        &subject,
+        lifecycle::Concurrency::Any,
+        out,
+        |table, n| {
+            if n > 0 {
+                let _ = writeln!(std::io::stderr(), "  {table}: {n} row(s)");
+            }
+        },
+    )
+    .map_err(lifecycle_exit)?;
+    out.flush()?;
     Ok(())
 }
 

@@ -443,7 +443,7 @@ async fn a_user_without_a_known_personal_chat_is_not_retried_for_ever() {
 #[actix_web::test]
 async fn a_users_lapse_messages_are_in_their_export_and_go_with_their_erasure() {
     use jira_teams_bridge::db::models::audit::Actor;
-    use jira_teams_bridge::db::models::lifecycle::{Subject, erase, export};
+    use jira_teams_bridge::db::models::lifecycle::{Concurrency, Subject, erase, export_to};
     use jira_teams_bridge::db::models::user_mapping::{SignIn, UserMapping};
     let l = lapse_world().await;
     let mut conn = l.s.w.conn();
@@ -471,7 +471,16 @@ async fn a_users_lapse_messages_are_in_their_export_and_go_with_their_erasure() 
         public_id: l.s.w.jira_app.public_id.clone(),
         jira_user_key: ALICE_KEY.into(),
     };
-    let out = export(&mut conn, &subject).unwrap();
+    let mut written = Vec::new();
+    export_to(
+        &mut conn,
+        &subject,
+        Concurrency::Any,
+        &mut written,
+        |_, _| {},
+    )
+    .unwrap();
+    let out: serde_json::Value = serde_json::from_slice(&written).unwrap();
     let kinds: Vec<&str> = out["tables"]["outbox"]
         .as_array()
         .unwrap()

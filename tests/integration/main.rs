@@ -27,6 +27,7 @@ mod cli_and_config;
 mod doctor;
 mod entra;
 mod erase_under_load;
+mod export_stream;
 mod fakes;
 mod fakes_selftest;
 mod fanout;

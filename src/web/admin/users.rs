@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpResponse, ResponseError, web};
 use askama::Template;
 use askama_web::WebTemplate;
 use serde::Deserialize;
@@ -20,6 +20,8 @@ use crate::db::models::user_mapping::UserMapping;
 use crate::error::{AppError, PageError};
 use crate::state::AppState;
 use crate::web::session::{Admin, CsrfForm, CsrfToken, EmptyForm};
+
+mod download;
 
 struct UserRow {
     id: Uuid,
@@ -124,27 +126,49 @@ async fn user_subject(state: &AppState, id: Uuid) -> Result<(Subject, String), P
     ))
 }
 
-/// Answers an export as a JSON download.
+/// Answers an export as a JSON download, streamed as it is read (see [`download`]); one export
+/// at a time: another one running is a 503 with `Retry-After`.
 pub(super) async fn export_download(
     state: &AppState,
     admin: &Admin,
     subject: Subject,
 ) -> Result<HttpResponse, PageError> {
-    let s = subject.clone();
-    let data = db::run(&state.pool, move |conn| Ok(lifecycle::export(conn, &s)))
-        .await?
-        .map_err(|e| match e {
-            LifecycleError::NotFound(m) => {
-                PageError(AppError::client(StatusCode::NOT_FOUND, "not_found", m))
-            }
-            e => PageError(AppError::internal(e)),
-        })?;
-    tracing::info!(admin.id = %admin.id, "data export downloaded");
     let name: String = subject
         .label()
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
         .collect();
+    let mut rx = download::start(state.pool.clone(), subject, admin.id);
+    let first = match rx.recv().await {
+        Some(Ok(first)) => first,
+        Some(Err(download::Failed::Export(LifecycleError::NotFound(m)))) => {
+            return Err(PageError(AppError::client(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                m,
+            )));
+        }
+        Some(Err(download::Failed::Export(LifecycleError::Busy(m)))) => {
+            tracing::info!(admin.id = %admin.id, "data export refused: another one is running");
+            let mut res = PageError(AppError::client(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "export_running",
+                m,
+            ))
+            .error_response();
+            res.headers_mut().insert(
+                actix_web::http::header::RETRY_AFTER,
+                actix_web::http::header::HeaderValue::from_static("30"),
+            );
+            return Ok(res);
+        }
+        Some(Err(e)) => return Err(PageError(AppError::internal(e))),
+        None => {
+            return Err(PageError(AppError::internal(anyhow::anyhow!(
+                "the export ended without a word"
+            ))));
+        }
+    };
     Ok(HttpResponse::Ok()
         .content_type("application/json")
         .insert_header((
@@ -152,7 +176,10 @@ pub(super) async fn export_download(
             format!("attachment; filename=\"jira-teams-bridge-export-{name}.json\""),
         ))
         .insert_header(("Cache-Control", "no-store"))
-        .body(serde_json::to_vec_pretty(&data).map_err(|e| PageError(AppError::internal(e)))?))
+        .body(download::Download {
+            first: Some(first),
+            rx,
+        }))
 }
 
 /// `GET /admin/users/{id}/export`: everything stored about the user, as a JSON download.

@@ -6,8 +6,9 @@ use serde_json::Value;
 
 use super::app::{TempDir, TestApp};
 
-/// Runs the CLI with `env` (JTB__ variables) and returns (exit code, stdout, stderr).
-pub fn run_cli(args: &[&str], env: &[(&str, String)]) -> (i32, String, String) {
+/// The CLI with `args` and `env` (JTB__ variables) as a command to run or spawn; the temporary
+/// directory holding its empty config file must outlive the run.
+pub fn cli_command(args: &[&str], env: &[(&str, String)]) -> (std::process::Command, TempDir) {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_jira-teams-bridge"));
     // never read the host's /etc/jira-teams-bridge/config.toml
     let empty = TempDir::new();
@@ -26,6 +27,12 @@ pub fn run_cli(args: &[&str], env: &[(&str, String)]) -> (i32, String, String) {
         cmd.env(k, v);
     }
     cmd.env("RUST_LOG", "warn");
+    (cmd, empty)
+}
+
+/// Runs the CLI with `env` (JTB__ variables) and returns (exit code, stdout, stderr).
+pub fn run_cli(args: &[&str], env: &[(&str, String)]) -> (i32, String, String) {
+    let (mut cmd, _config) = cli_command(args, env);
     let out = cmd.output().unwrap();
     (
         out.status.code().unwrap_or(-1),

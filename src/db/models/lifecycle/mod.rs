@@ -1,7 +1,8 @@
 //! Data lifecycle: export everything stored about one linked user or one Jira instance (secrets
 //! redacted), and erase it all leaving an audit tombstone (a user in one transaction, an instance
-//! disabled first and its deliveries in batches). One
-//! implementation for the CLI (`export`, `erase`) and the admin UI.
+//! disabled first and its deliveries in batches). One implementation for the CLI (`export`,
+//! `erase`) and the admin UI. An export is written as it is read (a cursor per table), so its
+//! memory does not grow with the subject.
 //!
 //! A user is `<public_id>:<jira_user_key>`. Rows on the Microsoft side (Teams user settings,
 //! bot actions, the personal bot installation) are keyed by Teams ids, not by instance: they
@@ -17,7 +18,7 @@ mod registry;
 mod scope;
 
 pub use erase::{EraseReport, erase, erase_preview};
-pub use export::{counts, export};
+pub use export::{Concurrency, counts, export_to};
 pub use registry::{OUTSIDE_LIFECYCLE, covered_tables};
 
 /// Whose data: one user of one instance, or a whole instance.
@@ -67,6 +68,12 @@ pub enum LifecycleError {
     NotFound(String),
     #[error("{0}")]
     BadArgument(String),
+    /// Another export that runs one at a time is running (nothing was written).
+    #[error("{0}")]
+    Busy(String),
+    /// The export's writer failed (a full disk, a closed pipe, a browser that left).
+    #[error("cannot write the export: {0}")]
+    Write(std::io::Error),
     #[error(transparent)]
     Db(#[from] diesel::result::Error),
 }

@@ -1,15 +1,26 @@
 //! The registry of tables: which tables hold a user's or an instance's rows, the filter that
 //! finds them, the columns an export redacts, and which rows an erase clears instead of deleting.
 
-const IN_CHATS: &str = "issue_chat_id IN (SELECT id FROM issue_chat WHERE jira_instance_id = $1)";
-const IN_OWN_CHATS: &str = "issue_chat_id IN (SELECT id FROM issue_chat WHERE jira_instance_id = $1 AND ($8 OR created_by = ANY($2)))";
+use super::super::outbox_kind::BOT_WELCOME;
+
+/// The row's chat is one of the instance's (checked per row the other condition found).
+const IN_CHATS: &str =
+    "EXISTS (SELECT 1 FROM issue_chat c WHERE c.id = issue_chat_id AND c.jira_instance_id = $1)";
+/// The row's chat is one the user (or the instance) owns: the chats' ids first, then the rows
+/// by the table's `issue_chat_id` index.
+const IN_OWN_CHATS: &str = "issue_chat_id = ANY(ARRAY(SELECT id FROM issue_chat WHERE jira_instance_id = $1 AND ($8 OR created_by = ANY($2))))";
 
 /// One table: its row filter (binds: $1 instance, $2 Jira keys, $3 Microsoft user ids,
-/// $4 mapping ids, $5 Teams ids, $6 side Teams ids, $7 side conversations, $8 whole instance),
-/// columns to redact, and what erasing does to it.
+/// $4 mapping ids, $5 Teams ids, $6 side Teams ids, $7 side conversations, $8 whole instance,
+/// $9 the users' outbox names, $10 the side conversations' outbox names; see
+/// `outbox_names` in the migration `lifecycle_indexes`), the column an export orders by, columns
+/// to redact, and what erasing does to it. Every filter is answered by indexes (no sequential
+/// scan of a large table for one user).
 pub(super) struct TableSpec {
     pub(super) table: &'static str,
     pub(super) filter: String,
+    /// the primary key (an export reads the rows in this order)
+    pub(super) key: &'static str,
     pub(super) encrypted: &'static [&'static str],
     pub(super) hashed: &'static [&'static str],
     pub(super) redacted: &'static [&'static str],
@@ -21,6 +32,7 @@ pub(super) fn specs() -> Vec<TableSpec> {
     let t = |table, filter: &str| TableSpec {
         table,
         filter: filter.to_owned(),
+        key: "id",
         encrypted: &[],
         hashed: &[],
         redacted: &[],
@@ -33,25 +45,26 @@ pub(super) fn specs() -> Vec<TableSpec> {
             ),
             ..t(
                 "outbox",
-                "(jira_instance_id = $1 AND ($8 \
-                OR payload -> 'event' -> 'involved' ->> 'actor_key' = ANY($2) \
-                OR payload -> 'event' -> 'involved' ->> 'assignee_key' = ANY($2) \
-                OR payload -> 'event' -> 'involved' ->> 'reporter_key' = ANY($2) \
-                OR payload ->> 'aadObjectId' = ANY(CAST($3 AS text[])))) \
-                OR payload ->> 'conversationId' = ANY($7) \
-                OR dedupe_key = ANY(ARRAY(SELECT 'welcome:' || s FROM unnest($6) s))",
+                &format!(
+                    "(jira_instance_id = $1 AND ($8 OR outbox_names(payload) && $9)) \
+                     OR outbox_names(payload) && $10 \
+                     OR (kind = '{BOT_WELCOME}' \
+                         AND dedupe_key = ANY(ARRAY(SELECT 'welcome:' || s FROM unnest($6) s)))"
+                ),
             )
         },
         TableSpec {
             note: Some(
                 "instance-independent (keyed by Teams user id); erased only when no other instance links this Microsoft user",
             ),
+            key: "dedupe_key",
             ..t("bot_action", "teams_user_id = ANY($6)")
         },
         TableSpec {
             note: Some(
                 "instance-independent (matched by aadObjectId in settings); erased only when no other instance links this Microsoft user",
             ),
+            key: "teams_user_id",
             ..t("teams_user_setting", "teams_user_id = ANY($6)")
         },
         TableSpec {
@@ -64,6 +77,7 @@ pub(super) fn specs() -> Vec<TableSpec> {
             note: Some(
                 "the page under /jira/ a sign-in with Jira returns to; goes with its sign-in flow",
             ),
+            key: "flow_id",
             ..t(
                 "sign_in_return",
                 "flow_id IN (SELECT id FROM sign_in_flow WHERE jira_instance_id = $1 \
@@ -111,10 +125,13 @@ pub(super) fn specs() -> Vec<TableSpec> {
                 &format!("{IN_OWN_CHATS} OR (set_by = ANY($2) AND {IN_CHATS})"),
             )
         },
-        t(
-            "issue_chat_member",
-            &format!("{IN_OWN_CHATS} OR (ms_user_id = ANY($3) AND {IN_CHATS})"),
-        ),
+        TableSpec {
+            key: "issue_chat_id, ms_user_id",
+            ..t(
+                "issue_chat_member",
+                &format!("{IN_OWN_CHATS} OR (ms_user_id = ANY($3) AND {IN_CHATS})"),
+            )
+        },
         t(
             "issue_chat",
             "jira_instance_id = $1 AND ($8 OR created_by = ANY($2))",
@@ -141,9 +158,13 @@ pub(super) fn specs() -> Vec<TableSpec> {
             "jira_instance_id = $1 AND ($8 OR id = ANY($4))",
         ),
         t("jsm_portal_app", "$8 AND jira_instance_id = $1"),
-        t("jira_instance_setup", "$8 AND jira_instance_id = $1"),
+        TableSpec {
+            key: "jira_instance_id",
+            ..t("jira_instance_setup", "$8 AND jira_instance_id = $1")
+        },
         TableSpec {
             hashed: &["token_hash"],
+            key: "token_hash",
             ..t("jwt_replay", "$8 AND jira_instance_id = $1")
         },
         TableSpec {

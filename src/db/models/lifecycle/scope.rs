@@ -28,6 +28,10 @@ pub(super) struct Scope {
     pub(super) side_convs: Vec<String>,
     /// Microsoft users also linked in another instance (their Teams-side rows stay)
     pub(super) shared_ms_users: Vec<Uuid>,
+    /// `outbox_names` of the users: `k:<jira key>`, `m:<Microsoft user id>`
+    pub(super) outbox_names: Vec<String>,
+    /// `outbox_names` of the side conversations: `c:<conversation id>`
+    pub(super) conv_names: Vec<String>,
 }
 
 pub(super) fn bind<'a>(
@@ -44,6 +48,8 @@ pub(super) fn bind<'a>(
         .bind::<Array<Text>, _>(s.side_teams_ids.clone())
         .bind::<Array<Text>, _>(s.side_convs.clone())
         .bind::<Bool, _>(s.whole)
+        .bind::<Array<Text>, _>(s.outbox_names.clone())
+        .bind::<Array<Text>, _>(s.conv_names.clone())
 }
 
 #[derive(QueryableByName)]
@@ -130,7 +136,7 @@ pub(super) fn resolve(
     };
     let teams_ids = teams_of(conn, &ms_users)?;
     let side_teams_ids = teams_of(conn, &side_users)?;
-    let side_convs = diesel::sql_query(
+    let side_convs: Vec<String> = diesel::sql_query(
         "SELECT settings ->> 'personalConversationId' AS v FROM teams_user_setting \
           WHERE teams_user_id = ANY($1) AND settings ? 'personalConversationId'",
     )
@@ -139,9 +145,17 @@ pub(super) fn resolve(
     .into_iter()
     .map(|r| r.v)
     .collect();
+    let outbox_names = keys
+        .iter()
+        .map(|k| format!("k:{k}"))
+        .chain(ms_users.iter().map(|u| format!("m:{u}")))
+        .collect();
+    let conv_names = side_convs.iter().map(|c| format!("c:{c}")).collect();
     Ok(Scope {
         instance,
         whole,
+        outbox_names,
+        conv_names,
         keys,
         mappings: mappings.iter().map(|m| m.id).collect(),
         ms_users,
@@ -152,53 +166,47 @@ pub(super) fn resolve(
     })
 }
 
-/// Audit rows naming the subject: reads by them (API actor `<public_id>:<key>`) and reads of
-/// their secrets. Append-only: kept on erase, removed by retention.
-pub(super) fn audit_rows(conn: &mut PgConnection, s: &Scope) -> QueryResult<Vec<Value>> {
+/// The audit rows naming the subject: reads by them (API actor `<public_id>:<key>`; for an
+/// instance any actor `<public_id>:…`, a range of the partial index
+/// `secret_access_audit_api_actor_idx`) and reads of their secrets (`secret_access_audit_row_idx`).
+/// Binds of [`audit_query`].
+const AUDIT_FILTER: &str = "(a.actor_kind = 'api' AND (a.actor COLLATE \"C\" = ANY($2) \
+       OR ($3 AND a.actor COLLATE \"C\" >= ($4 || ':') AND a.actor COLLATE \"C\" < ($4 || ';')))) \
+    OR a.secret_row = ANY(ARRAY(SELECT id FROM access_token \
+                                 WHERE user_mapping_id = ANY($1) OR ($3 AND jira_instance_id = $5))) \
+    OR a.secret_row = ANY($1) OR ($3 AND a.secret_row = $5)";
+
+/// `select` (naming the table `a`) over the audit rows naming the subject, then `tail`.
+pub(super) fn audit_query<'a>(
+    select: &str,
+    tail: &str,
+    s: &Scope,
+) -> BoxedSqlQuery<'a, Pg, diesel::query_builder::SqlQuery> {
     let actors: Vec<String> = s
         .keys
         .iter()
         .map(|k| format!("{}:{k}", s.instance.public_id))
         .collect();
-    let rows: Vec<JsonRow> = diesel::sql_query(
-        "SELECT to_jsonb(a) AS row FROM secret_access_audit a \
-          WHERE (a.actor_kind = 'api' AND (a.actor = ANY($2) OR ($3 AND split_part(a.actor, ':', 1) = $4))) \
-             OR a.secret_row = ANY(ARRAY(SELECT id FROM access_token WHERE user_mapping_id = ANY($1) OR ($3 AND jira_instance_id = $5))) \
-             OR a.secret_row = ANY($1) OR ($3 AND a.secret_row = $5) \
-          ORDER BY a.id",
-    )
-    .bind::<Array<SqlUuid>, _>(&s.mappings)
-    .bind::<Array<Text>, _>(&actors)
+    diesel::sql_query(format!(
+        "{select} FROM secret_access_audit a WHERE {AUDIT_FILTER} {tail}"
+    ))
+    .into_boxed()
+    .bind::<Array<SqlUuid>, _>(s.mappings.clone())
+    .bind::<Array<Text>, _>(actors)
     .bind::<Bool, _>(s.whole)
-    .bind::<Text, _>(&s.instance.public_id)
+    .bind::<Text, _>(s.instance.public_id.clone())
     .bind::<SqlUuid, _>(s.instance.id)
-    .load(conn)?;
-    Ok(rows.into_iter().map(|r| r.row).collect())
 }
 
-/// How many audit rows name the subject, counted in SQL (memory flat whatever the instance holds).
+#[derive(QueryableByName)]
+struct Counted {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+/// How many audit rows name the subject, counted in the database (reads by them and of
+/// their secrets; append-only: kept on erase, removed by retention).
 pub(super) fn audit_count(conn: &mut PgConnection, s: &Scope) -> QueryResult<i64> {
-    #[derive(QueryableByName)]
-    struct N {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
-    let actors: Vec<String> = s
-        .keys
-        .iter()
-        .map(|k| format!("{}:{k}", s.instance.public_id))
-        .collect();
-    let r: N = diesel::sql_query(
-        "SELECT count(*) AS n FROM secret_access_audit a \
-          WHERE (a.actor_kind = 'api' AND (a.actor = ANY($2) OR ($3 AND split_part(a.actor, ':', 1) = $4))) \
-             OR a.secret_row = ANY(ARRAY(SELECT id FROM access_token WHERE user_mapping_id = ANY($1) OR ($3 AND jira_instance_id = $5))) \
-             OR a.secret_row = ANY($1) OR ($3 AND a.secret_row = $5)",
-    )
-    .bind::<Array<SqlUuid>, _>(&s.mappings)
-    .bind::<Array<Text>, _>(&actors)
-    .bind::<Bool, _>(s.whole)
-    .bind::<Text, _>(&s.instance.public_id)
-    .bind::<SqlUuid, _>(s.instance.id)
-    .get_result(conn)?;
-    Ok(r.n)
+    let c: Counted = audit_query("SELECT count(*) AS n", "", s).get_result(conn)?;
+    Ok(c.n)
 }

@@ -1,0 +1,13 @@
+DROP INDEX teams_sign_in_aad_idx;
+DROP INDEX user_mapping_ms_user_idx;
+DROP INDEX shared_chat_access_set_by_idx;
+DROP INDEX issue_chat_member_user_idx;
+DROP INDEX issue_chat_creator_idx;
+DROP INDEX channel_subscription_creator_idx;
+DROP INDEX bot_action_teams_user_idx;
+DROP INDEX access_token_instance_idx;
+DROP INDEX access_token_mapping_idx;
+DROP INDEX secret_access_audit_api_actor_idx;
+DROP INDEX outbox_instance_idx;
+DROP INDEX outbox_names_idx;
+DROP FUNCTION outbox_names(jsonb);
