@@ -376,3 +376,87 @@ fn a_card_that_fails_again_keeps_holding_back_its_followers_and_outbox_vacuums_e
             .contains("autovacuum_vacuum_insert_scale_factor=0.01")
     );
 }
+
+/// Three runners drain 30 conversations of 15 cards each, delivering as they claim: every card
+/// goes out, none while an earlier card of its conversation is undelivered, and none is left
+/// held for the reaper (no hold outlives the card it waited for).
+#[test]
+fn concurrent_runners_keep_each_conversations_order_and_leave_nothing_held() {
+    let db = TestDb::migrated();
+    let mut conn = db.conn();
+    fresh(&mut conn, "par", 30, 15);
+    let started = Instant::now();
+    let runners: Vec<_> = ["a", "b", "c"]
+        .into_iter()
+        .map(|owner| {
+            let url = db.url.clone();
+            std::thread::spawn(move || {
+                let mut conn = PgConnection::establish(&url).unwrap();
+                let (mut delivered, mut early) = (Vec::new(), Vec::new());
+                let mut idle = 0;
+                while idle < 20 && started.elapsed() < StdDuration::from_secs(20) {
+                    let batch = OutboxItem::claim(
+                        &mut conn,
+                        owner,
+                        &["chat_notification"],
+                        4,
+                        Duration::seconds(60),
+                    )
+                    .unwrap();
+                    if batch.is_empty() {
+                        idle += 1;
+                        std::thread::sleep(StdDuration::from_millis(20));
+                        continue;
+                    }
+                    idle = 0;
+                    for item in &batch {
+                        // nothing earlier of its conversation may still be undelivered
+                        let key = key_of(&mut conn, item.id);
+                        if earlier_pending(&mut conn, &key, item.id) > 0 {
+                            early.push((key, item.id));
+                        }
+                    }
+                    std::thread::sleep(StdDuration::from_millis(2));
+                    for item in batch {
+                        assert!(OutboxItem::complete(&mut conn, item.id, owner).unwrap());
+                        delivered.push(item.id);
+                    }
+                }
+                (delivered, early)
+            })
+        })
+        .collect();
+    let (mut delivered, mut early) = (Vec::new(), Vec::new());
+    for r in runners {
+        let (d, e) = r.join().unwrap();
+        delivered.extend(d);
+        early.extend(e);
+    }
+    assert!(
+        early.is_empty(),
+        "claimed before an earlier card: {early:?}"
+    );
+    delivered.sort();
+    delivered.dedup();
+    assert_eq!(
+        delivered.len(),
+        450,
+        "every card delivered once, none left held"
+    );
+}
+
+fn earlier_pending(conn: &mut PgConnection, key: &str, id: i64) -> i64 {
+    #[derive(QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    diesel::sql_query(
+        "SELECT count(*) AS n FROM outbox WHERE status = 'pending' AND ordering_key = $1 AND id < $2",
+    )
+    .bind::<diesel::sql_types::Text, _>(key)
+    .bind::<diesel::sql_types::BigInt, _>(id)
+    .get_result::<N>(conn)
+    .unwrap()
+    .n
+}
