@@ -198,6 +198,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         ordering_key -> Nullable<Text>,
+        held -> Bool,
     }
 }
 

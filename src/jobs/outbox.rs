@@ -1,8 +1,9 @@
 //! The outbox runner: claims due items of the kinds it can deliver (short transaction, lease),
 //! gives the connection back, delivers concurrently, then records each outcome: done, retry
 //! with exponential backoff and jitter (honouring the deliverer's `retry_after`), or dead after
-//! `max_attempts`. A reaper clears leases of runners that died. Several processes may run it on
-//! one database: `FOR UPDATE SKIP LOCKED` keeps them from taking the same item.
+//! `max_attempts`. A reaper clears leases of runners that died and releases held items whose
+//! head is gone (`db::models::outbox_claim`). Several processes may run it on one database:
+//! `FOR UPDATE SKIP LOCKED` keeps them from taking the same item.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -212,15 +213,27 @@ impl OutboxRunner {
         loop {
             if last_reap.elapsed() >= self.config.reap_every {
                 match db::run(&self.pool, |conn| {
-                    Ok(OutboxItem::reap_expired_leases(conn)?)
+                    Ok((
+                        OutboxItem::reap_expired_leases(conn)?,
+                        OutboxItem::release_held_heads(conn)?,
+                    ))
                 })
                 .await
                 {
-                    Ok(n) if n > 0 => tracing::info!(
-                        outbox.reaped = n,
-                        "expired delivery leases returned to the queue"
-                    ),
-                    Ok(_) => {}
+                    Ok((reaped, released)) => {
+                        if reaped > 0 {
+                            tracing::info!(
+                                outbox.reaped = reaped,
+                                "expired delivery leases returned to the queue"
+                            );
+                        }
+                        if released > 0 {
+                            tracing::info!(
+                                outbox.released = released,
+                                "deliveries held behind an item that is gone may go again"
+                            );
+                        }
+                    }
                     Err(e) => {
                         tracing::warn!(error = %e, "lease reaper could not reach the database")
                     }

@@ -65,6 +65,7 @@ mod relay;
 mod relay_message_shapes;
 mod retention_and_backup;
 mod scale_out;
+mod scale_per_event;
 mod schema;
 mod setup_and_login;
 mod support;

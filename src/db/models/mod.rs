@@ -20,6 +20,7 @@ pub mod lifecycle;
 pub mod login_attempt;
 pub mod microsoft_app;
 pub mod outbox;
+pub mod outbox_claim;
 pub mod outbox_kind;
 pub mod posted_card;
 pub mod retention;

@@ -1,6 +1,7 @@
 //! The durable delivery queue. Rows are enqueued in the transaction that causes them; runners
 //! claim due rows with `FOR UPDATE SKIP LOCKED` and a lease, deliver without holding a
-//! connection, then record the outcome (done, retry with backoff, or dead).
+//! connection, then record the outcome (done, retry with backoff, or dead): see
+//! [`super::outbox_claim`].
 
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
@@ -73,72 +74,6 @@ impl OutboxItem {
         Ok(n == 1)
     }
 
-    /// Claims up to `limit` due items for `owner` for `lease` (short transaction: the caller
-    /// delivers after it has returned its connection).
-    pub fn claim(
-        conn: &mut PgConnection,
-        owner: &str,
-        kinds: &[&str],
-        limit: i64,
-        lease: Duration,
-    ) -> QueryResult<Vec<OutboxItem>> {
-        conn.transaction(|conn| {
-            let now = Utc::now();
-            #[derive(QueryableByName)]
-            struct Due {
-                #[diesel(sql_type = diesel::sql_types::Int8)]
-                id: i64,
-            }
-            // an item waits while an earlier one with its ordering key is pending
-            let ids: Vec<i64> = diesel::sql_query(
-                "SELECT o.id FROM outbox o \
-                  WHERE o.status = 'pending' AND o.kind = ANY($1) AND o.run_after <= $2 \
-                    AND (o.leased_until IS NULL OR o.leased_until < $2) \
-                    AND (o.ordering_key IS NULL OR NOT EXISTS ( \
-                         SELECT 1 FROM outbox e \
-                          WHERE e.ordering_key = o.ordering_key AND e.status = 'pending' \
-                            AND e.id < o.id)) \
-                  ORDER BY o.run_after LIMIT $3 \
-                  FOR UPDATE OF o SKIP LOCKED",
-            )
-            .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(kinds)
-            .bind::<diesel::sql_types::Timestamptz, _>(now)
-            .bind::<diesel::sql_types::Int8, _>(limit)
-            .load::<Due>(conn)?
-            .into_iter()
-            .map(|d| d.id)
-            .collect();
-            if ids.is_empty() {
-                return Ok(Vec::new());
-            }
-            diesel::update(outbox::table.filter(outbox::id.eq_any(&ids)))
-                .set((
-                    outbox::leased_until.eq(now + lease),
-                    outbox::lease_owner.eq(owner),
-                    outbox::attempts.eq(outbox::attempts + 1),
-                    outbox::updated_at.eq(now),
-                ))
-                .returning(OutboxItem::as_returning())
-                .get_results(conn)
-        })
-    }
-
-    /// Marks a claimed item delivered (only while `owner` still holds it).
-    pub fn complete(conn: &mut PgConnection, id: i64, owner: &str) -> QueryResult<bool> {
-        let n = diesel::update(
-            outbox::table
-                .filter(outbox::id.eq(id))
-                .filter(outbox::lease_owner.eq(owner)),
-        )
-        .set((
-            outbox::status.eq("done"),
-            outbox::leased_until.eq(None::<DateTime<Utc>>),
-            outbox::updated_at.eq(Utc::now()),
-        ))
-        .execute(conn)?;
-        Ok(n == 1)
-    }
-
     /// Notes why a claimed item ends without being sent (e.g. nobody to send it to); the
     /// deliverer then reports success, so the item is done, not dead, and the note stays for
     /// the admin.
@@ -152,45 +87,6 @@ impl OutboxItem {
         .set(outbox::last_error.eq(note))
         .execute(conn)?;
         Ok(())
-    }
-
-    /// Records a failed attempt: retried after `delay`, or dead once `attempts` reached `max_attempts`.
-    pub fn fail(
-        conn: &mut PgConnection,
-        id: i64,
-        owner: &str,
-        error: &str,
-        delay: Duration,
-        max_attempts: i32,
-    ) -> QueryResult<bool> {
-        let error: String = error.chars().take(2048).collect();
-        let now = Utc::now();
-        let n = diesel::sql_query(
-            "UPDATE outbox SET status = CASE WHEN attempts >= $4 THEN 'dead' ELSE 'pending' END, \
-             run_after = $5, leased_until = NULL, last_error = $3, updated_at = $6 WHERE id = $1 AND lease_owner = $2",
-        )
-        .bind::<diesel::sql_types::BigInt, _>(id)
-        .bind::<diesel::sql_types::Text, _>(owner)
-        .bind::<diesel::sql_types::Text, _>(error)
-        .bind::<diesel::sql_types::Integer, _>(max_attempts)
-        .bind::<diesel::sql_types::Timestamptz, _>(now + delay)
-        .bind::<diesel::sql_types::Timestamptz, _>(now)
-        .execute(conn)?;
-        Ok(n == 1)
-    }
-
-    /// Clears expired leases (their runner died); returns how many.
-    pub fn reap_expired_leases(conn: &mut PgConnection) -> QueryResult<usize> {
-        diesel::update(
-            outbox::table
-                .filter(outbox::status.eq("pending"))
-                .filter(outbox::leased_until.lt(Utc::now())),
-        )
-        .set((
-            outbox::leased_until.eq(None::<DateTime<Utc>>),
-            outbox::lease_owner.eq(None::<String>),
-        ))
-        .execute(conn)
     }
 
     /// Queue figures.

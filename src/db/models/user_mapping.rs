@@ -223,14 +223,42 @@ impl UserMapping {
             .optional()
     }
 
-    /// Links of an instance by Microsoft user ids.
+    /// Links of an instance by Microsoft user ids. Looked up through the
+    /// `(jira_instance_id, ms_tenant_id, ms_user_id)` unique index: the instance's tenants are
+    /// found by a skip scan of its prefix (one index probe per tenant, usually one), then each
+    /// `(tenant, user)` pair directly, however many users the instance has linked.
     pub fn by_ms_users(
         conn: &mut PgConnection,
         instance: Uuid,
         ms_users: &[Uuid],
     ) -> QueryResult<Vec<UserMapping>> {
+        #[derive(QueryableByName)]
+        struct Tenant {
+            #[diesel(sql_type = diesel::sql_types::Uuid)]
+            ms_tenant_id: Uuid,
+        }
+        if ms_users.is_empty() {
+            return Ok(Vec::new());
+        }
+        let tenants: Vec<Uuid> = diesel::sql_query(
+            "WITH RECURSIVE t(ms_tenant_id) AS ( \
+               (SELECT ms_tenant_id FROM user_mapping WHERE jira_instance_id = $1 \
+                 ORDER BY ms_tenant_id LIMIT 1) \
+               UNION ALL \
+               SELECT (SELECT m.ms_tenant_id FROM user_mapping m \
+                        WHERE m.jira_instance_id = $1 AND m.ms_tenant_id > t.ms_tenant_id \
+                        ORDER BY m.ms_tenant_id LIMIT 1) \
+                 FROM t WHERE t.ms_tenant_id IS NOT NULL) \
+             SELECT ms_tenant_id FROM t WHERE ms_tenant_id IS NOT NULL",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(instance)
+        .load::<Tenant>(conn)?
+        .into_iter()
+        .map(|t| t.ms_tenant_id)
+        .collect();
         user_mapping::table
             .filter(user_mapping::jira_instance_id.eq(instance))
+            .filter(user_mapping::ms_tenant_id.eq_any(tenants))
             .filter(user_mapping::ms_user_id.eq_any(ms_users))
             .select(UserMapping::as_select())
             .load(conn)
@@ -255,7 +283,8 @@ impl UserMapping {
             .load(conn)
     }
 
-    /// Up to `limit` working links of an instance, oldest first.
+    /// Up to `limit` working links of an instance, oldest first (index
+    /// `user_mapping_linked_idx`: `limit` entries read, however many users are linked).
     pub fn page_of_instance(
         conn: &mut PgConnection,
         instance: Uuid,
@@ -264,7 +293,7 @@ impl UserMapping {
         user_mapping::table
             .filter(user_mapping::jira_instance_id.eq(instance))
             .filter(user_mapping::status.eq("linked"))
-            .order(user_mapping::created_at.asc())
+            .order((user_mapping::created_at.asc(), user_mapping::id.asc()))
             .limit(limit)
             .select(UserMapping::as_select())
             .load(conn)
