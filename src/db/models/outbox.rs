@@ -244,8 +244,9 @@ impl OutboxItem {
     /// the `(run_after, id) WHERE status = 'pending' AND last_error IS NOT NULL` index.
     pub fn retrying(conn: &mut PgConnection, limit: i64) -> QueryResult<Vec<OutboxItem>> {
         outbox::table
-            .filter(outbox::status.eq("pending"))
-            .filter(outbox::last_error.is_not_null())
+            .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
+                "outbox.status = 'pending' AND outbox.last_error IS NOT NULL",
+            ))
             .order((outbox::run_after.asc(), outbox::id.asc()))
             .limit(limit)
             .select(OutboxItem::as_select())
