@@ -1,6 +1,7 @@
 //! PostgreSQL access: the r2d2 pool, the blocking-call helper, embedded migrations and models.
 //! Nothing here opens a network connection other than to the database.
 
+pub mod keyset;
 pub mod models;
 pub mod schema;
 pub mod webhook_writer;

@@ -125,31 +125,37 @@ async fn inventory_tables_are_paged() {
     let app = spawn_app().await;
     app.complete_setup().await;
     let mut conn = app.db.conn();
-    diesel::sql_query("INSERT INTO teams_user_setting (teams_user_id, settings) SELECT '29:user-' || g, '{}' FROM generate_series(1, 120) g").execute(&mut conn).unwrap();
-    let p1 = app
-        .get("/admin/data/teams_user_setting")
-        .await
-        .text()
-        .await
-        .unwrap();
-    assert!(p1.contains("Page 1 of 3 (120 rows)"));
+    // one statement: every row has the same updated_at, so the pages are ordered by the key
+    diesel::sql_query("INSERT INTO teams_user_setting (teams_user_id, settings) SELECT '29:user-' || lpad(g::text, 3, '0'), '{}' FROM generate_series(1, 120) g").execute(&mut conn).unwrap();
+    let get = |path: String| {
+        let app = &app;
+        async move { app.get(&path).await.text().await.unwrap() }
+    };
+    let next = |html: &str| {
+        let end = html.find("\" rel=\"next\"")?;
+        let start = html[..end].rfind("href=\"")? + 6;
+        Some(html[start..end].replace("&#38;", "&").replace("&amp;", "&"))
+    };
+    let p1 = get("/admin/data/teams_user_setting".into()).await;
+    assert!(p1.contains("120 rows"));
     assert_eq!(p1.matches("29:user-").count(), 50);
-    let p3 = app
-        .get("/admin/data/teams_user_setting?page=3")
-        .await
-        .text()
-        .await
-        .unwrap();
+    assert!(p1.contains("29:user-120") && !p1.contains("rel=\"prev\""));
+    let p2 = get(next(&p1).unwrap()).await;
+    assert_eq!(p2.matches("29:user-").count(), 50);
+    assert!(p2.contains("29:user-070") && p2.contains("rel=\"prev\""));
+    let p3 = get(next(&p2).unwrap()).await;
     assert_eq!(p3.matches("29:user-").count(), 20);
-    let beyond = app
-        .get("/admin/data/teams_user_setting?page=9")
-        .await
-        .text()
-        .await
-        .unwrap();
-    assert_eq!(beyond.matches("29:user-").count(), 0);
+    assert!(p3.contains("29:user-001") && next(&p3).is_none());
+    let last = get("/admin/data/teams_user_setting?at=last".into()).await;
+    assert_eq!(last.matches("29:user-").count(), 50);
+    assert!(last.contains("29:user-050") && last.contains("29:user-001"));
+    let old_link = get("/admin/data/teams_user_setting?page=3".into()).await;
+    assert!(
+        old_link.contains("29:user-120"),
+        "an old page number shows the first page"
+    );
     assert_eq!(
-        app.get("/admin/data/teams_user_setting?page=abc")
+        app.get("/admin/data/teams_user_setting?after=abc")
             .await
             .status(),
         400
@@ -170,8 +176,8 @@ async fn bad_addresses_in_the_admin_ui_get_html_error_pages() {
             .unwrap()
             .starts_with("text/html")
     );
-    let res = app.get("/admin/data/teams_user_setting?page=abc").await;
+    let res = app.get("/admin/data/teams_user_setting?after=abc").await;
     assert_eq!(res.status(), 400);
     let html = res.text().await.unwrap();
-    assert!(html.contains("The address has a bad parameter"), "{html}");
+    assert!(html.contains("This page link is not valid"), "{html}");
 }

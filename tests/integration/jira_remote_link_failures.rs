@@ -85,7 +85,7 @@ async fn a_creator_without_link_issues_gets_the_link_refused_with_jiras_words_an
     .await;
     // Jira's admin grants the permission; the admin retries the failed delivery
     w.jira.links.lock().unwrap().no_link_permission.clear();
-    let dead = OutboxItem::dead(&mut w.conn(), 0, 10).unwrap();
+    let dead = OutboxItem::dead(&mut w.conn(), 10).unwrap();
     let res = w
         .app
         .post_form(&format!("/admin/outbox/{}/retry", dead[0].id), &[])

@@ -3,6 +3,7 @@
 
 mod admin_connections;
 mod admin_forms;
+mod admin_paging;
 mod admin_portal_apps;
 mod admin_webhook_register;
 mod api_auth;

@@ -70,7 +70,10 @@ fn two_runners_on_one_database_never_claim_the_same_item() {
     assert_eq!(all.len(), 300, "every item delivered exactly once");
     assert_eq!(unique.len(), 300, "no item claimed twice");
     let mut conn = db.conn();
-    assert_eq!(OutboxItem::stats(&mut conn).unwrap().done, 300);
+    assert_eq!(
+        OutboxItem::stats(&mut conn).unwrap().done,
+        jira_teams_bridge::db::keyset::RowCount::Exact(300)
+    );
 }
 
 #[test]
@@ -168,7 +171,7 @@ async fn failures_back_off_then_die_and_the_admin_can_retry_or_discard() {
         html.contains("403 MessageWritesBlocked &lt;script&gt;")
             || html.contains("403 MessageWritesBlocked &#60;script&#62;")
     );
-    let dead = OutboxItem::dead(&mut conn, 0, 10).unwrap();
+    let dead = OutboxItem::dead(&mut conn, 10).unwrap();
     let res = app
         .post_form(&format!("/admin/outbox/{}/retry", dead[0].id), &[])
         .await;
@@ -366,7 +369,7 @@ mod runner {
         loop {
             runner.run_once().await.unwrap();
             let stats = OutboxItem::stats(&mut conn).unwrap();
-            if stats.done == 20 && stats.dead == 1 {
+            if stats.done == jira_teams_bridge::db::keyset::RowCount::Exact(20) && stats.dead == 1 {
                 break;
             }
             assert!(
@@ -393,7 +396,7 @@ mod runner {
             1,
             "a permanent failure is not retried"
         );
-        let dead = OutboxItem::dead(&mut conn, 0, 10).unwrap();
+        let dead = OutboxItem::dead(&mut conn, 10).unwrap();
         assert_eq!(
             dead[0].last_error.as_deref(),
             Some("403 MessageWritesBlocked")

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use super::secret_column::SecretColumn;
+use crate::db::keyset::{self, Page, RowCount, Window};
 use crate::db::schema::secret_access_audit;
 
 /// Who read a secret.
@@ -122,31 +123,78 @@ pub struct AuditFilter {
     pub secret_kind: Option<String>,
 }
 
+impl AuditFilter {
+    fn is_empty(&self) -> bool {
+        self.secret_row.is_none() && self.secret_kind.is_none()
+    }
+}
+
 impl AuditRow {
-    /// A page of rows, newest first, and the total matching.
+    /// The page `window` of `limit` rows, newest first, read on the primary key or, filtered,
+    /// on the `(secret_row, id DESC)` / `(secret_kind, id DESC)` indexes: the same cost on the
+    /// first page as on the last, whatever the log holds.
     pub fn page(
         conn: &mut PgConnection,
         filter: &AuditFilter,
-        offset: i64,
+        window: &Window<i64>,
         limit: i64,
-    ) -> QueryResult<(Vec<AuditRow>, i64)> {
-        let mut q = secret_access_audit::table.into_boxed();
-        let mut c = secret_access_audit::table.into_boxed();
+    ) -> QueryResult<Page<AuditRow>> {
+        keyset::read(window, limit, |s| {
+            let mut q = secret_access_audit::table.into_boxed();
+            if let Some(row) = filter.secret_row {
+                q = q.filter(secret_access_audit::secret_row.eq(row));
+            }
+            if let Some(kind) = &filter.secret_kind {
+                q = q.filter(secret_access_audit::secret_kind.eq(kind.clone()));
+            }
+            let desc = s.descending(true);
+            if let Some(k) = s.from {
+                q = if desc {
+                    q.filter(secret_access_audit::id.lt(*k))
+                } else {
+                    q.filter(secret_access_audit::id.gt(*k))
+                };
+            }
+            q = if desc {
+                q.order(secret_access_audit::id.desc())
+            } else {
+                q.order(secret_access_audit::id.asc())
+            };
+            q.limit(s.limit).select(AuditRow::as_select()).load(conn)
+        })
+    }
+
+    /// How many rows match: the planner's estimate of the whole log, or for a filter a count
+    /// that stops after [`keyset::COUNT_CAP`] rows.
+    pub fn count(conn: &mut PgConnection, filter: &AuditFilter) -> QueryResult<RowCount> {
+        if filter.is_empty() {
+            return keyset::table_size(conn, "secret_access_audit");
+        }
+        #[derive(QueryableByName)]
+        struct Counted {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let mut wheres = Vec::new();
+        if filter.secret_row.is_some() {
+            wheres.push(format!("secret_row = ${}", wheres.len() + 1));
+        }
+        if filter.secret_kind.is_some() {
+            wheres.push(format!("secret_kind = ${}", wheres.len() + 1));
+        }
+        let mut q = diesel::sql_query(format!(
+            "SELECT count(*) AS n FROM (SELECT 1 FROM secret_access_audit WHERE {} LIMIT {}) capped",
+            wheres.join(" AND "),
+            keyset::COUNT_CAP + 1
+        ))
+        .into_boxed();
         if let Some(row) = filter.secret_row {
-            q = q.filter(secret_access_audit::secret_row.eq(row));
-            c = c.filter(secret_access_audit::secret_row.eq(row));
+            q = q.bind::<diesel::sql_types::Uuid, _>(row);
         }
         if let Some(kind) = &filter.secret_kind {
-            q = q.filter(secret_access_audit::secret_kind.eq(kind.clone()));
-            c = c.filter(secret_access_audit::secret_kind.eq(kind.clone()));
+            q = q.bind::<diesel::sql_types::Text, _>(kind.clone());
         }
-        let total = c.count().get_result(conn)?;
-        let rows = q
-            .order(secret_access_audit::id.desc())
-            .offset(offset)
-            .limit(limit)
-            .select(AuditRow::as_select())
-            .load(conn)?;
-        Ok((rows, total))
+        let c: Counted = q.get_result(conn)?;
+        Ok(RowCount::from_capped(c.n))
     }
 }

@@ -7,6 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
+use crate::db::keyset::{self, Page, RowCount, Window, seek_by};
 use crate::db::schema::outbox;
 
 /// A queued delivery.
@@ -28,13 +29,14 @@ pub struct OutboxItem {
     pub updated_at: DateTime<Utc>,
 }
 
-/// Queue figures for the admin page and metrics.
+/// Queue figures for the admin page.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OutboxStats {
     pub pending: i64,
     pub in_flight: i64,
     pub dead: i64,
-    pub done: i64,
+    /// Delivered items: exact up to [`keyset::COUNT_CAP`], an estimate beyond.
+    pub done: RowCount,
     pub oldest_pending_secs: Option<i64>,
 }
 
@@ -89,56 +91,59 @@ impl OutboxItem {
         Ok(())
     }
 
-    /// Queue figures.
+    /// Queue figures: the waiting, leased and dead items through their partial indexes (as
+    /// `/metrics` reads them), the delivered history as an estimate or a capped count, never
+    /// a count over the whole outbox.
     pub fn stats(conn: &mut PgConnection) -> QueryResult<OutboxStats> {
-        #[derive(QueryableByName)]
-        struct Row {
-            #[diesel(sql_type = diesel::sql_types::BigInt)]
-            pending: i64,
-            #[diesel(sql_type = diesel::sql_types::BigInt)]
-            in_flight: i64,
-            #[diesel(sql_type = diesel::sql_types::BigInt)]
-            dead: i64,
-            #[diesel(sql_type = diesel::sql_types::BigInt)]
-            done: i64,
-            #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
-            oldest: Option<i64>,
-        }
-        let r: Row = diesel::sql_query(
-            "SELECT count(*) FILTER (WHERE status = 'pending' AND (leased_until IS NULL OR leased_until < now())) AS pending, \
-                    count(*) FILTER (WHERE status = 'pending' AND leased_until >= now()) AS in_flight, \
-                    count(*) FILTER (WHERE status = 'dead') AS dead, \
-                    count(*) FILTER (WHERE status = 'done') AS done, \
-                    extract(epoch FROM now() - min(created_at) FILTER (WHERE status = 'pending'))::bigint AS oldest \
-             FROM outbox",
-        )
-        .get_result(conn)?;
+        let depth = QueueDepth::read(conn)?;
+        let undelivered = depth.pending + depth.in_flight + depth.dead;
+        let done = match keyset::estimate(conn, "outbox")? {
+            Some(n) if n >= keyset::COUNT_CAP => RowCount::About((n - undelivered).max(0)),
+            _ => keyset::capped(conn, "FROM outbox WHERE status = 'done'")?,
+        };
         Ok(OutboxStats {
-            pending: r.pending,
-            in_flight: r.in_flight,
-            dead: r.dead,
-            done: r.done,
-            oldest_pending_secs: r.oldest,
+            pending: depth.pending,
+            in_flight: depth.in_flight,
+            dead: depth.dead,
+            done,
+            oldest_pending_secs: (depth.pending + depth.in_flight > 0)
+                .then_some(depth.oldest_pending_secs),
         })
     }
 
-    /// Dead items, newest first.
-    pub fn dead(conn: &mut PgConnection, offset: i64, limit: i64) -> QueryResult<Vec<OutboxItem>> {
-        outbox::table
-            .filter(outbox::status.eq("dead"))
-            .order(outbox::updated_at.desc())
-            .offset(offset)
-            .limit(limit)
+    /// The page `window` of dead items, most recently failed first, on the
+    /// `(updated_at, id) WHERE status = 'dead'` index.
+    pub fn dead_page(
+        conn: &mut PgConnection,
+        window: &Window<(DateTime<Utc>, i64)>,
+        limit: i64,
+    ) -> QueryResult<Page<OutboxItem>> {
+        keyset::read(window, limit, |s| {
+            seek_by!(
+                outbox::table.filter(outbox::status.eq("dead")).into_boxed(),
+                s,
+                desc = true,
+                outbox::updated_at,
+                outbox::id
+            )
             .select(OutboxItem::as_select())
             .load(conn)
+        })
     }
 
-    /// Items still queued after a failed attempt (they will be tried again), next try first.
+    /// The `limit` most recently failed dead items.
+    pub fn dead(conn: &mut PgConnection, limit: i64) -> QueryResult<Vec<OutboxItem>> {
+        Ok(Self::dead_page(conn, &Window::First, limit)?.rows)
+    }
+
+    /// Items still queued after a failed attempt (they will be tried again), next try first, on
+    /// the `(run_after, id) WHERE status = 'pending' AND last_error IS NOT NULL` index.
     pub fn retrying(conn: &mut PgConnection, limit: i64) -> QueryResult<Vec<OutboxItem>> {
         outbox::table
-            .filter(outbox::status.eq("pending"))
-            .filter(outbox::last_error.is_not_null())
-            .order(outbox::run_after.asc())
+            .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
+                "outbox.status = 'pending' AND outbox.last_error IS NOT NULL",
+            ))
+            .order((outbox::run_after.asc(), outbox::id.asc()))
             .limit(limit)
             .select(OutboxItem::as_select())
             .load(conn)

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
+use crate::db::keyset::{self, Page, RowCount, Window, seek_by};
 use crate::db::schema::user_mapping;
 
 /// A link between a Jira user of one instance and a Microsoft user.
@@ -312,19 +313,29 @@ impl UserMapping {
             .load(conn)
     }
 
-    /// A page of links (newest first) for the admin list.
-    pub fn page(conn: &mut PgConnection, offset: i64, limit: i64) -> QueryResult<Vec<UserMapping>> {
-        user_mapping::table
-            .order((user_mapping::updated_at.desc(), user_mapping::id.asc()))
-            .offset(offset)
-            .limit(limit)
+    /// The page `window` of links for the admin list, most recently changed first, on the
+    /// `(updated_at, id)` index.
+    pub fn page(
+        conn: &mut PgConnection,
+        window: &Window<(DateTime<Utc>, Uuid)>,
+        limit: i64,
+    ) -> QueryResult<Page<UserMapping>> {
+        keyset::read(window, limit, |s| {
+            seek_by!(
+                user_mapping::table.into_boxed(),
+                s,
+                desc = true,
+                user_mapping::updated_at,
+                user_mapping::id
+            )
             .select(UserMapping::as_select())
             .load(conn)
+        })
     }
 
-    /// Number of links.
-    pub fn count(conn: &mut PgConnection) -> QueryResult<i64> {
-        user_mapping::table.count().get_result(conn)
+    /// Number of links: exact on a small site, the planner's estimate on a big one.
+    pub fn count(conn: &mut PgConnection) -> QueryResult<RowCount> {
+        keyset::table_size(conn, "user_mapping")
     }
 
     /// Removes one link by id (admin unlink); tokens go with it.

@@ -1,4 +1,5 @@
-//! The secret access audit log: paged, filterable by secret row and kind.
+//! The secret access audit log: keyset paged newest first, filterable by secret row and kind,
+//! its size an estimate (whole log) or a capped count (filtered).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -7,8 +8,9 @@ use askama_web::WebTemplate;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{Layout, Pager};
+use super::{Layout, PageQuery, Pager, bad_cursor};
 use crate::db;
+use crate::db::keyset::{CursorKey, Page, RowCount};
 use crate::db::models::audit::{AuditFilter, AuditRow};
 use crate::db::models::secret::ALL_SECRET_COLUMNS;
 use crate::db::models::secret_column::JIRA_ADMIN_PAT;
@@ -43,9 +45,10 @@ struct AuditPage {
 
 #[derive(Deserialize)]
 pub struct AuditQuery {
-    page: Option<i64>,
     secret: Option<String>,
     kind: Option<String>,
+    #[serde(flatten)]
+    paging: PageQuery,
 }
 
 /// The audit page.
@@ -56,6 +59,7 @@ pub async fn audit_page(
     q: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, PageError> {
     let q = q.into_inner();
+    let window = q.paging.window()?.decode::<i64>().map_err(bad_cursor)?;
     let secret_text = q.secret.unwrap_or_default().trim().to_owned();
     let kind_text = q.kind.unwrap_or_default();
     let mut error = None;
@@ -80,13 +84,22 @@ pub async fn audit_page(
             None => error = Some("Unknown kind of secret.".to_owned()),
         }
     }
-    let (page_no, offset) = Pager::offset(q.page);
     let f = filter.clone();
     let (rows, total) = if error.is_some() {
-        (Vec::new(), 0)
+        (
+            Page {
+                rows: Vec::new(),
+                has_prev: false,
+                has_next: false,
+            },
+            RowCount::Exact(0),
+        )
     } else {
         db::run(&state.pool, move |conn| {
-            Ok(AuditRow::page(conn, &f, offset, super::PAGE_SIZE)?)
+            Ok((
+                AuditRow::page(conn, &f, &window, super::PAGE_SIZE)?,
+                AuditRow::count(conn, &f)?,
+            ))
         })
         .await?
     };
@@ -95,9 +108,11 @@ pub async fn audit_page(
         url::form_urlencoded::byte_serialize(secret_text.as_bytes()).collect::<String>(),
         url::form_urlencoded::byte_serialize(kind_text.as_bytes()).collect::<String>()
     );
+    let pager = Pager::new(&base, &rows, |r| r.id.encode_cursor(), total);
     let page = AuditPage {
         layout: Layout::for_admin(&admin, &csrf, None),
         rows: rows
+            .rows
             .into_iter()
             .map(|r| AuditView {
                 at: r.at.format("%Y-%m-%d %H:%M:%S%.3f UTC").to_string(),
@@ -110,7 +125,7 @@ pub async fn audit_page(
                 detail: r.detail,
             })
             .collect(),
-        pager: Pager::new(page_no, total, &base),
+        pager,
         kinds,
         filtered: filter.secret_row.is_some() || filter.secret_kind.is_some(),
         filter_secret: secret_text,

@@ -1,13 +1,12 @@
-//! The data inventory: the seed's tables, live and paged, secrets shortened.
+//! The data inventory: the seed's tables, live and keyset paged, secrets shortened.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use askama_web::WebTemplate;
-use serde::Deserialize;
 
 use super::dashboard::{CountRow, count_rows, entity_counts};
-use super::{Layout, Pager};
+use super::{Layout, PageQuery, Pager, bad_cursor};
 use crate::db;
 use crate::db::models::inventory::{self, ENTITIES};
 use crate::error::{AppError, PageError};
@@ -49,12 +48,7 @@ pub async fn data_index_page(
     super::html(page.render(), StatusCode::OK)
 }
 
-#[derive(Deserialize)]
-pub struct PageQuery {
-    page: Option<i64>,
-}
-
-/// One entity's rows.
+/// One entity's rows, keyset paged.
 pub async fn data_table_page(
     state: web::Data<AppState>,
     admin: Admin,
@@ -66,24 +60,33 @@ pub async fn data_table_page(
     let Some(entity) = ENTITIES.iter().find(|e| e.key == key) else {
         return Err(PageError(AppError::not_found("This entity")));
     };
-    let (page_no, offset) = Pager::offset(q.page);
+    let window = q.window()?;
     let k = entity.key;
-    let table = db::run(&state.pool, move |conn| {
-        Ok(inventory::page(conn, k, offset, super::PAGE_SIZE)?)
+    let (table, total) = db::run(&state.pool, move |conn| {
+        let table = inventory::page(conn, k, &window, super::PAGE_SIZE)?;
+        let total = match &table {
+            Some(Ok(_)) => inventory::count(conn, k)?,
+            _ => None,
+        };
+        Ok((table, total))
     })
-    .await?
-    .ok_or_else(|| PageError(AppError::not_found("This entity")))?;
+    .await?;
+    let table = table
+        .ok_or_else(|| PageError(AppError::not_found("This entity")))?
+        .map_err(bad_cursor)?;
+    let pager = Pager::new(
+        &format!("/admin/data/{}?", entity.key),
+        &table.page,
+        |r| r.cursor.clone(),
+        total.unwrap_or_default(),
+    );
     let page = DataTablePage {
         layout: Layout::for_admin(&admin, &csrf, None),
         title: entity.title,
         description: entity.description,
         columns: table.columns,
-        rows: table.rows,
-        pager: Pager::new(
-            page_no,
-            table.total,
-            &format!("/admin/data/{}?", entity.key),
-        ),
+        rows: table.page.rows.into_iter().map(|r| r.cells).collect(),
+        pager,
     };
     super::html(page.render(), StatusCode::OK)
 }

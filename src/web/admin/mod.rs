@@ -11,6 +11,7 @@ mod login;
 mod microsoft;
 mod oauth;
 mod outbox;
+mod pager;
 mod portal_app_form;
 mod portal_apps;
 mod setup;
@@ -22,6 +23,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 
 use crate::error::{AppError, PageError};
+pub use pager::{PageQuery, Pager, bad_cursor};
 
 use crate::web::session::{Admin, CsrfToken};
 
@@ -301,34 +303,5 @@ pub fn notice_text(key: Option<&str>) -> Option<&'static str> {
     }
 }
 
-/// Paging over `total` rows.
-pub struct Pager {
-    pub page: i64,
-    pub pages: i64,
-    pub total: i64,
-    pub prev_href: Option<String>,
-    pub next_href: Option<String>,
-}
-
 /// Rows per page in admin tables.
 pub const PAGE_SIZE: i64 = 50;
-
-impl Pager {
-    /// The requested page clamped to at least 1, and its offset.
-    pub fn offset(page: Option<i64>) -> (i64, i64) {
-        let page = page.unwrap_or(1).clamp(1, 1_000_000);
-        (page, (page - 1) * PAGE_SIZE)
-    }
-
-    /// Links keep the other query parameters (`base` ends with `?` or `&`).
-    pub fn new(page: i64, total: i64, base: &str) -> Pager {
-        let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
-        Pager {
-            page,
-            pages,
-            total,
-            prev_href: (page > 1).then(|| format!("{base}page={}", page - 1)),
-            next_href: (page < pages).then(|| format!("{base}page={}", page + 1)),
-        }
-    }
-}

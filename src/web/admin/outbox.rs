@@ -1,5 +1,5 @@
-//! The delivery queue: depth, oldest waiting item, failed items with their last error, and
-//! retry / discard for failed items.
+//! The delivery queue: depth (through the partial indexes of undelivered items), oldest waiting
+//! item, failed items with their last error (keyset paged), and retry / discard for them.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -7,8 +7,9 @@ use askama::Template;
 use askama_web::WebTemplate;
 use serde::Deserialize;
 
-use super::{Layout, see_other};
+use super::{Layout, PageQuery, Pager, bad_cursor, see_other};
 use crate::db;
+use crate::db::keyset::{CursorKey, RowCount};
 use crate::db::models::outbox::{OutboxItem, OutboxStats};
 use crate::error::{AppError, PageError};
 use crate::state::AppState;
@@ -33,11 +34,15 @@ struct OutboxPage {
     oldest: String,
     retrying: Vec<DeadView>,
     dead: Vec<DeadView>,
+    /// Pages of the failed deliveries.
+    pager: Pager,
 }
 
 #[derive(Deserialize)]
-pub struct NoticeQuery {
+pub struct OutboxQuery {
     notice: Option<String>,
+    #[serde(flatten)]
+    paging: PageQuery,
 }
 
 /// The queue page.
@@ -45,16 +50,23 @@ pub async fn outbox_page(
     state: web::Data<AppState>,
     admin: Admin,
     csrf: CsrfToken,
-    q: web::Query<NoticeQuery>,
+    q: web::Query<OutboxQuery>,
 ) -> Result<HttpResponse, PageError> {
-    let (stats, retrying, dead) = db::run(&state.pool, |conn| {
+    let window = q.paging.window()?.decode().map_err(bad_cursor)?;
+    let (stats, retrying, dead) = db::run(&state.pool, move |conn| {
         Ok((
             OutboxItem::stats(conn)?,
             OutboxItem::retrying(conn, 100)?,
-            OutboxItem::dead(conn, 0, 100)?,
+            OutboxItem::dead_page(conn, &window, super::PAGE_SIZE)?,
         ))
     })
     .await?;
+    let pager = Pager::new(
+        "/admin/outbox?",
+        &dead,
+        |d| (d.updated_at, d.id).encode_cursor(),
+        RowCount::Exact(stats.dead),
+    );
     let oldest = match stats.oldest_pending_secs {
         None => "nothing waiting".to_owned(),
         Some(s) if s < 120 => format!("{s} s"),
@@ -82,6 +94,7 @@ pub async fn outbox_page(
         })
         .collect();
     let dead = dead
+        .rows
         .into_iter()
         .map(|d| {
             let since = d.updated_at;
@@ -94,6 +107,7 @@ pub async fn outbox_page(
         oldest,
         retrying,
         dead,
+        pager,
     };
     super::html(page.render(), StatusCode::OK)
 }

@@ -11,8 +11,9 @@ use askama_web::WebTemplate;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{Layout, Pager, notice_text, see_other};
+use super::{Layout, PageQuery, Pager, bad_cursor, notice_text, see_other};
 use crate::db;
+use crate::db::keyset::CursorKey;
 use crate::db::models::audit::Actor;
 use crate::db::models::jira_instance::JiraInstance;
 use crate::db::models::lifecycle::{self, EraseReport, LifecycleError, Subject};
@@ -46,8 +47,9 @@ struct UsersPage {
 /// Query of the list.
 #[derive(Deserialize)]
 pub struct UsersQuery {
-    page: Option<i64>,
     notice: Option<String>,
+    #[serde(flatten)]
+    paging: PageQuery,
 }
 
 /// `GET /admin/users`.
@@ -57,17 +59,24 @@ pub async fn users_page(
     csrf: CsrfToken,
     q: web::Query<UsersQuery>,
 ) -> Result<HttpResponse, PageError> {
-    let (page_no, offset) = Pager::offset(q.page);
+    let window = q.paging.window()?.decode().map_err(bad_cursor)?;
     let (rows, total, instances) = db::run(&state.pool, move |conn| {
         Ok((
-            UserMapping::page(conn, offset, super::PAGE_SIZE)?,
+            UserMapping::page(conn, &window, super::PAGE_SIZE)?,
             UserMapping::count(conn)?,
             JiraInstance::list(conn)?,
         ))
     })
     .await?;
     let names: HashMap<Uuid, String> = instances.into_iter().map(|i| (i.id, i.public_id)).collect();
+    let pager = Pager::new(
+        "/admin/users?",
+        &rows,
+        |m| (m.updated_at, m.id).encode_cursor(),
+        total,
+    );
     let users = rows
+        .rows
         .into_iter()
         .map(|m| UserRow {
             id: m.id,
@@ -84,7 +93,7 @@ pub async fn users_page(
     let page = UsersPage {
         layout: Layout::for_admin(&admin, &csrf, notice_text(q.notice.as_deref())),
         users,
-        pager: Pager::new(page_no, total, "/admin/users?"),
+        pager,
     };
     super::html(page.render(), StatusCode::OK)
 }

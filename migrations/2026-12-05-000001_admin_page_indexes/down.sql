@@ -1,0 +1,14 @@
+CREATE INDEX sign_in_flow_expiry_idx ON sign_in_flow (expires_at);
+DROP INDEX sign_in_flow_expires_id_idx;
+DROP INDEX jira_user_session_created_idx;
+DROP INDEX access_token_updated_idx;
+DROP INDEX teams_user_setting_updated_idx;
+DROP INDEX jsm_portal_app_updated_idx;
+DROP INDEX bot_membership_updated_idx;
+DROP INDEX jira_instance_created_idx;
+DROP INDEX shared_chat_access_updated_idx;
+DROP INDEX issue_chat_created_idx;
+DROP INDEX user_mapping_created_idx;
+DROP INDEX user_mapping_updated_idx;
+DROP INDEX outbox_retrying_idx;
+DROP INDEX outbox_dead_updated_idx;
