@@ -29,7 +29,10 @@
 #   JTB_SCALE_REPS        timed repetitions of each page, after one warm-up (default 5; the
 #                         median is reported); exports take JTB_SCALE_SLOW_REPS (default 3)
 #   JTB_SCALE_MEM_CAP_MB  address-space cap of the CLI exports (default 6144: the issue's cap)
-#   JTB_SCALE_NO_ERASE=1  skips the erase measurements (they copy the database first)
+#   JTB_SCALE_NO_ERASE=1  skips the erase measurements (they copy the database first: at
+#                         FACTOR 1 that needs twice the database's ~18 GB free)
+#   JTB_SCALE_ERASE_IN_PLACE=1  the last size erases its database instead of a copy (no room
+#                         for a copy; the database is dropped at the end, whatever JTB_SCALE_KEEP)
 #
 # Needs PostgreSQL as for tests/run.sh, wrk, curl, jq, python3 and GNU time (/usr/bin/time;
 # apt-get install wrk time). Run as root from anywhere.
@@ -281,13 +284,17 @@ for f in "${factors[@]}"; do
   http audit_first "$f" /admin/audit "/admin/audit first page"
   http audit_last "$f" "/admin/audit?$(last_query "$audit_rows")" "/admin/audit last page"
   http data_audit_last "$f" "/admin/data/secret_access_audit?$(last_query "$audit_rows")" "data inventory, audit table, last page"
-  user_mapping_id=$(q "$db" "SELECT md5('um:1')::uuid")
+  # the user exported and erased: the big instance's newest linked user, who appears only in
+  # rows seeded at this size (as many as any user of a database seeded at this size at once:
+  # an early user of a topped-up database is named by the rows of every earlier size too)
+  read -r user_key user_mapping_id < <(q "$db" "SELECT jira_user_key || ' ' || id FROM user_mapping
+    WHERE jira_instance_id = '$big' AND status = 'linked' ORDER BY created_at DESC LIMIT 1")
   http admin_export_user "$f" "/admin/users/$user_mapping_id/export" "admin Export of a user (download)" "$slow_reps"
 
   # CLI exports: a user of the big instance, then the whole big instance
   times=(); rss=0
   for i in $(seq "$slow_reps"); do
-    timed "$db" export --user bigsite:JIRAUSER10001
+    timed "$db" export --user "bigsite:$user_key"
     times+=("$t_secs"); rss=$t_rss_mib
   done
   if [[ $t_status == 0 ]]; then
@@ -328,20 +335,28 @@ for f in "${factors[@]}"; do
   # erase, on a copy: a user, then the big instance, each while webhooks keep coming for the big
   # and the tiny ("other") instance
   if [[ ${JTB_SCALE_NO_ERASE:-0} != 1 ]]; then
-    t0=$(date +%s.%N)
-    # FILE_COPY (PostgreSQL 15+) copies the files instead of writing every page to the WAL
-    strategy=$(q postgres "SELECT CASE WHEN current_setting('server_version_num')::int >= 150000 THEN 'STRATEGY FILE_COPY' END")
-    psql_ -c "DROP DATABASE IF EXISTS ${db}_erase WITH (FORCE)" -c "CREATE DATABASE ${db}_erase TEMPLATE $db $strategy"
-    rec erase_copy "$f" "$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')" s \
-      "(setup) copy of the database for the erases" "" false
-    start_daemon "${db}_erase"
+    edb=${db}_erase
+    if [[ ${JTB_SCALE_ERASE_IN_PLACE:-0} == 1 && $f == "${factors[-1]}" ]]; then
+      # no room for a copy: the last size erases the database itself, which is dropped after
+      edb=$db
+      psql_ -c "COMMENT ON DATABASE $db IS 'jtb-scale erased'"
+      JTB_SCALE_KEEP=0
+    else
+      t0=$(date +%s.%N)
+      # FILE_COPY (PostgreSQL 15+) copies the files instead of writing every page to the WAL
+      strategy=$(q postgres "SELECT CASE WHEN current_setting('server_version_num')::int >= 150000 THEN 'STRATEGY FILE_COPY' END")
+      psql_ -c "DROP DATABASE IF EXISTS $edb WITH (FORCE)" -c "CREATE DATABASE $edb TEMPLATE $db $strategy"
+      rec erase_copy "$f" "$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')" s \
+        "(setup) copy of the database for the erases" "" false
+    fi
+    start_daemon "$edb"
     run_no=$((run_no + 2))
     wrk -t1 -c4 -d5s --timeout 300s --latency -s tests/bench/webhook-post.lua \
       "$base_url/webhooks/jira/tinysite?token=scaletoken" -- "$run_no" >"$state/wrk-idle.txt" 2>&1
     rec webhook_idle_p99 "$f" "$(wrk_p99 "$state/wrk-idle.txt")" ms "other instance's webhooks, p99, no erase running" \
       "$(wrk_n "$state/wrk-idle.txt") in 5 s"
-    erase_under_load "$f" erase_user "erase of a user (CLI --yes)" "${db}_erase" erase --user bigsite:JIRAUSER10001 --yes
-    erase_under_load "$f" erase_instance "erase of the big instance (CLI --yes)" "${db}_erase" erase --instance bigsite --yes
+    erase_under_load "$f" erase_user "erase of a user (CLI --yes)" "$edb" erase --user "bigsite:$user_key" --yes
+    erase_under_load "$f" erase_instance "erase of the big instance (CLI --yes)" "$edb" erase --instance bigsite --yes
     stop_daemon
     psql_ -c "DROP DATABASE IF EXISTS ${db}_erase WITH (FORCE)"
   fi
