@@ -215,7 +215,7 @@ last_query() { # $1 rows in the table
 
 # one wrk load of signed webhooks in the background: $1 public id, $2 run number, $3 output
 wrk_start() {
-  wrk -t1 -c4 -d3600s --timeout 300s --latency -s "$repo/tests/bench/webhook-post.lua" \
+  wrk -t1 -c4 -d3600s --timeout 1800s --latency -s "$repo/tests/bench/webhook-post.lua" \
     "$base_url/webhooks/jira/$1?token=scaletoken" -- "$2" >"$3" 2>&1 &
   wrk_pids+=($!)
 }
@@ -224,7 +224,10 @@ ms_of() { awk -v v="$1" 'BEGIN { if (v ~ /us$/) { sub(/us$/,"",v); print v/1000 
 wrk_p99() { ms_of "$(awk '$1 == "99%" { print $2 }' "$1")"; }
 wrk_max() { ms_of "$(awk '$1 == "Latency" { print $4; exit }' "$1")"; }
 wrk_n() { awk '/requests in/ { print $1 }' "$1"; }
-wrk_bad() { awk '/Non-2xx/ { n += $NF } /Socket errors/ { gsub(/,/, ""); n += $4 + $6 + $8 + $10 } END { print n + 0 }' "$1"; }
+wrk_bad() { awk '/Non-2xx/ { n += $NF } /Socket errors/ { gsub(/,/, ""); n += $4 + $6 + $8 } END { print n + 0 }' "$1"; }
+# requests still unanswered after wrk's timeout (30 min; wrk aborts on longer ones) or when wrk stopped: not in its latencies
+wrk_timeouts() { awk '/Socket errors/ { gsub(/,/, ""); n += $10 } END { print n + 0 }' "$1"; }
+oom_note() { grep -qiE 'memory allocation|out of memory' "$state/cmd.err" && echo ', out of memory' || true; }
 
 # erase under load: $1 size, $2 op, $3 label, cmd...
 erase_under_load() {
@@ -237,7 +240,7 @@ erase_under_load() {
   sleep 1
   wrk_stop
   if [[ $t_status != 0 ]]; then
-    rec "$op" "$size" "failed (exit $t_status)" "" "$label"
+    rec "$op" "$size" "failed (exit $t_status$(oom_note))" "" "$label" "after $t_secs s, ${mem_cap} MiB cap"
     tail -3 "$state/cmd.err" >&2
   else
     rec "$op" "$size" "$t_secs" s "$label"
@@ -245,9 +248,9 @@ erase_under_load() {
   fi
   rec "$op.other_p99" "$size" "$(wrk_p99 "$state/wrk-other.txt")" ms "$label: other instance's webhooks, p99"
   rec "$op.other_max" "$size" "$(wrk_max "$state/wrk-other.txt")" ms "$label: other instance's webhooks, max" \
-    "$(wrk_n "$state/wrk-other.txt") requests, $(wrk_bad "$state/wrk-other.txt") not 2xx"
+    "$(wrk_n "$state/wrk-other.txt") requests, $(wrk_bad "$state/wrk-other.txt") not 2xx, $(wrk_timeouts "$state/wrk-other.txt") timed out"
   rec "$op.big_max" "$size" "$(wrk_max "$state/wrk-big.txt")" ms "$label: the big instance's webhooks, max" \
-    "$(wrk_n "$state/wrk-big.txt") requests, $(wrk_bad "$state/wrk-big.txt") not 2xx"
+    "$(wrk_n "$state/wrk-big.txt") requests, $(wrk_bad "$state/wrk-big.txt") not 2xx, $(wrk_timeouts "$state/wrk-big.txt") timed out"
   cp "$state/wrk-other.txt" "$out-$size-$op-other.txt"; cp "$state/wrk-big.txt" "$out-$size-$op-big.txt"
 }
 
@@ -308,7 +311,7 @@ for f in "${factors[@]}"; do
     rec cli_export_instance "$f" "$t_secs" s "\`export --instance\` (big instance)"
     rec cli_export_instance.bytes "$f" "$t_bytes" B "\`export --instance\`, bytes"
   else
-    rec cli_export_instance "$f" "failed (exit $t_status$(grep -qi 'memory' "$state/cmd.err" && echo ', out of memory'))" "" \
+    rec cli_export_instance "$f" "failed (exit $t_status$(oom_note))" "" \
       "\`export --instance\` (big instance)" "after $t_secs s, ${mem_cap} MiB cap"
   fi
   rec cli_export_instance.rss "$f" "$t_rss_mib" MiB "\`export --instance\`, peak RSS"
@@ -351,7 +354,7 @@ for f in "${factors[@]}"; do
     fi
     start_daemon "$edb"
     run_no=$((run_no + 2))
-    wrk -t1 -c4 -d5s --timeout 300s --latency -s tests/bench/webhook-post.lua \
+    wrk -t1 -c4 -d5s --timeout 1800s --latency -s tests/bench/webhook-post.lua \
       "$base_url/webhooks/jira/tinysite?token=scaletoken" -- "$run_no" >"$state/wrk-idle.txt" 2>&1
     rec webhook_idle_p99 "$f" "$(wrk_p99 "$state/wrk-idle.txt")" ms "other instance's webhooks, p99, no erase running" \
       "$(wrk_n "$state/wrk-idle.txt") in 5 s"
