@@ -15,7 +15,7 @@ SELECT id, jira_instance_id, jira_user_key, ms_tenant_id, ms_user_id, status, cr
 SELECT id, jira_instance_id, jira_user_key, ms_tenant_id, ms_user_id, status, created_at, updated_at,
        ms_user_name, jira_user_name, status_detail, lapse_count
   FROM user_mapping WHERE jira_instance_id = :'big' AND status = 'linked'
- ORDER BY created_at ASC LIMIT 1;
+ ORDER BY created_at ASC, id ASC LIMIT 1;
 
 -- name: fanout_by_ms_users | fan-out: links of chat members (UserMapping::by_ms_users)
 SELECT id, jira_instance_id, jira_user_key, ms_tenant_id, ms_user_id, status, created_at, updated_at,
@@ -34,17 +34,18 @@ SELECT teams_user_id, settings, updated_at FROM teams_user_setting
    AND settings ->> 'tenantId' = '7a1d0c5e-3b52-4c3e-9a57-0c1f4d2e6b01'
  ORDER BY updated_at DESC LIMIT 1;
 
--- name: outbox_claim | outbox claim: batch of 32 (OutboxItem::claim), a blocked backlog queued
-SELECT o.id FROM outbox o
- WHERE o.status = 'pending'
+-- name: outbox_claim | outbox claim: batch of 32 (OutboxItem::claim's cursor, its first FETCH), a blocked backlog queued
+SELECT o.id, (o.ordering_key IS NOT NULL AND EXISTS (
+         SELECT 1 FROM outbox e
+          WHERE e.ordering_key = o.ordering_key AND e.status = 'pending'
+            AND e.id < o.id)) AS behind
+  FROM outbox o
+ WHERE o.status = 'pending' AND NOT o.held
    AND o.kind = ANY(ARRAY['chat_notification', 'event_fanout', 'personal_notification', 'bot_message',
                           'bot_welcome', 'jira_remote_link', 'jira_remote_link_delete',
                           'jira_remote_link_comment', 'jira_remote_link_resync', 'link_lapsed',
                           'link_lapsed_channel'])
    AND o.run_after <= now()
    AND (o.leased_until IS NULL OR o.leased_until < now())
-   AND (o.ordering_key IS NULL OR NOT EXISTS (
-        SELECT 1 FROM outbox e
-         WHERE e.ordering_key = o.ordering_key AND e.status = 'pending' AND e.id < o.id))
  ORDER BY o.run_after LIMIT 32
  FOR UPDATE OF o SKIP LOCKED;
