@@ -143,7 +143,7 @@ impl Writer<'_> {
     }
 
     /// Gives the connection back with the pool's defaults (a connection the reset fails on is
-    /// broken: the pool's check on the next checkout replaces it).
+    /// broken, and the pool discards it when it is checked in).
     fn release(&mut self) {
         if let Some(mut c) = self.conn.take() {
             let _ = c.batch_execute("RESET lock_timeout");
@@ -166,12 +166,12 @@ impl Writer<'_> {
     }
 
     fn write(&mut self, batch: Vec<Job>) {
-        let started = Instant::now();
-        let result = match self.conn() {
+        let (result, started) = match self.conn() {
             Ok(conn) => {
                 let events: Vec<(Uuid, &JiraEvent)> =
                     batch.iter().map(|j| (j.instance, &j.event)).collect();
-                insert_rows(conn, &events)
+                let started = Instant::now();
+                (insert_rows(conn, &events), started)
             }
             Err(e) => {
                 for job in batch {
@@ -188,7 +188,7 @@ impl Writer<'_> {
                     let _ = job.reply.send(Ok(w));
                 }
             }
-            Err(e) if waited_on_lock(started) => self.split_by_instance(batch, &e),
+            Err(e) if waited_on_lock(&e, started) => self.split_by_instance(batch, &e),
             Err(e) => {
                 // the connection may be the cause (closed, broken): the next statement takes a
                 // checked one from the pool
@@ -214,9 +214,7 @@ impl Writer<'_> {
             tracing::warn!(jira_instance.id = %instance, events = jobs.len(), error = %e, "webhook events waited on a locked row; answered 503");
             self.blocked.insert(instance, Instant::now() + BLOCKED_FOR);
             for job in jobs {
-                let _ = job.reply.send(Err(AppError::Unavailable(anyhow::anyhow!(
-                    "the instance's rows are locked (an erase or a migration?): {e}"
-                ))));
+                let _ = job.reply.send(Err(locked_error(e)));
             }
             return;
         }
@@ -225,7 +223,9 @@ impl Writer<'_> {
         }
     }
 
-    /// A batch that failed otherwise is written one event at a time: a bad event fails alone.
+    /// A batch that failed otherwise is written one event at a time: a bad event fails alone;
+    /// an event that waits out the lock timeout is answered 503, and so are the rest of its
+    /// instance's (not tried: each would wait again).
     fn one_by_one(&mut self, batch: Vec<Job>, e: diesel::result::Error) {
         if batch.len() == 1 {
             if let Some(job) = batch.into_iter().next() {
@@ -235,16 +235,29 @@ impl Writer<'_> {
         }
         tracing::warn!(batch.events = batch.len(), error = %e, "webhook batch failed; writing its events one by one");
         let mut gone = false;
+        let mut locked: HashSet<Uuid> = HashSet::new();
         for job in batch {
             let result = if gone {
                 Err(AppError::Unavailable(anyhow::anyhow!(
                     "database unavailable: {e}"
                 )))
+            } else if locked.contains(&job.instance) {
+                Err(locked_error(&e))
             } else {
                 match self.conn() {
-                    Ok(conn) => insert_rows(conn, &[(job.instance, &job.event)])
-                        .map(|mut w| w.remove(0))
-                        .map_err(|e| AppError::from(crate::db::DbError::Query(e))),
+                    Ok(conn) => {
+                        let started = Instant::now();
+                        match insert_rows(conn, &[(job.instance, &job.event)]) {
+                            Ok(mut w) => Ok(w.remove(0)),
+                            Err(e) if waited_on_lock(&e, started) => {
+                                locked.insert(job.instance);
+                                self.blocked
+                                    .insert(job.instance, Instant::now() + BLOCKED_FOR);
+                                Err(locked_error(&e))
+                            }
+                            Err(e) => Err(AppError::from(crate::db::DbError::Query(e))),
+                        }
+                    }
                     Err(e) => Err(e),
                 }
             };
@@ -257,10 +270,22 @@ impl Writer<'_> {
     }
 }
 
-/// Whether a failed statement ran into the lock timeout (judged by time, not by the server's
-/// message, which follows its `lc_messages`).
-fn waited_on_lock(started: Instant) -> bool {
-    started.elapsed() >= Duration::from_millis(LOCK_TIMEOUT_MS * 9 / 10)
+/// Whether a failed statement ran into the lock timeout: an error of no known kind (diesel
+/// reports `lock_not_available` as `Unknown`) after about the timeout (the server's message
+/// follows its `lc_messages`, so it is not read). A constraint violation, a serialization
+/// failure or a closed connection never is, however long it took.
+fn waited_on_lock(e: &diesel::result::Error, started: Instant) -> bool {
+    matches!(
+        e,
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::Unknown, _)
+    ) && started.elapsed() >= Duration::from_millis(LOCK_TIMEOUT_MS * 9 / 10)
+}
+
+/// The answer for an event whose instance's rows are locked: 503, Jira sends it again.
+fn locked_error(e: &diesel::result::Error) -> AppError {
+    AppError::Unavailable(anyhow::anyhow!(
+        "the instance's rows are locked (an erase or a migration?): {e}"
+    ))
 }
 
 #[derive(QueryableByName)]

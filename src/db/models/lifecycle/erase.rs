@@ -164,25 +164,28 @@ pub fn erase(
         let mut after = 0i64;
         loop {
             let b: Batch = diesel::sql_query(
-                // `= ANY(ARRAY(..))`: the batch's ids looked up by primary key (an `IN`
-                // subquery may be planned as a join scanning the whole outbox per batch)
-                "WITH d AS (DELETE FROM outbox WHERE id = ANY(ARRAY( \
+                // the batch's ids picked first, then deleted by primary key (an `IN` subquery
+                // may be planned as a join scanning the whole outbox per batch); the loop goes
+                // on while a full batch was picked, whatever other deleters (retention) took
+                "WITH p AS (SELECT ARRAY( \
                      SELECT id FROM outbox WHERE jira_instance_id = $1 AND id > $2 \
-                      ORDER BY jira_instance_id, id LIMIT $3)) RETURNING id) \
-                 SELECT count(*) AS n, coalesce(max(id), 0) AS last FROM d",
+                      ORDER BY jira_instance_id, id LIMIT $3) AS ids), \
+                 d AS (DELETE FROM outbox o USING p WHERE o.id = ANY(p.ids) RETURNING o.id) \
+                 SELECT (SELECT count(*) FROM d) AS n, coalesce(cardinality(ids), 0)::int8 AS picked, \
+                        coalesce(ids[cardinality(ids)], 0) AS last FROM p",
             )
             .bind::<SqlUuid, _>(instance)
             .bind::<BigInt, _>(after)
             .bind::<BigInt, _>(ERASE_BATCH)
             .get_result(conn)?;
             batched += usize::try_from(b.n).unwrap_or(0);
+            after = b.last;
             if batched > 0 && batched.is_multiple_of(100_000) {
                 progress("outbox (so far)", batched);
             }
-            if b.n < ERASE_BATCH {
+            if b.picked < ERASE_BATCH {
                 break;
             }
-            after = b.last;
         }
     }
     erase_rest(conn, subject, actor, purpose, batched, progress)
@@ -192,6 +195,8 @@ pub fn erase(
 struct Batch {
     #[diesel(sql_type = BigInt)]
     n: i64,
+    #[diesel(sql_type = BigInt)]
+    picked: i64,
     #[diesel(sql_type = BigInt)]
     last: i64,
 }

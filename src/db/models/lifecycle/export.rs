@@ -61,19 +61,40 @@ struct Flag {
     v: bool,
 }
 
-/// True when any table holds a row of the subject (the audit table aside): one indexed probe
-/// per table, stopping at the first hit.
-fn anything_stored(conn: &mut PgConnection, s: &Scope) -> QueryResult<bool> {
-    for spec in specs() {
-        let sql = format!(
-            "SELECT EXISTS (SELECT 1 FROM {} WHERE {}) AS v",
-            spec.table, spec.filter
-        );
-        if bind(sql, s).get_result::<Flag>(conn)?.v {
-            return Ok(true);
+/// Holds what is written back until the first row is: a user about whom nothing is stored
+/// gets `NotFound` with nothing written (no probe query first, which PostgreSQL plans for the
+/// first row found and may answer by scanning the whole outbox).
+struct Gate<'w> {
+    out: &'w mut dyn Write,
+    held: Option<Vec<u8>>,
+}
+
+impl Gate<'_> {
+    fn open(&mut self) -> std::io::Result<()> {
+        match self.held.take() {
+            Some(held) => self.out.write_all(&held),
+            None => Ok(()),
         }
     }
-    Ok(false)
+}
+
+impl Write for Gate<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match &mut self.held {
+            Some(held) => {
+                held.extend_from_slice(buf);
+                Ok(buf.len())
+            }
+            None => self.out.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self.held {
+            Some(_) => Ok(()),
+            None => self.out.flush(),
+        }
+    }
 }
 
 /// Runs `declare` (a `DECLARE` of [`CURSOR`]) and hands each row to `each`, [`CHUNK`] rows
@@ -104,7 +125,7 @@ fn each_row(
 /// Writes the JSON document piece by piece: `{"subject", "exportedAt", "tables": {name: [rows]},
 /// "notes"}`, one row per line.
 struct Doc<'w> {
-    out: &'w mut dyn Write,
+    out: Gate<'w>,
 }
 
 impl Doc<'_> {
@@ -115,7 +136,7 @@ impl Doc<'_> {
     }
 
     fn json(&mut self, v: &impl serde::Serialize) -> Result<(), LifecycleError> {
-        serde_json::to_writer(&mut *self.out, v)
+        serde_json::to_writer(&mut self.out, v)
             .map_err(|e| LifecycleError::Write(std::io::Error::other(e)))
     }
 
@@ -136,6 +157,10 @@ impl Doc<'_> {
             if let Some(spec) = spec {
                 redact(&mut row, spec);
             }
+            if row_no == 0 {
+                // a row: the subject is found, what was held back goes out
+                self.out.open().map_err(LifecycleError::Write)?;
+            }
             self.raw(if row_no == 0 { "\n      " } else { ",\n      " })?;
             row_no += 1;
             self.json(&row)
@@ -154,7 +179,12 @@ fn write_scope(
     out: &mut dyn Write,
     progress: &mut dyn FnMut(&str, usize),
 ) -> Result<Vec<(String, usize)>, LifecycleError> {
-    let mut doc = Doc { out };
+    let mut doc = Doc {
+        out: Gate {
+            out,
+            held: Some(Vec::new()),
+        },
+    };
     let subject_json = match subject {
         Subject::User {
             public_id,
@@ -184,6 +214,9 @@ fn write_scope(
         if let Some(note) = spec.note {
             notes.insert(spec.table.to_owned(), Value::String(note.to_owned()));
         }
+    }
+    if doc.out.held.is_some() {
+        return Err(not_found(subject));
     }
     let declare = audit_query(
         &format!("DECLARE {CURSOR} NO SCROLL CURSOR FOR SELECT to_jsonb(a) AS row"),
@@ -219,6 +252,9 @@ pub fn export_to(
         .read_only()
         .repeatable_read()
         .run(|conn| {
+            // cursors are planned for the whole result (the default plans for the first 10 %,
+            // which can prefer walking the primary key over the filter's indexes)
+            diesel::sql_query("SET LOCAL cursor_tuple_fraction = 1.0").execute(conn)?;
             if concurrency == Concurrency::OneAtATime {
                 let locked: Flag = diesel::sql_query("SELECT pg_try_advisory_xact_lock($1) AS v")
                     .bind::<diesel::sql_types::BigInt, _>(EXPORT_LOCK)
@@ -230,9 +266,6 @@ pub fn export_to(
                 }
             }
             let scope = resolve(conn, subject, false)?;
-            if !anything_stored(conn, &scope)? {
-                return Err(not_found(subject));
-            }
             let mut buffered = std::io::BufWriter::with_capacity(64 * 1024, out);
             let counts = write_scope(conn, subject, &scope, &mut buffered, &mut progress)?;
             buffered.flush().map_err(LifecycleError::Write)?;

@@ -171,7 +171,8 @@ pub(super) fn resolve(
 /// `secret_access_audit_api_actor_idx`) and reads of their secrets (`secret_access_audit_row_idx`).
 /// Binds of [`audit_query`].
 const AUDIT_FILTER: &str = "(a.actor_kind = 'api' AND (a.actor COLLATE \"C\" = ANY($2) \
-       OR ($3 AND a.actor COLLATE \"C\" >= ($4 || ':') AND a.actor COLLATE \"C\" < ($4 || ';')))) \
+       OR ($3 AND (a.actor COLLATE \"C\" = $4 \
+                OR (a.actor COLLATE \"C\" >= ($4 || ':') AND a.actor COLLATE \"C\" < ($4 || ';')))))) \
     OR a.secret_row = ANY(ARRAY(SELECT id FROM access_token \
                                  WHERE user_mapping_id = ANY($1) OR ($3 AND jira_instance_id = $5))) \
     OR a.secret_row = ANY($1) OR ($3 AND a.secret_row = $5)";
