@@ -298,7 +298,8 @@ struct Counted {
 
 /// One statement (so one transaction) for the whole batch: for each event, one outbox row per
 /// chat linked to its issue (repeats add nothing: dedupe key per event and chat), plus one
-/// `event_fanout` row when people of the instance are linked (that job finds the personal and
+/// `event_fanout` row when people of the instance are linked (its dedupe key names the instance:
+/// every Jira numbers issues and comments alike, so two instances send events with equal keys) (that job finds the personal and
 /// channel recipients, asking Jira what each may see). Rows are numbered in arrival order, so
 /// rows of one conversation (and the fan-outs of one issue) are delivered in that order.
 fn insert_rows(
@@ -343,7 +344,8 @@ fn insert_rows(
            ON CONFLICT DO NOTHING RETURNING dedupe_key), \
          fanned AS ( \
            INSERT INTO outbox (kind, jira_instance_id, dedupe_key, payload, ordering_key) \
-           SELECT $7, instance, dedupe, jsonb_build_object('event', event), issue_order \
+           SELECT $7, instance, instance::text || ':' || dedupe, \
+                  jsonb_build_object('event', event), issue_order \
              FROM ev \
             WHERE EXISTS (SELECT 1 FROM user_mapping um \
                            WHERE um.jira_instance_id = ev.instance AND um.status = 'linked') \

@@ -408,3 +408,48 @@ async fn webhooks_arriving_together_are_each_committed_and_a_bad_one_fails_alone
             .is_some_and(|c| c.len() < 600)
     }));
 }
+
+#[actix_web::test]
+async fn the_same_event_from_two_instances_is_fanned_out_for_each() {
+    // Jira numbers issues and comments from 10000 on every site: two instances send events
+    // with the same ids, and each instance's linked people must hear of their own
+    let app = spawn_app().await;
+    let a = setup(&app).await;
+    let (public_b, _) = app.register_instance("https://jira-b.example.com").await;
+    let mut conn = app.db.conn();
+    let b = Hook {
+        instance: jira_instance::table
+            .filter(jira_instance::public_id.eq(&public_b))
+            .select(jira_instance::id)
+            .first(&mut conn)
+            .unwrap(),
+        public_id: public_b,
+    };
+    for hook in [&a, &b] {
+        diesel::sql_query(format!(
+            "INSERT INTO user_mapping (id, jira_instance_id, jira_user_key, ms_tenant_id, ms_user_id) \
+             VALUES (gen_random_uuid(), '{}', 'JIRAUSER10100', gen_random_uuid(), gen_random_uuid())",
+            hook.instance
+        ))
+        .execute(&mut conn)
+        .unwrap();
+    }
+    for hook in [&a, &b] {
+        let token = url_token(&app, hook).await;
+        let res = post(
+            &app,
+            &format!("/webhooks/jira/{}?token={token}", hook.public_id),
+            fixture("issue_commented"),
+            None,
+        )
+        .await;
+        assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    }
+    let fanouts: Vec<Option<uuid::Uuid>> = outbox::table
+        .filter(outbox::kind.eq("event_fanout"))
+        .select(outbox::jira_instance_id)
+        .order(outbox::id)
+        .load(&mut conn)
+        .unwrap();
+    assert_eq!(fanouts, vec![Some(a.instance), Some(b.instance)]);
+}
