@@ -151,6 +151,12 @@ pub fn erase(
     purpose: &str,
     mut progress: impl FnMut(&str, usize),
 ) -> Result<EraseReport, LifecycleError> {
+    // the audit rows kept, counted before the erase's transaction (append-only rows: the count
+    // cannot change meaning, and for a large instance it reads millions of rows)
+    let audit_kept = {
+        let s = resolve(conn, subject, true)?;
+        usize::try_from(audit_count(conn, &s)?).unwrap_or(0)
+    };
     let mut batched = 0usize;
     if let Subject::Instance { .. } = subject {
         let instance = resolve(conn, subject, true)?.instance.id;
@@ -188,7 +194,14 @@ pub fn erase(
             }
         }
     }
-    erase_rest(conn, subject, actor, purpose, batched, progress)
+    erase_rest(
+        conn,
+        subject,
+        actor,
+        purpose,
+        (batched, audit_kept),
+        progress,
+    )
 }
 
 #[derive(QueryableByName)]
@@ -202,13 +215,14 @@ struct Batch {
 }
 
 /// The erase's one transaction: every table of the registry (for an instance, the outbox rows
-/// the batches left or that arrived meanwhile; `batched` are added to its count), the tombstone.
+/// the batches left or that arrived meanwhile; `batched` are added to its count), the tombstone
+/// (with `audit_kept`, counted before).
 fn erase_rest(
     conn: &mut PgConnection,
     subject: &Subject,
     actor: &Actor,
     purpose: &str,
-    batched: usize,
+    (batched, audit_kept): (usize, usize),
     mut progress: impl FnMut(&str, usize),
 ) -> Result<EraseReport, LifecycleError> {
     conn.transaction(|conn| {
@@ -219,7 +233,7 @@ fn erase_rest(
             .bind::<SqlUuid, _>(s.instance.id)
             .execute(conn)?;
         let mut report = EraseReport {
-            audit_kept: usize::try_from(audit_count(conn, &s)?).unwrap_or(0),
+            audit_kept,
             kept_shared_ms_users: s.shared_ms_users.len(),
             ..Default::default()
         };
